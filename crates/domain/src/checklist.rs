@@ -1,0 +1,195 @@
+//! Checklists 点检表 / process cards 流程卡: versioned templates per service type and
+//! equipment model, and the items of an order's instance with their answers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::work_order::ServiceType;
+
+/// What kind of answer an item wants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ItemKind {
+    PassFail,
+    /// A measured value with its unit and optional limits (inclusive).
+    Measured { unit: String, min: Option<f64>, max: Option<f64> },
+    Text,
+    PhotoRequired,
+}
+
+/// Safety items (PPE 安全帽/防护服, insulated gloves 绝缘手套, barriers) are shown first
+/// and are always required.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateItem {
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: ItemKind,
+    pub required: bool,
+    #[serde(default)]
+    pub safety: bool,
+}
+
+/// A checklist template, versioned; reference data synced from the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistTemplate {
+    pub id: Uuid,
+    pub name: String,
+    pub version: u32,
+    pub service_type: ServiceType,
+    /// `None`: applies to every model.
+    pub equipment_model: Option<String>,
+    pub items: Vec<TemplateItem>,
+}
+
+/// An answer to one item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type", content = "value")]
+pub enum Answer {
+    Pass,
+    Fail,
+    Value(f64),
+    Text(String),
+    /// The SHA-256 of the photo attachment.
+    Photo(String),
+}
+
+/// The state of an item, as completion sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    Open,
+    Ok,
+    /// Failed, or a measurement outside its limits.
+    Failed,
+}
+
+/// One item of an order's checklist (entity `checklist_item`). Mutable: the answer, the
+/// note and the cross-check merge last-writer-wins by HLC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistItem {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub template_id: Option<Uuid>,
+    pub template_version: Option<u32>,
+    pub position: u32,
+    pub key: String,
+    pub label: String,
+    #[serde(flatten)]
+    pub kind: ItemKind,
+    pub required: bool,
+    #[serde(default)]
+    pub safety: bool,
+    pub answer: Option<Answer>,
+    pub note: Option<String>,
+    /// Self-check 自检: who answered, when.
+    pub answered_by: Option<Uuid>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Cross-check 交叉检查 by a second engineer on multi-engineer jobs.
+    pub cross_checked_by: Option<Uuid>,
+    pub cross_checked_at: Option<DateTime<Utc>>,
+}
+
+impl ChecklistItem {
+    /// Instantiates the items of `template` for one order.
+    pub fn from_template(template: &ChecklistTemplate, work_order_id: Uuid, new_id: impl Fn() -> Uuid) -> Vec<ChecklistItem> {
+        let mut items: Vec<&TemplateItem> = template.items.iter().collect();
+        // Safety first: PPE and barriers come before any test.
+        items.sort_by_key(|i| !i.safety);
+        items
+            .into_iter()
+            .zip(0u32..)
+            .map(|(t, position)| ChecklistItem {
+                id: new_id(),
+                work_order_id,
+                template_id: Some(template.id),
+                template_version: Some(template.version),
+                position,
+                key: t.key.clone(),
+                label: t.label.clone(),
+                kind: t.kind.clone(),
+                required: t.required || t.safety,
+                safety: t.safety,
+                answer: None,
+                note: None,
+                answered_by: None,
+                answered_at: None,
+                cross_checked_by: None,
+                cross_checked_at: None,
+            })
+            .collect()
+    }
+
+    pub fn state(&self) -> ItemState {
+        match (&self.kind, &self.answer) {
+            (_, None) => ItemState::Open,
+            (_, Some(Answer::Fail)) => ItemState::Failed,
+            (ItemKind::Measured { min, max, .. }, Some(Answer::Value(v))) => {
+                let low = min.is_some_and(|m| *v < m);
+                let high = max.is_some_and(|m| *v > m);
+                if low || high || !v.is_finite() { ItemState::Failed } else { ItemState::Ok }
+            }
+            (_, Some(Answer::Text(t))) if t.trim().is_empty() => ItemState::Open,
+            _ => ItemState::Ok,
+        }
+    }
+
+    pub fn has_note(&self) -> bool {
+        self.note.as_deref().is_some_and(|n| !n.trim().is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(kind: ItemKind, answer: Option<Answer>) -> ChecklistItem {
+        ChecklistItem {
+            id: Uuid::nil(),
+            work_order_id: Uuid::nil(),
+            template_id: None,
+            template_version: None,
+            position: 0,
+            key: "k".into(),
+            label: "绝缘电阻".into(),
+            kind,
+            required: true,
+            safety: false,
+            answer,
+            note: None,
+            answered_by: None,
+            answered_at: None,
+            cross_checked_by: None,
+            cross_checked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_measurement_outside_its_limits_is_failed_and_on_the_limit_is_ok() {
+        let kind = ItemKind::Measured { unit: "MΩ".into(), min: Some(0.5), max: None };
+        assert_eq!(item(kind.clone(), Some(Answer::Value(0.4))).state(), ItemState::Failed);
+        assert_eq!(item(kind.clone(), Some(Answer::Value(0.5))).state(), ItemState::Ok);
+        assert_eq!(item(kind, None).state(), ItemState::Open);
+    }
+
+    #[test]
+    fn template_instances_put_safety_first_and_make_it_required() {
+        let t = ChecklistTemplate {
+            id: Uuid::nil(),
+            name: "保养".into(),
+            version: 3,
+            service_type: ServiceType::Maintenance,
+            equipment_model: None,
+            items: vec![
+                TemplateItem { key: "clean".into(), label: "清洁".into(), kind: ItemKind::PassFail, required: false, safety: false },
+                TemplateItem { key: "gloves".into(), label: "佩戴绝缘手套".into(), kind: ItemKind::PassFail, required: false, safety: true },
+            ],
+        };
+        let items = ChecklistItem::from_template(&t, Uuid::nil(), Uuid::now_v7);
+        assert_eq!(items[0].key, "gloves");
+        assert!(items[0].required);
+        assert_eq!(items[1].position, 1);
+        assert_eq!(items[0].template_version, Some(3));
+    }
+}

@@ -1,0 +1,293 @@
+//! When an order may start its repair and when it may be completed.
+//!
+//! - Paid work (有偿) starts its repair only with the latest quote approved, and completes
+//!   only then too.
+//! - No completion while a required checklist item is open, or any item failed without
+//!   a note saying why.
+//! - A signed document changed after signing is no longer signed; completion needs the
+//!   customer's valid signature on the repair record.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::DomainError;
+use crate::checklist::{ChecklistItem, ItemState};
+use crate::fees::{Approval, Quote, QuoteState};
+use crate::signature::{DocumentKind, Signature, SignatureState, SignerRole};
+use crate::work_order::WorkOrder;
+
+/// One reason an order cannot complete yet, for the engineer to fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "blocker")]
+pub enum Blocker {
+    RequiredItemOpen { item_id: Uuid, label: String },
+    FailedItemWithoutNote { item_id: Uuid, label: String },
+    NoApprovedQuote,
+    /// The quote was signed, then changed.
+    QuoteSignatureInvalidated { quote_id: Uuid },
+    NoCustomerSignature,
+    /// The repair record was signed, then changed: sign again.
+    SignatureInvalidated { signature_id: Uuid },
+}
+
+/// The latest quote: the one no other quote supersedes (a 变更 supersedes the old one).
+pub fn latest_quote(quotes: &[Quote]) -> Option<&Quote> {
+    quotes.iter().filter(|q| !quotes.iter().any(|o| o.supersedes == Some(q.id))).max_by_key(|q| (q.created_at, q.id))
+}
+
+/// Whether the latest quote is approved, and its signature (if signed) still matches it.
+fn quote_blocker(quotes: &[Quote], signatures: &[Signature]) -> Option<Blocker> {
+    let Some(quote) = latest_quote(quotes) else { return Some(Blocker::NoApprovedQuote) };
+    match &quote.state {
+        QuoteState::Approved { approval: Approval::Signature { signature_id } } => {
+            let Ok(hash) = quote_content_hash(quote) else { return Some(Blocker::NoApprovedQuote) };
+            match signatures.iter().find(|s| s.id == *signature_id) {
+                Some(s) if s.state_for(&hash) == SignatureState::Valid => None,
+                Some(_) => Some(Blocker::QuoteSignatureInvalidated { quote_id: quote.id }),
+                None => Some(Blocker::NoApprovedQuote),
+            }
+        }
+        QuoteState::Approved { approval: Approval::Verbal { .. } } => None,
+        QuoteState::Draft | QuoteState::Declined { .. } => Some(Blocker::NoApprovedQuote),
+    }
+}
+
+/// The content a customer signs on a quote: its lines and its schedule version.
+pub fn quote_content_hash(quote: &Quote) -> Result<String, DomainError> {
+    crate::signature::content_hash(&(&quote.id, &quote.work_order_id, &quote.items, quote.schedule_version))
+}
+
+/// Paid work needs the latest quote approved before the repair starts.
+pub fn check_repair_start(order: &WorkOrder, quotes: &[Quote], signatures: &[Signature]) -> Result<(), DomainError> {
+    if !order.paid {
+        return Ok(());
+    }
+    match quote_blocker(quotes, signatures) {
+        None => Ok(()),
+        Some(b) => Err(DomainError::CannotComplete(vec![b])),
+    }
+}
+
+/// Everything an order's completion depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct CompletionInput<'a> {
+    pub order: &'a WorkOrder,
+    pub checklist: &'a [ChecklistItem],
+    pub quotes: &'a [Quote],
+    pub signatures: &'a [Signature],
+    /// The content hash of the repair record as it stands now.
+    pub repair_record_hash: &'a str,
+}
+
+/// Every reason the order cannot complete; empty when it can.
+pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
+    let mut blockers = Vec::new();
+    let mut items: Vec<&ChecklistItem> = input.checklist.iter().collect();
+    items.sort_by_key(|i| i.position);
+    for item in items {
+        match item.state() {
+            ItemState::Open if item.required => blockers.push(Blocker::RequiredItemOpen { item_id: item.id, label: item.label.clone() }),
+            ItemState::Failed if !item.has_note() => blockers.push(Blocker::FailedItemWithoutNote { item_id: item.id, label: item.label.clone() }),
+            _ => {}
+        }
+    }
+    if input.order.paid
+        && let Some(b) = quote_blocker(input.quotes, input.signatures)
+    {
+        blockers.push(b);
+    }
+    let customer_sigs: Vec<&Signature> = input
+        .signatures
+        .iter()
+        .filter(|s| s.document == DocumentKind::RepairRecord && s.signer_role == SignerRole::Customer && s.work_order_id == input.order.id)
+        .collect();
+    if !customer_sigs.iter().any(|s| s.state_for(input.repair_record_hash) == SignatureState::Valid) {
+        match customer_sigs.iter().max_by_key(|s| s.signed_at) {
+            Some(s) => blockers.push(Blocker::SignatureInvalidated { signature_id: s.id }),
+            None => blockers.push(Blocker::NoCustomerSignature),
+        }
+    }
+    blockers
+}
+
+/// [`completion_blockers`] as a result.
+pub fn check_completion(input: CompletionInput<'_>) -> Result<(), DomainError> {
+    let blockers = completion_blockers(input);
+    if blockers.is_empty() { Ok(()) } else { Err(DomainError::CannotComplete(blockers)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::{Answer, ItemKind};
+    use crate::fees::FeeSchedule;
+    use crate::money::Quantity;
+    use crate::signature::{content_hash, sha256_hex};
+    use crate::work_order::{Channel, ServiceType, Status, WarrantyStatus};
+    use chrono::{DateTime, Duration, Utc};
+
+    fn order(paid: bool) -> WorkOrder {
+        WorkOrder {
+            id: Uuid::from_u128(1),
+            number: "SC2611-07".into(),
+            department: "SC".into(),
+            customer_id: Uuid::from_u128(2),
+            equipment_id: None,
+            service_type: ServiceType::Repair,
+            fault_level: 2,
+            channel: Channel::Hotline,
+            status: Status::AwaitingSignature,
+            reported_at: DateTime::<Utc>::UNIX_EPOCH,
+            fault_description: "电机异响".into(),
+            expected_completion: None,
+            requested_service_at: None,
+            scheduled_at: None,
+            warranty: if paid { WarrantyStatus::OutOfWarranty } else { WarrantyStatus::InWarranty },
+            paid,
+            charge_cause: None,
+            complex: false,
+            assignees: vec![],
+            recorded_by: None,
+            diagnosis: None,
+            repair_result: Some("更换轴承".into()),
+            repair_started_at: None,
+            repair_ended_at: None,
+            outcome: None,
+            postpone_reason: None,
+        }
+    }
+
+    fn item(id: u128, required: bool, answer: Option<Answer>, note: Option<&str>) -> ChecklistItem {
+        ChecklistItem {
+            id: Uuid::from_u128(id),
+            work_order_id: Uuid::from_u128(1),
+            template_id: None,
+            template_version: None,
+            position: u32::try_from(id).expect("small"),
+            key: format!("k{id}"),
+            label: format!("项目{id}"),
+            kind: ItemKind::PassFail,
+            required,
+            safety: false,
+            answer,
+            note: note.map(Into::into),
+            answered_by: None,
+            answered_at: None,
+            cross_checked_by: None,
+            cross_checked_at: None,
+        }
+    }
+
+    fn customer_signature(hash: &str, at_secs: i64) -> Signature {
+        Signature {
+            id: Uuid::from_u128(900 + u128::try_from(at_secs).expect("small")),
+            work_order_id: Uuid::from_u128(1),
+            document: DocumentKind::RepairRecord,
+            document_id: None,
+            document_hash: hash.into(),
+            signer_name: "张伟".into(),
+            signer_role: SignerRole::Customer,
+            signed_at: DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(at_secs),
+            sha256: sha256_hex(b"png"),
+            strokes: serde_json::Value::Null,
+        }
+    }
+
+    fn record_hash(o: &WorkOrder) -> String {
+        content_hash(&(&o.number, &o.repair_result)).expect("hashes")
+    }
+
+    #[test]
+    fn a_free_repair_with_a_clean_checklist_and_a_valid_signature_completes() {
+        let o = order(false);
+        let h = record_hash(&o);
+        let checklist = [item(1, true, Some(Answer::Pass), None), item(2, false, None, None)];
+        let sigs = [customer_signature(&h, 1)];
+        let input = CompletionInput { order: &o, checklist: &checklist, quotes: &[], signatures: &sigs, repair_record_hash: &h };
+        assert_eq!(check_completion(input), Ok(()));
+    }
+
+    #[test]
+    fn open_required_items_and_unexplained_failures_block_completion() {
+        let o = order(false);
+        let h = record_hash(&o);
+        let checklist = [
+            item(1, true, None, None),
+            item(2, false, Some(Answer::Fail), None),
+            item(3, true, Some(Answer::Fail), Some("客户拒绝停机，下次保养处理")),
+        ];
+        let sigs = [customer_signature(&h, 1)];
+        let blockers = completion_blockers(CompletionInput { order: &o, checklist: &checklist, quotes: &[], signatures: &sigs, repair_record_hash: &h });
+        assert_eq!(
+            blockers,
+            vec![
+                Blocker::RequiredItemOpen { item_id: Uuid::from_u128(1), label: "项目1".into() },
+                Blocker::FailedItemWithoutNote { item_id: Uuid::from_u128(2), label: "项目2".into() },
+            ]
+        );
+    }
+
+    #[test]
+    fn paid_work_needs_the_latest_quote_approved() {
+        let o = order(true);
+        let h = record_hash(&o);
+        let sigs = [customer_signature(&h, 1)];
+        let s = FeeSchedule::default();
+        let mut first = Quote {
+            id: Uuid::from_u128(10),
+            work_order_id: o.id,
+            items: vec![s.labour(Quantity::whole(1))],
+            schedule_version: 1,
+            state: QuoteState::Approved { approval: Approval::Verbal { name: "王经理".into(), at: DateTime::<Utc>::UNIX_EPOCH } },
+            supersedes: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let input = |quotes: &[Quote]| completion_blockers(CompletionInput { order: &o, checklist: &[], quotes, signatures: &sigs, repair_record_hash: &h });
+        assert_eq!(input(&[]), vec![Blocker::NoApprovedQuote]);
+        assert!(input(std::slice::from_ref(&first)).is_empty());
+        assert!(check_repair_start(&o, std::slice::from_ref(&first), &sigs).is_ok());
+        // A scope change (变更) supersedes it with a draft: not approved any more.
+        let change = Quote { id: Uuid::from_u128(11), supersedes: Some(first.id), state: QuoteState::Draft, created_at: first.created_at + Duration::hours(1), ..first.clone() };
+        assert_eq!(input(&[first.clone(), change.clone()]), vec![Blocker::NoApprovedQuote]);
+        assert!(check_repair_start(&o, &[first.clone(), change], &sigs).is_err());
+        first.state = QuoteState::Declined { reason: "价格太高".into() };
+        assert_eq!(input(&[first]), vec![Blocker::NoApprovedQuote]);
+    }
+
+    #[test]
+    fn a_quote_changed_after_the_customer_signed_it_is_not_approved() {
+        let o = order(true);
+        let h = record_hash(&o);
+        let s = FeeSchedule::default();
+        let mut quote = Quote {
+            id: Uuid::from_u128(10),
+            work_order_id: o.id,
+            items: vec![s.labour(Quantity::whole(1))],
+            schedule_version: 1,
+            state: QuoteState::Draft,
+            supersedes: None,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let mut quote_sig = customer_signature(&quote_content_hash(&quote).expect("hashes"), 2);
+        quote_sig.document = DocumentKind::Quote;
+        quote.state = QuoteState::Approved { approval: Approval::Signature { signature_id: quote_sig.id } };
+        let sigs = [customer_signature(&h, 1), quote_sig];
+        assert!(check_repair_start(&o, std::slice::from_ref(&quote), &sigs).is_ok());
+        quote.items.push(s.labour(Quantity::whole(1)));
+        let blockers = completion_blockers(CompletionInput { order: &o, checklist: &[], quotes: std::slice::from_ref(&quote), signatures: &sigs, repair_record_hash: &h });
+        assert_eq!(blockers, vec![Blocker::QuoteSignatureInvalidated { quote_id: quote.id }]);
+    }
+
+    #[test]
+    fn a_repair_record_edited_after_signing_must_be_signed_again() {
+        let mut o = order(false);
+        let sig = customer_signature(&record_hash(&o), 1);
+        o.repair_result = Some("更换轴承及密封圈".into());
+        let h = record_hash(&o);
+        let sigs = [sig.clone()];
+        let input = CompletionInput { order: &o, checklist: &[], quotes: &[], signatures: &sigs, repair_record_hash: &h };
+        assert_eq!(completion_blockers(input), vec![Blocker::SignatureInvalidated { signature_id: sig.id }]);
+        let none = CompletionInput { signatures: &[], ..input };
+        assert_eq!(completion_blockers(none), vec![Blocker::NoCustomerSignature]);
+    }
+}

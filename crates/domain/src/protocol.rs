@@ -1,0 +1,336 @@
+//! The messages of the sync protocol (PROTOCOL.md), shared by client and server, and the
+//! entity names with the merge rule each one follows.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::DomainError;
+use crate::hlc::Hlc;
+use crate::work_order::Status;
+
+/// The most operations one push may carry.
+pub const MAX_OPS_PER_PUSH: usize = 1000;
+/// The largest push body, in bytes.
+pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
+/// The largest blob, in bytes.
+pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
+/// The key of a pulled row that carries its per-field clocks.
+pub const CLOCKS_KEY: &str = "_clocks";
+
+/// How records of an entity merge (PROTOCOL.md, principle 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRule {
+    /// Field-level last-writer-wins by HLC; `status` of a work order moves only by
+    /// transitions.
+    Mutable,
+    /// Inserted once by id, never edited; corrected by a new record with `voids`.
+    AppendOnly,
+    /// Owned by the server (reference data, van stock counts): the client never writes it.
+    ServerOwned,
+}
+
+/// The synced entities, named as in PROTOCOL.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Customer,
+    Equipment,
+    WorkOrder,
+    ChecklistItem,
+    CheckIn,
+    ArrivalCall,
+    PartUsage,
+    VanStock,
+    Quote,
+    TimeEntry,
+    Expense,
+    LogEntry,
+    Milestone,
+    Signature,
+    Attachment,
+    Satisfaction,
+    FollowUp,
+    Training,
+    /// Reference data.
+    Part,
+    ChecklistTemplate,
+    FaultLevels,
+    FeeSchedule,
+}
+
+impl Entity {
+    pub const ALL: [Entity; 22] = [
+        Entity::Customer,
+        Entity::Equipment,
+        Entity::WorkOrder,
+        Entity::ChecklistItem,
+        Entity::CheckIn,
+        Entity::ArrivalCall,
+        Entity::PartUsage,
+        Entity::VanStock,
+        Entity::Quote,
+        Entity::TimeEntry,
+        Entity::Expense,
+        Entity::LogEntry,
+        Entity::Milestone,
+        Entity::Signature,
+        Entity::Attachment,
+        Entity::Satisfaction,
+        Entity::FollowUp,
+        Entity::Training,
+        Entity::Part,
+        Entity::ChecklistTemplate,
+        Entity::FaultLevels,
+        Entity::FeeSchedule,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Customer => "customer",
+            Entity::Equipment => "equipment",
+            Entity::WorkOrder => "work_order",
+            Entity::ChecklistItem => "checklist_item",
+            Entity::CheckIn => "check_in",
+            Entity::ArrivalCall => "arrival_call",
+            Entity::PartUsage => "part_usage",
+            Entity::VanStock => "van_stock",
+            Entity::Quote => "quote",
+            Entity::TimeEntry => "time_entry",
+            Entity::Expense => "expense",
+            Entity::LogEntry => "log_entry",
+            Entity::Milestone => "milestone",
+            Entity::Signature => "signature",
+            Entity::Attachment => "attachment",
+            Entity::Satisfaction => "satisfaction",
+            Entity::FollowUp => "follow_up",
+            Entity::Training => "training",
+            Entity::Part => "part",
+            Entity::ChecklistTemplate => "checklist_template",
+            Entity::FaultLevels => "fault_levels",
+            Entity::FeeSchedule => "fee_schedule",
+        }
+    }
+
+    pub fn merge_rule(self) -> MergeRule {
+        match self {
+            Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::ChecklistItem => MergeRule::Mutable,
+            Entity::VanStock | Entity::Part | Entity::ChecklistTemplate | Entity::FaultLevels | Entity::FeeSchedule => MergeRule::ServerOwned,
+            _ => MergeRule::AppendOnly,
+        }
+    }
+
+    /// Whether records of this entity hang under a work order (carry `work_order_id`).
+    pub fn is_under_work_order(self) -> bool {
+        !matches!(self, Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::VanStock) && self.merge_rule() != MergeRule::ServerOwned
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Entity {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, DomainError> {
+        Entity::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| DomainError::Invalid { field: "entity", message: format!("unknown entity {s:?}") })
+    }
+}
+
+/// What an operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// The fields that changed.
+    Upsert,
+    /// The whole append-only record.
+    Append,
+    /// A status transition `{from, to}`.
+    Transition,
+    /// A tombstone.
+    Delete,
+}
+
+/// A status transition carried by an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub from: Status,
+    pub to: Status,
+}
+
+/// One operation of the outbox, as pushed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    pub op_id: Uuid,
+    pub hlc: Hlc,
+    pub entity: Entity,
+    pub id: Uuid,
+    pub kind: OpKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Map<String, Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<Transition>,
+}
+
+impl Op {
+    /// Checks that the operation has what its kind needs.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let invalid = |message: &str| Err(DomainError::Invalid { field: "op", message: format!("{} {}: {message}", self.entity, self.id) });
+        if self.entity.merge_rule() == MergeRule::ServerOwned {
+            return invalid("this entity is the server's; the client cannot change it");
+        }
+        match self.kind {
+            OpKind::Upsert if self.entity.merge_rule() != MergeRule::Mutable => invalid("append-only records cannot be edited: append a new one that voids it"),
+            OpKind::Upsert => match &self.fields {
+                Some(f) if f.is_empty() => invalid("an upsert needs at least one field"),
+                Some(f) if f.contains_key("status") && self.entity == Entity::WorkOrder => invalid("status changes only by a transition"),
+                Some(f) if f.contains_key("id") || f.contains_key(CLOCKS_KEY) => invalid("id and clocks cannot be set"),
+                Some(_) => Ok(()),
+                None => invalid("an upsert needs fields"),
+            },
+            OpKind::Append if self.entity.merge_rule() != MergeRule::AppendOnly => invalid("only append-only records are appended"),
+            OpKind::Append => match &self.fields {
+                Some(f) if f.get("work_order_id").and_then(Value::as_str).is_some() => Ok(()),
+                _ => invalid("an appended record needs its fields with work_order_id"),
+            },
+            OpKind::Transition if self.entity != Entity::WorkOrder => invalid("only work orders have transitions"),
+            OpKind::Transition if self.transition.is_none() => invalid("a transition needs {from, to}"),
+            OpKind::Transition | OpKind::Delete => Ok(()),
+        }
+    }
+}
+
+/// `POST /v1/sync/push` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub device_id: String,
+    pub ops: Vec<Op>,
+}
+
+/// The server's verdict on one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpStatus {
+    Applied,
+    Duplicate,
+    Rejected,
+    Conflict,
+    Quarantined,
+}
+
+impl OpStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::Applied => "applied",
+            OpStatus::Duplicate => "duplicate",
+            OpStatus::Rejected => "rejected",
+            OpStatus::Conflict => "conflict",
+            OpStatus::Quarantined => "quarantined",
+        }
+    }
+
+    /// The server has taken the operation in: it is done from the client's side.
+    pub fn is_accepted(self) -> bool {
+        matches!(self, OpStatus::Applied | OpStatus::Duplicate)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    pub op_id: Uuid,
+    pub status: OpStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub results: Vec<OpResult>,
+    pub server_time: DateTime<Utc>,
+}
+
+/// What a change does to the client's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    /// The whole current row, its per-field clocks under `_clocks`.
+    Put,
+    Delete,
+    /// The order left this engineer's scope: drop it and everything under it, except
+    /// what still has pending operations.
+    Revoke,
+}
+
+/// One entry of the server's change log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    pub entity: Entity,
+    pub id: Uuid,
+    pub op: ChangeOp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row: Option<Map<String, Value>>,
+}
+
+/// `GET /v1/sync/pull` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub changes: Vec<Change>,
+    pub cursor: String,
+    pub has_more: bool,
+    pub server_time: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_names_are_those_of_the_protocol() {
+        for e in Entity::ALL {
+            assert_eq!(serde_json::to_value(e).expect("serialises"), Value::String(e.as_str().into()));
+            assert_eq!(e.as_str().parse::<Entity>().expect("parses"), e);
+        }
+    }
+
+    #[test]
+    fn an_op_round_trips_in_the_wire_shape() {
+        let json = serde_json::json!({
+            "op_id": "0192f0c4-7a1b-7000-8000-000000000001",
+            "hlc": "001795350000000-00000-dev1",
+            "entity": "work_order",
+            "id": "0192f0c4-7a1b-7000-8000-000000000002",
+            "kind": "transition",
+            "transition": {"from": "assigned", "to": "accepted"}
+        });
+        let op: Op = serde_json::from_value(json.clone()).expect("parses");
+        assert!(op.validate().is_ok());
+        assert_eq!(serde_json::to_value(&op).expect("serialises"), json);
+    }
+
+    #[test]
+    fn ops_that_break_the_merge_rules_are_invalid() {
+        let base = Op {
+            op_id: Uuid::nil(),
+            hlc: "001795350000000-00000-dev1".parse().expect("valid"),
+            entity: Entity::LogEntry,
+            id: Uuid::nil(),
+            kind: OpKind::Upsert,
+            fields: Some(Map::from_iter([("text".to_owned(), Value::from("x"))])),
+            transition: None,
+        };
+        assert!(base.validate().is_err(), "append-only cannot be upserted");
+        let status = Op { entity: Entity::WorkOrder, fields: Some(Map::from_iter([("status".to_owned(), Value::from("completed"))])), ..base.clone() };
+        assert!(status.validate().is_err(), "status only by transition");
+        let server_owned = Op { entity: Entity::VanStock, ..base.clone() };
+        assert!(server_owned.validate().is_err());
+        let append = Op { kind: OpKind::Append, fields: Some(Map::from_iter([("work_order_id".to_owned(), Value::from("x"))])), ..base };
+        assert!(append.validate().is_ok());
+    }
+}

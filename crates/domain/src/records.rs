@@ -1,0 +1,404 @@
+//! The other entities of DOMAIN.md: customers, equipment, parts and van stock, and the
+//! append-only records an engineer makes on site (check-ins, arrival calls, part usages,
+//! time and expenses, logs, milestones, attachments, satisfaction, follow-ups, training).
+//!
+//! Append-only records are inserted once by id and never edited; a correction is a new
+//! record whose `voids` names the old one.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::DomainError;
+use crate::money::{Fen, Quantity};
+
+/// 客户. Mutable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: Uuid,
+    /// 单位名称
+    pub name: String,
+    /// 联系人
+    pub contact: String,
+    /// 联系电话
+    pub phone: String,
+    /// 地址
+    pub address: String,
+    /// 重要客户: priority handling.
+    #[serde(default)]
+    pub key_customer: bool,
+    /// IANA time zone for documents (`Asia/Shanghai` when unset).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// 设备. Mutable; belongs to a customer. Its service history is every order on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Equipment {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// 型号
+    pub model: String,
+    /// 出厂编号 (机号)
+    pub serial: String,
+    /// AB号
+    pub project_number: Option<String>,
+    pub kind: Option<String>,
+    pub size: Option<String>,
+    /// 安装地点
+    pub location: Option<String>,
+    /// 投运日期
+    pub commissioned_on: Option<NaiveDate>,
+    /// 购机日期
+    pub purchased_on: Option<NaiveDate>,
+    /// 发票号
+    pub invoice_number: Option<String>,
+    /// 保修期至
+    pub warranty_until: Option<NaiveDate>,
+}
+
+impl Equipment {
+    /// In warranty on `day` (the warranty end day itself included).
+    pub fn in_warranty(&self, day: NaiveDate) -> bool {
+        self.warranty_until.is_some_and(|end| day <= end)
+    }
+}
+
+/// 备件: the catalogue (备品备件库定价). Reference data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub id: Uuid,
+    pub part_number: String,
+    pub name: String,
+    pub unit: String,
+    pub unit_price: Fen,
+}
+
+/// 随车库存: one part in one engineer's van, as the server last counted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VanStock {
+    pub id: Uuid,
+    pub engineer_id: Uuid,
+    pub part_id: Uuid,
+    pub quantity: i64,
+}
+
+/// What happens to a replaced part (旧件处理).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OldPartDisposition {
+    /// 客户留存
+    CustomerKeeps,
+    /// 返修: returned to HQ; booked into the warehouse within 16 h of return (入库单).
+    ReturnForRepair,
+    /// 报废
+    Scrap,
+}
+
+/// A part used on an order. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartUsage {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub part_id: Uuid,
+    pub quantity: u32,
+    /// 三包件 (free) when true, 客户购买件 (charged at unit price) when false.
+    pub warranty: bool,
+    /// The unit price at the time of use (the catalogue may change later).
+    #[serde(default)]
+    pub unit_price: Option<Fen>,
+    #[serde(default)]
+    pub old_part: Option<OldPartDisposition>,
+    /// Taken from the engineer's van stock (decremented offline).
+    #[serde(default)]
+    pub from_van_stock: bool,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+impl PartUsage {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.quantity == 0 {
+            return Err(DomainError::Invalid { field: "quantity", message: "use at least one part".into() });
+        }
+        Ok(())
+    }
+}
+
+/// 签到/签退.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    CheckIn,
+    CheckOut,
+}
+
+/// Check-in or check-out at the start and end of an on-site day. Append-only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckIn {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub kind: CheckKind,
+    pub at: DateTime<Utc>,
+    pub location_text: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// Who the arrival protocol (三个电话) calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalCallee {
+    CustomerManager,
+    CustomerContact,
+    SiteInterface,
+    /// 技术交底: the technical briefing, recorded with the calls.
+    TechnicalBriefing,
+}
+
+/// One tick of the arrival protocol. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrivalCall {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub callee: ArrivalCallee,
+    pub at: DateTime<Utc>,
+    pub note: Option<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// Labour time. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeEntry {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub engineer_id: Option<Uuid>,
+    pub day: NaiveDate,
+    /// Labour in days (0.5 = half a day).
+    pub days: Quantity,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// Expense categories of the fee schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpenseKind {
+    Transport,
+    Lodging,
+    Meals,
+    Other,
+}
+
+/// A travel or other expense. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expense {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub kind: ExpenseKind,
+    pub day: NaiveDate,
+    /// Actual amount (transport, other) or days × the schedule's rate (lodging, meals).
+    pub amount: Fen,
+    #[serde(default)]
+    pub days: Option<Quantity>,
+    pub note: Option<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 工作日志: one on-site day. Append-only; the server fills in author and device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub day: NaiveDate,
+    /// Work done.
+    pub text: String,
+    #[serde(default)]
+    pub progress: Option<String>,
+    #[serde(default)]
+    pub open_problems: Option<String>,
+    #[serde(default)]
+    pub next_plan: Option<String>,
+    #[serde(default)]
+    pub author_id: Option<Uuid>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 里程碑 with its witness 见证 and evidence photos. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub title: String,
+    pub reached_at: DateTime<Utc>,
+    pub witness_name: Option<String>,
+    /// SHA-256 of the evidence photos.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// What an attachment shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentKind {
+    Before,
+    After,
+    Evidence,
+    /// 图纸修改
+    Drawing,
+    Other,
+}
+
+/// 照片/附件: content-addressed and immutable. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub sha256: String,
+    #[serde(default)]
+    pub kind: Option<AttachmentKind>,
+    #[serde(default)]
+    pub mime: Option<String>,
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 工作态度.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Attitude {
+    /// 差
+    Poor,
+    /// 一般
+    Fair,
+    /// 满意
+    Satisfied,
+    /// 好
+    Good,
+    /// 很好
+    VeryGood,
+}
+
+/// 产品损坏.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Damage {
+    /// 无
+    None,
+    /// 有
+    Some,
+    /// 严重
+    Severe,
+}
+
+/// 顾客满意.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overall {
+    /// 满意
+    Satisfied,
+    /// 不满意
+    Dissatisfied,
+    /// 非常不满意
+    VeryDissatisfied,
+}
+
+/// 满意度, collected on site or by callback. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Satisfaction {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub attitude: Attitude,
+    pub damage: Damage,
+    /// 卫生状况: good (true) / not good.
+    pub hygiene_good: bool,
+    pub overall: Overall,
+    pub suggestions: Option<String>,
+    /// 公司承诺
+    pub commitment: Option<String>,
+    pub collected_at: DateTime<Utc>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 回访 kinds, with their due times after closing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUpKind {
+    /// Satisfaction survey within 16 h.
+    Survey,
+    /// 3–7 days after a paid repair.
+    PaidRepair,
+    OneWeek,
+    OneMonth,
+    ThreeMonths,
+}
+
+/// A scheduled or done callback. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub kind: FollowUpKind,
+    pub due_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 培训 delivered on site. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Training {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub material: String,
+    pub attendees: Vec<String>,
+    pub evaluation: Option<String>,
+    pub held_on: NaiveDate,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warranty_includes_its_last_day() {
+        let e = Equipment {
+            id: Uuid::nil(),
+            customer_id: Uuid::nil(),
+            model: "M".into(),
+            serial: "S".into(),
+            project_number: None,
+            kind: None,
+            size: None,
+            location: None,
+            commissioned_on: None,
+            purchased_on: None,
+            invoice_number: None,
+            warranty_until: NaiveDate::from_ymd_opt(2026, 11, 22),
+        };
+        assert!(e.in_warranty(NaiveDate::from_ymd_opt(2026, 11, 22).expect("valid")));
+        assert!(!e.in_warranty(NaiveDate::from_ymd_opt(2026, 11, 23).expect("valid")));
+    }
+
+    #[test]
+    fn a_minimal_log_entry_from_the_protocol_parses() {
+        let json = r#"{"id":"0192f0c4-7a1b-7000-8000-000000000001","work_order_id":"0192f0c4-7a1b-7000-8000-000000000002","day":"2026-11-22","text":"更换滤芯"}"#;
+        let e: LogEntry = serde_json::from_str(json).expect("minimal log entry is valid");
+        assert_eq!(e.text, "更换滤芯");
+    }
+}

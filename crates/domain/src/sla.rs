@@ -1,0 +1,209 @@
+//! Fault levels and SLA deadlines 故障等级. The levels and their times are data (synced
+//! configuration); [`SlaConfig::default`] is the table of DOMAIN.md.
+//!
+//! Every deadline counts from `reported_at`:
+//! - respond by = reported + respond window;
+//! - on site by = reported + on-site window (none for levels solved remotely);
+//! - repair by = on site by + repair window (24 h simple, 48 h complex), or none when
+//!   there is no on-site deadline.
+//!
+//! A deadline is met when the event happens at or before it: exactly on the deadline is
+//! on time, one minute later is overdue.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::DomainError;
+use crate::work_order::Status;
+
+/// One row of the fault-level table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultLevel {
+    pub level: u8,
+    pub name_zh: String,
+    pub name_en: String,
+    pub meaning_zh: String,
+    pub meaning_en: String,
+    pub respond_within_minutes: i64,
+    /// `None`: solved remotely, nobody is due on site.
+    pub on_site_within_minutes: Option<i64>,
+}
+
+/// The SLA configuration, versioned and synced from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaConfig {
+    pub version: u32,
+    pub levels: Vec<FaultLevel>,
+    pub repair_simple_minutes: i64,
+    pub repair_complex_minutes: i64,
+    /// Customer service registers a request within this time (2 h).
+    pub register_within_minutes: i64,
+}
+
+impl Default for SlaConfig {
+    /// DOMAIN.md's table (one seed's table 2). Level 2's on-site window is given there as
+    /// "12–48 h if on-site needed": the deadline is the outer bound, 48 h.
+    fn default() -> Self {
+        let level = |level, zh: &str, en: &str, mzh: &str, men: &str, respond, on_site| FaultLevel {
+            level,
+            name_zh: zh.into(),
+            name_en: en.into(),
+            meaning_zh: mzh.into(),
+            meaning_en: men.into(),
+            respond_within_minutes: respond,
+            on_site_within_minutes: on_site,
+        };
+        SlaConfig {
+            version: 1,
+            levels: vec![
+                level(1, "一级", "Level 1", "系统瘫痪或业务中断", "system down or service interrupted", 10, Some(2 * 60)),
+                level(2, "二级", "Level 2", "主要部件或功能丧失、性能下降", "major part or function lost, degraded", 60, Some(48 * 60)),
+                level(3, "三级", "Level 3", "部件损坏，可能影响系统", "component damaged, may affect the system", 2 * 60, Some(72 * 60)),
+                level(4, "四级", "Level 4", "用户操作问题或轻微故障", "user error or minor, not a system fault", 2 * 60, None),
+            ],
+            repair_simple_minutes: 24 * 60,
+            repair_complex_minutes: 48 * 60,
+            register_within_minutes: 2 * 60,
+        }
+    }
+}
+
+/// The deadlines of one order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub respond_by: DateTime<Utc>,
+    pub on_site_by: Option<DateTime<Utc>>,
+    pub repair_by: Option<DateTime<Utc>>,
+}
+
+/// Which deadline an order is working against now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    Respond,
+    OnSite,
+    Repair,
+}
+
+/// Time left before a deadline, or how late it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "seconds")]
+pub enum Countdown {
+    /// Seconds left; 0 means due exactly now, still on time.
+    Remaining(i64),
+    /// Seconds past the deadline (> 0).
+    Overdue(i64),
+}
+
+impl Countdown {
+    pub fn is_overdue(self) -> bool {
+        matches!(self, Countdown::Overdue(_))
+    }
+}
+
+impl SlaConfig {
+    pub fn level(&self, level: u8) -> Result<&FaultLevel, DomainError> {
+        self.levels.iter().find(|l| l.level == level).ok_or(DomainError::UnknownFaultLevel(level))
+    }
+
+    /// Deadlines of an order reported at `reported_at` with `level`.
+    pub fn deadlines(&self, level: u8, reported_at: DateTime<Utc>, complex: bool) -> Result<Deadlines, DomainError> {
+        let l = self.level(level)?;
+        let respond_by = reported_at + Duration::minutes(l.respond_within_minutes);
+        let on_site_by = l.on_site_within_minutes.map(|m| reported_at + Duration::minutes(m));
+        let repair = if complex { self.repair_complex_minutes } else { self.repair_simple_minutes };
+        let repair_by = on_site_by.map(|t| t + Duration::minutes(repair));
+        Ok(Deadlines { respond_by, on_site_by, repair_by })
+    }
+}
+
+impl Deadlines {
+    /// The deadline that matters in `status`, if any: respond until accepted, be on site
+    /// until arrived, finish the repair until it waits for a signature.
+    pub fn current(&self, status: Status) -> Option<(Milestone, DateTime<Utc>)> {
+        match status {
+            Status::New | Status::Assigned => Some((Milestone::Respond, self.respond_by)),
+            Status::Accepted | Status::EnRoute | Status::Postponed => self.on_site_by.map(|t| (Milestone::OnSite, t)),
+            Status::OnSite
+            | Status::Diagnosing
+            | Status::Quoted
+            | Status::Approved
+            | Status::Declined
+            | Status::InRepair
+            | Status::Testing => self.repair_by.map(|t| (Milestone::Repair, t)),
+            Status::AwaitingSignature | Status::Completed | Status::Closed | Status::Cancelled | Status::Remote => None,
+        }
+    }
+}
+
+/// How far `now` is from `deadline`.
+pub fn countdown(deadline: DateTime<Utc>, now: DateTime<Utc>) -> Countdown {
+    let left = (deadline - now).num_seconds();
+    if now > deadline { Countdown::Overdue((now - deadline).num_seconds().max(1)) } else { Countdown::Remaining(left) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 2, h, m, 0).single().expect("valid")
+    }
+
+    #[test]
+    fn level_one_must_respond_in_ten_minutes_and_be_on_site_in_two_hours() {
+        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1 exists");
+        assert_eq!(d.respond_by, t(8, 10));
+        assert_eq!(d.on_site_by, Some(t(10, 0)));
+        // Simple repair: 24 h after the on-site deadline.
+        assert_eq!(d.repair_by, Some(t(10, 0) + Duration::hours(24)));
+    }
+
+    #[test]
+    fn exactly_on_the_deadline_is_on_time_and_one_minute_late_is_overdue() {
+        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1 exists");
+        assert_eq!(countdown(d.respond_by, t(8, 10)), Countdown::Remaining(0));
+        assert!(!countdown(d.respond_by, t(8, 10)).is_overdue());
+        assert_eq!(countdown(d.respond_by, t(8, 11)), Countdown::Overdue(60));
+        assert_eq!(countdown(d.respond_by, t(8, 9)), Countdown::Remaining(60));
+    }
+
+    #[test]
+    fn level_two_and_three_on_site_windows_and_complex_repairs() {
+        let cfg = SlaConfig::default();
+        let d2 = cfg.deadlines(2, t(8, 0), true).expect("level 2");
+        assert_eq!(d2.respond_by, t(9, 0));
+        assert_eq!(d2.on_site_by, Some(t(8, 0) + Duration::hours(48)));
+        assert_eq!(d2.repair_by, Some(t(8, 0) + Duration::hours(96)));
+        let d3 = cfg.deadlines(3, t(8, 0), false).expect("level 3");
+        assert_eq!(d3.respond_by, t(10, 0));
+        assert_eq!(d3.on_site_by, Some(t(8, 0) + Duration::hours(72)));
+    }
+
+    #[test]
+    fn level_four_is_remote_with_no_on_site_deadline() {
+        let d = SlaConfig::default().deadlines(4, t(8, 0), false).expect("level 4");
+        assert_eq!(d.respond_by, t(10, 0));
+        assert_eq!(d.on_site_by, None);
+        assert_eq!(d.repair_by, None);
+        assert_eq!(d.current(Status::EnRoute), None);
+    }
+
+    #[test]
+    fn the_current_deadline_follows_the_status() {
+        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1");
+        assert_eq!(d.current(Status::Assigned), Some((Milestone::Respond, t(8, 10))));
+        assert_eq!(d.current(Status::EnRoute), Some((Milestone::OnSite, t(10, 0))));
+        assert_eq!(d.current(Status::InRepair).map(|x| x.0), Some(Milestone::Repair));
+        assert_eq!(d.current(Status::Completed), None);
+    }
+
+    #[test]
+    fn levels_are_data_an_unknown_level_is_an_error() {
+        let mut cfg = SlaConfig::default();
+        assert!(matches!(cfg.deadlines(7, t(8, 0), false), Err(DomainError::UnknownFaultLevel(7))));
+        cfg.levels[0].respond_within_minutes = 5;
+        assert_eq!(cfg.deadlines(1, t(8, 0), false).expect("level 1").respond_by, t(8, 5));
+    }
+}
