@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::DomainError;
 use crate::checklist::{ChecklistItem, ItemState};
 use crate::fees::{Approval, Quote, QuoteState};
+use crate::records::PartUsage;
 use crate::signature::{DocumentKind, Signature, SignatureState, SignerRole};
 use crate::work_order::WorkOrder;
 
@@ -55,6 +56,22 @@ fn quote_blocker(quotes: &[Quote], signatures: &[Signature]) -> Option<Blocker> 
 /// The content a customer signs on a quote: its lines and its schedule version.
 pub fn quote_content_hash(quote: &Quote) -> Result<String, DomainError> {
     crate::signature::content_hash(&(&quote.id, &quote.work_order_id, &quote.items, quote.schedule_version))
+}
+
+/// The content a customer signs on the repair record 维修记录单: what was reported, found
+/// and done, and the parts used (voided usages left out). Any later change to one of
+/// these makes the signature void.
+pub fn repair_record_hash(order: &WorkOrder, part_usages: &[PartUsage]) -> Result<String, DomainError> {
+    let voided: Vec<Uuid> = part_usages.iter().filter_map(|p| p.voids).collect();
+    let mut parts: Vec<&PartUsage> = part_usages.iter().filter(|p| p.quantity > 0 && !voided.contains(&p.id)).collect();
+    parts.sort_by_key(|p| p.id);
+    let parts: Vec<_> = parts.iter().map(|p| (p.id, p.part_id, p.quantity, p.warranty, p.unit_price)).collect();
+    crate::signature::content_hash(&(
+        (order.id, &order.number, order.customer_id, order.equipment_id, &order.fault_description),
+        (&order.diagnosis, &order.repair_result, order.repair_started_at, order.repair_ended_at, &order.outcome),
+        (order.paid, order.warranty, &order.charge_cause),
+        parts,
+    ))
 }
 
 /// Paid work needs the latest quote approved before the repair starts.

@@ -10,6 +10,7 @@
 
 pub mod checklist;
 pub mod completion;
+pub mod demo;
 pub mod fees;
 pub mod hlc;
 pub mod money;

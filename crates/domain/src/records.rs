@@ -95,7 +95,8 @@ pub enum OldPartDisposition {
     Scrap,
 }
 
-/// A part used on an order. Append-only.
+/// A part used on an order. Append-only: a correction is a new usage whose `voids` names
+/// the old one (quantity 0 cancels it outright).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartUsage {
     pub id: Uuid,
@@ -118,8 +119,8 @@ pub struct PartUsage {
 
 impl PartUsage {
     pub fn validate(&self) -> Result<(), DomainError> {
-        if self.quantity == 0 {
-            return Err(DomainError::Invalid { field: "quantity", message: "use at least one part".into() });
+        if self.quantity == 0 && self.voids.is_none() {
+            return Err(DomainError::Invalid { field: "quantity", message: "use at least one part (a quantity of 0 only cancels an earlier usage named in voids)".into() });
         }
         Ok(())
     }

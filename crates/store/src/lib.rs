@@ -1,1 +1,168 @@
-//! tmp
+//! The client's local SQLite database: the engineer's complete working copy.
+//!
+//! - [`Store::open`] checks, migrates (with a backup first) and opens the file;
+//! - `write`: every local write and its outbox operation in one transaction;
+//! - `merge`: pulled changes and push results, with pending operations kept on top;
+//! - `query`: what the screens read (urgency list, search, one order, history, van stock).
+//!
+//! rusqlite is synchronous: the owner of a [`Store`] keeps it on one thread (or behind
+//! `spawn_blocking`), never on the async runtime or the UI thread.
+
+mod index;
+mod merge;
+mod migrate;
+mod query;
+mod row;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use onsite_domain::sla::SlaConfig;
+use onsite_domain::{DomainError, Hlc, HlcClock};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use merge::{ApplyStats, OpOutcome};
+pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
+
+/// What can go wrong in the local store, each saying what the engineer can do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the local database {path} is damaged ({detail}). Your data is not deleted: close Onsite, keep a copy of that file for support, then start Onsite with --recover-db to move it aside and sync again{backup}",
+        backup = backup.as_ref().map(|b| format!(" (an earlier backup is at {})", b.display())).unwrap_or_default()
+    )]
+    Corrupt { path: PathBuf, detail: String, backup: Option<PathBuf> },
+    #[error("the local database {path} was written by a newer Onsite (schema {found}, this build knows {known}): update Onsite")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("{0}")]
+    Rule(#[from] DomainError),
+    #[error("{entity} {id} is not on this laptop: sync, or check that it is assigned to you")]
+    NotFound { entity: String, id: String },
+    #[error("{entity} {id} exists already: append-only records are never replaced, append a correction")]
+    AlreadyExists { entity: String, id: String },
+    #[error("a stored {what} could not be read ({detail}): sync again to repair it")]
+    BadData { what: String, detail: String },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("file error on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// This device's id, used in HLC stamps. Kept from the first open on.
+    pub device_id: String,
+}
+
+/// The local database of one engineer's laptop.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    clock: HlcClock,
+    sla: SlaConfig,
+    /// The integrity check that ran at open: `quick_check`, or `integrity_check` after an
+    /// unclean shutdown.
+    pub opened_with: &'static str,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`: checks its integrity, backs it up
+    /// and migrates it when the schema is older, and resumes the device's clock.
+    pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        let mut conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Durable before the UI says saved: WAL with a sync at every commit.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let opened_with = migrate::check_integrity(&conn, &path)?;
+        migrate::migrate(&mut conn, &path)?;
+        let device_id = match meta_get(&conn, "device_id")? {
+            Some(d) => d,
+            None => {
+                meta_set(&conn, "device_id", &options.device_id)?;
+                options.device_id.clone()
+            }
+        };
+        let last = match meta_get(&conn, "hlc_last")? {
+            Some(s) => s.parse::<Hlc>()?,
+            None => Hlc::zero(&device_id)?,
+        };
+        let offset = meta_get(&conn, "hlc_offset_ms")?.and_then(|s| s.parse().ok()).unwrap_or(0);
+        let clock = HlcClock::resume(last, offset);
+        let sla = match conn
+            .query_row("SELECT body FROM record WHERE entity = 'fault_levels' ORDER BY id LIMIT 1", [], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?,
+            None => SlaConfig::default(),
+        };
+        // Cleared again by `close`: finding it set at the next open means a crash.
+        meta_set(&conn, "clean_shutdown", "0")?;
+        Ok(Store { conn, path, clock, sla, opened_with })
+    }
+
+    /// Moves a damaged database aside (kept, renamed with a timestamp, for support) so that
+    /// a fresh one can be created and filled by sync. Returns where it went.
+    pub fn move_aside(path: impl AsRef<Path>, now: DateTime<Utc>) -> Result<PathBuf> {
+        let path = path.as_ref();
+        let target = path.with_extension(format!("damaged-{}.db", now.format("%Y%m%dT%H%M%S")));
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", path.display()));
+            if from.exists() {
+                let to = PathBuf::from(format!("{}{suffix}", target.display()));
+                std::fs::rename(&from, &to).map_err(|source| StoreError::Io { path: from.clone(), source })?;
+            }
+        }
+        Ok(target)
+    }
+
+    /// Closes cleanly, so the next open runs the quick check only.
+    pub fn close(self) -> Result<()> {
+        meta_set(&self.conn, "clean_shutdown", "1")?;
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn device_id(&self) -> &str {
+        self.clock.device()
+    }
+
+    /// The SLA table in force (synced reference data, or the default).
+    pub fn sla(&self) -> &SlaConfig {
+        &self.sla
+    }
+
+    /// The cursor of the last pulled page, `None` before the first sync.
+    pub fn cursor(&self) -> Result<Option<String>> {
+        meta_get(&self.conn, "cursor")
+    }
+
+    /// Stamps a local event with the HLC and persists the clock inside the caller's
+    /// transaction, so a stamp is never reused after a crash.
+    fn stamp(clock: &mut HlcClock, tx: &Connection, now: DateTime<Utc>) -> Result<Hlc> {
+        let hlc = clock.tick(now);
+        meta_set(tx, "hlc_last", &hlc.to_string())?;
+        Ok(hlc)
+    }
+}
+
+pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row(params![key], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+        .execute(params![key, value])?;
+    Ok(())
+}

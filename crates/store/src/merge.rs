@@ -1,0 +1,304 @@
+//! Merging the server's verdicts into the local copy.
+//!
+//! A record keeps the server's row (`base`) while local operations on it are pending; the
+//! visible row is always `base` with the pending operations replayed on top, in the order
+//! they were made:
+//! - upsert: a field takes the op's value when the op's HLC is newer than the field's
+//!   clock (field-level last-writer-wins, the rule the server applies too);
+//! - transition: applies when the status is still the op's `from`;
+//! - append: the server's row wins once it has one; delete: hides the record.
+//!
+//! A pulled page, the rebase of pending operations on top of it, and the new cursor are
+//! written in one transaction; so are push results and the outbox entries they settle.
+
+use chrono::{DateTime, Utc};
+use onsite_domain::protocol::{MergeRule, OpResult};
+use onsite_domain::sla::SlaConfig;
+use onsite_domain::{Change, ChangeOp, Entity, Op, OpKind, OpStatus};
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::row::{self, Base, Fields, StoredRecord};
+use crate::{Result, Store, StoreError, index, meta_set};
+
+/// Applies one operation to a visible row. Returns whether it changed anything.
+pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
+    let hlc = op.hlc.to_string();
+    match op.kind {
+        OpKind::Upsert => {
+            let mut changed = false;
+            for (k, v) in op.fields.iter().flatten() {
+                let newer = record.clocks.get(k).and_then(Value::as_str).is_none_or(|c| c < hlc.as_str());
+                if newer {
+                    record.body.insert(k.clone(), v.clone());
+                    record.clocks.insert(k.clone(), Value::String(hlc.clone()));
+                    changed = true;
+                }
+            }
+            changed
+        }
+        OpKind::Transition => match op.transition {
+            Some(t) if record.body.get("status").and_then(Value::as_str) == Some(t.from.as_str()) => {
+                record.body.insert("status".into(), Value::String(t.to.as_str().into()));
+                record.clocks.insert("status".into(), Value::String(hlc));
+                true
+            }
+            _ => false,
+        },
+        OpKind::Append => {
+            if record.body.is_empty() || record.base == Base::Absent {
+                record.body = op.fields.clone().unwrap_or_default();
+                true
+            } else {
+                false
+            }
+        }
+        OpKind::Delete => {
+            record.deleted = true;
+            true
+        }
+    }
+}
+
+fn pending_ops(conn: &Connection, entity: Entity, id: &str) -> Result<Vec<Op>> {
+    let mut stmt = conn.prepare_cached("SELECT op FROM outbox WHERE entity = ?1 AND record_id = ?2 ORDER BY seq")?;
+    let rows = stmt.query_map(params![entity.as_str(), id], |r| r.get::<_, String>(0))?;
+    let mut ops = Vec::new();
+    for json in rows {
+        let json = json?;
+        ops.push(serde_json::from_str(&json).map_err(|e| StoreError::BadData { what: "outbox operation".into(), detail: e.to_string() })?);
+    }
+    Ok(ops)
+}
+
+/// Rebuilds the visible row from `base` and the pending operations.
+fn rebase(record: &mut StoredRecord, pending: &[Op]) {
+    match &record.base {
+        Base::Same => return,
+        Base::Absent => {
+            record.body = Fields::new();
+            record.clocks = Fields::new();
+            record.deleted = false;
+        }
+        Base::Row(b, c) => {
+            record.body = b.clone();
+            record.clocks = c.clone();
+            record.deleted = false;
+        }
+    }
+    if pending.is_empty() {
+        record.deleted = record.base == Base::Absent;
+        if record.base != Base::Absent {
+            record.base = Base::Same;
+        }
+        return;
+    }
+    for op in pending {
+        apply_op(record, op);
+    }
+}
+
+/// Writes a record and keeps the index in step; a deleted record with nothing pending
+/// is removed outright.
+fn store_record(conn: &Connection, sla: &SlaConfig, record: &StoredRecord, revoked: bool) -> Result<()> {
+    if record.deleted && matches!(record.base, Base::Same | Base::Absent) {
+        row::remove(conn, record.entity, &record.id)?;
+    } else {
+        row::save(conn, record)?;
+    }
+    match record.entity {
+        Entity::WorkOrder if record.deleted => index::unindex_work_order(conn, &record.id)?,
+        Entity::WorkOrder => index::index_work_order(conn, sla, &record.id, &record.body, revoked)?,
+        Entity::Customer => index::reindex_orders_of(conn, sla, "customer_id", &record.id)?,
+        Entity::Equipment => index::reindex_orders_of(conn, sla, "equipment_id", &record.id)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// What applying a pulled page did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyStats {
+    pub put: usize,
+    pub deleted: usize,
+    pub revoked: usize,
+    /// Records whose pending local operations were replayed on top of the server's row.
+    pub rebased: usize,
+    /// Records kept after a revoke because they still have pending operations.
+    pub kept_pending: usize,
+}
+
+/// An operation the server did not apply, kept and shown to the engineer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpOutcome {
+    pub op: Op,
+    pub status: OpStatus,
+    pub reason: Option<String>,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl Store {
+    /// Applies one pulled page and records `cursor`, in one transaction.
+    pub fn apply_pull(&mut self, changes: &[Change], cursor: &str, server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<ApplyStats> {
+        let tx = self.conn.transaction()?;
+        let mut stats = ApplyStats::default();
+        let mut sla_changed = None;
+        for change in changes {
+            let id = change.id.to_string();
+            match change.op {
+                ChangeOp::Put => {
+                    let Some(row) = change.row.clone() else {
+                        return Err(StoreError::BadData { what: format!("pulled {} {id}", change.entity), detail: "a put without a row".into() });
+                    };
+                    let (body, clocks) = row::split_clocks(row);
+                    if change.entity == Entity::FaultLevels {
+                        sla_changed = Some(serde_json::from_value::<SlaConfig>(Value::Object(body.clone())).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?);
+                    }
+                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned { Vec::new() } else { pending_ops(&tx, change.entity, &id)? };
+                    let mut record = StoredRecord { entity: change.entity, work_order_id: row::owner_of(change.entity, &id, &body), id, body, clocks, base: Base::Same, deleted: false };
+                    if !pending.is_empty() {
+                        record.base = Base::Row(record.body.clone(), record.clocks.clone());
+                        rebase(&mut record, &pending);
+                        stats.rebased += 1;
+                    }
+                    store_record(&tx, &self.sla, &record, false)?;
+                    stats.put += 1;
+                }
+                ChangeOp::Delete => {
+                    let pending = pending_ops(&tx, change.entity, &id)?;
+                    if pending.is_empty() {
+                        row::remove(&tx, change.entity, &id)?;
+                        if change.entity == Entity::WorkOrder {
+                            index::unindex_work_order(&tx, &id)?;
+                        }
+                    } else if let Some(mut record) = row::load(&tx, change.entity, &id)? {
+                        // Keep what the engineer is still sending; the server will judge it.
+                        record.deleted = true;
+                        row::save(&tx, &record)?;
+                        if change.entity == Entity::WorkOrder {
+                            index::unindex_work_order(&tx, &id)?;
+                        }
+                    }
+                    stats.deleted += 1;
+                }
+                ChangeOp::Revoke => {
+                    stats.kept_pending += revoke(&tx, &self.sla, &id)?;
+                    stats.revoked += 1;
+                }
+            }
+        }
+        if let Some(sla) = sla_changed {
+            index::reindex_all(&tx, &sla)?;
+            self.sla = sla;
+        }
+        meta_set(&tx, "cursor", cursor)?;
+        self.clock.set_server_offset(server_time, local_now);
+        meta_set(&tx, "hlc_offset_ms", &self.clock.offset_ms().to_string())?;
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// Records the server's answers to a push: accepted operations leave the outbox; the
+    /// others are kept as outcomes for the engineer to see, and the records they touched
+    /// are rebuilt from the server's row (quarantined ones stay visible as entered).
+    pub fn record_push_results(&mut self, results: &[OpResult], server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut settled = 0;
+        for result in results {
+            let op_id = result.op_id.to_string();
+            let found: Option<(String, String, String)> = {
+                let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1 RETURNING entity, record_id, op")?;
+                let mut rows = stmt.query(params![op_id])?;
+                match rows.next()? {
+                    Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    None => None,
+                }
+            };
+            let Some((entity, record_id, op_json)) = found else { continue };
+            settled += 1;
+            if result.status.is_accepted() {
+                continue;
+            }
+            tx.prepare_cached(
+                "INSERT INTO op_outcome (op_id, entity, record_id, op, status, reason, decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (op_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, decided_at = excluded.decided_at",
+            )?
+            .execute(params![op_id, entity, record_id, op_json, result.status.as_str(), result.reason, server_time.timestamp_millis()])?;
+            if result.status == OpStatus::Quarantined {
+                continue;
+            }
+            let entity: Entity = entity.parse()?;
+            if let Some(mut record) = row::load(&tx, entity, &record_id)? {
+                let pending = pending_ops(&tx, entity, &record_id)?;
+                rebase(&mut record, &pending);
+                store_record(&tx, &self.sla, &record, false)?;
+            }
+        }
+        // Records with nothing pending any more show the server's row from now on.
+        tx.execute(
+            "UPDATE record SET base_body = NULL, base_clocks = NULL
+             WHERE base_body IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = record.entity AND o.record_id = record.id)",
+            [],
+        )?;
+        self.clock.set_server_offset(server_time, local_now);
+        meta_set(&tx, "hlc_offset_ms", &self.clock.offset_ms().to_string())?;
+        tx.commit()?;
+        Ok(settled)
+    }
+
+    /// The oldest pending operations, in the order they were made (a push batch).
+    pub fn pending_batch(&self, limit: usize) -> Result<Vec<Op>> {
+        let mut stmt = self.conn.prepare_cached("SELECT op FROM outbox ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get::<_, String>(0))?;
+        let mut ops = Vec::new();
+        for json in rows {
+            ops.push(serde_json::from_str(&json?).map_err(|e| StoreError::BadData { what: "outbox operation".into(), detail: e.to_string() })?);
+        }
+        Ok(ops)
+    }
+
+    /// How many operations wait to be sent.
+    pub fn pending_count(&self) -> Result<i64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+    }
+
+    /// Operations the server did not apply, newest first.
+    pub fn outcomes(&self) -> Result<Vec<OpOutcome>> {
+        let mut stmt = self.conn.prepare_cached("SELECT op, status, reason, decided_at FROM op_outcome ORDER BY decided_at DESC, op_id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (op, status, reason, at) = row?;
+            let bad = |detail: String| StoreError::BadData { what: "operation outcome".into(), detail };
+            out.push(OpOutcome {
+                op: serde_json::from_str(&op).map_err(|e| bad(e.to_string()))?,
+                status: serde_json::from_value(Value::String(status)).map_err(|e| bad(e.to_string()))?,
+                reason,
+                decided_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Drops an order that left this engineer's scope, and everything under it, except the
+/// records that still have pending operations (and the order itself when any does).
+/// Returns how many records were kept.
+fn revoke(conn: &Connection, sla: &SlaConfig, order_id: &str) -> Result<usize> {
+    let kept: usize = conn
+        .prepare_cached("SELECT COUNT(*) FROM record r WHERE r.work_order_id = ?1 AND EXISTS (SELECT 1 FROM outbox o WHERE o.entity = r.entity AND o.record_id = r.id)")?
+        .query_row(params![order_id], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))?;
+    conn.prepare_cached("DELETE FROM record WHERE work_order_id = ?1 AND entity <> 'work_order' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = record.entity AND o.record_id = record.id)")?
+        .execute(params![order_id])?;
+    if kept == 0 {
+        row::remove(conn, Entity::WorkOrder, order_id)?;
+        index::unindex_work_order(conn, order_id)?;
+    } else if let Some(order) = row::load(conn, Entity::WorkOrder, order_id)? {
+        // Still shown, marked as no longer assigned, until its pending work is settled.
+        index::index_work_order(conn, sla, order_id, &order.body, true)?;
+    }
+    Ok(kept)
+}

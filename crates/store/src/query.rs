@@ -1,0 +1,321 @@
+//! What the screens read: my open orders by SLA urgency, search, one order with
+//! everything under it, an equipment's service history, van stock.
+
+use chrono::{DateTime, Utc};
+use onsite_domain::checklist::ChecklistItem;
+use onsite_domain::fees::Quote;
+use onsite_domain::records::{
+    ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone, Part, PartUsage, Satisfaction, TimeEntry, Training, VanStock,
+};
+use onsite_domain::signature::Signature;
+use onsite_domain::sla::{Deadlines, Milestone as SlaMilestone};
+use onsite_domain::work_order::ServiceType;
+use onsite_domain::{Entity, Status, WorkOrder};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::{Deserialize, Serialize};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::index::NO_DEADLINE;
+use crate::merge::OpOutcome;
+use crate::row::parse_object;
+use crate::{Result, Store, StoreError};
+
+/// A page of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub offset: u32,
+    pub limit: u32,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Page { offset: 0, limit: 50 }
+    }
+}
+
+/// One line of the work-order list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkOrderSummary {
+    pub id: Uuid,
+    pub number: String,
+    pub status: Status,
+    pub fault_level: u8,
+    pub service_type: Option<ServiceType>,
+    pub reported_at: DateTime<Utc>,
+    /// The deadline that matters in this status, and which one it is.
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_kind: Option<SlaMilestone>,
+    pub customer_name: Option<String>,
+    pub equipment_model: Option<String>,
+    pub fault_description: String,
+    /// Changes made here are waiting to be sent.
+    pub pending: bool,
+    /// No longer assigned to this engineer; kept while its pending work is settled.
+    pub revoked: bool,
+}
+
+const SUMMARY_SELECT: &str = "SELECT i.id, i.number, i.status, i.fault_level, i.reported_at, i.due_at, i.due_kind, i.revoked,
+    json_extract(w.body, '$.service_type'), json_extract(w.body, '$.fault_description'),
+    json_extract(c.body, '$.name'), json_extract(e.body, '$.model'),
+    EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order' AND o.record_id = i.id)
+  FROM work_order_index i
+  JOIN record w ON w.entity = 'work_order' AND w.id = i.id
+  LEFT JOIN record c ON c.entity = 'customer' AND c.id = i.customer_id
+  LEFT JOIN record e ON e.entity = 'equipment' AND e.id = i.equipment_id";
+
+fn summary(r: &Row<'_>) -> rusqlite::Result<(String, String, String, i64, i64, i64, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, bool)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?))
+}
+
+fn to_summary(
+    raw: (String, String, String, i64, i64, i64, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, bool),
+) -> Result<WorkOrderSummary> {
+    let (id, number, status, level, reported, due, due_kind, revoked, service_type, fault, customer, model, pending) = raw;
+    let bad = |detail: String| StoreError::BadData { what: format!("work order {id}"), detail };
+    Ok(WorkOrderSummary {
+        id: id.parse().map_err(|e: uuid::Error| bad(e.to_string()))?,
+        number,
+        status: status.parse().map_err(|e: onsite_domain::DomainError| bad(e.to_string()))?,
+        fault_level: u8::try_from(level).unwrap_or(0),
+        service_type: service_type.and_then(|s| serde_json::from_value(Value::String(s)).ok()),
+        reported_at: DateTime::from_timestamp_millis(reported).unwrap_or_default(),
+        due_at: (due != NO_DEADLINE).then(|| DateTime::from_timestamp_millis(due)).flatten(),
+        due_kind: due_kind.and_then(|s| serde_json::from_value(Value::String(s)).ok()),
+        customer_name: customer,
+        equipment_model: model,
+        fault_description: fault.unwrap_or_default(),
+        pending,
+        revoked,
+    })
+}
+
+/// Everything the order screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkOrderDetail {
+    pub order: WorkOrder,
+    pub customer: Option<Customer>,
+    pub equipment: Option<Equipment>,
+    pub deadlines: Option<Deadlines>,
+    pub checklist: Vec<ChecklistItem>,
+    pub part_usages: Vec<PartUsage>,
+    pub quotes: Vec<Quote>,
+    pub signatures: Vec<Signature>,
+    pub attachments: Vec<Attachment>,
+    pub log_entries: Vec<LogEntry>,
+    pub check_ins: Vec<CheckIn>,
+    pub arrival_calls: Vec<ArrivalCall>,
+    pub time_entries: Vec<TimeEntry>,
+    pub expenses: Vec<Expense>,
+    pub milestones: Vec<Milestone>,
+    pub satisfaction: Vec<Satisfaction>,
+    pub follow_ups: Vec<FollowUp>,
+    pub trainings: Vec<Training>,
+    /// The other orders on the same equipment, newest first.
+    pub history: Vec<WorkOrderSummary>,
+    /// Operations on this order waiting to be sent.
+    pub pending_ops: i64,
+    /// Operations on this order the server did not apply.
+    pub outcomes: Vec<OpOutcome>,
+}
+
+/// A part in the van: the server's count less what was used here and not yet sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VanStockLine {
+    pub part_id: Uuid,
+    pub part: Option<Part>,
+    pub counted: i64,
+    pub used_pending: i64,
+    pub available: i64,
+}
+
+fn decode<T: DeserializeOwned>(entity: &str, body: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::BadData { what: entity.to_owned(), detail: e.to_string() })
+}
+
+/// The visible records of one entity under an order.
+pub(crate) fn records_under<T: DeserializeOwned>(conn: &Connection, order_id: &str, entity: Entity) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached("SELECT body FROM record WHERE work_order_id = ?1 AND entity = ?2 AND deleted = 0 ORDER BY id")?;
+    let rows = stmt.query_map(params![order_id, entity.as_str()], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(decode(entity.as_str(), &body?)?);
+    }
+    Ok(out)
+}
+
+/// Parts used from the van here and not yet acknowledged by the server.
+fn van_used_pending(conn: &Connection, part_id: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(json_extract(r.body, '$.quantity')), 0) FROM outbox o
+             JOIN record r ON r.entity = 'part_usage' AND r.id = o.record_id
+             WHERE o.entity = 'part_usage' AND json_extract(r.body, '$.part_id') = ?1
+               AND json_extract(r.body, '$.from_van_stock') = 1 AND json_extract(r.body, '$.voids') IS NULL",
+        )?
+        .query_row(params![part_id], |r| r.get(0))?)
+}
+
+pub(crate) fn van_stock_available(conn: &Connection, part_id: &str) -> Result<i64> {
+    let counted: i64 = conn
+        .prepare_cached("SELECT COALESCE(SUM(json_extract(body, '$.quantity')), 0) FROM record WHERE entity = 'van_stock' AND json_extract(body, '$.part_id') = ?1")?
+        .query_row(params![part_id], |r| r.get(0))?;
+    Ok(counted - van_used_pending(conn, part_id)?)
+}
+
+impl Store {
+    /// My open orders, most urgent first (the nearest deadline of the current status;
+    /// orders with no deadline last), optionally only some statuses.
+    pub fn open_work_orders(&self, statuses: Option<&[Status]>, page: Page) -> Result<Vec<WorkOrderSummary>> {
+        let filter = statuses.map(|s| Value::Array(s.iter().map(|st| Value::String(st.as_str().into())).collect()).to_string());
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE i.is_open = 1 AND (?1 IS NULL OR i.status IN (SELECT value FROM json_each(?1)))
+             ORDER BY i.due_at, i.reported_at, i.id LIMIT ?2 OFFSET ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![filter, page.limit, page.offset], summary)?;
+        rows.map(|r| to_summary(r?)).collect()
+    }
+
+    /// Searches number, customer, equipment model and serial, and fault description.
+    /// Words of three characters or more use the trigram index; shorter words (a
+    /// two-character Chinese word, say) are matched as substrings. Open orders first.
+    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<WorkOrderSummary>> {
+        let words: Vec<&str> = query.split_whitespace().take(8).collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (long, short): (Vec<&str>, Vec<&str>) = words.into_iter().partition(|w| w.chars().count() >= 3);
+        let mut conds = Vec::new();
+        let mut args: Vec<String> = Vec::new();
+        if !long.is_empty() {
+            conds.push(format!("work_order_fts MATCH ?{}", args.len() + 1));
+            args.push(long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
+        }
+        for w in short {
+            let n = args.len() + 1;
+            conds.push(format!("(f.number LIKE ?{n} ESCAPE '\\' OR f.customer LIKE ?{n} ESCAPE '\\' OR f.equipment LIKE ?{n} ESCAPE '\\' OR f.fault LIKE ?{n} ESCAPE '\\')"));
+            let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            args.push(format!("%{escaped}%"));
+        }
+        let sql = format!(
+            "{SUMMARY_SELECT}
+             WHERE i.rowid IN (SELECT rowid FROM work_order_fts f WHERE {})
+             ORDER BY i.is_open DESC, i.due_at, i.reported_at LIMIT {limit}",
+            conds.join(" AND ")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), summary)?;
+        rows.map(|r| to_summary(r?)).collect()
+    }
+
+    /// The orders on one piece of equipment, newest first: its service history.
+    pub fn equipment_history(&self, equipment_id: Uuid) -> Result<Vec<WorkOrderSummary>> {
+        let sql = format!("{SUMMARY_SELECT} WHERE i.equipment_id = ?1 ORDER BY i.reported_at DESC LIMIT 200");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![equipment_id.to_string()], summary)?;
+        rows.map(|r| to_summary(r?)).collect()
+    }
+
+    /// One order with everything under it.
+    pub fn work_order(&self, id: Uuid) -> Result<WorkOrderDetail> {
+        let key = id.to_string();
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?;
+        let body = body.ok_or_else(|| StoreError::NotFound { entity: "work_order".into(), id: key.clone() })?;
+        let order: WorkOrder = decode("work order", &body)?;
+        let one = |entity: &str, id: Option<Uuid>| -> Result<Option<String>> {
+            let Some(id) = id else { return Ok(None) };
+            Ok(self.conn.prepare_cached("SELECT body FROM record WHERE entity = ?1 AND id = ?2")?.query_row(params![entity, id.to_string()], |r| r.get(0)).optional()?)
+        };
+        let customer = one("customer", Some(order.customer_id))?.map(|b| decode("customer", &b)).transpose()?;
+        let equipment = one("equipment", order.equipment_id)?.map(|b| decode("equipment", &b)).transpose()?;
+        let mut d = WorkOrderDetail {
+            deadlines: self.sla.deadlines(order.fault_level, order.reported_at, order.complex).ok(),
+            order,
+            customer,
+            equipment,
+            checklist: Vec::new(),
+            part_usages: Vec::new(),
+            quotes: Vec::new(),
+            signatures: Vec::new(),
+            attachments: Vec::new(),
+            log_entries: Vec::new(),
+            check_ins: Vec::new(),
+            arrival_calls: Vec::new(),
+            time_entries: Vec::new(),
+            expenses: Vec::new(),
+            milestones: Vec::new(),
+            satisfaction: Vec::new(),
+            follow_ups: Vec::new(),
+            trainings: Vec::new(),
+            history: Vec::new(),
+            pending_ops: 0,
+            outcomes: Vec::new(),
+        };
+        let mut stmt = self.conn.prepare_cached("SELECT entity, body FROM record WHERE work_order_id = ?1 AND entity <> 'work_order' AND deleted = 0 ORDER BY id")?;
+        let rows = stmt.query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (entity, body) = row?;
+            let e = entity.as_str();
+            match entity.parse::<Entity>()? {
+                Entity::ChecklistItem => d.checklist.push(decode(e, &body)?),
+                Entity::PartUsage => d.part_usages.push(decode(e, &body)?),
+                Entity::Quote => d.quotes.push(decode(e, &body)?),
+                Entity::Signature => d.signatures.push(decode(e, &body)?),
+                Entity::Attachment => d.attachments.push(decode(e, &body)?),
+                Entity::LogEntry => d.log_entries.push(decode(e, &body)?),
+                Entity::CheckIn => d.check_ins.push(decode(e, &body)?),
+                Entity::ArrivalCall => d.arrival_calls.push(decode(e, &body)?),
+                Entity::TimeEntry => d.time_entries.push(decode(e, &body)?),
+                Entity::Expense => d.expenses.push(decode(e, &body)?),
+                Entity::Milestone => d.milestones.push(decode(e, &body)?),
+                Entity::Satisfaction => d.satisfaction.push(decode(e, &body)?),
+                Entity::FollowUp => d.follow_ups.push(decode(e, &body)?),
+                Entity::Training => d.trainings.push(decode(e, &body)?),
+                _ => {}
+            }
+        }
+        d.checklist.sort_by_key(|i| i.position);
+        if let Some(eq) = d.order.equipment_id {
+            d.history = self.equipment_history(eq)?.into_iter().filter(|s| s.id != id).collect();
+        }
+        d.pending_ops = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM outbox o JOIN record r ON r.entity = o.entity AND r.id = o.record_id WHERE r.work_order_id = ?1")?
+            .query_row(params![key], |r| r.get(0))?;
+        d.outcomes = self.outcomes()?.into_iter().filter(|o| o.op.id == id || o.op.fields.as_ref().and_then(|f| f.get("work_order_id")).and_then(Value::as_str) == Some(key.as_str())).collect();
+        Ok(d)
+    }
+
+    /// The engineer's van stock, with what was used here and not yet sent taken off.
+    pub fn van_stock(&self) -> Result<Vec<VanStockLine>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT v.body, p.body FROM record v LEFT JOIN record p ON p.entity = 'part' AND p.id = json_extract(v.body, '$.part_id')
+             WHERE v.entity = 'van_stock' AND v.deleted = 0 ORDER BY json_extract(p.body, '$.part_number')",
+        )?;
+        let rows: Vec<(String, Option<String>)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (stock, part) in rows {
+            let stock: VanStock = decode("van stock", &stock)?;
+            let part: Option<Part> = part.map(|p| decode("part", &p)).transpose()?;
+            let used = van_used_pending(&self.conn, &stock.part_id.to_string())?;
+            out.push(VanStockLine { part_id: stock.part_id, part, counted: stock.quantity, used_pending: used, available: stock.quantity - used });
+        }
+        Ok(out)
+    }
+
+    /// A record's visible fields as JSON (for tests and diagnostics).
+    pub fn record_json(&self, entity: Entity, id: Uuid) -> Result<Option<serde_json::Map<String, Value>>> {
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM record WHERE entity = ?1 AND id = ?2 AND deleted = 0")?
+            .query_row(params![entity.as_str(), id.to_string()], |r| r.get(0))
+            .optional()?;
+        body.map(|b| parse_object(&b, entity.as_str())).transpose()
+    }
+}
