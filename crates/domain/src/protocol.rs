@@ -278,6 +278,25 @@ pub struct Change {
     pub row: Option<Map<String, Value>>,
 }
 
+impl Change {
+    /// A `put` of a whole record, every field stamped with `hlc` (a record the server
+    /// created or last wrote at once).
+    pub fn put_record<T: Serialize>(seq: i64, entity: Entity, record: &T, hlc: &Hlc) -> Result<Change, DomainError> {
+        let mut row = match serde_json::to_value(record) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(DomainError::Invalid { field: "row", message: format!("a {entity} must serialise to a JSON object") }),
+        };
+        let id = row
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| DomainError::Invalid { field: "id", message: format!("a {entity} row needs a UUID id") })?;
+        let clocks: Map<String, Value> = row.keys().filter(|k| *k != "id").map(|k| (k.clone(), Value::String(hlc.to_string()))).collect();
+        row.insert(CLOCKS_KEY.to_owned(), Value::Object(clocks));
+        Ok(Change { seq, entity, id, op: ChangeOp::Put, row: Some(row) })
+    }
+}
+
 /// `GET /v1/sync/pull` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PullResponse {

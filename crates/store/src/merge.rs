@@ -144,6 +144,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut stats = ApplyStats::default();
         let mut sla_changed = None;
+        // The newest stamp seen: local edits made after this pull must order after it.
+        let mut newest: Option<String> = None;
         for change in changes {
             let id = change.id.to_string();
             match change.op {
@@ -152,6 +154,11 @@ impl Store {
                         return Err(StoreError::BadData { what: format!("pulled {} {id}", change.entity), detail: "a put without a row".into() });
                     };
                     let (body, clocks) = row::split_clocks(row);
+                    for c in clocks.values().filter_map(Value::as_str) {
+                        if newest.as_deref().is_none_or(|n| n < c) {
+                            newest = Some(c.to_owned());
+                        }
+                    }
                     if change.entity == Entity::FaultLevels {
                         sla_changed = Some(serde_json::from_value::<SlaConfig>(Value::Object(body.clone())).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?);
                     }
@@ -188,14 +195,22 @@ impl Store {
                 }
             }
         }
-        if let Some(sla) = sla_changed {
-            index::reindex_all(&tx, &sla)?;
-            self.sla = sla;
+        if let Some(sla) = &sla_changed {
+            index::reindex_all(&tx, sla)?;
         }
         meta_set(&tx, "cursor", cursor)?;
-        self.clock.set_server_offset(server_time, local_now);
-        meta_set(&tx, "hlc_offset_ms", &self.clock.offset_ms().to_string())?;
+        let mut clock = self.clock.clone();
+        clock.set_server_offset(server_time, local_now);
+        if let Some(stamp) = newest.and_then(|s| s.parse::<onsite_domain::Hlc>().ok()) {
+            clock.observe(&stamp, local_now);
+        }
+        meta_set(&tx, "hlc_offset_ms", &clock.offset_ms().to_string())?;
+        meta_set(&tx, "hlc_last", &clock.last().to_string())?;
         tx.commit()?;
+        self.clock = clock;
+        if let Some(sla) = sla_changed {
+            self.sla = sla;
+        }
         Ok(stats)
     }
 
@@ -242,9 +257,11 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = record.entity AND o.record_id = record.id)",
             [],
         )?;
-        self.clock.set_server_offset(server_time, local_now);
-        meta_set(&tx, "hlc_offset_ms", &self.clock.offset_ms().to_string())?;
+        let mut clock = self.clock.clone();
+        clock.set_server_offset(server_time, local_now);
+        meta_set(&tx, "hlc_offset_ms", &clock.offset_ms().to_string())?;
         tx.commit()?;
+        self.clock = clock;
         Ok(settled)
     }
 

@@ -309,6 +309,20 @@ impl Store {
         Ok(out)
     }
 
+    /// The content hash of the order's repair record as it stands: what a customer
+    /// signature must carry to count.
+    pub fn repair_record_hash(&self, id: Uuid) -> Result<String> {
+        let key = id.to_string();
+        let body: Option<String> = self
+            .conn
+            .prepare_cached("SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0")?
+            .query_row(params![key], |r| r.get(0))
+            .optional()?;
+        let order: WorkOrder = decode("work order", &body.ok_or_else(|| StoreError::NotFound { entity: "work_order".into(), id: key.clone() })?)?;
+        let parts: Vec<PartUsage> = records_under(&self.conn, &key, Entity::PartUsage)?;
+        Ok(onsite_domain::completion::repair_record_hash(&order, &parts)?)
+    }
+
     /// A record's visible fields as JSON (for tests and diagnostics).
     pub fn record_json(&self, entity: Entity, id: Uuid) -> Result<Option<serde_json::Map<String, Value>>> {
         let body: Option<String> = self
