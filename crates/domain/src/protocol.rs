@@ -20,6 +20,14 @@ pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
 pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
 /// The key of a pulled row that carries its per-field clocks.
 pub const CLOCKS_KEY: &str = "_clocks";
+/// In a clock map, the clock of every field not listed by name. A row written at once has
+/// just this one entry, which keeps rows small on the wire and on disk.
+pub const DEFAULT_CLOCK_KEY: &str = "*";
+
+/// The clock of `field` in a clock map (HLC strings; string order is clock order).
+pub fn field_clock<'a>(clocks: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
+    clocks.get(field).or_else(|| clocks.get(DEFAULT_CLOCK_KEY)).and_then(Value::as_str)
+}
 
 /// How records of an entity merge (PROTOCOL.md, principle 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -280,7 +288,7 @@ pub struct Change {
 
 impl Change {
     /// A `put` of a whole record, every field stamped with `hlc` (a record the server
-    /// created or last wrote at once).
+    /// created or last wrote at once): `_clocks` is `{"*": hlc}`.
     pub fn put_record<T: Serialize>(seq: i64, entity: Entity, record: &T, hlc: &Hlc) -> Result<Change, DomainError> {
         let mut row = match serde_json::to_value(record) {
             Ok(Value::Object(m)) => m,
@@ -291,7 +299,7 @@ impl Change {
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<Uuid>().ok())
             .ok_or_else(|| DomainError::Invalid { field: "id", message: format!("a {entity} row needs a UUID id") })?;
-        let clocks: Map<String, Value> = row.keys().filter(|k| *k != "id").map(|k| (k.clone(), Value::String(hlc.to_string()))).collect();
+        let clocks = Map::from_iter([(DEFAULT_CLOCK_KEY.to_owned(), Value::String(hlc.to_string()))]);
         row.insert(CLOCKS_KEY.to_owned(), Value::Object(clocks));
         Ok(Change { seq, entity, id, op: ChangeOp::Put, row: Some(row) })
     }

@@ -26,29 +26,39 @@ CREATE TABLE record (
 CREATE INDEX record_pending ON record (entity, id) WHERE base_body IS NOT NULL;
 CREATE INDEX record_by_work_order ON record (work_order_id, entity) WHERE work_order_id IS NOT NULL;
 
--- The columns the work-order list sorts and filters on, kept in step with `record`.
+-- One line per work order: what the list sorts, filters and shows, kept in step with
+-- `record` by the store (never written elsewhere). Also the content of the search index.
 CREATE TABLE work_order_index (
-    id           TEXT PRIMARY KEY,
-    number       TEXT NOT NULL,
-    status       TEXT NOT NULL,
-    is_open      INTEGER NOT NULL,
-    fault_level  INTEGER NOT NULL,
-    reported_at  INTEGER NOT NULL,
+    seq             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    number          TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    is_open         INTEGER NOT NULL,
+    fault_level     INTEGER NOT NULL,
+    service_type    TEXT,
+    reported_at     INTEGER NOT NULL,
     -- The deadline that matters in this status (ms), or 9e18 when none: sorts last.
-    due_at       INTEGER NOT NULL,
-    due_kind     TEXT,
-    customer_id  TEXT,
-    equipment_id TEXT,
-    revoked      INTEGER NOT NULL DEFAULT 0
+    due_at          INTEGER NOT NULL,
+    due_kind        TEXT,
+    customer_id     TEXT,
+    equipment_id    TEXT,
+    customer        TEXT NOT NULL,
+    -- Model and serial, as searched.
+    equipment       TEXT NOT NULL,
+    equipment_model TEXT,
+    fault           TEXT NOT NULL,
+    revoked         INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE INDEX work_order_urgency ON work_order_index (is_open, due_at, reported_at);
 CREATE INDEX work_order_by_equipment ON work_order_index (equipment_id, reported_at);
 CREATE INDEX work_order_by_customer ON work_order_index (customer_id);
 
 -- Full-text search over what an engineer types: number, customer, equipment model and
--- serial, fault description. Trigram, so that Chinese substrings are found.
+-- serial, fault description. Trigram, so that Chinese substrings are found. Its content
+-- is `work_order_index` (external content: the text is stored once).
 CREATE VIRTUAL TABLE work_order_fts USING fts5 (
     number, customer, equipment, fault,
+    content = 'work_order_index', content_rowid = 'seq',
     tokenize = 'trigram'
 );
 

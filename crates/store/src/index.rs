@@ -1,6 +1,7 @@
-//! Keeps `work_order_index` and `work_order_fts` in step with the work-order records:
-//! the urgency key (the deadline that matters in the current status) and the searchable
-//! text (number, customer, equipment model and serial, fault description).
+//! Keeps `work_order_index` and its search index `work_order_fts` in step with the
+//! work-order records: the urgency key (the deadline that matters in the current status),
+//! the columns the list shows, and the searchable text (number, customer, equipment model
+//! and serial, fault description).
 
 use chrono::{DateTime, Utc};
 use onsite_domain::Status;
@@ -18,17 +19,54 @@ fn text<'a>(body: &'a Fields, key: &str) -> &'a str {
     body.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-fn json_field(conn: &Connection, entity: &str, id: &str, fields: &str) -> Result<String> {
-    if id.is_empty() {
-        return Ok(String::new());
-    }
-    let sql = format!("SELECT {fields} FROM record WHERE entity = ?1 AND id = ?2");
-    Ok(conn.prepare_cached(&sql)?.query_row(params![entity, id], |r| r.get::<_, Option<String>>(0)).optional()?.flatten().unwrap_or_default())
+/// One row of `work_order_index`, compared before writing so that an unchanged row is
+/// not written again.
+#[derive(Debug, Clone, PartialEq)]
+struct IndexRow {
+    number: String,
+    status: String,
+    is_open: bool,
+    fault_level: i64,
+    service_type: Option<String>,
+    reported_at: i64,
+    due_at: i64,
+    due_kind: Option<String>,
+    customer_id: String,
+    equipment_id: String,
+    customer: String,
+    equipment: String,
+    equipment_model: Option<String>,
+    fault: String,
+    revoked: bool,
 }
 
-/// Writes the index and search rows of one order from its visible body.
-pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, body: &Fields, revoked: bool) -> Result<()> {
-    let status: Option<Status> = body.get("status").and_then(|s| serde_json::from_value(s.clone()).ok());
+impl IndexRow {
+    fn searchable(&self) -> (&str, &str, &str, &str) {
+        (&self.number, &self.customer, &self.equipment, &self.fault)
+    }
+}
+
+/// The customer's name, and the equipment's "model serial" and model.
+fn owner_names(conn: &Connection, customer_id: &str, equipment_id: &str) -> Result<(String, String, Option<String>)> {
+    let customer: Option<String> = conn
+        .prepare_cached("SELECT json_extract(body, '$.name') FROM record WHERE entity = 'customer' AND id = ?1")?
+        .query_row(params![customer_id], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let equipment: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT json_extract(body, '$.model'), json_extract(body, '$.serial') FROM record WHERE entity = 'equipment' AND id = ?1")?
+        .query_row(params![equipment_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (model, serial) = equipment.unwrap_or_default();
+    let text = [model.as_deref(), serial.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    Ok((customer.unwrap_or_default(), text, model))
+}
+
+/// Writes the index and search rows of one order from its visible body. The names of its
+/// customer and equipment are looked up only when the order points elsewhere now or one
+/// of them changed (`refresh_names`).
+pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, body: &Fields, revoked: bool, refresh_names: bool) -> Result<()> {
+    let status: Option<Status> = body.get("status").and_then(Value::as_str).and_then(|s| s.parse().ok());
     let fault_level = body.get("fault_level").and_then(Value::as_u64).and_then(|l| u8::try_from(l).ok()).unwrap_or(0);
     let reported_at = text(body, "reported_at").parse::<DateTime<Utc>>().ok();
     let complex = body.get("complex").and_then(Value::as_bool).unwrap_or(false);
@@ -40,61 +78,166 @@ pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, bod
         Some((kind, at)) => (at.timestamp_millis(), serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned))),
         None => (NO_DEADLINE, None),
     };
+    let previous: Option<(i64, IndexRow)> = conn
+        .prepare_cached(
+            "SELECT seq, number, status, is_open, fault_level, service_type, reported_at, due_at, due_kind, customer_id, equipment_id,
+                    customer, equipment, equipment_model, fault, revoked
+             FROM work_order_index WHERE id = ?1",
+        )?
+        .query_row(params![id], |r| {
+            Ok((
+                r.get(0)?,
+                IndexRow {
+                    number: r.get(1)?,
+                    status: r.get(2)?,
+                    is_open: r.get(3)?,
+                    fault_level: r.get(4)?,
+                    service_type: r.get(5)?,
+                    reported_at: r.get(6)?,
+                    due_at: r.get(7)?,
+                    due_kind: r.get(8)?,
+                    customer_id: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                    equipment_id: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    customer: r.get(11)?,
+                    equipment: r.get(12)?,
+                    equipment_model: r.get(13)?,
+                    fault: r.get(14)?,
+                    revoked: r.get(15)?,
+                },
+            ))
+        })
+        .optional()?;
     let customer_id = text(body, "customer_id");
     let equipment_id = text(body, "equipment_id");
-    let number = text(body, "number");
-    let rowid: i64 = conn
+    let (customer, equipment, equipment_model) = match &previous {
+        Some((_, p)) if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id => (p.customer.clone(), p.equipment.clone(), p.equipment_model.clone()),
+        _ => owner_names(conn, customer_id, equipment_id)?,
+    };
+    let wanted = IndexRow {
+        number: text(body, "number").to_owned(),
+        status: status.map_or("", Status::as_str).to_owned(),
+        is_open: status.is_some_and(|s| !s.is_finished()),
+        fault_level: i64::from(fault_level),
+        service_type: body.get("service_type").and_then(Value::as_str).map(str::to_owned),
+        reported_at: reported_at.map_or(0, |t| t.timestamp_millis()),
+        due_at,
+        due_kind,
+        customer_id: customer_id.to_owned(),
+        equipment_id: equipment_id.to_owned(),
+        customer,
+        equipment,
+        equipment_model,
+        fault: text(body, "fault_description").to_owned(),
+        revoked,
+    };
+    if let Some((_, p)) = &previous
+        && *p == wanted
+    {
+        return Ok(());
+    }
+    let seq = match &previous {
+        Some((seq, p)) => {
+            update_changed(conn, *seq, p, &wanted)?;
+            *seq
+        }
+        None => insert(conn, id, &wanted)?,
+    };
+    let w = &wanted;
+    let old = previous.as_ref().map(|(_, p)| p.searchable());
+    if old != Some(wanted.searchable()) {
+        if let Some((number, customer, equipment, fault)) = old {
+            fts_delete(conn, seq, number, customer, equipment, fault)?;
+        }
+        conn.prepare_cached("INSERT INTO work_order_fts (rowid, number, customer, equipment, fault) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![seq, w.number, w.customer, w.equipment, w.fault])?;
+    }
+    Ok(())
+}
+
+fn insert(conn: &Connection, id: &str, w: &IndexRow) -> Result<i64> {
+    Ok(conn
         .prepare_cached(
-            "INSERT INTO work_order_index (id, number, status, is_open, fault_level, reported_at, due_at, due_kind, customer_id, equipment_id, revoked)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (id) DO UPDATE SET number = excluded.number, status = excluded.status, is_open = excluded.is_open,
-               fault_level = excluded.fault_level, reported_at = excluded.reported_at, due_at = excluded.due_at,
-               due_kind = excluded.due_kind, customer_id = excluded.customer_id, equipment_id = excluded.equipment_id,
-               revoked = excluded.revoked
-             RETURNING rowid",
+            "INSERT INTO work_order_index (id, number, status, is_open, fault_level, service_type, reported_at, due_at, due_kind,
+                customer_id, equipment_id, customer, equipment, equipment_model, fault, revoked)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) RETURNING seq",
         )?
         .query_row(
             params![
                 id,
-                number,
-                status.map_or("", Status::as_str),
-                status.is_some_and(|s| !s.is_finished()),
-                fault_level,
-                reported_at.map_or(0, |t| t.timestamp_millis()),
-                due_at,
-                due_kind,
-                customer_id,
-                equipment_id,
-                revoked
+                w.number,
+                w.status,
+                w.is_open,
+                w.fault_level,
+                w.service_type,
+                w.reported_at,
+                w.due_at,
+                w.due_kind,
+                w.customer_id,
+                w.equipment_id,
+                w.customer,
+                w.equipment,
+                w.equipment_model,
+                w.fault,
+                w.revoked
             ],
             |r| r.get(0),
-        )?;
-    let customer = json_field(conn, "customer", customer_id, "json_extract(body, '$.name')")?;
-    let equipment = json_field(conn, "equipment", equipment_id, "json_extract(body, '$.model') || ' ' || json_extract(body, '$.serial')")?;
-    write_fts(conn, rowid, number, &customer, &equipment, text(body, "fault_description"))
+        )?)
 }
 
-fn write_fts(conn: &Connection, rowid: i64, number: &str, customer: &str, equipment: &str, fault: &str) -> Result<()> {
-    let current: Option<(String, String, String, String)> = conn
-        .prepare_cached("SELECT number, customer, equipment, fault FROM work_order_fts WHERE rowid = ?1")?
-        .query_row(params![rowid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    if let Some((n, c, e, f)) = &current {
-        if n == number && c == customer && e == equipment && f == fault {
-            return Ok(());
+/// Updates only the columns that changed, so that SQLite touches only the indexes on
+/// them (a status change rewrites the urgency index, not the customer's).
+fn update_changed(conn: &Connection, seq: i64, old: &IndexRow, new: &IndexRow) -> Result<()> {
+    let mut sets: Vec<&str> = Vec::new();
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
+    let mut set = |column: &'static str, changed: bool, value: rusqlite::types::Value| {
+        if changed {
+            sets.push(column);
+            values.push(value);
         }
-        conn.prepare_cached("DELETE FROM work_order_fts WHERE rowid = ?1")?.execute(params![rowid])?;
+    };
+    use rusqlite::types::Value as V;
+    let opt = |s: &Option<String>| s.clone().map_or(V::Null, V::Text);
+    set("number", old.number != new.number, V::Text(new.number.clone()));
+    set("status", old.status != new.status, V::Text(new.status.clone()));
+    set("is_open", old.is_open != new.is_open, V::Integer(i64::from(new.is_open)));
+    set("fault_level", old.fault_level != new.fault_level, V::Integer(new.fault_level));
+    set("service_type", old.service_type != new.service_type, opt(&new.service_type));
+    set("reported_at", old.reported_at != new.reported_at, V::Integer(new.reported_at));
+    set("due_at", old.due_at != new.due_at, V::Integer(new.due_at));
+    set("due_kind", old.due_kind != new.due_kind, opt(&new.due_kind));
+    set("customer_id", old.customer_id != new.customer_id, V::Text(new.customer_id.clone()));
+    set("equipment_id", old.equipment_id != new.equipment_id, V::Text(new.equipment_id.clone()));
+    set("customer", old.customer != new.customer, V::Text(new.customer.clone()));
+    set("equipment", old.equipment != new.equipment, V::Text(new.equipment.clone()));
+    set("equipment_model", old.equipment_model != new.equipment_model, opt(&new.equipment_model));
+    set("fault", old.fault != new.fault, V::Text(new.fault.clone()));
+    set("revoked", old.revoked != new.revoked, V::Integer(i64::from(new.revoked)));
+    if sets.is_empty() {
+        return Ok(());
     }
-    conn.prepare_cached("INSERT INTO work_order_fts (rowid, number, customer, equipment, fault) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![rowid, number, customer, equipment, fault])?;
+    let assignments: Vec<String> = sets.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
+    let sql = format!("UPDATE work_order_index SET {} WHERE seq = ?1", assignments.join(", "));
+    let mut params: Vec<V> = vec![V::Integer(seq)];
+    params.extend(values);
+    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params))?;
+    Ok(())
+}
+
+/// Removes a row from the external-content search index: FTS5 needs the old text.
+fn fts_delete(conn: &Connection, seq: i64, number: &str, customer: &str, equipment: &str, fault: &str) -> Result<()> {
+    conn.prepare_cached("INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment, fault) VALUES ('delete', ?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![seq, number, customer, equipment, fault])?;
     Ok(())
 }
 
 /// Drops an order from the index and the search.
 pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
-    let rowid: Option<i64> = conn.prepare_cached("DELETE FROM work_order_index WHERE id = ?1 RETURNING rowid")?.query_row(params![id], |r| r.get(0)).optional()?;
-    if let Some(rowid) = rowid {
-        conn.prepare_cached("DELETE FROM work_order_fts WHERE rowid = ?1")?.execute(params![rowid])?;
+    let old: Option<(i64, String, String, String, String)> = conn
+        .prepare_cached("DELETE FROM work_order_index WHERE id = ?1 RETURNING seq, number, customer, equipment, fault")?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    if let Some((seq, number, customer, equipment, fault)) = old {
+        fts_delete(conn, seq, &number, &customer, &equipment, &fault)?;
     }
     Ok(())
 }
@@ -106,7 +249,7 @@ pub(crate) fn reindex_orders_of(conn: &Connection, sla: &SlaConfig, column: &str
     let rows: Vec<(String, String, bool)> = conn.prepare_cached(&sql)?.query_map(params![owner_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
     for (id, body, revoked) in rows {
         let body = crate::row::parse_object(&body, "work order")?;
-        index_work_order(conn, sla, &id, &body, revoked)?;
+        index_work_order(conn, sla, &id, &body, revoked, true)?;
     }
     Ok(())
 }
@@ -119,7 +262,7 @@ pub(crate) fn reindex_all(conn: &Connection, sla: &SlaConfig) -> Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     for (id, body, revoked) in rows {
         let body = crate::row::parse_object(&body, "work order")?;
-        index_work_order(conn, sla, &id, &body, revoked)?;
+        index_work_order(conn, sla, &id, &body, revoked, false)?;
     }
     Ok(())
 }

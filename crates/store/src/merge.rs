@@ -12,7 +12,9 @@
 //! written in one transaction; so are push results and the outbox entries they settle.
 
 use chrono::{DateTime, Utc};
-use onsite_domain::protocol::{MergeRule, OpResult};
+use std::collections::HashSet;
+
+use onsite_domain::protocol::{MergeRule, OpResult, field_clock};
 use onsite_domain::sla::SlaConfig;
 use onsite_domain::{Change, ChangeOp, Entity, Op, OpKind, OpStatus};
 use rusqlite::{Connection, params};
@@ -29,7 +31,7 @@ pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
         OpKind::Upsert => {
             let mut changed = false;
             for (k, v) in op.fields.iter().flatten() {
-                let newer = record.clocks.get(k).and_then(Value::as_str).is_none_or(|c| c < hlc.as_str());
+                let newer = field_clock(&record.clocks, k).is_none_or(|c| c < hlc.as_str());
                 if newer {
                     record.body.insert(k.clone(), v.clone());
                     record.clocks.insert(k.clone(), Value::String(hlc.clone()));
@@ -109,7 +111,7 @@ fn store_record(conn: &Connection, sla: &SlaConfig, record: &StoredRecord, revok
     }
     match record.entity {
         Entity::WorkOrder if record.deleted => index::unindex_work_order(conn, &record.id)?,
-        Entity::WorkOrder => index::index_work_order(conn, sla, &record.id, &record.body, revoked)?,
+        Entity::WorkOrder => index::index_work_order(conn, sla, &record.id, &record.body, revoked, false)?,
         Entity::Customer => index::reindex_orders_of(conn, sla, "customer_id", &record.id)?,
         Entity::Equipment => index::reindex_orders_of(conn, sla, "equipment_id", &record.id)?,
         _ => {}
@@ -140,8 +142,12 @@ pub struct OpOutcome {
 
 impl Store {
     /// Applies one pulled page and records `cursor`, in one transaction.
-    pub fn apply_pull(&mut self, changes: &[Change], cursor: &str, server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<ApplyStats> {
+    pub fn apply_pull(&mut self, changes: Vec<Change>, cursor: &str, server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<ApplyStats> {
         let tx = self.conn.transaction()?;
+        // The records with pending operations, read once: usually few or none.
+        let pending_records: HashSet<(String, String)> =
+            tx.prepare_cached("SELECT DISTINCT entity, record_id FROM outbox")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let has_pending = |entity: Entity, id: &str| pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()));
         let mut stats = ApplyStats::default();
         let mut sla_changed = None;
         // The newest stamp seen: local edits made after this pull must order after it.
@@ -150,7 +156,7 @@ impl Store {
             let id = change.id.to_string();
             match change.op {
                 ChangeOp::Put => {
-                    let Some(row) = change.row.clone() else {
+                    let Some(row) = change.row else {
                         return Err(StoreError::BadData { what: format!("pulled {} {id}", change.entity), detail: "a put without a row".into() });
                     };
                     let (body, clocks) = row::split_clocks(row);
@@ -162,7 +168,7 @@ impl Store {
                     if change.entity == Entity::FaultLevels {
                         sla_changed = Some(serde_json::from_value::<SlaConfig>(Value::Object(body.clone())).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?);
                     }
-                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned { Vec::new() } else { pending_ops(&tx, change.entity, &id)? };
+                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned || !has_pending(change.entity, &id) { Vec::new() } else { pending_ops(&tx, change.entity, &id)? };
                     let mut record = StoredRecord { entity: change.entity, work_order_id: row::owner_of(change.entity, &id, &body), id, body, clocks, base: Base::Same, deleted: false };
                     if !pending.is_empty() {
                         record.base = Base::Row(record.body.clone(), record.clocks.clone());
@@ -173,8 +179,7 @@ impl Store {
                     stats.put += 1;
                 }
                 ChangeOp::Delete => {
-                    let pending = pending_ops(&tx, change.entity, &id)?;
-                    if pending.is_empty() {
+                    if !has_pending(change.entity, &id) {
                         row::remove(&tx, change.entity, &id)?;
                         if change.entity == Entity::WorkOrder {
                             index::unindex_work_order(&tx, &id)?;
@@ -315,7 +320,7 @@ fn revoke(conn: &Connection, sla: &SlaConfig, order_id: &str) -> Result<usize> {
         index::unindex_work_order(conn, order_id)?;
     } else if let Some(order) = row::load(conn, Entity::WorkOrder, order_id)? {
         // Still shown, marked as no longer assigned, until its pending work is settled.
-        index::index_work_order(conn, sla, order_id, &order.body, true)?;
+        index::index_work_order(conn, sla, order_id, &order.body, true, false)?;
     }
     Ok(kept)
 }

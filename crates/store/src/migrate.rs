@@ -14,8 +14,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.s
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Runs `quick_check`, or the full `integrity_check` when the last session did not close
-/// cleanly. Returns which one ran.
-pub(crate) fn check_integrity(conn: &Connection, path: &Path) -> Result<&'static str> {
+/// cleanly (or when `full` asks for it). Returns which one ran.
+pub(crate) fn check_integrity(conn: &Connection, path: &Path, full: bool) -> Result<&'static str> {
     let has_meta: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'meta')", [], |r| r.get(0)).map_err(|e| corrupt(path, &e.to_string()))?;
     let unclean = has_meta
         && conn
@@ -23,7 +23,7 @@ pub(crate) fn check_integrity(conn: &Connection, path: &Path) -> Result<&'static
             .optional()
             .map_err(|e| corrupt(path, &e.to_string()))?
             .is_some_and(|v| v == "0");
-    let pragma = if unclean { "integrity_check" } else { "quick_check" };
+    let pragma = if unclean || full { "integrity_check" } else { "quick_check" };
     let mut stmt = conn.prepare(&format!("PRAGMA {pragma}")).map_err(|e| corrupt(path, &e.to_string()))?;
     let rows: Vec<String> = stmt.query_map([], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| corrupt(path, &e.to_string()))?;
     if rows.len() == 1 && rows[0] == "ok" {

@@ -57,13 +57,9 @@ pub struct WorkOrderSummary {
 }
 
 const SUMMARY_SELECT: &str = "SELECT i.id, i.number, i.status, i.fault_level, i.reported_at, i.due_at, i.due_kind, i.revoked,
-    json_extract(w.body, '$.service_type'), json_extract(w.body, '$.fault_description'),
-    json_extract(c.body, '$.name'), json_extract(e.body, '$.model'),
+    i.service_type, i.fault, NULLIF(i.customer, ''), i.equipment_model,
     EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order' AND o.record_id = i.id)
-  FROM work_order_index i
-  JOIN record w ON w.entity = 'work_order' AND w.id = i.id
-  LEFT JOIN record c ON c.entity = 'customer' AND c.id = i.customer_id
-  LEFT JOIN record e ON e.entity = 'equipment' AND e.id = i.equipment_id";
+  FROM work_order_index i";
 
 fn summary(r: &Row<'_>) -> rusqlite::Result<(String, String, String, i64, i64, i64, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, bool)> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?))
@@ -171,7 +167,7 @@ impl Store {
         let filter = statuses.map(|s| Value::Array(s.iter().map(|st| Value::String(st.as_str().into())).collect()).to_string());
         let sql = format!(
             "{SUMMARY_SELECT} WHERE i.is_open = 1 AND (?1 IS NULL OR i.status IN (SELECT value FROM json_each(?1)))
-             ORDER BY i.due_at, i.reported_at, i.id LIMIT ?2 OFFSET ?3"
+             ORDER BY i.due_at, i.reported_at, i.seq LIMIT ?2 OFFSET ?3"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![filter, page.limit, page.offset], summary)?;
@@ -190,21 +186,16 @@ impl Store {
         let mut conds = Vec::new();
         let mut args: Vec<String> = Vec::new();
         if !long.is_empty() {
-            conds.push(format!("work_order_fts MATCH ?{}", args.len() + 1));
+            conds.push(format!("i.seq IN (SELECT rowid FROM work_order_fts WHERE work_order_fts MATCH ?{})", args.len() + 1));
             args.push(long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
         }
         for w in short {
             let n = args.len() + 1;
-            conds.push(format!("(f.number LIKE ?{n} ESCAPE '\\' OR f.customer LIKE ?{n} ESCAPE '\\' OR f.equipment LIKE ?{n} ESCAPE '\\' OR f.fault LIKE ?{n} ESCAPE '\\')"));
+            conds.push(format!("(i.number LIKE ?{n} ESCAPE '\\' OR i.customer LIKE ?{n} ESCAPE '\\' OR i.equipment LIKE ?{n} ESCAPE '\\' OR i.fault LIKE ?{n} ESCAPE '\\')"));
             let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
             args.push(format!("%{escaped}%"));
         }
-        let sql = format!(
-            "{SUMMARY_SELECT}
-             WHERE i.rowid IN (SELECT rowid FROM work_order_fts f WHERE {})
-             ORDER BY i.is_open DESC, i.due_at, i.reported_at LIMIT {limit}",
-            conds.join(" AND ")
-        );
+        let sql = format!("{SUMMARY_SELECT} WHERE {} ORDER BY i.is_open DESC, i.due_at, i.reported_at LIMIT {limit}", conds.join(" AND "));
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), summary)?;
         rows.map(|r| to_summary(r?)).collect()

@@ -136,7 +136,7 @@ fn write_op(tx: &Connection, sla: &onsite_domain::sla::SlaConfig, op: &Op, now: 
     row::save(tx, &record)?;
     match op.entity {
         Entity::WorkOrder if record.deleted => index::unindex_work_order(tx, &id)?,
-        Entity::WorkOrder => index::index_work_order(tx, sla, &id, &record.body, false)?,
+        Entity::WorkOrder => index::index_work_order(tx, sla, &id, &record.body, false, false)?,
         Entity::Customer => index::reindex_orders_of(tx, sla, "customer_id", &id)?,
         Entity::Equipment => index::reindex_orders_of(tx, sla, "equipment_id", &id)?,
         _ => {}

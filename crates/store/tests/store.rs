@@ -176,6 +176,7 @@ fn engineer_completes_a_free_repair_after_the_checklist_and_the_customers_signat
     w.store.transition(order.id, Status::Completed, Map::new(), now()).expect("completes");
     assert_eq!(w.store.work_order(order.id).expect("loads").order.status, Status::Completed);
     assert!(w.store.open_work_orders(None, Page { offset: 0, limit: 1000 }).expect("lists").iter().all(|s| s.id != order.id));
+    w.store.verify().expect("tables, indexes and the search index agree");
 }
 
 #[test]
@@ -252,9 +253,10 @@ fn search_follows_a_customer_renamed_by_sync() {
     let mut customer = w.data.customers.iter().find(|c| c.id == order.customer_id).expect("customer").clone();
     customer.name = "龘山精工有限公司".into();
     let change = Change::put_record(99_999, Entity::Customer, &customer, &server_hlc(0)).expect("serialises");
-    w.store.apply_pull(&[change], "c-next", now(), now()).expect("applies");
+    w.store.apply_pull(vec![change], "c-next", now(), now()).expect("applies");
     let hits = w.store.search("龘山精", 10).expect("searches");
     assert!(hits.iter().any(|h| h.id == order.id));
+    w.store.verify().expect("tables, indexes and the search index agree");
 }
 
 #[test]
@@ -333,7 +335,7 @@ fn a_pulled_row_keeps_the_engineers_pending_field_on_top_and_takes_the_rest() {
     order.fault_description = "客户补充：夜间报警更频繁".into();
     order.diagnosis = Some("服务器上的旧诊断".into());
     let change = Change::put_record(500, Entity::WorkOrder, &order, &server_hlc(1_000)).expect("serialises");
-    let stats = w.store.apply_pull(&[change], "c500", now(), now()).expect("applies");
+    let stats = w.store.apply_pull(vec![change], "c500", now(), now()).expect("applies");
     assert_eq!(stats.rebased, 1);
     let got = w.store.work_order(order.id).expect("loads").order;
     assert_eq!(got.fault_description, "客户补充：夜间报警更频繁");
@@ -350,7 +352,7 @@ fn a_newer_server_field_wins_over_an_older_pending_one() {
     order.diagnosis = Some("更晚的服务器值".into());
     let later = onsite_domain::Hlc::new(u64::try_from((now() + Duration::minutes(5)).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
     let change = Change::put_record(501, Entity::WorkOrder, &order, &later).expect("serialises");
-    w.store.apply_pull(&[change], "c501", now(), now()).expect("applies");
+    w.store.apply_pull(vec![change], "c501", now(), now()).expect("applies");
     assert_eq!(w.store.work_order(order.id).expect("loads").order.diagnosis.as_deref(), Some("更晚的服务器值"));
 }
 
@@ -362,7 +364,7 @@ fn push_results_settle_the_outbox_and_a_conflict_shows_the_servers_status() {
     let note = w.store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "d"})), now()).expect("saves");
     // The dispatcher cancelled meanwhile; the pull brings it before the push answer.
     order.status = Status::Cancelled;
-    w.store.apply_pull(&[Change::put_record(600, Entity::WorkOrder, &order, &server_hlc(10)).expect("serialises")], "c600", now(), now()).expect("applies");
+    w.store.apply_pull(vec![Change::put_record(600, Entity::WorkOrder, &order, &server_hlc(10)).expect("serialises")], "c600", now(), now()).expect("applies");
     assert_eq!(w.store.work_order(order.id).expect("loads").order.status, Status::Cancelled, "the transition no longer applies on top");
     let results = vec![
         OpResult { op_id: ops[0].op_id, status: OpStatus::Conflict, reason: Some("cancelled by the dispatcher".into()) },
@@ -411,7 +413,7 @@ fn a_revoked_order_goes_away_except_work_still_being_sent() {
     let entry = LogEntry { id: Uuid::now_v7(), work_order_id: kept, day: now().date_naive(), text: "未发送".into(), progress: None, open_problems: None, next_plan: None, author_id: None, voids: None };
     w.store.append(Entity::LogEntry, &entry, now()).expect("appends");
     let revoke = |id| Change { seq: 700, entity: Entity::WorkOrder, id, op: ChangeOp::Revoke, row: None };
-    let stats = w.store.apply_pull(&[revoke(gone), revoke(kept)], "c700", now(), now()).expect("applies");
+    let stats = w.store.apply_pull(vec![revoke(gone), revoke(kept)], "c700", now(), now()).expect("applies");
     assert_eq!((stats.revoked, stats.kept_pending), (2, 1));
     assert!(w.store.work_order(gone).is_err());
     assert!(w.store.search(&w.data.orders[0].number, 10).expect("searches").is_empty());
@@ -420,6 +422,7 @@ fn a_revoked_order_goes_away_except_work_still_being_sent() {
     assert!(d.checklist.is_empty(), "what has nothing pending is dropped");
     let listed = w.store.open_work_orders(None, Page { offset: 0, limit: 1000 }).expect("lists");
     assert!(listed.iter().any(|s| s.id == kept && s.revoked));
+    w.store.verify().expect("tables, indexes and the search index agree");
 }
 
 #[test]
@@ -427,7 +430,7 @@ fn a_pulled_delete_removes_a_record() {
     let mut w = world(30);
     let usage = w.data.part_usages[0].clone();
     let del = Change { seq: 800, entity: Entity::PartUsage, id: usage.id, op: ChangeOp::Delete, row: None };
-    w.store.apply_pull(&[del], "c800", now(), now()).expect("applies");
+    w.store.apply_pull(vec![del], "c800", now(), now()).expect("applies");
     assert!(w.store.record_json(Entity::PartUsage, usage.id).expect("reads").is_none());
 }
 
@@ -438,7 +441,7 @@ fn a_page_with_a_broken_row_changes_nothing_not_even_the_cursor() {
     let order = w.data.orders[1].clone();
     let good = Change::put_record(900, Entity::WorkOrder, &order, &server_hlc(0)).expect("serialises");
     let broken = Change { seq: 901, entity: Entity::WorkOrder, id: Uuid::now_v7(), op: ChangeOp::Put, row: None };
-    assert!(w.store.apply_pull(&[good, broken], "c901", now(), now()).is_err());
+    assert!(w.store.apply_pull(vec![good, broken], "c901", now(), now()).is_err());
     assert_eq!(w.store.cursor().expect("reads"), before);
 }
 
@@ -450,7 +453,7 @@ fn the_clock_follows_the_server_offset_orders_after_pulled_stamps_and_survives_a
     let server = now() - Duration::days(2);
     let server_stamp = onsite_domain::Hlc::new(u64::try_from(server.timestamp_millis()).expect("positive"), 3, "server").expect("valid");
     let order = onsite_domain::demo::generate(1, support::size(5), Uuid::nil(), server).orders[0].clone();
-    store.apply_pull(&[Change::put_record(1, Entity::WorkOrder, &order, &server_stamp).expect("serialises")], "c1", server, now()).expect("applies");
+    store.apply_pull(vec![Change::put_record(1, Entity::WorkOrder, &order, &server_stamp).expect("serialises")], "c1", server, now()).expect("applies");
     let op = store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "x"})), now()).expect("saves");
     assert!(op.hlc > server_stamp, "an edit made after a pull orders after what it saw");
     assert!(op.hlc.physical_ms() < u64::try_from((now() - Duration::days(1)).timestamp_millis()).expect("positive"), "stamped with server-corrected time, not the laptop's");

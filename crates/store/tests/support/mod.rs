@@ -96,7 +96,11 @@ pub fn world(orders: usize) -> World {
     let engineer = Uuid::from_u128(0xE1);
     let data = demo::generate(42, size(orders), engineer, now());
     let all = changes(&data, engineer);
-    for (i, page) in all.chunks(1000).enumerate() {
+    let mut all = all.into_iter().peekable();
+    let mut i = 0;
+    while all.peek().is_some() {
+        let page: Vec<Change> = all.by_ref().take(1000).collect();
+        i += 1;
         store.apply_pull(page, &format!("c{i}"), now(), now()).expect("page applies");
     }
     World { dir, store, data, engineer }

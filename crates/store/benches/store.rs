@@ -1,0 +1,131 @@
+//! The local store's benchmark: a store with 10,000 work orders (20 checklist items and
+//! 5 part usages each), and the medians of what the engineer waits for.
+//! Run with `cargo xtask bench` (or `cargo bench -p onsite-store --bench store`).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::Duration as Span;
+use onsite_domain::demo::Rng;
+use onsite_domain::{Change, Entity, Hlc};
+use onsite_store::Page;
+use serde_json::json;
+use support::{now, open};
+
+/// The size; `ONSITE_BENCH_ORDERS` scales it down for a quick look.
+fn orders() -> usize {
+    std::env::var("ONSITE_BENCH_ORDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn line(name: &str, d: Duration, n: usize, target: Option<Duration>) {
+    let verdict = match target {
+        Some(t) if d <= t => format!("target < {} ✓", ms(t)),
+        Some(t) => format!("target < {} ✗ MISSED", ms(t)),
+        None => String::new(),
+    };
+    println!("{name:<46} median {:>12}  (n={n:<4}) {verdict}", ms(d));
+}
+
+fn main() {
+    let started = Instant::now();
+    let w = support::world(orders());
+    let build = started.elapsed();
+    let rows = w.data.orders.len() + w.data.checklist_items.len() + w.data.part_usages.len();
+    println!("onsite-store benchmark: {} work orders, {} checklist items, {} part usages ({rows} rows with FTS)", w.data.orders.len(), w.data.checklist_items.len(), w.data.part_usages.len());
+    println!("{:<46} total  {:>12}  (generate + apply as pulled pages of 1000)", "build the store (first-sync apply)", ms(build));
+    let path = w.path();
+    let support::World { dir, store, data, .. } = w;
+    store.close().expect("closes");
+    println!("{:<46}        {:>9.1} MB", "database size", std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6);
+
+    let mut samples = Vec::new();
+    for _ in 0..11 {
+        let t = Instant::now();
+        let s = open(&dir);
+        samples.push(t.elapsed());
+        s.close().expect("closes");
+    }
+    line("open (quick_check, migrations, clock)", median(samples), 11, None);
+
+    let mut store = open(&dir);
+    let mut samples = Vec::new();
+    for _ in 0..300 {
+        let t = Instant::now();
+        let page = store.open_work_orders(None, Page { offset: 0, limit: 50 }).expect("lists");
+        samples.push(t.elapsed());
+        assert_eq!(page.len(), 50);
+    }
+    line("urgency list, first page of 50", median(samples), 300, Some(Duration::from_millis(1)));
+
+    for (what, q) in [("search 3-char Chinese substring, common", "过流故"), ("search 3-char Chinese substring, rare", "瓯江电")] {
+        let mut samples = Vec::new();
+        let mut hits = 0;
+        for _ in 0..300 {
+            let t = Instant::now();
+            hits = store.search(q, 50).expect("searches").len();
+            samples.push(t.elapsed());
+        }
+        assert!(hits > 0, "{q} is in the data");
+        line(&format!("{what} ({q}, {hits} shown)"), median(samples), 300, Some(Duration::from_millis(2)));
+    }
+
+    let mut rng = Rng::new(9);
+    let mut samples = Vec::new();
+    for _ in 0..300 {
+        let id = rng.pick(&data.orders).id;
+        let t = Instant::now();
+        let d = store.work_order(id).expect("loads");
+        samples.push(t.elapsed());
+        assert_eq!(d.checklist.len(), 20);
+    }
+    line("load one order with everything under it", median(samples), 300, Some(Duration::from_millis(1)));
+
+    // 100 local edits waiting to be sent, so that the pull has something to rebase.
+    for o in data.orders.iter().take(100) {
+        let serde_json::Value::Object(f) = json!({"diagnosis": "现场确认：轴承磨损"}) else { unreachable!("object") };
+        store.update(Entity::WorkOrder, o.id, f, now()).expect("saves");
+    }
+    // Two kinds of pull: what a dispatcher changes most (status, schedule: the list's
+    // columns), and the worst case, new fault text on every order (search re-indexed).
+    for (what, text_too) in [("schedule and status", false), ("fault text too, re-indexed", true)] {
+        let mut samples = Vec::new();
+        for round in 1..=5i64 {
+            let hlc = Hlc::new(u64::try_from((now() + Span::minutes(round + if text_too { 10 } else { 0 })).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
+            let changes: Vec<Change> = data
+                .orders
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let mut o = o.clone();
+                    if text_too {
+                        o.fault_description = format!("{}（第{round}次补充）", o.fault_description);
+                    }
+                    o.scheduled_at = Some(now() + Span::hours(round));
+                    if !o.status.is_finished() && round % 2 == 0 {
+                        o.status = onsite_domain::Status::Postponed;
+                    }
+                    Change::put_record(1_000_000 * round + i as i64, Entity::WorkOrder, &o, &hlc).expect("serialises")
+                })
+                .collect();
+            let pages: Vec<Vec<Change>> = changes.chunks(1000).map(<[Change]>::to_vec).collect();
+            let t = Instant::now();
+            for (p, page) in pages.into_iter().enumerate() {
+                store.apply_pull(page, &format!("r{round}p{p}"), now(), now()).expect("applies");
+            }
+            samples.push(t.elapsed());
+        }
+        line(&format!("apply {} pulled changes: {what}", data.orders.len()), median(samples), 5, Some(Duration::from_millis(250)));
+    }
+    println!("(100 of the changed orders had pending local edits, replayed on top)");
+}
