@@ -100,7 +100,8 @@ fn main() {
     // columns), and the worst case, new fault text on every order (search re-indexed).
     for (what, text_too) in [("schedule and status", false), ("fault text too, re-indexed", true)] {
         let mut samples = Vec::new();
-        for round in 1..=5i64 {
+        let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+        for round in 1..=rounds {
             let hlc = Hlc::new(u64::try_from((now() + Span::minutes(round + if text_too { 10 } else { 0 })).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
             let changes: Vec<Change> = data
                 .orders
@@ -125,7 +126,8 @@ fn main() {
             }
             samples.push(t.elapsed());
         }
-        line(&format!("apply {} pulled changes: {what}", data.orders.len()), median(samples), 5, Some(Duration::from_millis(250)));
+        let n = samples.len();
+        line(&format!("apply {} pulled changes: {what}", data.orders.len()), median(samples), n, Some(Duration::from_millis(250)));
     }
     println!("(100 of the changed orders had pending local edits, replayed on top)");
 }

@@ -119,6 +119,24 @@ fn store_record(conn: &Connection, sla: &SlaConfig, record: &StoredRecord, revok
     Ok(())
 }
 
+/// `synchronous = NORMAL` for the lifetime of the guard, `FULL` again after it: local
+/// writes (the engineer's work) always wait for the disk.
+struct Relaxed<'a>(&'a rusqlite::Connection);
+
+impl<'a> Relaxed<'a> {
+    fn new(conn: &'a rusqlite::Connection) -> Result<Self> {
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Relaxed(conn))
+    }
+}
+
+impl Drop for Relaxed<'_> {
+    fn drop(&mut self) {
+        // If this fails the connection is unusable anyway and the next statement says so.
+        let _ = self.0.pragma_update(None, "synchronous", "FULL");
+    }
+}
+
 /// What applying a pulled page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyStats {
@@ -143,11 +161,16 @@ pub struct OpOutcome {
 impl Store {
     /// Applies one pulled page and records `cursor`, in one transaction.
     pub fn apply_pull(&mut self, changes: Vec<Change>, cursor: &str, server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<ApplyStats> {
-        let tx = self.conn.transaction()?;
+        // A pulled page can always be pulled again (its cursor commits with it), so it need
+        // not wait for the disk: atomic, but synced with the next local write.
+        let _relaxed = Relaxed::new(&self.conn)?;
+        let tx = self.conn.unchecked_transaction()?;
         // The records with pending operations, read once: usually few or none.
         let pending_records: HashSet<(String, String)> =
             tx.prepare_cached("SELECT DISTINCT entity, record_id FROM outbox")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        let has_pending = |entity: Entity, id: &str| pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()));
+        let pending_ids: HashSet<&str> = pending_records.iter().map(|(_, id)| id.as_str()).collect();
+        // Ids are unique across entities (UUIDv7), so the id alone answers almost always.
+        let has_pending = |entity: Entity, id: &str| pending_ids.contains(id) && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()));
         let mut stats = ApplyStats::default();
         let mut sla_changed = None;
         // The newest stamp seen: local edits made after this pull must order after it.

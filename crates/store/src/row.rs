@@ -94,20 +94,13 @@ fn to_json(fields: &Fields) -> String {
 /// A body as stored: null fields are left out (an absent field reads back as null, and
 /// its clock stays in the clock map), which keeps rows a third smaller.
 fn body_json(fields: &Fields) -> String {
-    let mut out = String::with_capacity(1024);
-    out.push('{');
-    let mut first = true;
-    for (k, v) in fields.iter().filter(|(_, v)| !v.is_null()) {
-        if !first {
-            out.push(',');
+    struct NonNull<'a>(&'a Fields);
+    impl serde::Serialize for NonNull<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            s.collect_map(self.0.iter().filter(|(_, v)| !v.is_null()))
         }
-        first = false;
-        out.push_str(&Value::String(k.clone()).to_string());
-        out.push(':');
-        out.push_str(&v.to_string());
     }
-    out.push('}');
-    out
+    serde_json::to_string(&NonNull(fields)).unwrap_or_else(|_| "{}".to_owned())
 }
 
 pub(crate) fn remove(conn: &Connection, entity: Entity, id: &str) -> Result<()> {
