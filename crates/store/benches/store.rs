@@ -96,38 +96,68 @@ fn main() {
         let serde_json::Value::Object(f) = json!({"diagnosis": "现场确认：轴承磨损"}) else { unreachable!("object") };
         store.update(Entity::WorkOrder, o.id, f, now()).expect("saves");
     }
-    // Two kinds of pull: what a dispatcher changes most (status, schedule: the list's
-    // columns), and the worst case, new fault text on every order (search re-indexed).
-    for (what, text_too) in [("schedule and status", false), ("fault text too, re-indexed", true)] {
+    // Four kinds of pull, 10,000 changes each, so that each cost shows on its own:
+    // checklist answers (the most numerous records), a new schedule on every order, a new
+    // status on every order (the list's sort key moves), and new fault text on every order
+    // (the search index is rewritten).
+    let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let kinds = ["checklist answers", "order schedule", "order status", "order fault text (search re-indexed)"];
+    let mut clock = 0i64;
+    for (k, what) in kinds.iter().enumerate() {
         let mut samples = Vec::new();
-        let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+        let mut checkpoints = Vec::new();
         for round in 1..=rounds {
-            let hlc = Hlc::new(u64::try_from((now() + Span::minutes(round + if text_too { 10 } else { 0 })).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
-            let changes: Vec<Change> = data
-                .orders
-                .iter()
-                .enumerate()
-                .map(|(i, o)| {
-                    let mut o = o.clone();
-                    if text_too {
-                        o.fault_description = format!("{}（第{round}次补充）", o.fault_description);
-                    }
-                    o.scheduled_at = Some(now() + Span::hours(round));
-                    if !o.status.is_finished() && round % 2 == 0 {
-                        o.status = onsite_domain::Status::Postponed;
-                    }
-                    Change::put_record(1_000_000 * round + i as i64, Entity::WorkOrder, &o, &hlc).expect("serialises")
-                })
-                .collect();
+            clock += 1;
+            let hlc = Hlc::new(u64::try_from((now() + Span::minutes(clock)).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
+            let seq = |i: usize| 1_000_000 * clock + i as i64;
+            let changes: Vec<Change> = match k {
+                0 => data
+                    .checklist_items
+                    .iter()
+                    .step_by(data.checklist_items.len() / data.orders.len())
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let mut item = item.clone();
+                        item.answer = Some(onsite_domain::checklist::Answer::Pass);
+                        item.note = Some(format!("第{round}次复查正常"));
+                        Change::put_record(seq(i), Entity::ChecklistItem, &item, &hlc).expect("serialises")
+                    })
+                    .collect(),
+                _ => data
+                    .orders
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        let mut o = o.clone();
+                        match k {
+                            1 => o.scheduled_at = Some(now() + Span::hours(round)),
+                            2 if round % 2 == 1 => o.status = if o.status.is_finished() { onsite_domain::Status::Closed } else { onsite_domain::Status::Postponed },
+                            2 => {}
+                            _ => o.fault_description = format!("{}（第{round}次补充）", o.fault_description),
+                        }
+                        Change::put_record(seq(i), Entity::WorkOrder, &o, &hlc).expect("serialises")
+                    })
+                    .collect(),
+            };
+            let count = changes.len();
             let pages: Vec<Vec<Change>> = changes.chunks(1000).map(<[Change]>::to_vec).collect();
             let t = Instant::now();
             for (p, page) in pages.into_iter().enumerate() {
-                store.apply_pull(page, &format!("r{round}p{p}"), now(), now()).expect("applies");
+                store.apply_pull(page, &format!("k{k}r{round}p{p}"), now(), now()).expect("applies");
             }
             samples.push(t.elapsed());
+            assert_eq!(count, data.orders.len());
+            let t = Instant::now();
+            store.checkpoint().expect("checkpoints");
+            checkpoints.push(t.elapsed());
         }
         let n = samples.len();
         line(&format!("apply {} pulled changes: {what}", data.orders.len()), median(samples), n, Some(Duration::from_millis(250)));
+        line("  then the WAL checkpoint (run when sync is idle)", median(checkpoints), n, None);
     }
     println!("(100 of the changed orders had pending local edits, replayed on top)");
+    if let Some(keep) = std::env::var_os("ONSITE_BENCH_KEEP") {
+        store.close().expect("closes");
+        std::fs::copy(&path, &keep).expect("keeps a copy of the benchmark database");
+    }
 }

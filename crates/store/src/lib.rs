@@ -85,9 +85,10 @@ impl Store {
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "mmap_size", 268_435_456)?;
         conn.set_prepared_statement_cache_capacity(128);
-        // Checkpoint every ~16 MB of WAL instead of 4 MB: a pull of thousands of rows
-        // then pays for one checkpoint, not several.
-        conn.pragma_update(None, "wal_autocheckpoint", 4000)?;
+        // Copying the WAL back into the file (a checkpoint) is done when sync is idle, by
+        // `checkpoint`; the automatic one is only a safety net at ~64 MB of WAL, so that
+        // a pull does not stop halfway to copy pages.
+        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         let opened_with = migrate::check_integrity(&conn, &path, false)?;
         migrate::migrate(&mut conn, &path)?;
         let device_id = match meta_get(&conn, "device_id")? {
@@ -135,11 +136,17 @@ impl Store {
         migrate::check_integrity(&self.conn, &self.path, true).map(|_| ())
     }
 
+    /// Copies the WAL back into the database file and truncates it. The sync engine calls
+    /// this when a cycle is over (the app is idle); it never blocks readers.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        Ok(())
+    }
+
     /// Closes cleanly, so the next open runs the quick check only.
     pub fn close(self) -> Result<()> {
         meta_set(&self.conn, "clean_shutdown", "1")?;
-        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
-        Ok(())
+        self.checkpoint()
     }
 
     pub fn path(&self) -> &Path {
