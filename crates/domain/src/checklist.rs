@@ -13,7 +13,11 @@ use crate::work_order::ServiceType;
 pub enum ItemKind {
     PassFail,
     /// A measured value with its unit and optional limits (inclusive).
-    Measured { unit: String, min: Option<f64>, max: Option<f64> },
+    Measured {
+        unit: String,
+        min: Option<f64>,
+        max: Option<f64>,
+    },
     Text,
     PhotoRequired,
 }
@@ -93,7 +97,11 @@ pub struct ChecklistItem {
 
 impl ChecklistItem {
     /// Instantiates the items of `template` for one order.
-    pub fn from_template(template: &ChecklistTemplate, work_order_id: Uuid, new_id: impl Fn() -> Uuid) -> Vec<ChecklistItem> {
+    pub fn from_template(
+        template: &ChecklistTemplate,
+        work_order_id: Uuid,
+        new_id: impl Fn() -> Uuid,
+    ) -> Vec<ChecklistItem> {
         let mut items: Vec<&TemplateItem> = template.items.iter().collect();
         // Safety first: PPE and barriers come before any test.
         items.sort_by_key(|i| !i.safety);
@@ -128,7 +136,11 @@ impl ChecklistItem {
             (ItemKind::Measured { min, max, .. }, Some(Answer::Value(v))) => {
                 let low = min.is_some_and(|m| *v < m);
                 let high = max.is_some_and(|m| *v > m);
-                if low || high || !v.is_finite() { ItemState::Failed } else { ItemState::Ok }
+                if low || high || !v.is_finite() {
+                    ItemState::Failed
+                } else {
+                    ItemState::Ok
+                }
             }
             (_, Some(Answer::Text(t))) if t.trim().is_empty() => ItemState::Open,
             _ => ItemState::Ok,
@@ -167,9 +179,19 @@ mod tests {
 
     #[test]
     fn a_measurement_outside_its_limits_is_failed_and_on_the_limit_is_ok() {
-        let kind = ItemKind::Measured { unit: "MΩ".into(), min: Some(0.5), max: None };
-        assert_eq!(item(kind.clone(), Some(Answer::Value(0.4))).state(), ItemState::Failed);
-        assert_eq!(item(kind.clone(), Some(Answer::Value(0.5))).state(), ItemState::Ok);
+        let kind = ItemKind::Measured {
+            unit: "MΩ".into(),
+            min: Some(0.5),
+            max: None,
+        };
+        assert_eq!(
+            item(kind.clone(), Some(Answer::Value(0.4))).state(),
+            ItemState::Failed
+        );
+        assert_eq!(
+            item(kind.clone(), Some(Answer::Value(0.5))).state(),
+            ItemState::Ok
+        );
         assert_eq!(item(kind, None).state(), ItemState::Open);
     }
 
@@ -182,8 +204,20 @@ mod tests {
             service_type: ServiceType::Maintenance,
             equipment_model: None,
             items: vec![
-                TemplateItem { key: "clean".into(), label: "清洁".into(), kind: ItemKind::PassFail, required: false, safety: false },
-                TemplateItem { key: "gloves".into(), label: "佩戴绝缘手套".into(), kind: ItemKind::PassFail, required: false, safety: true },
+                TemplateItem {
+                    key: "clean".into(),
+                    label: "清洁".into(),
+                    kind: ItemKind::PassFail,
+                    required: false,
+                    safety: false,
+                },
+                TemplateItem {
+                    key: "gloves".into(),
+                    label: "佩戴绝缘手套".into(),
+                    kind: ItemKind::PassFail,
+                    required: false,
+                    safety: true,
+                },
             ],
         };
         let items = ChecklistItem::from_template(&t, Uuid::nil(), Uuid::now_v7);

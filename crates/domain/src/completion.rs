@@ -21,61 +21,112 @@ use crate::work_order::WorkOrder;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "blocker")]
 pub enum Blocker {
-    RequiredItemOpen { item_id: Uuid, label: String },
-    FailedItemWithoutNote { item_id: Uuid, label: String },
+    RequiredItemOpen {
+        item_id: Uuid,
+        label: String,
+    },
+    FailedItemWithoutNote {
+        item_id: Uuid,
+        label: String,
+    },
     NoApprovedQuote,
     /// The quote was signed, then changed.
-    QuoteSignatureInvalidated { quote_id: Uuid },
+    QuoteSignatureInvalidated {
+        quote_id: Uuid,
+    },
     NoCustomerSignature,
     /// The repair record was signed, then changed: sign again.
-    SignatureInvalidated { signature_id: Uuid },
+    SignatureInvalidated {
+        signature_id: Uuid,
+    },
 }
 
 /// The latest quote: the one no other quote supersedes (a 变更 supersedes the old one).
 pub fn latest_quote(quotes: &[Quote]) -> Option<&Quote> {
-    quotes.iter().filter(|q| !quotes.iter().any(|o| o.supersedes == Some(q.id))).max_by_key(|q| (q.created_at, q.id))
+    quotes
+        .iter()
+        .filter(|q| !quotes.iter().any(|o| o.supersedes == Some(q.id)))
+        .max_by_key(|q| (q.created_at, q.id))
 }
 
 /// Whether the latest quote is approved, and its signature (if signed) still matches it.
 fn quote_blocker(quotes: &[Quote], signatures: &[Signature]) -> Option<Blocker> {
-    let Some(quote) = latest_quote(quotes) else { return Some(Blocker::NoApprovedQuote) };
+    let Some(quote) = latest_quote(quotes) else {
+        return Some(Blocker::NoApprovedQuote);
+    };
     match &quote.state {
-        QuoteState::Approved { approval: Approval::Signature { signature_id } } => {
-            let Ok(hash) = quote_content_hash(quote) else { return Some(Blocker::NoApprovedQuote) };
+        QuoteState::Approved {
+            approval: Approval::Signature { signature_id },
+        } => {
+            let Ok(hash) = quote_content_hash(quote) else {
+                return Some(Blocker::NoApprovedQuote);
+            };
             match signatures.iter().find(|s| s.id == *signature_id) {
                 Some(s) if s.state_for(&hash) == SignatureState::Valid => None,
                 Some(_) => Some(Blocker::QuoteSignatureInvalidated { quote_id: quote.id }),
                 None => Some(Blocker::NoApprovedQuote),
             }
         }
-        QuoteState::Approved { approval: Approval::Verbal { .. } } => None,
+        QuoteState::Approved {
+            approval: Approval::Verbal { .. },
+        } => None,
         QuoteState::Draft | QuoteState::Declined { .. } => Some(Blocker::NoApprovedQuote),
     }
 }
 
 /// The content a customer signs on a quote: its lines and its schedule version.
 pub fn quote_content_hash(quote: &Quote) -> Result<String, DomainError> {
-    crate::signature::content_hash(&(&quote.id, &quote.work_order_id, &quote.items, quote.schedule_version))
+    crate::signature::content_hash(&(
+        &quote.id,
+        &quote.work_order_id,
+        &quote.items,
+        quote.schedule_version,
+    ))
 }
 
 /// The content a customer signs on the repair record 维修记录单: what was reported, found
 /// and done, and the parts used (voided usages left out). Any later change to one of
 /// these makes the signature void.
-pub fn repair_record_hash(order: &WorkOrder, part_usages: &[PartUsage]) -> Result<String, DomainError> {
+pub fn repair_record_hash(
+    order: &WorkOrder,
+    part_usages: &[PartUsage],
+) -> Result<String, DomainError> {
     let voided: Vec<Uuid> = part_usages.iter().filter_map(|p| p.voids).collect();
-    let mut parts: Vec<&PartUsage> = part_usages.iter().filter(|p| p.quantity > 0 && !voided.contains(&p.id)).collect();
+    let mut parts: Vec<&PartUsage> = part_usages
+        .iter()
+        .filter(|p| p.quantity > 0 && !voided.contains(&p.id))
+        .collect();
     parts.sort_by_key(|p| p.id);
-    let parts: Vec<_> = parts.iter().map(|p| (p.id, p.part_id, p.quantity, p.warranty, p.unit_price)).collect();
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|p| (p.id, p.part_id, p.quantity, p.warranty, p.unit_price))
+        .collect();
     crate::signature::content_hash(&(
-        (order.id, &order.number, order.customer_id, order.equipment_id, &order.fault_description),
-        (&order.diagnosis, &order.repair_result, order.repair_started_at, order.repair_ended_at, &order.outcome),
+        (
+            order.id,
+            &order.number,
+            order.customer_id,
+            order.equipment_id,
+            &order.fault_description,
+        ),
+        (
+            &order.diagnosis,
+            &order.repair_result,
+            order.repair_started_at,
+            order.repair_ended_at,
+            &order.outcome,
+        ),
         (order.paid, order.warranty, &order.charge_cause),
         parts,
     ))
 }
 
 /// Paid work needs the latest quote approved before the repair starts.
-pub fn check_repair_start(order: &WorkOrder, quotes: &[Quote], signatures: &[Signature]) -> Result<(), DomainError> {
+pub fn check_repair_start(
+    order: &WorkOrder,
+    quotes: &[Quote],
+    signatures: &[Signature],
+) -> Result<(), DomainError> {
     if !order.paid {
         return Ok(());
     }
@@ -103,8 +154,16 @@ pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
     items.sort_by_key(|i| i.position);
     for item in items {
         match item.state() {
-            ItemState::Open if item.required => blockers.push(Blocker::RequiredItemOpen { item_id: item.id, label: item.label.clone() }),
-            ItemState::Failed if !item.has_note() => blockers.push(Blocker::FailedItemWithoutNote { item_id: item.id, label: item.label.clone() }),
+            ItemState::Open if item.required => blockers.push(Blocker::RequiredItemOpen {
+                item_id: item.id,
+                label: item.label.clone(),
+            }),
+            ItemState::Failed if !item.has_note() => {
+                blockers.push(Blocker::FailedItemWithoutNote {
+                    item_id: item.id,
+                    label: item.label.clone(),
+                })
+            }
             _ => {}
         }
     }
@@ -116,9 +175,16 @@ pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
     let customer_sigs: Vec<&Signature> = input
         .signatures
         .iter()
-        .filter(|s| s.document == DocumentKind::RepairRecord && s.signer_role == SignerRole::Customer && s.work_order_id == input.order.id)
+        .filter(|s| {
+            s.document == DocumentKind::RepairRecord
+                && s.signer_role == SignerRole::Customer
+                && s.work_order_id == input.order.id
+        })
         .collect();
-    if !customer_sigs.iter().any(|s| s.state_for(input.repair_record_hash) == SignatureState::Valid) {
+    if !customer_sigs
+        .iter()
+        .any(|s| s.state_for(input.repair_record_hash) == SignatureState::Valid)
+    {
         match customer_sigs.iter().max_by_key(|s| s.signed_at) {
             Some(s) => blockers.push(Blocker::SignatureInvalidated { signature_id: s.id }),
             None => blockers.push(Blocker::NoCustomerSignature),
@@ -130,7 +196,11 @@ pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
 /// [`completion_blockers`] as a result.
 pub fn check_completion(input: CompletionInput<'_>) -> Result<(), DomainError> {
     let blockers = completion_blockers(input);
-    if blockers.is_empty() { Ok(()) } else { Err(DomainError::CannotComplete(blockers)) }
+    if blockers.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::CannotComplete(blockers))
+    }
 }
 
 #[cfg(test)]
@@ -159,7 +229,11 @@ mod tests {
             expected_completion: None,
             requested_service_at: None,
             scheduled_at: None,
-            warranty: if paid { WarrantyStatus::OutOfWarranty } else { WarrantyStatus::InWarranty },
+            warranty: if paid {
+                WarrantyStatus::OutOfWarranty
+            } else {
+                WarrantyStatus::InWarranty
+            },
             paid,
             charge_cause: None,
             complex: false,
@@ -218,9 +292,18 @@ mod tests {
     fn a_free_repair_with_a_clean_checklist_and_a_valid_signature_completes() {
         let o = order(false);
         let h = record_hash(&o);
-        let checklist = [item(1, true, Some(Answer::Pass), None), item(2, false, None, None)];
+        let checklist = [
+            item(1, true, Some(Answer::Pass), None),
+            item(2, false, None, None),
+        ];
         let sigs = [customer_signature(&h, 1)];
-        let input = CompletionInput { order: &o, checklist: &checklist, quotes: &[], signatures: &sigs, repair_record_hash: &h };
+        let input = CompletionInput {
+            order: &o,
+            checklist: &checklist,
+            quotes: &[],
+            signatures: &sigs,
+            repair_record_hash: &h,
+        };
         assert_eq!(check_completion(input), Ok(()));
     }
 
@@ -231,15 +314,32 @@ mod tests {
         let checklist = [
             item(1, true, None, None),
             item(2, false, Some(Answer::Fail), None),
-            item(3, true, Some(Answer::Fail), Some("客户拒绝停机，下次保养处理")),
+            item(
+                3,
+                true,
+                Some(Answer::Fail),
+                Some("客户拒绝停机，下次保养处理"),
+            ),
         ];
         let sigs = [customer_signature(&h, 1)];
-        let blockers = completion_blockers(CompletionInput { order: &o, checklist: &checklist, quotes: &[], signatures: &sigs, repair_record_hash: &h });
+        let blockers = completion_blockers(CompletionInput {
+            order: &o,
+            checklist: &checklist,
+            quotes: &[],
+            signatures: &sigs,
+            repair_record_hash: &h,
+        });
         assert_eq!(
             blockers,
             vec![
-                Blocker::RequiredItemOpen { item_id: Uuid::from_u128(1), label: "项目1".into() },
-                Blocker::FailedItemWithoutNote { item_id: Uuid::from_u128(2), label: "项目2".into() },
+                Blocker::RequiredItemOpen {
+                    item_id: Uuid::from_u128(1),
+                    label: "项目1".into()
+                },
+                Blocker::FailedItemWithoutNote {
+                    item_id: Uuid::from_u128(2),
+                    label: "项目2".into()
+                },
             ]
         );
     }
@@ -255,19 +355,43 @@ mod tests {
             work_order_id: o.id,
             items: vec![s.labour(Quantity::whole(1))],
             schedule_version: 1,
-            state: QuoteState::Approved { approval: Approval::Verbal { name: "王经理".into(), at: DateTime::<Utc>::UNIX_EPOCH } },
+            state: QuoteState::Approved {
+                approval: Approval::Verbal {
+                    name: "王经理".into(),
+                    at: DateTime::<Utc>::UNIX_EPOCH,
+                },
+            },
             supersedes: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         };
-        let input = |quotes: &[Quote]| completion_blockers(CompletionInput { order: &o, checklist: &[], quotes, signatures: &sigs, repair_record_hash: &h });
+        let input = |quotes: &[Quote]| {
+            completion_blockers(CompletionInput {
+                order: &o,
+                checklist: &[],
+                quotes,
+                signatures: &sigs,
+                repair_record_hash: &h,
+            })
+        };
         assert_eq!(input(&[]), vec![Blocker::NoApprovedQuote]);
         assert!(input(std::slice::from_ref(&first)).is_empty());
         assert!(check_repair_start(&o, std::slice::from_ref(&first), &sigs).is_ok());
         // A scope change (变更) supersedes it with a draft: not approved any more.
-        let change = Quote { id: Uuid::from_u128(11), supersedes: Some(first.id), state: QuoteState::Draft, created_at: first.created_at + Duration::hours(1), ..first.clone() };
-        assert_eq!(input(&[first.clone(), change.clone()]), vec![Blocker::NoApprovedQuote]);
+        let change = Quote {
+            id: Uuid::from_u128(11),
+            supersedes: Some(first.id),
+            state: QuoteState::Draft,
+            created_at: first.created_at + Duration::hours(1),
+            ..first.clone()
+        };
+        assert_eq!(
+            input(&[first.clone(), change.clone()]),
+            vec![Blocker::NoApprovedQuote]
+        );
         assert!(check_repair_start(&o, &[first.clone(), change], &sigs).is_err());
-        first.state = QuoteState::Declined { reason: "价格太高".into() };
+        first.state = QuoteState::Declined {
+            reason: "价格太高".into(),
+        };
         assert_eq!(input(&[first]), vec![Blocker::NoApprovedQuote]);
     }
 
@@ -287,12 +411,25 @@ mod tests {
         };
         let mut quote_sig = customer_signature(&quote_content_hash(&quote).expect("hashes"), 2);
         quote_sig.document = DocumentKind::Quote;
-        quote.state = QuoteState::Approved { approval: Approval::Signature { signature_id: quote_sig.id } };
+        quote.state = QuoteState::Approved {
+            approval: Approval::Signature {
+                signature_id: quote_sig.id,
+            },
+        };
         let sigs = [customer_signature(&h, 1), quote_sig];
         assert!(check_repair_start(&o, std::slice::from_ref(&quote), &sigs).is_ok());
         quote.items.push(s.labour(Quantity::whole(1)));
-        let blockers = completion_blockers(CompletionInput { order: &o, checklist: &[], quotes: std::slice::from_ref(&quote), signatures: &sigs, repair_record_hash: &h });
-        assert_eq!(blockers, vec![Blocker::QuoteSignatureInvalidated { quote_id: quote.id }]);
+        let blockers = completion_blockers(CompletionInput {
+            order: &o,
+            checklist: &[],
+            quotes: std::slice::from_ref(&quote),
+            signatures: &sigs,
+            repair_record_hash: &h,
+        });
+        assert_eq!(
+            blockers,
+            vec![Blocker::QuoteSignatureInvalidated { quote_id: quote.id }]
+        );
     }
 
     #[test]
@@ -302,9 +439,26 @@ mod tests {
         o.repair_result = Some("更换轴承及密封圈".into());
         let h = record_hash(&o);
         let sigs = [sig.clone()];
-        let input = CompletionInput { order: &o, checklist: &[], quotes: &[], signatures: &sigs, repair_record_hash: &h };
-        assert_eq!(completion_blockers(input), vec![Blocker::SignatureInvalidated { signature_id: sig.id }]);
-        let none = CompletionInput { signatures: &[], ..input };
-        assert_eq!(completion_blockers(none), vec![Blocker::NoCustomerSignature]);
+        let input = CompletionInput {
+            order: &o,
+            checklist: &[],
+            quotes: &[],
+            signatures: &sigs,
+            repair_record_hash: &h,
+        };
+        assert_eq!(
+            completion_blockers(input),
+            vec![Blocker::SignatureInvalidated {
+                signature_id: sig.id
+            }]
+        );
+        let none = CompletionInput {
+            signatures: &[],
+            ..input
+        };
+        assert_eq!(
+            completion_blockers(none),
+            vec![Blocker::NoCustomerSignature]
+        );
     }
 }

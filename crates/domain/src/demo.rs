@@ -66,10 +66,30 @@ const COMPANIES: &[&str] = &[
     "绍兴越城医疗器械有限公司",
     "镇江长江造船厂",
 ];
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡"];
-const GIVEN: &[&str] = &["伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超"];
-const CITIES: &[&str] = &["上海市浦东新区", "苏州市工业园区", "杭州市滨江区", "南京市江宁区", "无锡市新吴区", "宁波市北仑区", "合肥市高新区"];
-const STREETS: &[&str] = &["星湖街", "金鸡湖大道", "江南大道", "秣周东路", "长江路", "新矸路", "望江西路"];
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "涛", "明", "超",
+];
+const CITIES: &[&str] = &[
+    "上海市浦东新区",
+    "苏州市工业园区",
+    "杭州市滨江区",
+    "南京市江宁区",
+    "无锡市新吴区",
+    "宁波市北仑区",
+    "合肥市高新区",
+];
+const STREETS: &[&str] = &[
+    "星湖街",
+    "金鸡湖大道",
+    "江南大道",
+    "秣周东路",
+    "长江路",
+    "新矸路",
+    "望江西路",
+];
 const MODELS: &[(&str, &str)] = &[
     ("YKK-450-4", "高压异步电动机"),
     ("SCB11-1000/10", "干式变压器"),
@@ -158,25 +178,43 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
     let mut rng = Rng::new(seed);
     let mut d = DemoData::default();
     for i in 0..size.customers {
-        let name = if i < COMPANIES.len() { COMPANIES[i].to_owned() } else { format!("{}{}分厂", rng.pick(COMPANIES), i / COMPANIES.len() + 1) };
+        let name = match COMPANIES.get(i) {
+            Some(c) => (*c).to_owned(),
+            None => format!("{}{}分厂", rng.pick(COMPANIES), i / COMPANIES.len() + 1),
+        };
         let contact = format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN));
         d.customers.push(Customer {
             id: rng.uuid_v7(now),
             name,
             contact,
             phone: format!("1{}{:09}", 3 + rng.below(7), rng.below(1_000_000_000)),
-            address: format!("{}{}{}号", rng.pick(CITIES), rng.pick(STREETS), 1 + rng.below(999)),
+            address: format!(
+                "{}{}{}号",
+                rng.pick(CITIES),
+                rng.pick(STREETS),
+                1 + rng.below(999)
+            ),
             key_customer: rng.below(5) == 0,
             time_zone: None,
         });
     }
     for (i, &(number, name, unit, price)) in PARTS.iter().enumerate() {
-        d.parts.push(Part { id: Uuid::from_u64_pair(0x0192_0000_0000_7000, 0x8000_0000_0000_0000 | i as u64), part_number: number.into(), name: name.into(), unit: unit.into(), unit_price: Fen(price) });
+        d.parts.push(Part {
+            id: Uuid::from_u64_pair(0x0192_0000_0000_7000, 0x8000_0000_0000_0000 | i as u64),
+            part_number: number.into(),
+            name: name.into(),
+            unit: unit.into(),
+            unit_price: Fen(price),
+        });
     }
     for _ in 0..size.equipment {
         let customer = rng.pick(&d.customers).id;
         let (model, kind) = *rng.pick(MODELS);
-        let purchased = NaiveDate::from_ymd_opt(2020 + i32::try_from(rng.below(6)).unwrap_or(0), 1 + u32::try_from(rng.below(12)).unwrap_or(0), 1 + u32::try_from(rng.below(28)).unwrap_or(0));
+        let purchased = NaiveDate::from_ymd_opt(
+            2020 + i32::try_from(rng.below(6)).unwrap_or(0),
+            1 + u32::try_from(rng.below(12)).unwrap_or(0),
+            1 + u32::try_from(rng.below(28)).unwrap_or(0),
+        );
         d.equipment.push(Equipment {
             id: rng.uuid_v7(now),
             customer_id: customer,
@@ -192,11 +230,27 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             warranty_until: purchased.and_then(|p| p.checked_add_signed(Duration::days(365 * 3))),
         });
     }
-    let statuses = [Status::Assigned, Status::Assigned, Status::Accepted, Status::EnRoute, Status::OnSite, Status::Diagnosing, Status::InRepair, Status::Testing, Status::Postponed, Status::Completed];
+    let statuses = [
+        Status::Assigned,
+        Status::Assigned,
+        Status::Accepted,
+        Status::EnRoute,
+        Status::OnSite,
+        Status::Diagnosing,
+        Status::InRepair,
+        Status::Testing,
+        Status::Postponed,
+        Status::Completed,
+    ];
     for n in 0..size.orders {
-        let reported_at = now - Duration::minutes(i64::try_from(rng.below(60 * 24 * 14)).unwrap_or(0));
+        let reported_at =
+            now - Duration::minutes(i64::try_from(rng.below(60 * 24 * 14)).unwrap_or(0));
         let equipment = rng.pick(&d.equipment).clone();
-        let customer = d.customers.iter().find(|c| c.id == equipment.customer_id).map_or(equipment.customer_id, |c| c.id);
+        let customer = d
+            .customers
+            .iter()
+            .find(|c| c.id == equipment.customer_id)
+            .map_or(equipment.customer_id, |c| c.id);
         let in_warranty = equipment.in_warranty(reported_at.date_naive());
         let status = *rng.pick(&statuses);
         let id = rng.uuid_v7(reported_at);
@@ -209,18 +263,33 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             equipment_id: Some(equipment.id),
             service_type,
             fault_level: u8::try_from(1 + rng.below(4)).unwrap_or(3),
-            channel: *rng.pick(&[Channel::Hotline, Channel::Website, Channel::Email, Channel::SalesRep, Channel::System]),
+            channel: *rng.pick(&[
+                Channel::Hotline,
+                Channel::Website,
+                Channel::Email,
+                Channel::SalesRep,
+                Channel::System,
+            ]),
             status,
             reported_at,
             fault_description: rng.pick(FAULTS).to_string(),
             expected_completion: None,
             requested_service_at: Some(reported_at + Duration::hours(24)),
-            scheduled_at: Some(reported_at + Duration::hours(i64::try_from(2 + rng.below(48)).unwrap_or(2))),
-            warranty: if in_warranty { WarrantyStatus::InWarranty } else { WarrantyStatus::OutOfWarranty },
+            scheduled_at: Some(
+                reported_at + Duration::hours(i64::try_from(2 + rng.below(48)).unwrap_or(2)),
+            ),
+            warranty: if in_warranty {
+                WarrantyStatus::InWarranty
+            } else {
+                WarrantyStatus::OutOfWarranty
+            },
             paid: !in_warranty,
             charge_cause: None,
             complex: rng.below(4) == 0,
-            assignees: vec![Assignment { engineer_id: engineer, manager: false }],
+            assignees: vec![Assignment {
+                engineer_id: engineer,
+                manager: false,
+            }],
             recorded_by: Some(format!("客服{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))),
             diagnosis: None,
             repair_result: None,
@@ -229,15 +298,29 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             outcome: None,
             postpone_reason: None,
         });
-        for (pos, &(key, label)) in CHECK_ITEMS.iter().cycle().take(size.checklist_items_per_order).enumerate() {
+        for (pos, &(key, label)) in CHECK_ITEMS
+            .iter()
+            .cycle()
+            .take(size.checklist_items_per_order)
+            .enumerate()
+        {
             let kind = match key {
-                "insulation" => ItemKind::Measured { unit: "MΩ".into(), min: Some(0.5), max: None },
-                "temp" => ItemKind::Measured { unit: "℃".into(), min: None, max: Some(75.0) },
+                "insulation" => ItemKind::Measured {
+                    unit: "MΩ".into(),
+                    min: Some(0.5),
+                    max: None,
+                },
+                "temp" => ItemKind::Measured {
+                    unit: "℃".into(),
+                    min: None,
+                    max: Some(75.0),
+                },
                 "photo" => ItemKind::PhotoRequired,
                 "alarm" | "firmware" => ItemKind::Text,
                 _ => ItemKind::PassFail,
             };
-            let answered = status.is_finished() || (status >= Status::InRepair && rng.below(2) == 0);
+            let answered =
+                status.is_finished() || (status >= Status::InRepair && rng.below(2) == 0);
             d.checklist_items.push(ChecklistItem {
                 id: rng.uuid_v7(reported_at),
                 work_order_id: id,
@@ -267,7 +350,11 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
                 quantity: u32::try_from(1 + rng.below(3)).unwrap_or(1),
                 warranty,
                 unit_price: Some(part.unit_price),
-                old_part: Some(*rng.pick(&[OldPartDisposition::CustomerKeeps, OldPartDisposition::ReturnForRepair, OldPartDisposition::Scrap])),
+                old_part: Some(*rng.pick(&[
+                    OldPartDisposition::CustomerKeeps,
+                    OldPartDisposition::ReturnForRepair,
+                    OldPartDisposition::Scrap,
+                ])),
                 from_van_stock: rng.below(2) == 0,
                 voids: None,
             });
@@ -282,7 +369,13 @@ mod tests {
 
     #[test]
     fn the_same_seed_gives_the_same_world_and_orders_validate() {
-        let size = DemoSize { customers: 20, equipment: 40, orders: 50, checklist_items_per_order: 20, part_usages_per_order: 5 };
+        let size = DemoSize {
+            customers: 20,
+            equipment: 40,
+            orders: 50,
+            checklist_items_per_order: 20,
+            part_usages_per_order: 5,
+        };
         let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
         let a = generate(7, size, Uuid::nil(), now);
         let b = generate(7, size, Uuid::nil(), now);
@@ -291,7 +384,11 @@ mod tests {
         assert_eq!(a.part_usages.len(), 250);
         for o in &a.orders {
             o.validate().expect("generated orders are valid");
-            assert!(a.equipment.iter().any(|e| Some(e.id) == o.equipment_id && e.customer_id == o.customer_id));
+            assert!(
+                a.equipment
+                    .iter()
+                    .any(|e| Some(e.id) == o.equipment_id && e.customer_id == o.customer_id)
+            );
         }
     }
 }

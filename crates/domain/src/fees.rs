@@ -79,21 +79,37 @@ pub struct QuoteItem {
 impl QuoteItem {
     /// The charged amount of this line (rule 1).
     pub fn total(&self) -> Fen {
-        if self.warranty { Fen::ZERO } else { self.unit_price.times(self.quantity) }
+        if self.warranty {
+            Fen::ZERO
+        } else {
+            self.unit_price.times(self.quantity)
+        }
     }
 
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.unit_price < Fen::ZERO {
-            return Err(DomainError::Invalid { field: "unit_price", message: "a unit price cannot be negative".into() });
+            return Err(DomainError::Invalid {
+                field: "unit_price",
+                message: "a unit price cannot be negative".into(),
+            });
         }
         if self.quantity == Quantity::ZERO {
-            return Err(DomainError::Invalid { field: "quantity", message: "a line needs a quantity above 0".into() });
+            return Err(DomainError::Invalid {
+                field: "quantity",
+                message: "a line needs a quantity above 0".into(),
+            });
         }
         if self.description.trim().is_empty() {
-            return Err(DomainError::Invalid { field: "description", message: "describe the line".into() });
+            return Err(DomainError::Invalid {
+                field: "description",
+                message: "describe the line".into(),
+            });
         }
         if self.warranty && self.kind != ItemKind::Part {
-            return Err(DomainError::Invalid { field: "warranty", message: "only parts can be warranty parts".into() });
+            return Err(DomainError::Invalid {
+                field: "warranty",
+                message: "only parts can be warranty parts".into(),
+            });
         }
         Ok(())
     }
@@ -101,18 +117,42 @@ impl QuoteItem {
 
 impl FeeSchedule {
     pub fn labour(&self, days: Quantity) -> QuoteItem {
-        QuoteItem { kind: ItemKind::Labour, description: "人工费".into(), part_id: None, unit_price: self.labour_per_day, quantity: days, warranty: false }
+        QuoteItem {
+            kind: ItemKind::Labour,
+            description: "人工费".into(),
+            part_id: None,
+            unit_price: self.labour_per_day,
+            quantity: days,
+            warranty: false,
+        }
     }
     pub fn lodging(&self, days: Quantity) -> QuoteItem {
-        QuoteItem { kind: ItemKind::Lodging, description: "住宿费".into(), part_id: None, unit_price: self.lodging_per_day, quantity: days, warranty: false }
+        QuoteItem {
+            kind: ItemKind::Lodging,
+            description: "住宿费".into(),
+            part_id: None,
+            unit_price: self.lodging_per_day,
+            quantity: days,
+            warranty: false,
+        }
     }
     pub fn meals(&self, days: Quantity) -> QuoteItem {
-        QuoteItem { kind: ItemKind::Meals, description: "餐饮费".into(), part_id: None, unit_price: self.meals_per_day, quantity: days, warranty: false }
+        QuoteItem {
+            kind: ItemKind::Meals,
+            description: "餐饮费".into(),
+            part_id: None,
+            unit_price: self.meals_per_day,
+            quantity: days,
+            warranty: false,
+        }
     }
 
     /// Prices `items` by the rules at the top of this file.
     pub fn price(&self, items: &[QuoteItem]) -> Result<Pricing, DomainError> {
-        let mut p = Pricing { schedule_version: self.version, ..Pricing::default() };
+        let mut p = Pricing {
+            schedule_version: self.version,
+            ..Pricing::default()
+        };
         for item in items {
             item.validate()?;
             let total = item.total();
@@ -124,8 +164,14 @@ impl FeeSchedule {
                 ItemKind::Other => &mut p.other,
             };
             // Warranty parts are listed at their value for the record, never charged.
-            let amount = if item.warranty { item.unit_price.times(item.quantity) } else { total };
-            *bucket = bucket.checked_add(amount).ok_or(DomainError::AmountTooLarge)?;
+            let amount = if item.warranty {
+                item.unit_price.times(item.quantity)
+            } else {
+                total
+            };
+            *bucket = bucket
+                .checked_add(amount)
+                .ok_or(DomainError::AmountTooLarge)?;
         }
         p.subtotal = p.materials + p.labour + p.travel + p.other;
         p.tax = p.subtotal.percent(self.tax);
@@ -209,7 +255,14 @@ mod tests {
     use super::*;
 
     fn part(desc: &str, yuan_fen: i64, qty: u64, warranty: bool) -> QuoteItem {
-        QuoteItem { kind: ItemKind::Part, description: desc.into(), part_id: None, unit_price: Fen(yuan_fen), quantity: Quantity::whole(qty), warranty }
+        QuoteItem {
+            kind: ItemKind::Part,
+            description: desc.into(),
+            part_id: None,
+            unit_price: Fen(yuan_fen),
+            quantity: Quantity::whole(qty),
+            warranty,
+        }
     }
 
     #[test]
@@ -228,7 +281,14 @@ mod tests {
             part("接触器 CJX2-1810", 35_640, 2, false),
             part("主板", 98_000, 1, true),
             s.labour(Quantity::from_hundredths(150)),
-            QuoteItem { kind: ItemKind::Transport, description: "交通费".into(), part_id: None, unit_price: Fen(8_650), quantity: Quantity::whole(1), warranty: false },
+            QuoteItem {
+                kind: ItemKind::Transport,
+                description: "交通费".into(),
+                part_id: None,
+                unit_price: Fen(8_650),
+                quantity: Quantity::whole(1),
+                warranty: false,
+            },
             s.lodging(Quantity::whole(1)),
             s.meals(Quantity::whole(2)),
         ];
@@ -249,20 +309,30 @@ mod tests {
         // 1 day labour 200.00; tax 30.00; cost 230.00; management 92.00; total 322.00.
         let s = FeeSchedule::default();
         let p = s.price(&[s.labour(Quantity::whole(1))]).expect("valid");
-        assert_eq!((p.tax, p.cost, p.management, p.total), (Fen(3_000), Fen(23_000), Fen(9_200), Fen(32_200)));
+        assert_eq!(
+            (p.tax, p.cost, p.management, p.total),
+            (Fen(3_000), Fen(23_000), Fen(9_200), Fen(32_200))
+        );
     }
 
     #[test]
     fn rounding_of_a_half_fen_in_the_management_fee() {
         // One part at 0.11: subtotal 11 fen; tax 1.65 → 2 fen; cost 13 fen;
         // management 5.2 → 5 fen; total 18 fen.
-        let p = FeeSchedule::default().price(&[part("垫片", 11, 1, false)]).expect("valid");
-        assert_eq!((p.tax, p.cost, p.management, p.total), (Fen(2), Fen(13), Fen(5), Fen(18)));
+        let p = FeeSchedule::default()
+            .price(&[part("垫片", 11, 1, false)])
+            .expect("valid");
+        assert_eq!(
+            (p.tax, p.cost, p.management, p.total),
+            (Fen(2), Fen(13), Fen(5), Fen(18))
+        );
     }
 
     #[test]
     fn all_warranty_parts_cost_nothing() {
-        let p = FeeSchedule::default().price(&[part("主板", 98_000, 1, true)]).expect("valid");
+        let p = FeeSchedule::default()
+            .price(&[part("主板", 98_000, 1, true)])
+            .expect("valid");
         assert_eq!(p.total, Fen::ZERO);
     }
 
@@ -289,10 +359,21 @@ mod tests {
             supersedes: None,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
         };
-        assert_eq!(check_settlement(&q, &items), Err(DomainError::QuoteNotApproved));
-        q.state = QuoteState::Approved { approval: Approval::Verbal { name: "王经理".into(), at: DateTime::<Utc>::UNIX_EPOCH } };
+        assert_eq!(
+            check_settlement(&q, &items),
+            Err(DomainError::QuoteNotApproved)
+        );
+        q.state = QuoteState::Approved {
+            approval: Approval::Verbal {
+                name: "王经理".into(),
+                at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+        };
         assert_eq!(check_settlement(&q, &items), Ok(()));
         let more = vec![s.labour(Quantity::whole(2))];
-        assert_eq!(check_settlement(&q, &more), Err(DomainError::SettlementDiffers));
+        assert_eq!(
+            check_settlement(&q, &more),
+            Err(DomainError::SettlementDiffers)
+        );
     }
 }

@@ -32,18 +32,32 @@ pub struct Hlc {
 impl Hlc {
     /// Builds a timestamp, checking the field limits and that the device id cannot
     /// break the string form (no whitespace, not empty).
-    pub fn new(physical_ms: u64, counter: u32, device: impl Into<String>) -> Result<Self, DomainError> {
+    pub fn new(
+        physical_ms: u64,
+        counter: u32,
+        device: impl Into<String>,
+    ) -> Result<Self, DomainError> {
         let device = device.into();
         if physical_ms > MAX_PHYSICAL_MS {
-            return Err(DomainError::InvalidHlc(format!("physical time {physical_ms} exceeds 15 digits")));
+            return Err(DomainError::InvalidHlc(format!(
+                "physical time {physical_ms} exceeds 15 digits"
+            )));
         }
         if counter > MAX_COUNTER {
-            return Err(DomainError::InvalidHlc(format!("counter {counter} exceeds 5 digits")));
+            return Err(DomainError::InvalidHlc(format!(
+                "counter {counter} exceeds 5 digits"
+            )));
         }
         if device.is_empty() || device.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DomainError::InvalidHlc(format!("device id {device:?} is empty or has whitespace")));
+            return Err(DomainError::InvalidHlc(format!(
+                "device id {device:?} is empty or has whitespace"
+            )));
         }
-        Ok(Self { physical_ms, counter, device })
+        Ok(Self {
+            physical_ms,
+            counter,
+            device,
+        })
     }
 
     /// The smallest clock value of a device; every real stamp is after it.
@@ -67,16 +81,28 @@ impl Hlc {
     /// overflow into the physical part rather than failing.
     fn successor(physical_ms: u64, counter: u32, device: &str) -> Self {
         if counter >= MAX_COUNTER {
-            Self { physical_ms: physical_ms.saturating_add(1).min(MAX_PHYSICAL_MS), counter: 0, device: device.to_owned() }
+            Self {
+                physical_ms: physical_ms.saturating_add(1).min(MAX_PHYSICAL_MS),
+                counter: 0,
+                device: device.to_owned(),
+            }
         } else {
-            Self { physical_ms, counter: counter + 1, device: device.to_owned() }
+            Self {
+                physical_ms,
+                counter: counter + 1,
+                device: device.to_owned(),
+            }
         }
     }
 }
 
 impl fmt::Display for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:015}-{:05}-{}", self.physical_ms, self.counter, self.device)
+        write!(
+            f,
+            "{:015}-{:05}-{}",
+            self.physical_ms, self.counter, self.device
+        )
     }
 }
 
@@ -91,7 +117,9 @@ impl FromStr for Hlc {
         }
         let physical = &s[..15];
         let counter = &s[16..21];
-        if !physical.bytes().all(|b| b.is_ascii_digit()) || !counter.bytes().all(|b| b.is_ascii_digit()) {
+        if !physical.bytes().all(|b| b.is_ascii_digit())
+            || !counter.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(bad());
         }
         let physical_ms = physical.parse().map_err(|_| bad())?;
@@ -125,7 +153,10 @@ pub struct HlcClock {
 impl HlcClock {
     /// A clock for `device` that has issued nothing yet.
     pub fn new(device: impl Into<String>) -> Result<Self, DomainError> {
-        Ok(Self { last: Hlc::zero(device)?, offset_ms: 0 })
+        Ok(Self {
+            last: Hlc::zero(device)?,
+            offset_ms: 0,
+        })
     }
 
     /// A clock that resumes after `last` (read back from disk), with the stored offset.
@@ -161,7 +192,11 @@ impl HlcClock {
     pub fn tick(&mut self, wall: DateTime<Utc>) -> Hlc {
         let now = self.corrected_ms(wall);
         let next = if now > self.last.physical_ms {
-            Hlc { physical_ms: now, counter: 0, device: self.last.device.clone() }
+            Hlc {
+                physical_ms: now,
+                counter: 0,
+                device: self.last.device.clone(),
+            }
         } else {
             Hlc::successor(self.last.physical_ms, self.last.counter, &self.last.device)
         };
@@ -175,10 +210,18 @@ impl HlcClock {
         let now = self.corrected_ms(wall);
         let device = self.last.device.clone();
         let max_physical = now.max(self.last.physical_ms).max(remote.physical_ms);
-        let next = if max_physical == now && now > self.last.physical_ms && now > remote.physical_ms {
-            Hlc { physical_ms: now, counter: 0, device }
+        let next = if max_physical == now && now > self.last.physical_ms && now > remote.physical_ms
+        {
+            Hlc {
+                physical_ms: now,
+                counter: 0,
+                device,
+            }
         } else {
-            let counter = match (max_physical == self.last.physical_ms, max_physical == remote.physical_ms) {
+            let counter = match (
+                max_physical == self.last.physical_ms,
+                max_physical == remote.physical_ms,
+            ) {
                 (true, true) => self.last.counter.max(remote.counter),
                 (true, false) => self.last.counter,
                 (false, true) => remote.counter,
@@ -198,23 +241,37 @@ impl HlcClock {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use std::cmp::Ordering;
     use proptest::prelude::*;
+    use std::cmp::Ordering;
 
     fn at(ms: i64) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(ms).single().expect("valid test time")
+        Utc.timestamp_millis_opt(ms)
+            .single()
+            .expect("valid test time")
     }
 
     #[test]
     fn string_form_is_the_protocol_example() {
         let h = Hlc::new(1_795_350_000_000, 0, "0192f0c4-aaaa").expect("valid");
         assert_eq!(h.to_string(), "001795350000000-00000-0192f0c4-aaaa");
-        assert_eq!("001795350000000-00000-0192f0c4-aaaa".parse::<Hlc>().expect("parses"), h);
+        assert_eq!(
+            "001795350000000-00000-0192f0c4-aaaa"
+                .parse::<Hlc>()
+                .expect("parses"),
+            h
+        );
     }
 
     #[test]
     fn malformed_strings_are_rejected_with_the_expected_shape() {
-        for bad in ["", "1-2-3", "00179535000000-00000-dev", "001795350000000-0000a-dev", "001795350000000-00000-", "001795350000000_00000-dev"] {
+        for bad in [
+            "",
+            "1-2-3",
+            "00179535000000-00000-dev",
+            "001795350000000-0000a-dev",
+            "001795350000000-00000-",
+            "001795350000000_00000-dev",
+        ] {
             let err = bad.parse::<Hlc>().expect_err(bad);
             assert!(err.to_string().contains("HLC"), "{err}");
         }

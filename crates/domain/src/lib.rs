@@ -30,7 +30,10 @@ pub use work_order::{Role, Status, WorkOrder};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("invalid HLC: {0}")]
     InvalidHlc(String),
     #[error("invalid quantity: {0}")]
@@ -38,10 +41,16 @@ pub enum DomainError {
     #[error("a work order cannot go from {from} to {to}")]
     TransitionNotAllowed { from: Status, to: Status },
     #[error("going from {from} to {to} is for the {by:?}, not for you")]
-    TransitionNotYours { from: Status, to: Status, by: work_order::By },
+    TransitionNotYours {
+        from: Status,
+        to: Status,
+        by: work_order::By,
+    },
     #[error("fault level {0} is not configured: sync to get the current fault levels")]
     UnknownFaultLevel(u8),
-    #[error("no more numbers for department {department} this month (the sequence stops at {max}): widen the sequence")]
+    #[error(
+        "no more numbers for department {department} this month (the sequence stops at {max}): widen the sequence"
+    )]
     NumbersExhausted { department: String, max: u32 },
     #[error("an amount is too large to compute")]
     AmountTooLarge,

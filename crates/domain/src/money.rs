@@ -13,7 +13,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::DomainError;
 
 /// An amount of money in fen (1 元 = 100 分). Serialised as a bare integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -31,12 +33,18 @@ impl Fen {
 
     /// This amount times `rate`, rounded half away from zero to the fen.
     pub fn percent(self, rate: Rate) -> Fen {
-        Fen(div_round_half_away(i128::from(self.0) * i128::from(rate.0), 10_000))
+        Fen(div_round_half_away(
+            i128::from(self.0) * i128::from(rate.0),
+            10_000,
+        ))
     }
 
     /// This unit price times `quantity`, rounded half away from zero to the fen.
     pub fn times(self, quantity: Quantity) -> Fen {
-        Fen(div_round_half_away(i128::from(self.0) * i128::from(quantity.0), 100))
+        Fen(div_round_half_away(
+            i128::from(self.0) * i128::from(quantity.0),
+            100,
+        ))
     }
 
     pub fn checked_add(self, other: Fen) -> Option<Fen> {
@@ -123,17 +131,21 @@ impl Quantity {
 
     /// The quantity as a whole number, if it is one.
     pub fn as_whole(self) -> Option<u64> {
-        (self.0 % 100 == 0).then_some(self.0 / 100)
+        self.0.is_multiple_of(100).then_some(self.0 / 100)
     }
 
     /// Parses `f`, refusing negatives, non-finite values and more than two decimals.
     pub fn from_f64(f: f64) -> Result<Quantity, DomainError> {
-        if !f.is_finite() || f < 0.0 || f > 1e12 {
-            return Err(DomainError::InvalidQuantity(format!("{f} is not a quantity: use a number from 0 upwards")));
+        if !f.is_finite() || !(0.0..=1e12).contains(&f) {
+            return Err(DomainError::InvalidQuantity(format!(
+                "{f} is not a quantity: use a number from 0 upwards"
+            )));
         }
         let scaled = (f * 100.0).round();
         if (scaled - f * 100.0).abs() > 1e-6 {
-            return Err(DomainError::InvalidQuantity(format!("{f} has more than two decimals")));
+            return Err(DomainError::InvalidQuantity(format!(
+                "{f} has more than two decimals"
+            )));
         }
         // In range: checked above, and the value is a non-negative integer.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
@@ -199,7 +211,10 @@ mod tests {
     #[test]
     fn unit_price_times_fractional_quantity() {
         // 200 元/day * 1.5 days = 300 元.
-        assert_eq!(Fen::yuan(200).times(Quantity::from_hundredths(150)), Fen::yuan(300));
+        assert_eq!(
+            Fen::yuan(200).times(Quantity::from_hundredths(150)),
+            Fen::yuan(300)
+        );
         // 0.33 * 1 fen = 0.33 fen -> 0.
         assert_eq!(Fen(1).times(Quantity::from_hundredths(33)), Fen(0));
         // 0.5 * 1 fen = 0.5 fen -> 1.
@@ -219,7 +234,10 @@ mod tests {
         let q: Quantity = serde_json::from_str("1.5").expect("1.5 is a quantity");
         assert_eq!(q, Quantity::from_hundredths(150));
         assert_eq!(serde_json::to_string(&q).expect("serialises"), "1.5");
-        assert_eq!(serde_json::to_string(&Quantity::whole(3)).expect("serialises"), "3");
+        assert_eq!(
+            serde_json::to_string(&Quantity::whole(3)).expect("serialises"),
+            "3"
+        );
         assert!(serde_json::from_str::<Quantity>("-1").is_err());
         assert!(serde_json::from_str::<Quantity>("1.234").is_err());
         assert_eq!(Quantity::from_hundredths(125).to_string(), "1.25");

@@ -48,7 +48,9 @@ impl TryFrom<String> for Department {
         } else {
             Err(DomainError::Invalid {
                 field: "department",
-                message: format!("{code:?} is not a department code: use 2–4 upper-case pinyin initials such as SC"),
+                message: format!(
+                    "{code:?} is not a department code: use 2–4 upper-case pinyin initials such as SC"
+                ),
             })
         }
     }
@@ -82,7 +84,10 @@ pub struct Period {
 
 impl Period {
     pub fn of(date: NaiveDate) -> Period {
-        Period { year: date.year(), month: date.month() }
+        Period {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 
     fn yymm(self) -> String {
@@ -91,17 +96,32 @@ impl Period {
 }
 
 /// The number `seq` of `dept` in `period`, zero-padded to `width` digits.
-pub fn format_number(dept: &Department, period: Period, seq: u32, width: u8) -> Result<String, DomainError> {
+pub fn format_number(
+    dept: &Department,
+    period: Period,
+    seq: u32,
+    width: u8,
+) -> Result<String, DomainError> {
     let max = max_sequence(width)?;
     if seq == 0 || seq > max {
-        return Err(DomainError::NumbersExhausted { department: dept.to_string(), max });
+        return Err(DomainError::NumbersExhausted {
+            department: dept.to_string(),
+            max,
+        });
     }
-    Ok(format!("{dept}{}-{seq:0width$}", period.yymm(), width = usize::from(width)))
+    Ok(format!(
+        "{dept}{}-{seq:0width$}",
+        period.yymm(),
+        width = usize::from(width)
+    ))
 }
 
 fn max_sequence(width: u8) -> Result<u32, DomainError> {
     if !(1..=6).contains(&width) {
-        return Err(DomainError::Invalid { field: "width", message: format!("sequence width {width} is not 1–6") });
+        return Err(DomainError::Invalid {
+            field: "width",
+            message: format!("sequence width {width} is not 1–6"),
+        });
     }
     Ok(10u32.pow(u32::from(width)) - 1)
 }
@@ -118,7 +138,10 @@ pub struct RecordNumber {
 
 impl RecordNumber {
     pub fn parse(s: &str) -> Result<RecordNumber, DomainError> {
-        let bad = || DomainError::Invalid { field: "number", message: format!("{s:?} is not a record number like SC2611-07") };
+        let bad = || DomainError::Invalid {
+            field: "number",
+            message: format!("{s:?} is not a record number like SC2611-07"),
+        };
         let (head, tail) = s.split_once('-').ok_or_else(bad)?;
         if head.len() < 6 || !head.is_ascii() {
             return Err(bad());
@@ -139,24 +162,46 @@ impl RecordNumber {
         } else {
             return Err(bad());
         };
-        Ok(RecordNumber { department, yymm: yymm.to_owned(), sequence })
+        Ok(RecordNumber {
+            department,
+            yymm: yymm.to_owned(),
+            sequence,
+        })
     }
 }
 
 /// Whether `number` is a provisional number waiting to be replaced by sync.
 pub fn is_provisional(number: &str) -> bool {
-    number.split_once('-').is_some_and(|(_, tail)| tail.starts_with('P'))
+    number
+        .split_once('-')
+        .is_some_and(|(_, tail)| tail.starts_with('P'))
 }
 
 /// Server side: the next `count` numbers after `last_issued` (0 when none yet) in one
 /// department and period. Fails, issuing nothing, when the block would pass the width.
-pub fn next_block(dept: &Department, period: Period, last_issued: u32, count: u32, width: u8) -> Result<Vec<String>, DomainError> {
+pub fn next_block(
+    dept: &Department,
+    period: Period,
+    last_issued: u32,
+    count: u32,
+    width: u8,
+) -> Result<Vec<String>, DomainError> {
     let max = max_sequence(width)?;
     if count == 0 || count > 1000 {
-        return Err(DomainError::Invalid { field: "count", message: format!("lease 1–1000 numbers, not {count}") });
+        return Err(DomainError::Invalid {
+            field: "count",
+            message: format!("lease 1–1000 numbers, not {count}"),
+        });
     }
-    let last = last_issued.checked_add(count).filter(|l| *l <= max).ok_or(DomainError::NumbersExhausted { department: dept.to_string(), max })?;
-    (last_issued + 1..=last).map(|seq| format_number(dept, period, seq, width)).collect()
+    let last = last_issued.checked_add(count).filter(|l| *l <= max).ok_or(
+        DomainError::NumbersExhausted {
+            department: dept.to_string(),
+            max,
+        },
+    )?;
+    (last_issued + 1..=last)
+        .map(|seq| format_number(dept, period, seq, width))
+        .collect()
 }
 
 /// A number handed out on the device.
@@ -180,23 +225,45 @@ impl NumberPool {
     /// Issues the next number of `dept` for a record made on `local_date`. Leased numbers
     /// of an earlier month are dropped (their month is over; a gap is better than a number
     /// dated in the wrong month).
-    pub fn issue(&mut self, dept: &Department, local_date: NaiveDate, device_id: &str) -> IssuedNumber {
+    pub fn issue(
+        &mut self,
+        dept: &Department,
+        local_date: NaiveDate,
+        device_id: &str,
+    ) -> IssuedNumber {
         let period = Period::of(local_date);
         let prefix = format!("{dept}{}-", period.yymm());
-        self.leased.retain(|n| RecordNumber::parse(n).is_ok_and(|r| r.yymm.as_str() >= period.yymm().as_str() || r.department != *dept));
+        self.leased.retain(|n| {
+            RecordNumber::parse(n)
+                .is_ok_and(|r| r.yymm.as_str() >= period.yymm().as_str() || r.department != *dept)
+        });
         if let Some(pos) = self.leased.iter().position(|n| n.starts_with(&prefix)) {
-            return IssuedNumber { number: self.leased.remove(pos), provisional: false };
+            return IssuedNumber {
+                number: self.leased.remove(pos),
+                provisional: false,
+            };
         }
         self.provisional_issued += 1;
-        let device: String = device_id.chars().filter(char::is_ascii_hexdigit).take(8).collect::<String>().to_ascii_uppercase();
-        IssuedNumber { number: format!("{prefix}P{device}-{:03}", self.provisional_issued), provisional: true }
+        let device: String = device_id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(8)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        IssuedNumber {
+            number: format!("{prefix}P{device}-{:03}", self.provisional_issued),
+            provisional: true,
+        }
     }
 
     /// How many leased numbers remain for `dept` in the month of `local_date`; the sync
     /// engine leases more when this runs low.
     pub fn remaining(&self, dept: &Department, local_date: NaiveDate) -> usize {
         let prefix = format!("{dept}{}-", Period::of(local_date).yymm());
-        self.leased.iter().filter(|n| n.starts_with(&prefix)).count()
+        self.leased
+            .iter()
+            .filter(|n| n.starts_with(&prefix))
+            .count()
     }
 }
 
@@ -218,16 +285,29 @@ mod tests {
         let p = Period::of(nov());
         assert_eq!(format_number(&sc(), p, 7, 2).expect("fits"), "SC2611-07");
         assert_eq!(format_number(&sc(), p, 7, 4).expect("fits"), "SC2611-0007");
-        assert!(matches!(format_number(&sc(), p, 100, 2), Err(DomainError::NumbersExhausted { max: 99, .. })));
+        assert!(matches!(
+            format_number(&sc(), p, 100, 2),
+            Err(DomainError::NumbersExhausted { max: 99, .. })
+        ));
         let parsed = RecordNumber::parse("SC2611-07").expect("parses");
-        assert_eq!((parsed.department.as_str(), parsed.yymm.as_str(), parsed.sequence), ("SC", "2611", Some(7)));
+        assert_eq!(
+            (
+                parsed.department.as_str(),
+                parsed.yymm.as_str(),
+                parsed.sequence
+            ),
+            ("SC", "2611", Some(7))
+        );
     }
 
     #[test]
     fn department_codes_are_checked() {
         assert!("sc".parse::<Department>().is_err());
         assert!("S".parse::<Department>().is_err());
-        assert_eq!("YX".parse::<Department>().expect("valid").name_zh(), Some("营销中心"));
+        assert_eq!(
+            "YX".parse::<Department>().expect("valid").name_zh(),
+            Some("营销中心")
+        );
     }
 
     #[test]
@@ -235,28 +315,46 @@ mod tests {
         let p = Period::of(nov());
         let first = next_block(&sc(), p, 0, 3, 2).expect("fits");
         assert_eq!(first, ["SC2611-01", "SC2611-02", "SC2611-03"]);
-        assert_eq!(next_block(&sc(), p, 3, 2, 2).expect("fits"), ["SC2611-04", "SC2611-05"]);
+        assert_eq!(
+            next_block(&sc(), p, 3, 2, 2).expect("fits"),
+            ["SC2611-04", "SC2611-05"]
+        );
         assert!(next_block(&sc(), p, 98, 2, 2).is_err());
         assert_eq!(next_block(&sc(), p, 98, 1, 2).expect("fits"), ["SC2611-99"]);
     }
 
     #[test]
     fn a_device_uses_its_lease_then_falls_back_to_provisional_numbers() {
-        let mut pool = NumberPool { leased: vec!["SC2611-21".into(), "SC2611-22".into()], provisional_issued: 0 };
+        let mut pool = NumberPool {
+            leased: vec!["SC2611-21".into(), "SC2611-22".into()],
+            provisional_issued: 0,
+        };
         let dev = "0192f0c4-7a1b-7000-8000-000000000001";
-        assert_eq!(pool.issue(&sc(), nov(), dev), IssuedNumber { number: "SC2611-21".into(), provisional: false });
+        assert_eq!(
+            pool.issue(&sc(), nov(), dev),
+            IssuedNumber {
+                number: "SC2611-21".into(),
+                provisional: false
+            }
+        );
         assert_eq!(pool.issue(&sc(), nov(), dev).number, "SC2611-22");
         let p = pool.issue(&sc(), nov(), dev);
         assert!(p.provisional);
         assert_eq!(p.number, "SC2611-P0192F0C4-001");
         assert!(is_provisional(&p.number));
-        assert_eq!(RecordNumber::parse(&p.number).expect("parses").sequence, None);
+        assert_eq!(
+            RecordNumber::parse(&p.number).expect("parses").sequence,
+            None
+        );
         assert_eq!(pool.issue(&sc(), nov(), dev).number, "SC2611-P0192F0C4-002");
     }
 
     #[test]
     fn leased_numbers_of_a_past_month_are_not_used() {
-        let mut pool = NumberPool { leased: vec!["SC2610-98".into(), "SC2611-03".into()], provisional_issued: 0 };
+        let mut pool = NumberPool {
+            leased: vec!["SC2610-98".into(), "SC2611-03".into()],
+            provisional_issued: 0,
+        };
         assert_eq!(pool.issue(&sc(), nov(), "ab").number, "SC2611-03");
         assert!(pool.leased.is_empty());
     }
@@ -266,8 +364,14 @@ mod tests {
         let p = Period::of(nov());
         let block_a = next_block(&sc(), p, 0, 5, 2).expect("fits");
         let block_b = next_block(&sc(), p, 5, 5, 2).expect("fits");
-        let mut a = NumberPool { leased: block_a, provisional_issued: 0 };
-        let mut b = NumberPool { leased: block_b, provisional_issued: 0 };
+        let mut a = NumberPool {
+            leased: block_a,
+            provisional_issued: 0,
+        };
+        let mut b = NumberPool {
+            leased: block_b,
+            provisional_issued: 0,
+        };
         let mut seen = HashSet::new();
         for _ in 0..20 {
             assert!(seen.insert(a.issue(&sc(), nov(), "aaaaaaaa-1").number));

@@ -26,7 +26,10 @@ pub const DEFAULT_CLOCK_KEY: &str = "*";
 
 /// The clock of `field` in a clock map (HLC strings; string order is clock order).
 pub fn field_clock<'a>(clocks: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    clocks.get(field).or_else(|| clocks.get(DEFAULT_CLOCK_KEY)).and_then(Value::as_str)
+    clocks
+        .get(field)
+        .or_else(|| clocks.get(DEFAULT_CLOCK_KEY))
+        .and_then(Value::as_str)
 }
 
 /// How records of an entity merge (PROTOCOL.md, principle 5).
@@ -126,15 +129,24 @@ impl Entity {
 
     pub fn merge_rule(self) -> MergeRule {
         match self {
-            Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::ChecklistItem => MergeRule::Mutable,
-            Entity::VanStock | Entity::Part | Entity::ChecklistTemplate | Entity::FaultLevels | Entity::FeeSchedule => MergeRule::ServerOwned,
+            Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::ChecklistItem => {
+                MergeRule::Mutable
+            }
+            Entity::VanStock
+            | Entity::Part
+            | Entity::ChecklistTemplate
+            | Entity::FaultLevels
+            | Entity::FeeSchedule => MergeRule::ServerOwned,
             _ => MergeRule::AppendOnly,
         }
     }
 
     /// Whether records of this entity hang under a work order (carry `work_order_id`).
     pub fn is_under_work_order(self) -> bool {
-        !matches!(self, Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::VanStock) && self.merge_rule() != MergeRule::ServerOwned
+        !matches!(
+            self,
+            Entity::Customer | Entity::Equipment | Entity::WorkOrder | Entity::VanStock
+        ) && self.merge_rule() != MergeRule::ServerOwned
     }
 }
 
@@ -147,7 +159,13 @@ impl fmt::Display for Entity {
 impl std::str::FromStr for Entity {
     type Err = DomainError;
     fn from_str(s: &str) -> Result<Self, DomainError> {
-        Entity::ALL.into_iter().find(|e| e.as_str() == s).ok_or_else(|| DomainError::Invalid { field: "entity", message: format!("unknown entity {s:?}") })
+        Entity::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| DomainError::Invalid {
+                field: "entity",
+                message: format!("unknown entity {s:?}"),
+            })
     }
 }
 
@@ -189,26 +207,43 @@ pub struct Op {
 impl Op {
     /// Checks that the operation has what its kind needs.
     pub fn validate(&self) -> Result<(), DomainError> {
-        let invalid = |message: &str| Err(DomainError::Invalid { field: "op", message: format!("{} {}: {message}", self.entity, self.id) });
+        let invalid = |message: &str| {
+            Err(DomainError::Invalid {
+                field: "op",
+                message: format!("{} {}: {message}", self.entity, self.id),
+            })
+        };
         if self.entity.merge_rule() == MergeRule::ServerOwned {
             return invalid("this entity is the server's; the client cannot change it");
         }
         match self.kind {
-            OpKind::Upsert if self.entity.merge_rule() != MergeRule::Mutable => invalid("append-only records cannot be edited: append a new one that voids it"),
+            OpKind::Upsert if self.entity.merge_rule() != MergeRule::Mutable => {
+                invalid("append-only records cannot be edited: append a new one that voids it")
+            }
             OpKind::Upsert => match &self.fields {
                 Some(f) if f.is_empty() => invalid("an upsert needs at least one field"),
-                Some(f) if f.contains_key("status") && self.entity == Entity::WorkOrder => invalid("status changes only by a transition"),
-                Some(f) if f.contains_key("id") || f.contains_key(CLOCKS_KEY) => invalid("id and clocks cannot be set"),
+                Some(f) if f.contains_key("status") && self.entity == Entity::WorkOrder => {
+                    invalid("status changes only by a transition")
+                }
+                Some(f) if f.contains_key("id") || f.contains_key(CLOCKS_KEY) => {
+                    invalid("id and clocks cannot be set")
+                }
                 Some(_) => Ok(()),
                 None => invalid("an upsert needs fields"),
             },
-            OpKind::Append if self.entity.merge_rule() != MergeRule::AppendOnly => invalid("only append-only records are appended"),
+            OpKind::Append if self.entity.merge_rule() != MergeRule::AppendOnly => {
+                invalid("only append-only records are appended")
+            }
             OpKind::Append => match &self.fields {
                 Some(f) if f.get("work_order_id").and_then(Value::as_str).is_some() => Ok(()),
                 _ => invalid("an appended record needs its fields with work_order_id"),
             },
-            OpKind::Transition if self.entity != Entity::WorkOrder => invalid("only work orders have transitions"),
-            OpKind::Transition if self.transition.is_none() => invalid("a transition needs {from, to}"),
+            OpKind::Transition if self.entity != Entity::WorkOrder => {
+                invalid("only work orders have transitions")
+            }
+            OpKind::Transition if self.transition.is_none() => {
+                invalid("a transition needs {from, to}")
+            }
             OpKind::Transition | OpKind::Delete => Ok(()),
         }
     }
@@ -289,19 +324,39 @@ pub struct Change {
 impl Change {
     /// A `put` of a whole record, every field stamped with `hlc` (a record the server
     /// created or last wrote at once): `_clocks` is `{"*": hlc}`.
-    pub fn put_record<T: Serialize>(seq: i64, entity: Entity, record: &T, hlc: &Hlc) -> Result<Change, DomainError> {
+    pub fn put_record<T: Serialize>(
+        seq: i64,
+        entity: Entity,
+        record: &T,
+        hlc: &Hlc,
+    ) -> Result<Change, DomainError> {
         let mut row = match serde_json::to_value(record) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(DomainError::Invalid { field: "row", message: format!("a {entity} must serialise to a JSON object") }),
+            _ => {
+                return Err(DomainError::Invalid {
+                    field: "row",
+                    message: format!("a {entity} must serialise to a JSON object"),
+                });
+            }
         };
         let id = row
             .get("id")
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<Uuid>().ok())
-            .ok_or_else(|| DomainError::Invalid { field: "id", message: format!("a {entity} row needs a UUID id") })?;
-        let clocks = Map::from_iter([(DEFAULT_CLOCK_KEY.to_owned(), Value::String(hlc.to_string()))]);
+            .ok_or_else(|| DomainError::Invalid {
+                field: "id",
+                message: format!("a {entity} row needs a UUID id"),
+            })?;
+        let clocks =
+            Map::from_iter([(DEFAULT_CLOCK_KEY.to_owned(), Value::String(hlc.to_string()))]);
         row.insert(CLOCKS_KEY.to_owned(), Value::Object(clocks));
-        Ok(Change { seq, entity, id, op: ChangeOp::Put, row: Some(row) })
+        Ok(Change {
+            seq,
+            entity,
+            id,
+            op: ChangeOp::Put,
+            row: Some(row),
+        })
     }
 }
 
@@ -321,7 +376,10 @@ mod tests {
     #[test]
     fn entity_names_are_those_of_the_protocol() {
         for e in Entity::ALL {
-            assert_eq!(serde_json::to_value(e).expect("serialises"), Value::String(e.as_str().into()));
+            assert_eq!(
+                serde_json::to_value(e).expect("serialises"),
+                Value::String(e.as_str().into())
+            );
             assert_eq!(e.as_str().parse::<Entity>().expect("parses"), e);
         }
     }
@@ -353,11 +411,28 @@ mod tests {
             transition: None,
         };
         assert!(base.validate().is_err(), "append-only cannot be upserted");
-        let status = Op { entity: Entity::WorkOrder, fields: Some(Map::from_iter([("status".to_owned(), Value::from("completed"))])), ..base.clone() };
+        let status = Op {
+            entity: Entity::WorkOrder,
+            fields: Some(Map::from_iter([(
+                "status".to_owned(),
+                Value::from("completed"),
+            )])),
+            ..base.clone()
+        };
         assert!(status.validate().is_err(), "status only by transition");
-        let server_owned = Op { entity: Entity::VanStock, ..base.clone() };
+        let server_owned = Op {
+            entity: Entity::VanStock,
+            ..base.clone()
+        };
         assert!(server_owned.validate().is_err());
-        let append = Op { kind: OpKind::Append, fields: Some(Map::from_iter([("work_order_id".to_owned(), Value::from("x"))])), ..base };
+        let append = Op {
+            kind: OpKind::Append,
+            fields: Some(Map::from_iter([(
+                "work_order_id".to_owned(),
+                Value::from("x"),
+            )])),
+            ..base
+        };
         assert!(append.validate().is_ok());
     }
 }

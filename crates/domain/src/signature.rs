@@ -70,12 +70,19 @@ pub enum SignatureState {
 
 impl Signature {
     pub fn state_for(&self, current_document_hash: &str) -> SignatureState {
-        if self.document_hash == current_document_hash { SignatureState::Valid } else { SignatureState::Invalidated }
+        if self.document_hash == current_document_hash {
+            SignatureState::Valid
+        } else {
+            SignatureState::Invalidated
+        }
     }
 
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.signer_name.trim().is_empty() {
-            return Err(DomainError::Invalid { field: "signer_name", message: "write the signer's name".into() });
+            return Err(DomainError::Invalid {
+                field: "signer_name",
+                message: "write the signer's name".into(),
+            });
         }
         check_sha256(&self.sha256)?;
         check_sha256(&self.document_hash)
@@ -98,16 +105,25 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// The hash of a document's content: SHA-256 of its canonical JSON (fields in declaration
 /// order, maps sorted by key — serde_json's default).
 pub fn content_hash<T: Serialize>(content: &T) -> Result<String, DomainError> {
-    let bytes = serde_json::to_vec(content).map_err(|e| DomainError::Invalid { field: "document", message: e.to_string() })?;
+    let bytes = serde_json::to_vec(content).map_err(|e| DomainError::Invalid {
+        field: "document",
+        message: e.to_string(),
+    })?;
     Ok(sha256_hex(&bytes))
 }
 
 /// Checks a content address: 64 lower-case hex digits.
 pub fn check_sha256(s: &str) -> Result<(), DomainError> {
-    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(())
     } else {
-        Err(DomainError::Invalid { field: "sha256", message: format!("{s:?} is not a SHA-256 in lower-case hex") })
+        Err(DomainError::Invalid {
+            field: "sha256",
+            message: format!("{s:?} is not a SHA-256 in lower-case hex"),
+        })
     }
 }
 
@@ -117,7 +133,10 @@ mod tests {
 
     #[test]
     fn sha256_of_abc_is_the_standard_vector() {
-        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
@@ -126,7 +145,10 @@ mod tests {
         struct Doc<'a> {
             result: &'a str,
         }
-        let signed = content_hash(&Doc { result: "更换接触器，试机正常" }).expect("hashes");
+        let signed = content_hash(&Doc {
+            result: "更换接触器，试机正常",
+        })
+        .expect("hashes");
         let sig = Signature {
             id: Uuid::nil(),
             work_order_id: Uuid::nil(),
@@ -140,7 +162,10 @@ mod tests {
             strokes: serde_json::Value::Null,
         };
         assert_eq!(sig.state_for(&signed), SignatureState::Valid);
-        let edited = content_hash(&Doc { result: "更换接触器" }).expect("hashes");
+        let edited = content_hash(&Doc {
+            result: "更换接触器",
+        })
+        .expect("hashes");
         assert_eq!(sig.state_for(&edited), SignatureState::Invalidated);
         assert!(sig.validate().is_ok());
     }

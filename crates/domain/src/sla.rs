@@ -44,22 +44,55 @@ impl Default for SlaConfig {
     /// DOMAIN.md's table (one seed's table 2). Level 2's on-site window is given there as
     /// "12–48 h if on-site needed": the deadline is the outer bound, 48 h.
     fn default() -> Self {
-        let level = |level, zh: &str, en: &str, mzh: &str, men: &str, respond, on_site| FaultLevel {
-            level,
-            name_zh: zh.into(),
-            name_en: en.into(),
-            meaning_zh: mzh.into(),
-            meaning_en: men.into(),
-            respond_within_minutes: respond,
-            on_site_within_minutes: on_site,
-        };
+        let level =
+            |level, zh: &str, en: &str, mzh: &str, men: &str, respond, on_site| FaultLevel {
+                level,
+                name_zh: zh.into(),
+                name_en: en.into(),
+                meaning_zh: mzh.into(),
+                meaning_en: men.into(),
+                respond_within_minutes: respond,
+                on_site_within_minutes: on_site,
+            };
         SlaConfig {
             version: 1,
             levels: vec![
-                level(1, "一级", "Level 1", "系统瘫痪或业务中断", "system down or service interrupted", 10, Some(2 * 60)),
-                level(2, "二级", "Level 2", "主要部件或功能丧失、性能下降", "major part or function lost, degraded", 60, Some(48 * 60)),
-                level(3, "三级", "Level 3", "部件损坏，可能影响系统", "component damaged, may affect the system", 2 * 60, Some(72 * 60)),
-                level(4, "四级", "Level 4", "用户操作问题或轻微故障", "user error or minor, not a system fault", 2 * 60, None),
+                level(
+                    1,
+                    "一级",
+                    "Level 1",
+                    "系统瘫痪或业务中断",
+                    "system down or service interrupted",
+                    10,
+                    Some(2 * 60),
+                ),
+                level(
+                    2,
+                    "二级",
+                    "Level 2",
+                    "主要部件或功能丧失、性能下降",
+                    "major part or function lost, degraded",
+                    60,
+                    Some(48 * 60),
+                ),
+                level(
+                    3,
+                    "三级",
+                    "Level 3",
+                    "部件损坏，可能影响系统",
+                    "component damaged, may affect the system",
+                    2 * 60,
+                    Some(72 * 60),
+                ),
+                level(
+                    4,
+                    "四级",
+                    "Level 4",
+                    "用户操作问题或轻微故障",
+                    "user error or minor, not a system fault",
+                    2 * 60,
+                    None,
+                ),
             ],
             repair_simple_minutes: 24 * 60,
             repair_complex_minutes: 48 * 60,
@@ -103,17 +136,35 @@ impl Countdown {
 
 impl SlaConfig {
     pub fn level(&self, level: u8) -> Result<&FaultLevel, DomainError> {
-        self.levels.iter().find(|l| l.level == level).ok_or(DomainError::UnknownFaultLevel(level))
+        self.levels
+            .iter()
+            .find(|l| l.level == level)
+            .ok_or(DomainError::UnknownFaultLevel(level))
     }
 
     /// Deadlines of an order reported at `reported_at` with `level`.
-    pub fn deadlines(&self, level: u8, reported_at: DateTime<Utc>, complex: bool) -> Result<Deadlines, DomainError> {
+    pub fn deadlines(
+        &self,
+        level: u8,
+        reported_at: DateTime<Utc>,
+        complex: bool,
+    ) -> Result<Deadlines, DomainError> {
         let l = self.level(level)?;
         let respond_by = reported_at + Duration::minutes(l.respond_within_minutes);
-        let on_site_by = l.on_site_within_minutes.map(|m| reported_at + Duration::minutes(m));
-        let repair = if complex { self.repair_complex_minutes } else { self.repair_simple_minutes };
+        let on_site_by = l
+            .on_site_within_minutes
+            .map(|m| reported_at + Duration::minutes(m));
+        let repair = if complex {
+            self.repair_complex_minutes
+        } else {
+            self.repair_simple_minutes
+        };
         let repair_by = on_site_by.map(|t| t + Duration::minutes(repair));
-        Ok(Deadlines { respond_by, on_site_by, repair_by })
+        Ok(Deadlines {
+            respond_by,
+            on_site_by,
+            repair_by,
+        })
     }
 }
 
@@ -123,7 +174,9 @@ impl Deadlines {
     pub fn current(&self, status: Status) -> Option<(Milestone, DateTime<Utc>)> {
         match status {
             Status::New | Status::Assigned => Some((Milestone::Respond, self.respond_by)),
-            Status::Accepted | Status::EnRoute | Status::Postponed => self.on_site_by.map(|t| (Milestone::OnSite, t)),
+            Status::Accepted | Status::EnRoute | Status::Postponed => {
+                self.on_site_by.map(|t| (Milestone::OnSite, t))
+            }
             Status::OnSite
             | Status::Diagnosing
             | Status::Quoted
@@ -131,7 +184,11 @@ impl Deadlines {
             | Status::Declined
             | Status::InRepair
             | Status::Testing => self.repair_by.map(|t| (Milestone::Repair, t)),
-            Status::AwaitingSignature | Status::Completed | Status::Closed | Status::Cancelled | Status::Remote => None,
+            Status::AwaitingSignature
+            | Status::Completed
+            | Status::Closed
+            | Status::Cancelled
+            | Status::Remote => None,
         }
     }
 }
@@ -139,7 +196,11 @@ impl Deadlines {
 /// How far `now` is from `deadline`.
 pub fn countdown(deadline: DateTime<Utc>, now: DateTime<Utc>) -> Countdown {
     let left = (deadline - now).num_seconds();
-    if now > deadline { Countdown::Overdue((now - deadline).num_seconds().max(1)) } else { Countdown::Remaining(left) }
+    if now > deadline {
+        Countdown::Overdue((now - deadline).num_seconds().max(1))
+    } else {
+        Countdown::Remaining(left)
+    }
 }
 
 #[cfg(test)]
@@ -148,12 +209,16 @@ mod tests {
     use chrono::TimeZone;
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 2, h, m, 0).single().expect("valid")
+        Utc.with_ymd_and_hms(2026, 11, 2, h, m, 0)
+            .single()
+            .expect("valid")
     }
 
     #[test]
     fn level_one_must_respond_in_ten_minutes_and_be_on_site_in_two_hours() {
-        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1 exists");
+        let d = SlaConfig::default()
+            .deadlines(1, t(8, 0), false)
+            .expect("level 1 exists");
         assert_eq!(d.respond_by, t(8, 10));
         assert_eq!(d.on_site_by, Some(t(10, 0)));
         // Simple repair: 24 h after the on-site deadline.
@@ -162,7 +227,9 @@ mod tests {
 
     #[test]
     fn exactly_on_the_deadline_is_on_time_and_one_minute_late_is_overdue() {
-        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1 exists");
+        let d = SlaConfig::default()
+            .deadlines(1, t(8, 0), false)
+            .expect("level 1 exists");
         assert_eq!(countdown(d.respond_by, t(8, 10)), Countdown::Remaining(0));
         assert!(!countdown(d.respond_by, t(8, 10)).is_overdue());
         assert_eq!(countdown(d.respond_by, t(8, 11)), Countdown::Overdue(60));
@@ -183,7 +250,9 @@ mod tests {
 
     #[test]
     fn level_four_is_remote_with_no_on_site_deadline() {
-        let d = SlaConfig::default().deadlines(4, t(8, 0), false).expect("level 4");
+        let d = SlaConfig::default()
+            .deadlines(4, t(8, 0), false)
+            .expect("level 4");
         assert_eq!(d.respond_by, t(10, 0));
         assert_eq!(d.on_site_by, None);
         assert_eq!(d.repair_by, None);
@@ -192,18 +261,37 @@ mod tests {
 
     #[test]
     fn the_current_deadline_follows_the_status() {
-        let d = SlaConfig::default().deadlines(1, t(8, 0), false).expect("level 1");
-        assert_eq!(d.current(Status::Assigned), Some((Milestone::Respond, t(8, 10))));
-        assert_eq!(d.current(Status::EnRoute), Some((Milestone::OnSite, t(10, 0))));
-        assert_eq!(d.current(Status::InRepair).map(|x| x.0), Some(Milestone::Repair));
+        let d = SlaConfig::default()
+            .deadlines(1, t(8, 0), false)
+            .expect("level 1");
+        assert_eq!(
+            d.current(Status::Assigned),
+            Some((Milestone::Respond, t(8, 10)))
+        );
+        assert_eq!(
+            d.current(Status::EnRoute),
+            Some((Milestone::OnSite, t(10, 0)))
+        );
+        assert_eq!(
+            d.current(Status::InRepair).map(|x| x.0),
+            Some(Milestone::Repair)
+        );
         assert_eq!(d.current(Status::Completed), None);
     }
 
     #[test]
     fn levels_are_data_an_unknown_level_is_an_error() {
         let mut cfg = SlaConfig::default();
-        assert!(matches!(cfg.deadlines(7, t(8, 0), false), Err(DomainError::UnknownFaultLevel(7))));
+        assert!(matches!(
+            cfg.deadlines(7, t(8, 0), false),
+            Err(DomainError::UnknownFaultLevel(7))
+        ));
         cfg.levels[0].respond_within_minutes = 5;
-        assert_eq!(cfg.deadlines(1, t(8, 0), false).expect("level 1").respond_by, t(8, 5));
+        assert_eq!(
+            cfg.deadlines(1, t(8, 0), false)
+                .expect("level 1")
+                .respond_by,
+            t(8, 5)
+        );
     }
 }

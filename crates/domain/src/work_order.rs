@@ -101,7 +101,10 @@ impl Status {
 
     /// Work is over for the engineer: nothing more is due on site.
     pub fn is_finished(self) -> bool {
-        matches!(self, Status::Completed | Status::Closed | Status::Cancelled | Status::Remote)
+        matches!(
+            self,
+            Status::Completed | Status::Closed | Status::Cancelled | Status::Remote
+        )
     }
 }
 
@@ -117,7 +120,10 @@ impl std::str::FromStr for Status {
         Status::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| DomainError::Invalid { field: "status", message: format!("unknown status {s:?}") })
+            .ok_or_else(|| DomainError::Invalid {
+                field: "status",
+                message: format!("unknown status {s:?}"),
+            })
     }
 }
 
@@ -225,7 +231,11 @@ pub fn check_transition(from: Status, to: Status, role: Role) -> Result<(), Doma
 /// The statuses `role` may move an order to from `from`, in table order (for the UI's
 /// action buttons; the rule itself stays in [`check_transition`]).
 pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
-    TRANSITIONS.iter().filter(|(f, _, by)| *f == from && role.may_act_as(*by)).map(|(_, t, _)| *t).collect()
+    TRANSITIONS
+        .iter()
+        .filter(|(f, _, by)| *f == from && role.may_act_as(*by))
+        .map(|(_, t, _)| *t)
+        .collect()
 }
 
 /// 服务类型.
@@ -368,15 +378,24 @@ impl WorkOrder {
     /// Checks what a record must hold before it is stored or sent.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.number.trim().is_empty() {
-            return Err(DomainError::Invalid { field: "number", message: "a work order needs a number".into() });
+            return Err(DomainError::Invalid {
+                field: "number",
+                message: "a work order needs a number".into(),
+            });
         }
         if !(1..=9).contains(&self.fault_level) {
-            return Err(DomainError::Invalid { field: "fault_level", message: format!("fault level {} is not 1–9", self.fault_level) });
+            return Err(DomainError::Invalid {
+                field: "fault_level",
+                message: format!("fault level {} is not 1–9", self.fault_level),
+            });
         }
         if let (Some(a), Some(b)) = (self.repair_started_at, self.repair_ended_at)
             && b < a
         {
-            return Err(DomainError::Invalid { field: "repair_ended_at", message: "repair cannot end before it starts".into() });
+            return Err(DomainError::Invalid {
+                field: "repair_ended_at",
+                message: "repair cannot end before it starts".into(),
+            });
         }
         if self.paid && self.warranty == WarrantyStatus::InWarranty && self.charge_cause.is_none() {
             return Err(DomainError::Invalid {
@@ -385,7 +404,10 @@ impl WorkOrder {
             });
         }
         if self.assignees.iter().filter(|a| a.manager).count() > 1 {
-            return Err(DomainError::Invalid { field: "assignees", message: "only one engineer can be project manager".into() });
+            return Err(DomainError::Invalid {
+                field: "assignees",
+                message: "only one engineer can be project manager".into(),
+            });
         }
         Ok(())
     }
@@ -420,7 +442,11 @@ mod tests {
             .map(|t| {
                 let (pair, who) = t.split_once(':').expect("pair:who");
                 let (from, to) = pair.split_once('>').expect("from>to");
-                (from.parse().expect("status"), to.parse().expect("status"), who.chars().next().expect("who"))
+                (
+                    from.parse().expect("status"),
+                    to.parse().expect("status"),
+                    who.chars().next().expect("who"),
+                )
             })
             .collect()
     }
@@ -434,27 +460,45 @@ mod tests {
                 for role in [Role::Engineer, Role::Dispatcher, Role::Admin] {
                     let who = if role == Role::Engineer { 'E' } else { 'D' };
                     let allowed = expected.contains(&(from, to, who));
-                    let listed_for_other = expected.contains(&(from, to, if who == 'E' { 'D' } else { 'E' }));
+                    let listed_for_other =
+                        expected.contains(&(from, to, if who == 'E' { 'D' } else { 'E' }));
                     let got = check_transition(from, to, role);
                     match (allowed, &got) {
                         (true, Ok(())) => {}
-                        (false, Err(DomainError::TransitionNotYours { .. })) if listed_for_other => {}
-                        (false, Err(DomainError::TransitionNotAllowed { .. })) if !listed_for_other => {}
-                        _ => panic!("{from} -> {to} as {role:?}: expected allowed={allowed}, got {got:?}"),
+                        (false, Err(DomainError::TransitionNotYours { .. }))
+                            if listed_for_other => {}
+                        (false, Err(DomainError::TransitionNotAllowed { .. }))
+                            if !listed_for_other => {}
+                        _ => panic!(
+                            "{from} -> {to} as {role:?}: expected allowed={allowed}, got {got:?}"
+                        ),
                     }
                     checked += 1;
                 }
             }
         }
         assert_eq!(checked, 17 * 17 * 3);
-        assert_eq!(expected.len(), TRANSITIONS.len(), "the table has a transition the lifecycle lacks");
+        assert_eq!(
+            expected.len(),
+            TRANSITIONS.len(),
+            "the table has a transition the lifecycle lacks"
+        );
     }
 
     #[test]
     fn an_engineer_cannot_cancel_or_close_and_a_dispatcher_cannot_accept() {
-        assert!(matches!(check_transition(S::Accepted, S::Cancelled, Role::Engineer), Err(DomainError::TransitionNotYours { .. })));
-        assert!(matches!(check_transition(S::Completed, S::Closed, Role::Engineer), Err(DomainError::TransitionNotYours { .. })));
-        assert!(matches!(check_transition(S::Assigned, S::Accepted, Role::Dispatcher), Err(DomainError::TransitionNotYours { .. })));
+        assert!(matches!(
+            check_transition(S::Accepted, S::Cancelled, Role::Engineer),
+            Err(DomainError::TransitionNotYours { .. })
+        ));
+        assert!(matches!(
+            check_transition(S::Completed, S::Closed, Role::Engineer),
+            Err(DomainError::TransitionNotYours { .. })
+        ));
+        assert!(matches!(
+            check_transition(S::Assigned, S::Accepted, Role::Dispatcher),
+            Err(DomainError::TransitionNotYours { .. })
+        ));
         assert!(check_transition(S::Completed, S::Closed, Role::Admin).is_ok());
     }
 
@@ -464,7 +508,10 @@ mod tests {
             assert!(next_statuses(from, Role::Engineer).is_empty());
             assert!(next_statuses(from, Role::Dispatcher).is_empty());
         }
-        assert_eq!(next_statuses(S::Completed, Role::Dispatcher), vec![S::Closed]);
+        assert_eq!(
+            next_statuses(S::Completed, Role::Dispatcher),
+            vec![S::Closed]
+        );
     }
 
     #[test]

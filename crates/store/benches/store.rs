@@ -16,7 +16,10 @@ use support::{now, open};
 
 /// The size; `ONSITE_BENCH_ORDERS` scales it down for a quick look.
 fn orders() -> usize {
-    std::env::var("ONSITE_BENCH_ORDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000)
+    std::env::var("ONSITE_BENCH_ORDERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000)
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -42,12 +45,27 @@ fn main() {
     let w = support::world(orders());
     let build = started.elapsed();
     let rows = w.data.orders.len() + w.data.checklist_items.len() + w.data.part_usages.len();
-    println!("onsite-store benchmark: {} work orders, {} checklist items, {} part usages ({rows} rows with FTS)", w.data.orders.len(), w.data.checklist_items.len(), w.data.part_usages.len());
-    println!("{:<46} total  {:>12}  (generate + apply as pulled pages of 1000)", "build the store (first-sync apply)", ms(build));
+    println!(
+        "onsite-store benchmark: {} work orders, {} checklist items, {} part usages ({rows} rows with FTS)",
+        w.data.orders.len(),
+        w.data.checklist_items.len(),
+        w.data.part_usages.len()
+    );
+    println!(
+        "{:<46} total  {:>12}  (generate + apply as pulled pages of 1000)",
+        "build the store (first-sync apply)",
+        ms(build)
+    );
     let path = w.path();
-    let support::World { dir, store, data, .. } = w;
+    let support::World {
+        dir, store, data, ..
+    } = w;
     store.close().expect("closes");
-    println!("{:<46}        {:>9.1} MB", "database size", std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6);
+    println!(
+        "{:<46}        {:>9.1} MB",
+        "database size",
+        std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6
+    );
 
     let mut samples = Vec::new();
     for _ in 0..11 {
@@ -56,19 +74,40 @@ fn main() {
         samples.push(t.elapsed());
         s.close().expect("closes");
     }
-    line("open (quick_check, migrations, clock)", median(samples), 11, None);
+    line(
+        "open (quick_check, migrations, clock)",
+        median(samples),
+        11,
+        None,
+    );
 
     let mut store = open(&dir);
     let mut samples = Vec::new();
     for _ in 0..300 {
         let t = Instant::now();
-        let page = store.open_work_orders(None, Page { offset: 0, limit: 50 }).expect("lists");
+        let page = store
+            .open_work_orders(
+                None,
+                Page {
+                    offset: 0,
+                    limit: 50,
+                },
+            )
+            .expect("lists");
         samples.push(t.elapsed());
         assert_eq!(page.len(), 50);
     }
-    line("urgency list, first page of 50", median(samples), 300, Some(Duration::from_millis(1)));
+    line(
+        "urgency list, first page of 50",
+        median(samples),
+        300,
+        Some(Duration::from_millis(1)),
+    );
 
-    for (what, q) in [("search 3-char Chinese substring, common", "过流故"), ("search 3-char Chinese substring, rare", "瓯江电")] {
+    for (what, q) in [
+        ("search 3-char Chinese substring, common", "过流故"),
+        ("search 3-char Chinese substring, rare", "瓯江电"),
+    ] {
         let mut samples = Vec::new();
         let mut hits = 0;
         for _ in 0..300 {
@@ -77,7 +116,12 @@ fn main() {
             samples.push(t.elapsed());
         }
         assert!(hits > 0, "{q} is in the data");
-        line(&format!("{what} ({q}, {hits} shown)"), median(samples), 300, Some(Duration::from_millis(2)));
+        line(
+            &format!("{what} ({q}, {hits} shown)"),
+            median(samples),
+            300,
+            Some(Duration::from_millis(2)),
+        );
     }
 
     let mut rng = Rng::new(9);
@@ -89,26 +133,49 @@ fn main() {
         samples.push(t.elapsed());
         assert_eq!(d.checklist.len(), 20);
     }
-    line("load one order with everything under it", median(samples), 300, Some(Duration::from_millis(1)));
+    line(
+        "load one order with everything under it",
+        median(samples),
+        300,
+        Some(Duration::from_millis(1)),
+    );
 
     // 100 local edits waiting to be sent, so that the pull has something to rebase.
     for o in data.orders.iter().take(100) {
-        let serde_json::Value::Object(f) = json!({"diagnosis": "现场确认：轴承磨损"}) else { unreachable!("object") };
-        store.update(Entity::WorkOrder, o.id, f, now()).expect("saves");
+        let serde_json::Value::Object(f) = json!({"diagnosis": "现场确认：轴承磨损"})
+        else {
+            unreachable!("object")
+        };
+        store
+            .update(Entity::WorkOrder, o.id, f, now())
+            .expect("saves");
     }
     // Four kinds of pull, 10,000 changes each, so that each cost shows on its own:
     // checklist answers (the most numerous records), a new schedule on every order, a new
     // status on every order (the list's sort key moves), and new fault text on every order
     // (the search index is rewritten).
-    let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
-    let kinds = ["checklist answers", "order schedule", "order status", "order fault text (search re-indexed)"];
+    let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let kinds = [
+        "checklist answers",
+        "order schedule",
+        "order status",
+        "order fault text (search re-indexed)",
+    ];
     let mut clock = 0i64;
     for (k, what) in kinds.iter().enumerate() {
         let mut samples = Vec::new();
         let mut checkpoints = Vec::new();
         for round in 1..=rounds {
             clock += 1;
-            let hlc = Hlc::new(u64::try_from((now() + Span::minutes(clock)).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
+            let hlc = Hlc::new(
+                u64::try_from((now() + Span::minutes(clock)).timestamp_millis()).expect("positive"),
+                0,
+                "server",
+            )
+            .expect("valid");
             let seq = |i: usize| 1_000_000 * clock + i as i64;
             let changes: Vec<Change> = match k {
                 0 => data
@@ -120,7 +187,8 @@ fn main() {
                         let mut item = item.clone();
                         item.answer = Some(onsite_domain::checklist::Answer::Pass);
                         item.note = Some(format!("第{round}次复查正常"));
-                        Change::put_record(seq(i), Entity::ChecklistItem, &item, &hlc).expect("serialises")
+                        Change::put_record(seq(i), Entity::ChecklistItem, &item, &hlc)
+                            .expect("serialises")
                     })
                     .collect(),
                 _ => data
@@ -131,9 +199,18 @@ fn main() {
                         let mut o = o.clone();
                         match k {
                             1 => o.scheduled_at = Some(now() + Span::hours(round)),
-                            2 if round % 2 == 1 => o.status = if o.status.is_finished() { onsite_domain::Status::Closed } else { onsite_domain::Status::Postponed },
+                            2 if round % 2 == 1 => {
+                                o.status = if o.status.is_finished() {
+                                    onsite_domain::Status::Closed
+                                } else {
+                                    onsite_domain::Status::Postponed
+                                }
+                            }
                             2 => {}
-                            _ => o.fault_description = format!("{}（第{round}次补充）", o.fault_description),
+                            _ => {
+                                o.fault_description =
+                                    format!("{}（第{round}次补充）", o.fault_description)
+                            }
                         }
                         Change::put_record(seq(i), Entity::WorkOrder, &o, &hlc).expect("serialises")
                     })
@@ -143,7 +220,9 @@ fn main() {
             let pages: Vec<Vec<Change>> = changes.chunks(1000).map(<[Change]>::to_vec).collect();
             let t = Instant::now();
             for (p, page) in pages.into_iter().enumerate() {
-                store.apply_pull(page, &format!("k{k}r{round}p{p}"), now(), now()).expect("applies");
+                store
+                    .apply_pull(page, &format!("k{k}r{round}p{p}"), now(), now())
+                    .expect("applies");
             }
             samples.push(t.elapsed());
             assert_eq!(count, data.orders.len());
@@ -152,8 +231,18 @@ fn main() {
             checkpoints.push(t.elapsed());
         }
         let n = samples.len();
-        line(&format!("apply {} pulled changes: {what}", data.orders.len()), median(samples), n, Some(Duration::from_millis(250)));
-        line("  then the WAL checkpoint (run when sync is idle)", median(checkpoints), n, None);
+        line(
+            &format!("apply {} pulled changes: {what}", data.orders.len()),
+            median(samples),
+            n,
+            Some(Duration::from_millis(250)),
+        );
+        line(
+            "  then the WAL checkpoint (run when sync is idle)",
+            median(checkpoints),
+            n,
+            None,
+        );
     }
     println!("(100 of the changed orders had pending local edits, replayed on top)");
     if let Some(keep) = std::env::var_os("ONSITE_BENCH_KEEP") {

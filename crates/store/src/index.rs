@@ -47,9 +47,15 @@ impl IndexRow {
 }
 
 /// The customer's name, and the equipment's "model serial" and model.
-fn owner_names(conn: &Connection, customer_id: &str, equipment_id: &str) -> Result<(String, String, Option<String>)> {
+fn owner_names(
+    conn: &Connection,
+    customer_id: &str,
+    equipment_id: &str,
+) -> Result<(String, String, Option<String>)> {
     let customer: Option<String> = conn
-        .prepare_cached("SELECT json_extract(body, '$.name') FROM record WHERE entity = 'customer' AND id = ?1")?
+        .prepare_cached(
+            "SELECT json_extract(body, '$.name') FROM record WHERE entity = 'customer' AND id = ?1",
+        )?
         .query_row(params![customer_id], |r| r.get(0))
         .optional()?
         .flatten();
@@ -58,24 +64,53 @@ fn owner_names(conn: &Connection, customer_id: &str, equipment_id: &str) -> Resu
         .query_row(params![equipment_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (model, serial) = equipment.unwrap_or_default();
-    let text = [model.as_deref(), serial.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let text = [model.as_deref(), serial.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     Ok((customer.unwrap_or_default(), text, model))
 }
 
 /// Writes the index and search rows of one order from its visible body. The names of its
 /// customer and equipment are looked up only when the order points elsewhere now or one
 /// of them changed (`refresh_names`).
-pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, body: &Fields, revoked: bool, refresh_names: bool) -> Result<()> {
-    let status: Option<Status> = body.get("status").and_then(Value::as_str).and_then(|s| s.parse().ok());
-    let fault_level = body.get("fault_level").and_then(Value::as_u64).and_then(|l| u8::try_from(l).ok()).unwrap_or(0);
+pub(crate) fn index_work_order(
+    conn: &Connection,
+    sla: &SlaConfig,
+    id: &str,
+    body: &Fields,
+    revoked: bool,
+    refresh_names: bool,
+) -> Result<()> {
+    let status: Option<Status> = body
+        .get("status")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok());
+    let fault_level = body
+        .get("fault_level")
+        .and_then(Value::as_u64)
+        .and_then(|l| u8::try_from(l).ok())
+        .unwrap_or(0);
     let reported_at = text(body, "reported_at").parse::<DateTime<Utc>>().ok();
-    let complex = body.get("complex").and_then(Value::as_bool).unwrap_or(false);
+    let complex = body
+        .get("complex")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let due = match (status, reported_at) {
-        (Some(st), Some(at)) => sla.deadlines(fault_level, at, complex).ok().and_then(|d| d.current(st)),
+        (Some(st), Some(at)) => sla
+            .deadlines(fault_level, at, complex)
+            .ok()
+            .and_then(|d| d.current(st)),
         _ => None,
     };
     let (due_at, due_kind) = match due {
-        Some((kind, at)) => (at.timestamp_millis(), serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_owned))),
+        Some((kind, at)) => (
+            at.timestamp_millis(),
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned)),
+        ),
         None => (NO_DEADLINE, None),
     };
     let previous: Option<(i64, IndexRow)> = conn
@@ -110,7 +145,15 @@ pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, bod
     let customer_id = text(body, "customer_id");
     let equipment_id = text(body, "equipment_id");
     let (customer, equipment, equipment_model) = match &previous {
-        Some((_, p)) if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id => (p.customer.clone(), p.equipment.clone(), p.equipment_model.clone()),
+        Some((_, p))
+            if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id =>
+        {
+            (
+                p.customer.clone(),
+                p.equipment.clone(),
+                p.equipment_model.clone(),
+            )
+        }
         _ => owner_names(conn, customer_id, equipment_id)?,
     };
     let wanted = IndexRow {
@@ -118,7 +161,10 @@ pub(crate) fn index_work_order(conn: &Connection, sla: &SlaConfig, id: &str, bod
         status: status.map_or("", Status::as_str).to_owned(),
         is_open: status.is_some_and(|s| !s.is_finished()),
         fault_level: i64::from(fault_level),
-        service_type: body.get("service_type").and_then(Value::as_str).map(str::to_owned),
+        service_type: body
+            .get("service_type")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         reported_at: reported_at.map_or(0, |t| t.timestamp_millis()),
         due_at,
         due_kind,
@@ -197,34 +243,97 @@ fn update_changed(conn: &Connection, seq: i64, old: &IndexRow, new: &IndexRow) -
     };
     use rusqlite::types::Value as V;
     let opt = |s: &Option<String>| s.clone().map_or(V::Null, V::Text);
-    set("number", old.number != new.number, V::Text(new.number.clone()));
-    set("status", old.status != new.status, V::Text(new.status.clone()));
-    set("is_open", old.is_open != new.is_open, V::Integer(i64::from(new.is_open)));
-    set("fault_level", old.fault_level != new.fault_level, V::Integer(new.fault_level));
-    set("service_type", old.service_type != new.service_type, opt(&new.service_type));
-    set("reported_at", old.reported_at != new.reported_at, V::Integer(new.reported_at));
+    set(
+        "number",
+        old.number != new.number,
+        V::Text(new.number.clone()),
+    );
+    set(
+        "status",
+        old.status != new.status,
+        V::Text(new.status.clone()),
+    );
+    set(
+        "is_open",
+        old.is_open != new.is_open,
+        V::Integer(i64::from(new.is_open)),
+    );
+    set(
+        "fault_level",
+        old.fault_level != new.fault_level,
+        V::Integer(new.fault_level),
+    );
+    set(
+        "service_type",
+        old.service_type != new.service_type,
+        opt(&new.service_type),
+    );
+    set(
+        "reported_at",
+        old.reported_at != new.reported_at,
+        V::Integer(new.reported_at),
+    );
     set("due_at", old.due_at != new.due_at, V::Integer(new.due_at));
     set("due_kind", old.due_kind != new.due_kind, opt(&new.due_kind));
-    set("customer_id", old.customer_id != new.customer_id, V::Text(new.customer_id.clone()));
-    set("equipment_id", old.equipment_id != new.equipment_id, V::Text(new.equipment_id.clone()));
-    set("customer", old.customer != new.customer, V::Text(new.customer.clone()));
-    set("equipment", old.equipment != new.equipment, V::Text(new.equipment.clone()));
-    set("equipment_model", old.equipment_model != new.equipment_model, opt(&new.equipment_model));
+    set(
+        "customer_id",
+        old.customer_id != new.customer_id,
+        V::Text(new.customer_id.clone()),
+    );
+    set(
+        "equipment_id",
+        old.equipment_id != new.equipment_id,
+        V::Text(new.equipment_id.clone()),
+    );
+    set(
+        "customer",
+        old.customer != new.customer,
+        V::Text(new.customer.clone()),
+    );
+    set(
+        "equipment",
+        old.equipment != new.equipment,
+        V::Text(new.equipment.clone()),
+    );
+    set(
+        "equipment_model",
+        old.equipment_model != new.equipment_model,
+        opt(&new.equipment_model),
+    );
     set("fault", old.fault != new.fault, V::Text(new.fault.clone()));
-    set("revoked", old.revoked != new.revoked, V::Integer(i64::from(new.revoked)));
+    set(
+        "revoked",
+        old.revoked != new.revoked,
+        V::Integer(i64::from(new.revoked)),
+    );
     if sets.is_empty() {
         return Ok(());
     }
-    let assignments: Vec<String> = sets.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect();
-    let sql = format!("UPDATE work_order_index SET {} WHERE seq = ?1", assignments.join(", "));
+    let assignments: Vec<String> = sets
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE work_order_index SET {} WHERE seq = ?1",
+        assignments.join(", ")
+    );
     let mut params: Vec<V> = vec![V::Integer(seq)];
     params.extend(values);
-    conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(params))?;
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(params))?;
     Ok(())
 }
 
 /// Removes a row from the external-content search index: FTS5 needs the old text.
-fn fts_delete(conn: &Connection, seq: i64, number: &str, customer: &str, equipment: &str, fault: &str) -> Result<()> {
+fn fts_delete(
+    conn: &Connection,
+    seq: i64,
+    number: &str,
+    customer: &str,
+    equipment: &str,
+    fault: &str,
+) -> Result<()> {
     conn.prepare_cached("INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment, fault) VALUES ('delete', ?1, ?2, ?3, ?4, ?5)")?
         .execute(params![seq, number, customer, equipment, fault])?;
     Ok(())
@@ -244,9 +353,19 @@ pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
 
 /// Re-indexes the orders of a customer or a piece of equipment whose searchable name
 /// changed.
-pub(crate) fn reindex_orders_of(conn: &Connection, sla: &SlaConfig, column: &str, owner_id: &str) -> Result<()> {
-    let sql = format!("SELECT r.id, r.body, i.revoked FROM work_order_index i JOIN record r ON r.entity = 'work_order' AND r.id = i.id WHERE i.{column} = ?1");
-    let rows: Vec<(String, String, bool)> = conn.prepare_cached(&sql)?.query_map(params![owner_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+pub(crate) fn reindex_orders_of(
+    conn: &Connection,
+    sla: &SlaConfig,
+    column: &str,
+    owner_id: &str,
+) -> Result<()> {
+    let sql = format!(
+        "SELECT r.id, r.body, i.revoked FROM work_order_index i JOIN record r ON r.entity = 'work_order' AND r.id = i.id WHERE i.{column} = ?1"
+    );
+    let rows: Vec<(String, String, bool)> = conn
+        .prepare_cached(&sql)?
+        .query_map(params![owner_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     for (id, body, revoked) in rows {
         let body = crate::row::parse_object(&body, "work order")?;
         index_work_order(conn, sla, &id, &body, revoked, true)?;

@@ -32,21 +32,36 @@ pub enum StoreError {
         "the local database {path} is damaged ({detail}). Your data is not deleted: close Onsite, keep a copy of that file for support, then start Onsite with --recover-db to move it aside and sync again{backup}",
         backup = backup.as_ref().map(|b| format!(" (an earlier backup is at {})", b.display())).unwrap_or_default()
     )]
-    Corrupt { path: PathBuf, detail: String, backup: Option<PathBuf> },
-    #[error("the local database {path} was written by a newer Onsite (schema {found}, this build knows {known}): update Onsite")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    Corrupt {
+        path: PathBuf,
+        detail: String,
+        backup: Option<PathBuf>,
+    },
+    #[error(
+        "the local database {path} was written by a newer Onsite (schema {found}, this build knows {known}): update Onsite"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("{0}")]
     Rule(#[from] DomainError),
     #[error("{entity} {id} is not on this laptop: sync, or check that it is assigned to you")]
     NotFound { entity: String, id: String },
-    #[error("{entity} {id} exists already: append-only records are never replaced, append a correction")]
+    #[error(
+        "{entity} {id} exists already: append-only records are never replaced, append a correction"
+    )]
     AlreadyExists { entity: String, id: String },
     #[error("a stored {what} could not be read ({detail}): sync again to repair it")]
     BadData { what: String, detail: String },
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("file error on {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -102,18 +117,33 @@ impl Store {
             Some(s) => s.parse::<Hlc>()?,
             None => Hlc::zero(&device_id)?,
         };
-        let offset = meta_get(&conn, "hlc_offset_ms")?.and_then(|s| s.parse().ok()).unwrap_or(0);
+        let offset = meta_get(&conn, "hlc_offset_ms")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         let clock = HlcClock::resume(last, offset);
         let sla = match conn
-            .query_row("SELECT body FROM record WHERE entity = 'fault_levels' ORDER BY id LIMIT 1", [], |r| r.get::<_, String>(0))
+            .query_row(
+                "SELECT body FROM record WHERE entity = 'fault_levels' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
         {
-            Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?,
+            Some(body) => serde_json::from_str(&body).map_err(|e| StoreError::BadData {
+                what: "fault level table".into(),
+                detail: e.to_string(),
+            })?,
             None => SlaConfig::default(),
         };
         // Cleared again by `close`: finding it set at the next open means a crash.
         meta_set(&conn, "clean_shutdown", "0")?;
-        Ok(Store { conn, path, clock, sla, opened_with })
+        Ok(Store {
+            conn,
+            path,
+            clock,
+            sla,
+            opened_with,
+        })
     }
 
     /// Moves a damaged database aside (kept, renamed with a timestamp, for support) so that
@@ -125,7 +155,10 @@ impl Store {
             let from = PathBuf::from(format!("{}{suffix}", path.display()));
             if from.exists() {
                 let to = PathBuf::from(format!("{}{suffix}", target.display()));
-                std::fs::rename(&from, &to).map_err(|source| StoreError::Io { path: from.clone(), source })?;
+                std::fs::rename(&from, &to).map_err(|source| StoreError::Io {
+                    path: from.clone(),
+                    source,
+                })?;
             }
         }
         Ok(target)
@@ -177,7 +210,10 @@ impl Store {
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row(params![key], |r| r.get(0)).optional()?)
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row(params![key], |r| r.get(0))
+        .optional()?)
 }
 
 pub(crate) fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {

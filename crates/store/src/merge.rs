@@ -41,8 +41,12 @@ pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
             changed
         }
         OpKind::Transition => match op.transition {
-            Some(t) if record.body.get("status").and_then(Value::as_str) == Some(t.from.as_str()) => {
-                record.body.insert("status".into(), Value::String(t.to.as_str().into()));
+            Some(t)
+                if record.body.get("status").and_then(Value::as_str) == Some(t.from.as_str()) =>
+            {
+                record
+                    .body
+                    .insert("status".into(), Value::String(t.to.as_str().into()));
                 record.clocks.insert("status".into(), Value::String(hlc));
                 true
             }
@@ -64,12 +68,19 @@ pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
 }
 
 fn pending_ops(conn: &Connection, entity: Entity, id: &str) -> Result<Vec<Op>> {
-    let mut stmt = conn.prepare_cached("SELECT op FROM outbox WHERE entity = ?1 AND record_id = ?2 ORDER BY seq")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT op FROM outbox WHERE entity = ?1 AND record_id = ?2 ORDER BY seq",
+    )?;
     let rows = stmt.query_map(params![entity.as_str(), id], |r| r.get::<_, String>(0))?;
     let mut ops = Vec::new();
     for json in rows {
         let json = json?;
-        ops.push(serde_json::from_str(&json).map_err(|e| StoreError::BadData { what: "outbox operation".into(), detail: e.to_string() })?);
+        ops.push(
+            serde_json::from_str(&json).map_err(|e| StoreError::BadData {
+                what: "outbox operation".into(),
+                detail: e.to_string(),
+            })?,
+        );
     }
     Ok(ops)
 }
@@ -103,7 +114,12 @@ fn rebase(record: &mut StoredRecord, pending: &[Op]) {
 
 /// Writes a record and keeps the index in step; a deleted record with nothing pending
 /// is removed outright.
-fn store_record(conn: &Connection, sla: &SlaConfig, record: &StoredRecord, revoked: bool) -> Result<()> {
+fn store_record(
+    conn: &Connection,
+    sla: &SlaConfig,
+    record: &StoredRecord,
+    revoked: bool,
+) -> Result<()> {
     if record.deleted && matches!(record.base, Base::Same | Base::Absent) {
         row::remove(conn, record.entity, &record.id)?;
     } else {
@@ -111,7 +127,9 @@ fn store_record(conn: &Connection, sla: &SlaConfig, record: &StoredRecord, revok
     }
     match record.entity {
         Entity::WorkOrder if record.deleted => index::unindex_work_order(conn, &record.id)?,
-        Entity::WorkOrder => index::index_work_order(conn, sla, &record.id, &record.body, revoked, false)?,
+        Entity::WorkOrder => {
+            index::index_work_order(conn, sla, &record.id, &record.body, revoked, false)?
+        }
         Entity::Customer => index::reindex_orders_of(conn, sla, "customer_id", &record.id)?,
         Entity::Equipment => index::reindex_orders_of(conn, sla, "equipment_id", &record.id)?,
         _ => {}
@@ -160,17 +178,29 @@ pub struct OpOutcome {
 
 impl Store {
     /// Applies one pulled page and records `cursor`, in one transaction.
-    pub fn apply_pull(&mut self, changes: Vec<Change>, cursor: &str, server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<ApplyStats> {
+    pub fn apply_pull(
+        &mut self,
+        changes: Vec<Change>,
+        cursor: &str,
+        server_time: DateTime<Utc>,
+        local_now: DateTime<Utc>,
+    ) -> Result<ApplyStats> {
         // A pulled page can always be pulled again (its cursor commits with it), so it need
         // not wait for the disk: atomic, but synced with the next local write.
         let _relaxed = Relaxed::new(&self.conn)?;
         let tx = self.conn.unchecked_transaction()?;
         // The records with pending operations, read once: usually few or none.
-        let pending_records: HashSet<(String, String)> =
-            tx.prepare_cached("SELECT DISTINCT entity, record_id FROM outbox")?.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
-        let pending_ids: HashSet<&str> = pending_records.iter().map(|(_, id)| id.as_str()).collect();
+        let pending_records: HashSet<(String, String)> = tx
+            .prepare_cached("SELECT DISTINCT entity, record_id FROM outbox")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let pending_ids: HashSet<&str> =
+            pending_records.iter().map(|(_, id)| id.as_str()).collect();
         // Ids are unique across entities (UUIDv7), so the id alone answers almost always.
-        let has_pending = |entity: Entity, id: &str| pending_ids.contains(id) && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()));
+        let has_pending = |entity: Entity, id: &str| {
+            pending_ids.contains(id)
+                && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()))
+        };
         let mut stats = ApplyStats::default();
         let mut sla_changed = None;
         // The newest stamp seen: local edits made after this pull must order after it.
@@ -180,7 +210,10 @@ impl Store {
             match change.op {
                 ChangeOp::Put => {
                     let Some(row) = change.row else {
-                        return Err(StoreError::BadData { what: format!("pulled {} {id}", change.entity), detail: "a put without a row".into() });
+                        return Err(StoreError::BadData {
+                            what: format!("pulled {} {id}", change.entity),
+                            detail: "a put without a row".into(),
+                        });
                     };
                     let (body, clocks) = row::split_clocks(row);
                     for c in clocks.values().filter_map(Value::as_str) {
@@ -189,10 +222,30 @@ impl Store {
                         }
                     }
                     if change.entity == Entity::FaultLevels {
-                        sla_changed = Some(serde_json::from_value::<SlaConfig>(Value::Object(body.clone())).map_err(|e| StoreError::BadData { what: "fault level table".into(), detail: e.to_string() })?);
+                        sla_changed = Some(
+                            serde_json::from_value::<SlaConfig>(Value::Object(body.clone()))
+                                .map_err(|e| StoreError::BadData {
+                                    what: "fault level table".into(),
+                                    detail: e.to_string(),
+                                })?,
+                        );
                     }
-                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned || !has_pending(change.entity, &id) { Vec::new() } else { pending_ops(&tx, change.entity, &id)? };
-                    let mut record = StoredRecord { entity: change.entity, work_order_id: row::owner_of(change.entity, &id, &body), id, body, clocks, base: Base::Same, deleted: false };
+                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned
+                        || !has_pending(change.entity, &id)
+                    {
+                        Vec::new()
+                    } else {
+                        pending_ops(&tx, change.entity, &id)?
+                    };
+                    let mut record = StoredRecord {
+                        entity: change.entity,
+                        work_order_id: row::owner_of(change.entity, &id, &body),
+                        id,
+                        body,
+                        clocks,
+                        base: Base::Same,
+                        deleted: false,
+                    };
                     if !pending.is_empty() {
                         record.base = Base::Row(record.body.clone(), record.clocks.clone());
                         rebase(&mut record, &pending);
@@ -245,20 +298,29 @@ impl Store {
     /// Records the server's answers to a push: accepted operations leave the outbox; the
     /// others are kept as outcomes for the engineer to see, and the records they touched
     /// are rebuilt from the server's row (quarantined ones stay visible as entered).
-    pub fn record_push_results(&mut self, results: &[OpResult], server_time: DateTime<Utc>, local_now: DateTime<Utc>) -> Result<usize> {
+    pub fn record_push_results(
+        &mut self,
+        results: &[OpResult],
+        server_time: DateTime<Utc>,
+        local_now: DateTime<Utc>,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut settled = 0;
         for result in results {
             let op_id = result.op_id.to_string();
             let found: Option<(String, String, String)> = {
-                let mut stmt = tx.prepare_cached("DELETE FROM outbox WHERE op_id = ?1 RETURNING entity, record_id, op")?;
+                let mut stmt = tx.prepare_cached(
+                    "DELETE FROM outbox WHERE op_id = ?1 RETURNING entity, record_id, op",
+                )?;
                 let mut rows = stmt.query(params![op_id])?;
                 match rows.next()? {
                     Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
                     None => None,
                 }
             };
-            let Some((entity, record_id, op_json)) = found else { continue };
+            let Some((entity, record_id, op_json)) = found else {
+                continue;
+            };
             settled += 1;
             if result.status.is_accepted() {
                 continue;
@@ -295,31 +357,55 @@ impl Store {
 
     /// The oldest pending operations, in the order they were made (a push batch).
     pub fn pending_batch(&self, limit: usize) -> Result<Vec<Op>> {
-        let mut stmt = self.conn.prepare_cached("SELECT op FROM outbox ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get::<_, String>(0))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT op FROM outbox ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map(params![i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+            r.get::<_, String>(0)
+        })?;
         let mut ops = Vec::new();
         for json in rows {
-            ops.push(serde_json::from_str(&json?).map_err(|e| StoreError::BadData { what: "outbox operation".into(), detail: e.to_string() })?);
+            ops.push(
+                serde_json::from_str(&json?).map_err(|e| StoreError::BadData {
+                    what: "outbox operation".into(),
+                    detail: e.to_string(),
+                })?,
+            );
         }
         Ok(ops)
     }
 
     /// How many operations wait to be sent.
     pub fn pending_count(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
     }
 
     /// Operations the server did not apply, newest first.
     pub fn outcomes(&self) -> Result<Vec<OpOutcome>> {
-        let mut stmt = self.conn.prepare_cached("SELECT op, status, reason, decided_at FROM op_outcome ORDER BY decided_at DESC, op_id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?, r.get::<_, i64>(3)?)))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT op, status, reason, decided_at FROM op_outcome ORDER BY decided_at DESC, op_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (op, status, reason, at) = row?;
-            let bad = |detail: String| StoreError::BadData { what: "operation outcome".into(), detail };
+            let bad = |detail: String| StoreError::BadData {
+                what: "operation outcome".into(),
+                detail,
+            };
             out.push(OpOutcome {
                 op: serde_json::from_str(&op).map_err(|e| bad(e.to_string()))?,
-                status: serde_json::from_value(Value::String(status)).map_err(|e| bad(e.to_string()))?,
+                status: serde_json::from_value(Value::String(status))
+                    .map_err(|e| bad(e.to_string()))?,
                 reason,
                 decided_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
             });

@@ -5,15 +5,16 @@ use chrono::{DateTime, Utc};
 use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::fees::Quote;
 use onsite_domain::records::{
-    ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone, Part, PartUsage, Satisfaction, TimeEntry, Training, VanStock,
+    ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone,
+    Part, PartUsage, Satisfaction, TimeEntry, Training, VanStock,
 };
 use onsite_domain::signature::Signature;
 use onsite_domain::sla::{Deadlines, Milestone as SlaMilestone};
 use onsite_domain::work_order::ServiceType;
 use onsite_domain::{Entity, Status, WorkOrder};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -31,7 +32,10 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Page { offset: 0, limit: 50 }
+        Page {
+            offset: 0,
+            limit: 50,
+        }
     }
 }
 
@@ -61,29 +65,72 @@ const SUMMARY_SELECT: &str = "SELECT i.id, i.number, i.status, i.fault_level, i.
     EXISTS (SELECT 1 FROM outbox o WHERE o.entity = 'work_order' AND o.record_id = i.id)
   FROM work_order_index i";
 
-fn summary(r: &Row<'_>) -> rusqlite::Result<(String, String, String, i64, i64, i64, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, bool)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?))
+/// One list line as read from SQL, before its text is parsed.
+struct RawSummary {
+    id: String,
+    number: String,
+    status: String,
+    fault_level: i64,
+    reported_at: i64,
+    due_at: i64,
+    due_kind: Option<String>,
+    revoked: bool,
+    service_type: Option<String>,
+    fault: Option<String>,
+    customer: Option<String>,
+    model: Option<String>,
+    pending: bool,
 }
 
-fn to_summary(
-    raw: (String, String, String, i64, i64, i64, Option<String>, bool, Option<String>, Option<String>, Option<String>, Option<String>, bool),
-) -> Result<WorkOrderSummary> {
-    let (id, number, status, level, reported, due, due_kind, revoked, service_type, fault, customer, model, pending) = raw;
-    let bad = |detail: String| StoreError::BadData { what: format!("work order {id}"), detail };
+fn summary(r: &Row<'_>) -> rusqlite::Result<RawSummary> {
+    Ok(RawSummary {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        status: r.get(2)?,
+        fault_level: r.get(3)?,
+        reported_at: r.get(4)?,
+        due_at: r.get(5)?,
+        due_kind: r.get(6)?,
+        revoked: r.get(7)?,
+        service_type: r.get(8)?,
+        fault: r.get(9)?,
+        customer: r.get(10)?,
+        model: r.get(11)?,
+        pending: r.get(12)?,
+    })
+}
+
+fn to_summary(raw: RawSummary) -> Result<WorkOrderSummary> {
+    let bad = |detail: String| StoreError::BadData {
+        what: format!("work order {}", raw.id),
+        detail,
+    };
     Ok(WorkOrderSummary {
-        id: id.parse().map_err(|e: uuid::Error| bad(e.to_string()))?,
-        number,
-        status: status.parse().map_err(|e: onsite_domain::DomainError| bad(e.to_string()))?,
-        fault_level: u8::try_from(level).unwrap_or(0),
-        service_type: service_type.and_then(|s| serde_json::from_value(Value::String(s)).ok()),
-        reported_at: DateTime::from_timestamp_millis(reported).unwrap_or_default(),
-        due_at: (due != NO_DEADLINE).then(|| DateTime::from_timestamp_millis(due)).flatten(),
-        due_kind: due_kind.and_then(|s| serde_json::from_value(Value::String(s)).ok()),
-        customer_name: customer,
-        equipment_model: model,
-        fault_description: fault.unwrap_or_default(),
-        pending,
-        revoked,
+        id: raw
+            .id
+            .parse()
+            .map_err(|e: uuid::Error| bad(e.to_string()))?,
+        status: raw
+            .status
+            .parse()
+            .map_err(|e: onsite_domain::DomainError| bad(e.to_string()))?,
+        number: raw.number,
+        fault_level: u8::try_from(raw.fault_level).unwrap_or(0),
+        service_type: raw
+            .service_type
+            .and_then(|s| serde_json::from_value(Value::String(s)).ok()),
+        reported_at: DateTime::from_timestamp_millis(raw.reported_at).unwrap_or_default(),
+        due_at: (raw.due_at != NO_DEADLINE)
+            .then(|| DateTime::from_timestamp_millis(raw.due_at))
+            .flatten(),
+        due_kind: raw
+            .due_kind
+            .and_then(|s| serde_json::from_value(Value::String(s)).ok()),
+        customer_name: raw.customer,
+        equipment_model: raw.model,
+        fault_description: raw.fault.unwrap_or_default(),
+        pending: raw.pending,
+        revoked: raw.revoked,
     })
 }
 
@@ -127,13 +174,22 @@ pub struct VanStockLine {
 }
 
 fn decode<T: DeserializeOwned>(entity: &str, body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(|e| StoreError::BadData { what: entity.to_owned(), detail: e.to_string() })
+    serde_json::from_str(body).map_err(|e| StoreError::BadData {
+        what: entity.to_owned(),
+        detail: e.to_string(),
+    })
 }
 
 /// The visible records of one entity under an order.
-pub(crate) fn records_under<T: DeserializeOwned>(conn: &Connection, order_id: &str, entity: Entity) -> Result<Vec<T>> {
+pub(crate) fn records_under<T: DeserializeOwned>(
+    conn: &Connection,
+    order_id: &str,
+    entity: Entity,
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached("SELECT body FROM record WHERE work_order_id = ?1 AND entity = ?2 AND deleted = 0 ORDER BY id")?;
-    let rows = stmt.query_map(params![order_id, entity.as_str()], |r| r.get::<_, String>(0))?;
+    let rows = stmt.query_map(params![order_id, entity.as_str()], |r| {
+        r.get::<_, String>(0)
+    })?;
     let mut out = Vec::new();
     for body in rows {
         out.push(decode(entity.as_str(), &body?)?);
@@ -163,8 +219,19 @@ pub(crate) fn van_stock_available(conn: &Connection, part_id: &str) -> Result<i6
 impl Store {
     /// My open orders, most urgent first (the nearest deadline of the current status;
     /// orders with no deadline last), optionally only some statuses.
-    pub fn open_work_orders(&self, statuses: Option<&[Status]>, page: Page) -> Result<Vec<WorkOrderSummary>> {
-        let filter = statuses.map(|s| Value::Array(s.iter().map(|st| Value::String(st.as_str().into())).collect()).to_string());
+    pub fn open_work_orders(
+        &self,
+        statuses: Option<&[Status]>,
+        page: Page,
+    ) -> Result<Vec<WorkOrderSummary>> {
+        let filter = statuses.map(|s| {
+            Value::Array(
+                s.iter()
+                    .map(|st| Value::String(st.as_str().into()))
+                    .collect(),
+            )
+            .to_string()
+        });
         let sql = format!(
             "{SUMMARY_SELECT} WHERE i.is_open = 1 AND (?1 IS NULL OR i.status IN (SELECT value FROM json_each(?1)))
              ORDER BY i.due_at, i.reported_at, i.seq LIMIT ?2 OFFSET ?3"
@@ -182,20 +249,35 @@ impl Store {
         if words.is_empty() {
             return Ok(Vec::new());
         }
-        let (long, short): (Vec<&str>, Vec<&str>) = words.into_iter().partition(|w| w.chars().count() >= 3);
+        let (long, short): (Vec<&str>, Vec<&str>) =
+            words.into_iter().partition(|w| w.chars().count() >= 3);
         let mut conds = Vec::new();
         let mut args: Vec<String> = Vec::new();
         if !long.is_empty() {
-            conds.push(format!("i.seq IN (SELECT rowid FROM work_order_fts WHERE work_order_fts MATCH ?{})", args.len() + 1));
-            args.push(long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND "));
+            conds.push(format!(
+                "i.seq IN (SELECT rowid FROM work_order_fts WHERE work_order_fts MATCH ?{})",
+                args.len() + 1
+            ));
+            args.push(
+                long.iter()
+                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+            );
         }
         for w in short {
             let n = args.len() + 1;
             conds.push(format!("(i.number LIKE ?{n} ESCAPE '\\' OR i.customer LIKE ?{n} ESCAPE '\\' OR i.equipment LIKE ?{n} ESCAPE '\\' OR i.fault LIKE ?{n} ESCAPE '\\')"));
-            let escaped = w.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let escaped = w
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             args.push(format!("%{escaped}%"));
         }
-        let sql = format!("{SUMMARY_SELECT} WHERE {} ORDER BY i.is_open DESC, i.due_at, i.reported_at LIMIT {limit}", conds.join(" AND "));
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE {} ORDER BY i.is_open DESC, i.due_at, i.reported_at LIMIT {limit}",
+            conds.join(" AND ")
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), summary)?;
         rows.map(|r| to_summary(r?)).collect()
@@ -203,7 +285,9 @@ impl Store {
 
     /// The orders on one piece of equipment, newest first: its service history.
     pub fn equipment_history(&self, equipment_id: Uuid) -> Result<Vec<WorkOrderSummary>> {
-        let sql = format!("{SUMMARY_SELECT} WHERE i.equipment_id = ?1 ORDER BY i.reported_at DESC LIMIT 200");
+        let sql = format!(
+            "{SUMMARY_SELECT} WHERE i.equipment_id = ?1 ORDER BY i.reported_at DESC LIMIT 200"
+        );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![equipment_id.to_string()], summary)?;
         rows.map(|r| to_summary(r?)).collect()
@@ -214,19 +298,35 @@ impl Store {
         let key = id.to_string();
         let body: Option<String> = self
             .conn
-            .prepare_cached("SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0")?
+            .prepare_cached(
+                "SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0",
+            )?
             .query_row(params![key], |r| r.get(0))
             .optional()?;
-        let body = body.ok_or_else(|| StoreError::NotFound { entity: "work_order".into(), id: key.clone() })?;
+        let body = body.ok_or_else(|| StoreError::NotFound {
+            entity: "work_order".into(),
+            id: key.clone(),
+        })?;
         let order: WorkOrder = decode("work order", &body)?;
         let one = |entity: &str, id: Option<Uuid>| -> Result<Option<String>> {
             let Some(id) = id else { return Ok(None) };
-            Ok(self.conn.prepare_cached("SELECT body FROM record WHERE entity = ?1 AND id = ?2")?.query_row(params![entity, id.to_string()], |r| r.get(0)).optional()?)
+            Ok(self
+                .conn
+                .prepare_cached("SELECT body FROM record WHERE entity = ?1 AND id = ?2")?
+                .query_row(params![entity, id.to_string()], |r| r.get(0))
+                .optional()?)
         };
-        let customer = one("customer", Some(order.customer_id))?.map(|b| decode("customer", &b)).transpose()?;
-        let equipment = one("equipment", order.equipment_id)?.map(|b| decode("equipment", &b)).transpose()?;
+        let customer = one("customer", Some(order.customer_id))?
+            .map(|b| decode("customer", &b))
+            .transpose()?;
+        let equipment = one("equipment", order.equipment_id)?
+            .map(|b| decode("equipment", &b))
+            .transpose()?;
         let mut d = WorkOrderDetail {
-            deadlines: self.sla.deadlines(order.fault_level, order.reported_at, order.complex).ok(),
+            deadlines: self
+                .sla
+                .deadlines(order.fault_level, order.reported_at, order.complex)
+                .ok(),
             order,
             customer,
             equipment,
@@ -249,7 +349,9 @@ impl Store {
             outcomes: Vec::new(),
         };
         let mut stmt = self.conn.prepare_cached("SELECT entity, body FROM record WHERE work_order_id = ?1 AND entity <> 'work_order' AND deleted = 0 ORDER BY id")?;
-        let rows = stmt.query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map(params![key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         for row in rows {
             let (entity, body) = row?;
             let e = entity.as_str();
@@ -273,13 +375,29 @@ impl Store {
         }
         d.checklist.sort_by_key(|i| i.position);
         if let Some(eq) = d.order.equipment_id {
-            d.history = self.equipment_history(eq)?.into_iter().filter(|s| s.id != id).collect();
+            d.history = self
+                .equipment_history(eq)?
+                .into_iter()
+                .filter(|s| s.id != id)
+                .collect();
         }
         d.pending_ops = self
             .conn
             .prepare_cached("SELECT COUNT(*) FROM outbox o JOIN record r ON r.entity = o.entity AND r.id = o.record_id WHERE r.work_order_id = ?1")?
             .query_row(params![key], |r| r.get(0))?;
-        d.outcomes = self.outcomes()?.into_iter().filter(|o| o.op.id == id || o.op.fields.as_ref().and_then(|f| f.get("work_order_id")).and_then(Value::as_str) == Some(key.as_str())).collect();
+        d.outcomes = self
+            .outcomes()?
+            .into_iter()
+            .filter(|o| {
+                o.op.id == id
+                    || o.op
+                        .fields
+                        .as_ref()
+                        .and_then(|f| f.get("work_order_id"))
+                        .and_then(Value::as_str)
+                        == Some(key.as_str())
+            })
+            .collect();
         Ok(d)
     }
 
@@ -289,13 +407,21 @@ impl Store {
             "SELECT v.body, p.body FROM record v LEFT JOIN record p ON p.entity = 'part' AND p.id = json_extract(v.body, '$.part_id')
              WHERE v.entity = 'van_stock' AND v.deleted = 0 ORDER BY json_extract(p.body, '$.part_number')",
         )?;
-        let rows: Vec<(String, Option<String>)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
         for (stock, part) in rows {
             let stock: VanStock = decode("van stock", &stock)?;
             let part: Option<Part> = part.map(|p| decode("part", &p)).transpose()?;
             let used = van_used_pending(&self.conn, &stock.part_id.to_string())?;
-            out.push(VanStockLine { part_id: stock.part_id, part, counted: stock.quantity, used_pending: used, available: stock.quantity - used });
+            out.push(VanStockLine {
+                part_id: stock.part_id,
+                part,
+                counted: stock.quantity,
+                used_pending: used,
+                available: stock.quantity - used,
+            });
         }
         Ok(out)
     }
@@ -306,19 +432,35 @@ impl Store {
         let key = id.to_string();
         let body: Option<String> = self
             .conn
-            .prepare_cached("SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0")?
+            .prepare_cached(
+                "SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0",
+            )?
             .query_row(params![key], |r| r.get(0))
             .optional()?;
-        let order: WorkOrder = decode("work order", &body.ok_or_else(|| StoreError::NotFound { entity: "work_order".into(), id: key.clone() })?)?;
+        let order: WorkOrder = decode(
+            "work order",
+            &body.ok_or_else(|| StoreError::NotFound {
+                entity: "work_order".into(),
+                id: key.clone(),
+            })?,
+        )?;
         let parts: Vec<PartUsage> = records_under(&self.conn, &key, Entity::PartUsage)?;
-        Ok(onsite_domain::completion::repair_record_hash(&order, &parts)?)
+        Ok(onsite_domain::completion::repair_record_hash(
+            &order, &parts,
+        )?)
     }
 
     /// A record's visible fields as JSON (for tests and diagnostics).
-    pub fn record_json(&self, entity: Entity, id: Uuid) -> Result<Option<serde_json::Map<String, Value>>> {
+    pub fn record_json(
+        &self,
+        entity: Entity,
+        id: Uuid,
+    ) -> Result<Option<serde_json::Map<String, Value>>> {
         let body: Option<String> = self
             .conn
-            .prepare_cached("SELECT body FROM record WHERE entity = ?1 AND id = ?2 AND deleted = 0")?
+            .prepare_cached(
+                "SELECT body FROM record WHERE entity = ?1 AND id = ?2 AND deleted = 0",
+            )?
             .query_row(params![entity.as_str(), id.to_string()], |r| r.get(0))
             .optional()?;
         body.map(|b| parse_object(&b, entity.as_str())).transpose()

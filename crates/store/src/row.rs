@@ -37,8 +37,14 @@ pub(crate) struct StoredRecord {
 pub(crate) fn parse_object(text: &str, what: &str) -> Result<Fields> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(StoreError::BadData { what: what.into(), detail: "not a JSON object".into() }),
-        Err(e) => Err(StoreError::BadData { what: what.into(), detail: e.to_string() }),
+        Ok(_) => Err(StoreError::BadData {
+            what: what.into(),
+            detail: "not a JSON object".into(),
+        }),
+        Err(e) => Err(StoreError::BadData {
+            what: what.into(),
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -47,7 +53,9 @@ pub(crate) fn owner_of(entity: Entity, id: &str, body: &Fields) -> Option<String
     if entity == Entity::WorkOrder {
         return Some(id.to_owned());
     }
-    body.get("work_order_id").and_then(Value::as_str).map(str::to_owned)
+    body.get("work_order_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 pub(crate) fn load(conn: &Connection, entity: Entity, id: &str) -> Result<Option<StoredRecord>> {
@@ -57,14 +65,27 @@ pub(crate) fn load(conn: &Connection, entity: Entity, id: &str) -> Result<Option
             Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, bool>(5)?))
         })
         .optional()?;
-    let Some((work_order_id, body, clocks, base_body, base_clocks, deleted)) = row else { return Ok(None) };
+    let Some((work_order_id, body, clocks, base_body, base_clocks, deleted)) = row else {
+        return Ok(None);
+    };
     let what = format!("{entity} {id}");
     let base = match base_body.as_deref() {
         None => Base::Same,
         Some("null") => Base::Absent,
-        Some(b) => Base::Row(parse_object(b, &what)?, parse_object(base_clocks.as_deref().unwrap_or("{}"), &what)?),
+        Some(b) => Base::Row(
+            parse_object(b, &what)?,
+            parse_object(base_clocks.as_deref().unwrap_or("{}"), &what)?,
+        ),
     };
-    Ok(Some(StoredRecord { entity, id: id.to_owned(), work_order_id, body: parse_object(&body, &what)?, clocks: parse_object(&clocks, &what)?, base, deleted }))
+    Ok(Some(StoredRecord {
+        entity,
+        id: id.to_owned(),
+        work_order_id,
+        body: parse_object(&body, &what)?,
+        clocks: parse_object(&clocks, &what)?,
+        base,
+        deleted,
+    }))
 }
 
 pub(crate) fn save(conn: &Connection, r: &StoredRecord) -> Result<()> {
@@ -104,7 +125,8 @@ fn body_json(fields: &Fields) -> String {
 }
 
 pub(crate) fn remove(conn: &Connection, entity: Entity, id: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM record WHERE entity = ?1 AND id = ?2")?.execute(params![entity.as_str(), id])?;
+    conn.prepare_cached("DELETE FROM record WHERE entity = ?1 AND id = ?2")?
+        .execute(params![entity.as_str(), id])?;
     Ok(())
 }
 
@@ -120,5 +142,10 @@ pub(crate) fn split_clocks(mut row: Fields) -> (Fields, Fields) {
 /// Deserialises a body into its typed entity, so that a write which would store
 /// something the app cannot read back is refused.
 pub(crate) fn typed<T: serde::de::DeserializeOwned>(body: &Fields, what: &str) -> Result<T> {
-    T::deserialize(Value::Object(body.clone())).map_err(|e| StoreError::Rule(onsite_domain::DomainError::Invalid { field: "record", message: format!("{what}: {e}") }))
+    T::deserialize(Value::Object(body.clone())).map_err(|e| {
+        StoreError::Rule(onsite_domain::DomainError::Invalid {
+            field: "record",
+            message: format!("{what}: {e}"),
+        })
+    })
 }

@@ -6,7 +6,10 @@ use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::completion::{self, CompletionInput};
 use onsite_domain::fees::Quote;
 use onsite_domain::protocol::{MergeRule, Transition};
-use onsite_domain::records::{ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone, PartUsage, Satisfaction, TimeEntry, Training};
+use onsite_domain::records::{
+    ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone,
+    PartUsage, Satisfaction, TimeEntry, Training,
+};
 use onsite_domain::signature::{Signature, check_sha256};
 use onsite_domain::work_order::{self, Role};
 use onsite_domain::{DomainError, Entity, Op, OpKind, Status, WorkOrder};
@@ -22,10 +25,24 @@ use crate::{Result, Store, StoreError, index};
 impl Store {
     /// Changes fields of a mutable record (customer, equipment, work order other than its
     /// status, checklist item). Creates the record if it is not here yet.
-    pub fn update(&mut self, entity: Entity, id: Uuid, fields: Fields, now: DateTime<Utc>) -> Result<Op> {
+    pub fn update(
+        &mut self,
+        entity: Entity,
+        id: Uuid,
+        fields: Fields,
+        now: DateTime<Utc>,
+    ) -> Result<Op> {
         let tx = self.conn.transaction()?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        let op = Op { op_id: Uuid::now_v7(), hlc, entity, id, kind: OpKind::Upsert, fields: Some(fields), transition: None };
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            hlc,
+            entity,
+            id,
+            kind: OpKind::Upsert,
+            fields: Some(fields),
+            transition: None,
+        };
         op.validate()?;
         write_op(&tx, &self.sla, &op, now)?;
         tx.commit()?;
@@ -34,19 +51,41 @@ impl Store {
 
     /// Adds an append-only record (part usage, log entry, photo, signature, …). The record
     /// must carry its `id` and `work_order_id`, and the order must be on this laptop.
-    pub fn append<T: Serialize>(&mut self, entity: Entity, record: &T, now: DateTime<Utc>) -> Result<Op> {
+    pub fn append<T: Serialize>(
+        &mut self,
+        entity: Entity,
+        record: &T,
+        now: DateTime<Utc>,
+    ) -> Result<Op> {
         let fields = match serde_json::to_value(record) {
             Ok(Value::Object(m)) => m,
-            _ => return Err(DomainError::Invalid { field: "record", message: "a record must be a JSON object".into() }.into()),
+            _ => {
+                return Err(DomainError::Invalid {
+                    field: "record",
+                    message: "a record must be a JSON object".into(),
+                }
+                .into());
+            }
         };
         let id = fields
             .get("id")
             .and_then(Value::as_str)
             .and_then(|s| s.parse::<Uuid>().ok())
-            .ok_or(DomainError::Invalid { field: "id", message: "the record needs a UUID id".into() })?;
+            .ok_or(DomainError::Invalid {
+                field: "id",
+                message: "the record needs a UUID id".into(),
+            })?;
         let tx = self.conn.transaction()?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        let op = Op { op_id: Uuid::now_v7(), hlc, entity, id, kind: OpKind::Append, fields: Some(fields), transition: None };
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            hlc,
+            entity,
+            id,
+            kind: OpKind::Append,
+            fields: Some(fields),
+            transition: None,
+        };
         op.validate()?;
         write_op(&tx, &self.sla, &op, now)?;
         tx.commit()?;
@@ -56,17 +95,33 @@ impl Store {
     /// Moves a work order to `to` as its engineer, with the fields that go with it (a new
     /// date when postponing, the repair start time…), checking the transition table and
     /// the repair-start and completion rules.
-    pub fn transition(&mut self, order_id: Uuid, to: Status, fields: Fields, now: DateTime<Utc>) -> Result<Vec<Op>> {
+    pub fn transition(
+        &mut self,
+        order_id: Uuid,
+        to: Status,
+        fields: Fields,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Op>> {
         let tx = self.conn.transaction()?;
         let id = order_id.to_string();
-        let record = row::load(&tx, Entity::WorkOrder, &id)?.filter(|r| !r.deleted).ok_or_else(|| not_found(Entity::WorkOrder, &id))?;
+        let record = row::load(&tx, Entity::WorkOrder, &id)?
+            .filter(|r| !r.deleted)
+            .ok_or_else(|| not_found(Entity::WorkOrder, &id))?;
         let mut order: WorkOrder = typed(&record.body, "work order")?;
         work_order::check_transition(order.status, to, Role::Engineer)?;
         let from = order.status;
         let mut ops = Vec::new();
         if !fields.is_empty() {
             let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-            let op = Op { op_id: Uuid::now_v7(), hlc, entity: Entity::WorkOrder, id: order_id, kind: OpKind::Upsert, fields: Some(fields.clone()), transition: None };
+            let op = Op {
+                op_id: Uuid::now_v7(),
+                hlc,
+                entity: Entity::WorkOrder,
+                id: order_id,
+                kind: OpKind::Upsert,
+                fields: Some(fields.clone()),
+                transition: None,
+            };
             op.validate()?;
             ops.push(op);
             let mut body = record.body.clone();
@@ -76,7 +131,15 @@ impl Store {
         order.status = to;
         check_transition_rules(&tx, &order, to)?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        ops.push(Op { op_id: Uuid::now_v7(), hlc, entity: Entity::WorkOrder, id: order_id, kind: OpKind::Transition, fields: None, transition: Some(Transition { from, to }) });
+        ops.push(Op {
+            op_id: Uuid::now_v7(),
+            hlc,
+            entity: Entity::WorkOrder,
+            id: order_id,
+            kind: OpKind::Transition,
+            fields: None,
+            transition: Some(Transition { from, to }),
+        });
         for op in &ops {
             write_op(&tx, &self.sla, op, now)?;
         }
@@ -87,11 +150,25 @@ impl Store {
     /// Deletes a mutable record (a tombstone the server applies by its clock).
     pub fn delete(&mut self, entity: Entity, id: Uuid, now: DateTime<Utc>) -> Result<Op> {
         if entity.merge_rule() != MergeRule::Mutable {
-            return Err(DomainError::Invalid { field: "entity", message: format!("{entity} records are never deleted: append a correction that voids them") }.into());
+            return Err(DomainError::Invalid {
+                field: "entity",
+                message: format!(
+                    "{entity} records are never deleted: append a correction that voids them"
+                ),
+            }
+            .into());
         }
         let tx = self.conn.transaction()?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        let op = Op { op_id: Uuid::now_v7(), hlc, entity, id, kind: OpKind::Delete, fields: None, transition: None };
+        let op = Op {
+            op_id: Uuid::now_v7(),
+            hlc,
+            entity,
+            id,
+            kind: OpKind::Delete,
+            fields: None,
+            transition: None,
+        };
         write_op(&tx, &self.sla, &op, now)?;
         tx.commit()?;
         Ok(op)
@@ -99,20 +176,39 @@ impl Store {
 }
 
 fn not_found(entity: Entity, id: &str) -> StoreError {
-    StoreError::NotFound { entity: entity.to_string(), id: id.to_owned() }
+    StoreError::NotFound {
+        entity: entity.to_string(),
+        id: id.to_owned(),
+    }
 }
 
 /// Applies `op` to its record, checks the result, and queues the op in the outbox.
-fn write_op(tx: &Connection, sla: &onsite_domain::sla::SlaConfig, op: &Op, now: DateTime<Utc>) -> Result<()> {
+fn write_op(
+    tx: &Connection,
+    sla: &onsite_domain::sla::SlaConfig,
+    op: &Op,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let id = op.id.to_string();
     let existing = row::load(tx, op.entity, &id)?;
     let mut record = match (existing, op.kind) {
-        (Some(r), OpKind::Append) => return Err(StoreError::AlreadyExists { entity: r.entity.to_string(), id: r.id }),
+        (Some(r), OpKind::Append) => {
+            return Err(StoreError::AlreadyExists {
+                entity: r.entity.to_string(),
+                id: r.id,
+            });
+        }
         (Some(r), _) if r.deleted => return Err(not_found(op.entity, &id)),
         (Some(r), _) => r,
-        (None, OpKind::Upsert | OpKind::Append) => {
-            StoredRecord { entity: op.entity, id: id.clone(), work_order_id: None, body: Fields::new(), clocks: Fields::new(), base: Base::Absent, deleted: false }
-        }
+        (None, OpKind::Upsert | OpKind::Append) => StoredRecord {
+            entity: op.entity,
+            id: id.clone(),
+            work_order_id: None,
+            body: Fields::new(),
+            clocks: Fields::new(),
+            base: Base::Absent,
+            deleted: false,
+        },
         (None, _) => return Err(not_found(op.entity, &id)),
     };
     if record.base == Base::Same {
@@ -141,9 +237,20 @@ fn write_op(tx: &Connection, sla: &onsite_domain::sla::SlaConfig, op: &Op, now: 
         Entity::Equipment => index::reindex_orders_of(tx, sla, "equipment_id", &id)?,
         _ => {}
     }
-    let json = serde_json::to_string(op).map_err(|e| StoreError::BadData { what: "operation".into(), detail: e.to_string() })?;
-    tx.prepare_cached("INSERT INTO outbox (op_id, entity, record_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![op.op_id.to_string(), op.entity.as_str(), id, json, now.timestamp_millis()])?;
+    let json = serde_json::to_string(op).map_err(|e| StoreError::BadData {
+        what: "operation".into(),
+        detail: e.to_string(),
+    })?;
+    tx.prepare_cached(
+        "INSERT INTO outbox (op_id, entity, record_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        op.op_id.to_string(),
+        op.entity.as_str(),
+        id,
+        json,
+        now.timestamp_millis()
+    ])?;
     Ok(())
 }
 
@@ -151,9 +258,9 @@ fn write_op(tx: &Connection, sla: &onsite_domain::sla::SlaConfig, op: &Op, now: 
 fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
     match entity {
         Entity::WorkOrder => typed::<WorkOrder>(body, "work order")?.validate()?,
-        Entity::Customer => drop(typed::<Customer>(body, "customer")?),
-        Entity::Equipment => drop(typed::<Equipment>(body, "equipment")?),
-        Entity::ChecklistItem => drop(typed::<ChecklistItem>(body, "checklist item")?),
+        Entity::Customer => readable::<Customer>(body, "customer")?,
+        Entity::Equipment => readable::<Equipment>(body, "equipment")?,
+        Entity::ChecklistItem => readable::<ChecklistItem>(body, "checklist item")?,
         Entity::PartUsage => {
             let usage = typed::<PartUsage>(body, "part usage")?;
             usage.validate()?;
@@ -168,28 +275,45 @@ fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
                 }
             }
         }
-        Entity::CheckIn => drop(typed::<CheckIn>(body, "check-in")?),
-        Entity::ArrivalCall => drop(typed::<ArrivalCall>(body, "arrival call")?),
-        Entity::Quote => drop(typed::<Quote>(body, "quote")?),
-        Entity::TimeEntry => drop(typed::<TimeEntry>(body, "time entry")?),
-        Entity::Expense => drop(typed::<Expense>(body, "expense")?),
+        Entity::CheckIn => readable::<CheckIn>(body, "check-in")?,
+        Entity::ArrivalCall => readable::<ArrivalCall>(body, "arrival call")?,
+        Entity::Quote => readable::<Quote>(body, "quote")?,
+        Entity::TimeEntry => readable::<TimeEntry>(body, "time entry")?,
+        Entity::Expense => readable::<Expense>(body, "expense")?,
         Entity::LogEntry => {
             let entry = typed::<LogEntry>(body, "log entry")?;
             if entry.text.trim().is_empty() {
-                return Err(DomainError::Invalid { field: "text", message: "write what was done today".into() }.into());
+                return Err(DomainError::Invalid {
+                    field: "text",
+                    message: "write what was done today".into(),
+                }
+                .into());
             }
         }
-        Entity::Milestone => drop(typed::<Milestone>(body, "milestone")?),
+        Entity::Milestone => readable::<Milestone>(body, "milestone")?,
         Entity::Signature => typed::<Signature>(body, "signature")?.validate()?,
         Entity::Attachment => check_sha256(&typed::<Attachment>(body, "attachment")?.sha256)?,
-        Entity::Satisfaction => drop(typed::<Satisfaction>(body, "satisfaction")?),
-        Entity::FollowUp => drop(typed::<FollowUp>(body, "follow-up")?),
-        Entity::Training => drop(typed::<Training>(body, "training")?),
-        Entity::VanStock | Entity::Part | Entity::ChecklistTemplate | Entity::FaultLevels | Entity::FeeSchedule => {
-            return Err(DomainError::Invalid { field: "entity", message: format!("{entity} is the server's reference data") }.into());
+        Entity::Satisfaction => readable::<Satisfaction>(body, "satisfaction")?,
+        Entity::FollowUp => readable::<FollowUp>(body, "follow-up")?,
+        Entity::Training => readable::<Training>(body, "training")?,
+        Entity::VanStock
+        | Entity::Part
+        | Entity::ChecklistTemplate
+        | Entity::FaultLevels
+        | Entity::FeeSchedule => {
+            return Err(DomainError::Invalid {
+                field: "entity",
+                message: format!("{entity} is the server's reference data"),
+            }
+            .into());
         }
     }
     Ok(())
+}
+
+/// Checks that a body reads back as its typed entity.
+fn readable<T: serde::de::DeserializeOwned>(body: &Fields, what: &str) -> Result<()> {
+    typed::<T>(body, what).map(|_| ())
 }
 
 /// The extra rules of some transitions: paid work starts its repair only with an approved
@@ -204,9 +328,16 @@ fn check_transition_rules(tx: &Connection, order: &WorkOrder, to: Status) -> Res
     if to == Status::InRepair {
         return Ok(completion::check_repair_start(order, &quotes, &signatures)?);
     }
-    let checklist: Vec<ChecklistItem> = crate::query::records_under(tx, &id, Entity::ChecklistItem)?;
+    let checklist: Vec<ChecklistItem> =
+        crate::query::records_under(tx, &id, Entity::ChecklistItem)?;
     let parts: Vec<PartUsage> = crate::query::records_under(tx, &id, Entity::PartUsage)?;
     let hash = completion::repair_record_hash(order, &parts)?;
-    completion::check_completion(CompletionInput { order, checklist: &checklist, quotes: &quotes, signatures: &signatures, repair_record_hash: &hash })?;
+    completion::check_completion(CompletionInput {
+        order,
+        checklist: &checklist,
+        quotes: &quotes,
+        signatures: &signatures,
+        repair_record_hash: &hash,
+    })?;
     Ok(())
 }

@@ -23,7 +23,13 @@ fn crash_child_writer() {
         panic!("run by the crash test only");
     };
     let order: Uuid = order.parse().expect("order id");
-    let mut store = onsite_store::Store::open(&path, &onsite_store::OpenOptions { device_id: support::DEVICE.into() }).expect("opens");
+    let mut store = onsite_store::Store::open(
+        &path,
+        &onsite_store::OpenOptions {
+            device_id: support::DEVICE.into(),
+        },
+    )
+    .expect("opens");
     let mut out = std::io::stdout().lock();
     for n in 0u32.. {
         let id = Uuid::from_u128(0xC0DE_0000 + u128::from(n));
@@ -39,11 +45,17 @@ fn crash_child_writer() {
                 author_id: None,
                 voids: None,
             };
-            store.append(Entity::LogEntry, &entry, now()).expect("appends");
+            store
+                .append(Entity::LogEntry, &entry, now())
+                .expect("appends");
         } else {
             let fields = json!({"diagnosis": format!("write {n}")});
-            let serde_json::Value::Object(fields) = fields else { unreachable!("an object") };
-            store.update(Entity::WorkOrder, order, fields, now()).expect("updates");
+            let serde_json::Value::Object(fields) = fields else {
+                unreachable!("an object")
+            };
+            store
+                .update(Entity::WorkOrder, order, fields, now())
+                .expect("updates");
         }
         // The call returned: the write is acknowledged.
         writeln!(out, "saved {n}").expect("stdout");
@@ -56,11 +68,22 @@ fn sigkill_in_a_burst_of_writes_loses_nothing_acknowledged() {
     for (round, kill_after) in [37usize, 160, 411].into_iter().enumerate() {
         let w = world(20);
         let path = w.path();
-        let order = w.data.orders.iter().find(|o| o.status == Status::OnSite).map_or(w.data.orders[0].id, |o| o.id);
+        let order = w
+            .data
+            .orders
+            .iter()
+            .find(|o| o.status == Status::OnSite)
+            .map_or(w.data.orders[0].id, |o| o.id);
         w.store.close().expect("closes");
         let exe = std::env::current_exe().expect("test binary");
         let mut child = Command::new(exe)
-            .args(["--ignored", "--exact", "crash_child_writer", "--nocapture", "--test-threads=1"])
+            .args([
+                "--ignored",
+                "--exact",
+                "crash_child_writer",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_DB, &path)
             .env(CHILD_ORDER, order.to_string())
             .stdout(Stdio::piped())
@@ -84,20 +107,47 @@ fn sigkill_in_a_burst_of_writes_loses_nothing_acknowledged() {
             }
         }
         child.wait().expect("reaped");
-        assert!(acked.len() >= kill_after, "round {round}: the child wrote only {} times", acked.len());
+        assert!(
+            acked.len() >= kill_after,
+            "round {round}: the child wrote only {} times",
+            acked.len()
+        );
 
-        let store = onsite_store::Store::open(&path, &onsite_store::OpenOptions { device_id: support::DEVICE.into() }).expect("opens after kill -9");
-        assert_eq!(store.opened_with, "integrity_check", "a crash is followed by the full check");
+        let store = onsite_store::Store::open(
+            &path,
+            &onsite_store::OpenOptions {
+                device_id: support::DEVICE.into(),
+            },
+        )
+        .expect("opens after kill -9");
+        assert_eq!(
+            store.opened_with, "integrity_check",
+            "a crash is followed by the full check"
+        );
         let last_update = acked.iter().filter(|n| *n % 2 == 1).max().copied();
         for n in acked.iter().filter(|n| *n % 2 == 0) {
             let id = Uuid::from_u128(0xC0DE_0000 + u128::from(*n));
-            assert!(store.record_json(Entity::LogEntry, id).expect("reads").is_some(), "round {round}: acknowledged log entry {n} is missing");
+            assert!(
+                store
+                    .record_json(Entity::LogEntry, id)
+                    .expect("reads")
+                    .is_some(),
+                "round {round}: acknowledged log entry {n} is missing"
+            );
         }
         let diagnosis = store.work_order(order).expect("loads").order.diagnosis;
         let at_least = last_update.map(|n| format!("write {n}"));
-        let got: Option<u32> = diagnosis.as_deref().and_then(|d| d.strip_prefix("write ")).and_then(|n| n.parse().ok());
-        assert!(got >= last_update, "round {round}: diagnosis {diagnosis:?} is older than the last acknowledged {at_least:?}");
+        let got: Option<u32> = diagnosis
+            .as_deref()
+            .and_then(|d| d.strip_prefix("write "))
+            .and_then(|n| n.parse().ok());
+        assert!(
+            got >= last_update,
+            "round {round}: diagnosis {diagnosis:?} is older than the last acknowledged {at_least:?}"
+        );
         // Every acknowledged write is queued for the server.
-        assert!(store.pending_count().expect("counts") >= i64::try_from(acked.len()).expect("small"));
+        assert!(
+            store.pending_count().expect("counts") >= i64::try_from(acked.len()).expect("small")
+        );
     }
 }

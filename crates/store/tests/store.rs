@@ -21,7 +21,12 @@ fn fields(v: Value) -> Map<String, Value> {
 }
 
 fn order_in(w: &support::World, status: Status) -> Uuid {
-    w.data.orders.iter().find(|o| o.status == status).map(|o| o.id).expect("the demo data has an order in that status")
+    w.data
+        .orders
+        .iter()
+        .find(|o| o.status == status)
+        .map(|o| o.id)
+        .expect("the demo data has an order in that status")
 }
 
 #[test]
@@ -35,14 +40,23 @@ fn a_new_store_is_migrated_and_reopens_with_a_quick_check_after_a_clean_close() 
     assert_eq!(store.opened_with, "quick_check");
     drop(store); // no close: as if the laptop lost power
     let store = open(&dir);
-    assert_eq!(store.opened_with, "integrity_check", "an unclean shutdown gets the full check");
+    assert_eq!(
+        store.opened_with, "integrity_check",
+        "an unclean shutdown gets the full check"
+    );
 }
 
 #[test]
 fn the_device_id_of_the_first_open_is_kept() {
     let dir = tempfile::tempdir().expect("temp dir");
     drop(open(&dir));
-    let store = Store::open(dir.path().join("onsite.db"), &OpenOptions { device_id: "another".into() }).expect("opens");
+    let store = Store::open(
+        dir.path().join("onsite.db"),
+        &OpenOptions {
+            device_id: "another".into(),
+        },
+    )
+    .expect("opens");
     assert_eq!(store.device_id(), DEVICE);
 }
 
@@ -60,13 +74,28 @@ fn a_damaged_database_is_refused_with_a_way_out_and_can_be_moved_aside() {
         *b = 0x5A;
     }
     std::fs::write(&path, &bytes).expect("writes");
-    let err = Store::open(&path, &OpenOptions { device_id: DEVICE.into() }).expect_err("damaged file is refused");
+    let err = Store::open(
+        &path,
+        &OpenOptions {
+            device_id: DEVICE.into(),
+        },
+    )
+    .expect_err("damaged file is refused");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     let message = err.to_string();
-    assert!(message.contains("damaged") && message.contains("--recover-db"), "{message}");
+    assert!(
+        message.contains("damaged") && message.contains("--recover-db"),
+        "{message}"
+    );
     let aside = Store::move_aside(&path, now()).expect("moves aside");
     assert!(aside.exists() && !path.exists());
-    let fresh = Store::open(&path, &OpenOptions { device_id: DEVICE.into() }).expect("a fresh store opens");
+    let fresh = Store::open(
+        &path,
+        &OpenOptions {
+            device_id: DEVICE.into(),
+        },
+    )
+    .expect("a fresh store opens");
     assert_eq!(fresh.pending_count().expect("counts"), 0);
 }
 
@@ -75,7 +104,15 @@ fn engineer_edits_a_field_offline_and_the_edit_is_queued_with_it() {
     let mut w = world(30);
     let id = order_in(&w, Status::Assigned);
     let before = w.store.pending_count().expect("counts");
-    let op = w.store.update(Entity::WorkOrder, id, fields(json!({"diagnosis": "轴承磨损，需更换"})), now()).expect("saves");
+    let op = w
+        .store
+        .update(
+            Entity::WorkOrder,
+            id,
+            fields(json!({"diagnosis": "轴承磨损，需更换"})),
+            now(),
+        )
+        .expect("saves");
     assert_eq!(op.kind, OpKind::Upsert);
     assert_eq!(w.store.pending_count().expect("counts"), before + 1);
     let detail = w.store.work_order(id).expect("loads");
@@ -89,11 +126,22 @@ fn a_bad_edit_is_refused_and_changes_nothing() {
     let mut w = world(30);
     let id = order_in(&w, Status::Assigned);
     let before = w.store.record_json(Entity::WorkOrder, id).expect("reads");
-    for bad in [json!({"fault_level": "high"}), json!({"status": "completed"}), json!({"repair_started_at": "yesterday"}), json!({})] {
-        let err = w.store.update(Entity::WorkOrder, id, fields(bad.clone()), now()).expect_err("refused");
+    for bad in [
+        json!({"fault_level": "high"}),
+        json!({"status": "completed"}),
+        json!({"repair_started_at": "yesterday"}),
+        json!({}),
+    ] {
+        let err = w
+            .store
+            .update(Entity::WorkOrder, id, fields(bad.clone()), now())
+            .expect_err("refused");
         assert!(!err.to_string().is_empty(), "{bad}");
     }
-    assert_eq!(w.store.record_json(Entity::WorkOrder, id).expect("reads"), before);
+    assert_eq!(
+        w.store.record_json(Entity::WorkOrder, id).expect("reads"),
+        before
+    );
     assert_eq!(w.store.pending_count().expect("counts"), 0);
 }
 
@@ -101,18 +149,40 @@ fn a_bad_edit_is_refused_and_changes_nothing() {
 fn engineer_accepts_and_sets_off_offline_and_forbidden_moves_change_nothing() {
     let mut w = world(30);
     let id = order_in(&w, Status::Assigned);
-    w.store.transition(id, Status::Accepted, Map::new(), now()).expect("accepts");
-    w.store.transition(id, Status::EnRoute, Map::new(), now()).expect("sets off");
-    let err = w.store.transition(id, Status::Completed, Map::new(), now()).expect_err("cannot jump to completed");
+    w.store
+        .transition(id, Status::Accepted, Map::new(), now())
+        .expect("accepts");
+    w.store
+        .transition(id, Status::EnRoute, Map::new(), now())
+        .expect("sets off");
+    let err = w
+        .store
+        .transition(id, Status::Completed, Map::new(), now())
+        .expect_err("cannot jump to completed");
     assert!(err.to_string().contains("en_route"), "{err}");
-    let err = w.store.transition(id, Status::Cancelled, Map::new(), now()).expect_err("cancel is the dispatcher's");
+    let err = w
+        .store
+        .transition(id, Status::Cancelled, Map::new(), now())
+        .expect_err("cancel is the dispatcher's");
     assert!(err.to_string().contains("Dispatcher"), "{err}");
-    assert_eq!(w.store.work_order(id).expect("loads").order.status, Status::EnRoute);
+    assert_eq!(
+        w.store.work_order(id).expect("loads").order.status,
+        Status::EnRoute
+    );
     let ops = w.store.pending_batch(10).expect("reads");
-    assert_eq!(ops.iter().map(|o| o.transition).collect::<Vec<_>>(), vec![
-        Some(Transition { from: Status::Assigned, to: Status::Accepted }),
-        Some(Transition { from: Status::Accepted, to: Status::EnRoute }),
-    ]);
+    assert_eq!(
+        ops.iter().map(|o| o.transition).collect::<Vec<_>>(),
+        vec![
+            Some(Transition {
+                from: Status::Assigned,
+                to: Status::Accepted
+            }),
+            Some(Transition {
+                from: Status::Accepted,
+                to: Status::EnRoute
+            }),
+        ]
+    );
     assert!(ops[0].hlc < ops[1].hlc);
 }
 
@@ -123,11 +193,19 @@ fn postponing_records_the_new_date_with_the_transition() {
     let new_date = now() + Duration::days(3);
     let ops = w
         .store
-        .transition(id, Status::Postponed, fields(json!({"scheduled_at": new_date, "postpone_reason": "现场未具备施工条件"})), now())
+        .transition(
+            id,
+            Status::Postponed,
+            fields(json!({"scheduled_at": new_date, "postpone_reason": "现场未具备施工条件"})),
+            now(),
+        )
         .expect("postpones");
     assert_eq!(ops.len(), 2);
     let o = w.store.work_order(id).expect("loads").order;
-    assert_eq!((o.status, o.scheduled_at), (Status::Postponed, Some(new_date)));
+    assert_eq!(
+        (o.status, o.scheduled_at),
+        (Status::Postponed, Some(new_date))
+    );
 }
 
 fn customer_signature(order: Uuid, hash: &str) -> Signature {
@@ -148,42 +226,138 @@ fn customer_signature(order: Uuid, hash: &str) -> Signature {
 #[test]
 fn engineer_completes_a_free_repair_after_the_checklist_and_the_customers_signature() {
     let mut w = world(200);
-    let order = w.data.orders.iter().find(|o| !o.paid && o.status == Status::Testing).expect("a free order in testing").clone();
-    w.store.update(Entity::WorkOrder, order.id, fields(json!({"repair_result": "更换轴承，试运行 30 分钟正常"})), now()).expect("saves");
-    w.store.transition(order.id, Status::AwaitingSignature, Map::new(), now()).expect("to signature");
-    let items: Vec<_> = w.data.checklist_items.iter().filter(|i| i.work_order_id == order.id).cloned().collect();
-    let required = items.iter().find(|i| i.required).expect("a required item").clone();
-    w.store.update(Entity::ChecklistItem, required.id, fields(json!({"answer": null})), now()).expect("reopens");
+    let order = w
+        .data
+        .orders
+        .iter()
+        .find(|o| !o.paid && o.status == Status::Testing)
+        .expect("a free order in testing")
+        .clone();
+    w.store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"repair_result": "更换轴承，试运行 30 分钟正常"})),
+            now(),
+        )
+        .expect("saves");
+    w.store
+        .transition(order.id, Status::AwaitingSignature, Map::new(), now())
+        .expect("to signature");
+    let items: Vec<_> = w
+        .data
+        .checklist_items
+        .iter()
+        .filter(|i| i.work_order_id == order.id)
+        .cloned()
+        .collect();
+    let required = items
+        .iter()
+        .find(|i| i.required)
+        .expect("a required item")
+        .clone();
+    w.store
+        .update(
+            Entity::ChecklistItem,
+            required.id,
+            fields(json!({"answer": null})),
+            now(),
+        )
+        .expect("reopens");
     let hash = w.store.repair_record_hash(order.id).expect("hashes");
-    w.store.append(Entity::Signature, &customer_signature(order.id, &hash), now()).expect("signs");
-    let err = w.store.transition(order.id, Status::Completed, Map::new(), now()).expect_err("an item is open");
+    w.store
+        .append(
+            Entity::Signature,
+            &customer_signature(order.id, &hash),
+            now(),
+        )
+        .expect("signs");
+    let err = w
+        .store
+        .transition(order.id, Status::Completed, Map::new(), now())
+        .expect_err("an item is open");
     assert!(err.to_string().contains("RequiredItemOpen"), "{err}");
     for item in &items {
         let answer = match item.kind {
-            onsite_domain::checklist::ItemKind::Measured { .. } => json!({"type": "value", "value": 1.0}),
+            onsite_domain::checklist::ItemKind::Measured { .. } => {
+                json!({"type": "value", "value": 1.0})
+            }
             onsite_domain::checklist::ItemKind::Text => json!({"type": "text", "value": "V2.3"}),
-            onsite_domain::checklist::ItemKind::PhotoRequired => json!({"type": "photo", "value": sha256_hex(b"photo")}),
+            onsite_domain::checklist::ItemKind::PhotoRequired => {
+                json!({"type": "photo", "value": sha256_hex(b"photo")})
+            }
             onsite_domain::checklist::ItemKind::PassFail => json!({"type": "pass"}),
         };
-        w.store.update(Entity::ChecklistItem, item.id, fields(json!({"answer": answer})), now()).expect("answers");
+        w.store
+            .update(
+                Entity::ChecklistItem,
+                item.id,
+                fields(json!({"answer": answer})),
+                now(),
+            )
+            .expect("answers");
     }
     // The repair record changed after the customer signed: the signature no longer counts.
-    w.store.update(Entity::WorkOrder, order.id, fields(json!({"repair_result": "更换轴承及密封圈"})), now()).expect("saves");
-    let err = w.store.transition(order.id, Status::Completed, Map::new(), now()).expect_err("signature is stale");
+    w.store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"repair_result": "更换轴承及密封圈"})),
+            now(),
+        )
+        .expect("saves");
+    let err = w
+        .store
+        .transition(order.id, Status::Completed, Map::new(), now())
+        .expect_err("signature is stale");
     assert!(err.to_string().contains("SignatureInvalidated"), "{err}");
     let hash = w.store.repair_record_hash(order.id).expect("hashes");
-    w.store.append(Entity::Signature, &customer_signature(order.id, &hash), now()).expect("signs again");
-    w.store.transition(order.id, Status::Completed, Map::new(), now()).expect("completes");
-    assert_eq!(w.store.work_order(order.id).expect("loads").order.status, Status::Completed);
-    assert!(w.store.open_work_orders(None, Page { offset: 0, limit: 1000 }).expect("lists").iter().all(|s| s.id != order.id));
-    w.store.verify().expect("tables, indexes and the search index agree");
+    w.store
+        .append(
+            Entity::Signature,
+            &customer_signature(order.id, &hash),
+            now(),
+        )
+        .expect("signs again");
+    w.store
+        .transition(order.id, Status::Completed, Map::new(), now())
+        .expect("completes");
+    assert_eq!(
+        w.store.work_order(order.id).expect("loads").order.status,
+        Status::Completed
+    );
+    assert!(
+        w.store
+            .open_work_orders(
+                None,
+                Page {
+                    offset: 0,
+                    limit: 1000
+                }
+            )
+            .expect("lists")
+            .iter()
+            .all(|s| s.id != order.id)
+    );
+    w.store
+        .verify()
+        .expect("tables, indexes and the search index agree");
 }
 
 #[test]
 fn a_paid_repair_cannot_start_without_an_approved_quote() {
     let mut w = world(200);
-    let id = w.data.orders.iter().find(|o| o.paid && o.status == Status::Diagnosing).map(|o| o.id).expect("a paid order in diagnosis");
-    let err = w.store.transition(id, Status::InRepair, Map::new(), now()).expect_err("needs a quote");
+    let id = w
+        .data
+        .orders
+        .iter()
+        .find(|o| o.paid && o.status == Status::Diagnosing)
+        .map(|o| o.id)
+        .expect("a paid order in diagnosis");
+    let err = w
+        .store
+        .transition(id, Status::InRepair, Map::new(), now())
+        .expect_err("needs a quote");
     assert!(err.to_string().contains("NoApprovedQuote"), "{err}");
 }
 
@@ -192,10 +366,21 @@ fn checklist_answers_are_saved_per_item() {
     let mut w = world(30);
     let item = w.data.checklist_items[0].clone();
     w.store
-        .update(Entity::ChecklistItem, item.id, fields(json!({"answer": Answer::Pass, "answered_at": now(), "answered_by": w.engineer})), now())
+        .update(
+            Entity::ChecklistItem,
+            item.id,
+            fields(
+                json!({"answer": Answer::Pass, "answered_at": now(), "answered_by": w.engineer}),
+            ),
+            now(),
+        )
         .expect("answers");
     let d = w.store.work_order(item.work_order_id).expect("loads");
-    let got = d.checklist.iter().find(|i| i.id == item.id).expect("item is there");
+    let got = d
+        .checklist
+        .iter()
+        .find(|i| i.id == item.id)
+        .expect("item is there");
     assert_eq!(got.answer, Some(Answer::Pass));
     assert_eq!(d.checklist.len(), 20);
 }
@@ -203,18 +388,59 @@ fn checklist_answers_are_saved_per_item() {
 #[test]
 fn the_list_is_sorted_by_the_deadline_that_matters_and_leaves_finished_orders_out() {
     let w = world(300);
-    let page = w.store.open_work_orders(None, Page { offset: 0, limit: 50 }).expect("lists");
+    let page = w
+        .store
+        .open_work_orders(
+            None,
+            Page {
+                offset: 0,
+                limit: 50,
+            },
+        )
+        .expect("lists");
     assert_eq!(page.len(), 50);
     assert!(page.iter().all(|s| !s.status.is_finished()));
-    let dues: Vec<_> = page.iter().map(|s| s.due_at.expect("open orders of levels 1–3 have deadlines in the first page")).collect();
+    let dues: Vec<_> = page
+        .iter()
+        .map(|s| {
+            s.due_at
+                .expect("open orders of levels 1–3 have deadlines in the first page")
+        })
+        .collect();
     assert!(dues.windows(2).all(|p| p[0] <= p[1]), "sorted by deadline");
-    let next = w.store.open_work_orders(None, Page { offset: 50, limit: 50 }).expect("lists");
+    let next = w
+        .store
+        .open_work_orders(
+            None,
+            Page {
+                offset: 50,
+                limit: 50,
+            },
+        )
+        .expect("lists");
     assert!(next[0].due_at >= page[49].due_at);
-    let only = w.store.open_work_orders(Some(&[Status::EnRoute]), Page::default()).expect("filters");
+    let only = w
+        .store
+        .open_work_orders(Some(&[Status::EnRoute]), Page::default())
+        .expect("filters");
     assert!(!only.is_empty() && only.iter().all(|s| s.status == Status::EnRoute));
     assert!(page[0].customer_name.is_some() && page[0].equipment_model.is_some());
-    let completed = w.data.orders.iter().filter(|o| o.status.is_finished()).count();
-    let all_open = w.store.open_work_orders(None, Page { offset: 0, limit: 1000 }).expect("lists");
+    let completed = w
+        .data
+        .orders
+        .iter()
+        .filter(|o| o.status.is_finished())
+        .count();
+    let all_open = w
+        .store
+        .open_work_orders(
+            None,
+            Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+        .expect("lists");
     assert_eq!(all_open.len(), 300 - completed);
 }
 
@@ -225,23 +451,53 @@ fn search_finds_chinese_substrings_numbers_and_serials() {
     let hits = w.store.search("过流故", 50).expect("searches");
     assert!(!hits.is_empty());
     assert!(hits.iter().all(|h| h.fault_description.contains("过流故")));
-    let expected = w.data.orders.iter().filter(|o| o.fault_description.contains("过流故")).count();
+    let expected = w
+        .data
+        .orders
+        .iter()
+        .filter(|o| o.fault_description.contains("过流故"))
+        .count();
     assert_eq!(hits.len(), expected.min(50));
     // Two characters: shorter than a trigram, still found.
     let two = w.store.search("异响", 500).expect("searches");
-    assert_eq!(two.len(), w.data.orders.iter().filter(|o| o.fault_description.contains("异响")).count());
+    assert_eq!(
+        two.len(),
+        w.data
+            .orders
+            .iter()
+            .filter(|o| o.fault_description.contains("异响"))
+            .count()
+    );
     // A customer name, an equipment serial, an order number.
     let customer = &w.data.customers[0].name;
-    assert!(!w.store.search(&customer[3..customer.len() - 3], 50).expect("searches").is_empty());
-    let serial = &w.data.equipment.iter().find(|e| w.data.orders.iter().any(|o| o.equipment_id == Some(e.id))).expect("used").serial;
+    assert!(
+        !w.store
+            .search(&customer[3..customer.len() - 3], 50)
+            .expect("searches")
+            .is_empty()
+    );
+    let serial = &w
+        .data
+        .equipment
+        .iter()
+        .find(|e| w.data.orders.iter().any(|o| o.equipment_id == Some(e.id)))
+        .expect("used")
+        .serial;
     assert!(!w.store.search(serial, 50).expect("searches").is_empty());
     let number = &w.data.orders[17].number;
     let by_number = w.store.search(number, 50).expect("searches");
     assert_eq!(by_number[0].number, *number);
     // Words narrow the result; odd characters are not syntax.
-    assert!(w.store.search("过流故 不存在的词", 50).expect("searches").is_empty());
+    assert!(
+        w.store
+            .search("过流故 不存在的词", 50)
+            .expect("searches")
+            .is_empty()
+    );
     for odd in ["\"", "%", "_", "a\"b OR c", "*", "NEAR(", "'"] {
-        w.store.search(odd, 50).expect("odd input is searched for, not parsed");
+        w.store
+            .search(odd, 50)
+            .expect("odd input is searched for, not parsed");
     }
     assert!(w.store.search("   ", 50).expect("searches").is_empty());
 }
@@ -250,19 +506,43 @@ fn search_finds_chinese_substrings_numbers_and_serials() {
 fn search_follows_a_customer_renamed_by_sync() {
     let mut w = world(30);
     let order = w.data.orders[0].clone();
-    let mut customer = w.data.customers.iter().find(|c| c.id == order.customer_id).expect("customer").clone();
+    let mut customer = w
+        .data
+        .customers
+        .iter()
+        .find(|c| c.id == order.customer_id)
+        .expect("customer")
+        .clone();
     customer.name = "龘山精工有限公司".into();
-    let change = Change::put_record(99_999, Entity::Customer, &customer, &server_hlc(0)).expect("serialises");
-    w.store.apply_pull(vec![change], "c-next", now(), now()).expect("applies");
+    let change = Change::put_record(99_999, Entity::Customer, &customer, &server_hlc(0))
+        .expect("serialises");
+    w.store
+        .apply_pull(vec![change], "c-next", now(), now())
+        .expect("applies");
     let hits = w.store.search("龘山精", 10).expect("searches");
     assert!(hits.iter().any(|h| h.id == order.id));
-    w.store.verify().expect("tables, indexes and the search index agree");
+    w.store
+        .verify()
+        .expect("tables, indexes and the search index agree");
 }
 
 #[test]
 fn one_order_loads_with_everything_under_it_and_its_equipment_history() {
     let w = world(300);
-    let order = w.data.orders.iter().find(|o| w.data.orders.iter().filter(|x| x.equipment_id == o.equipment_id).count() > 1).expect("shared equipment").clone();
+    let order = w
+        .data
+        .orders
+        .iter()
+        .find(|o| {
+            w.data
+                .orders
+                .iter()
+                .filter(|x| x.equipment_id == o.equipment_id)
+                .count()
+                > 1
+        })
+        .expect("shared equipment")
+        .clone();
     let d = w.store.work_order(order.id).expect("loads");
     assert_eq!(d.order, order);
     assert_eq!(d.checklist.len(), 20);
@@ -270,9 +550,18 @@ fn one_order_loads_with_everything_under_it_and_its_equipment_history() {
     assert_eq!(d.customer.as_ref().map(|c| c.id), Some(order.customer_id));
     assert_eq!(d.equipment.as_ref().map(|e| e.id), order.equipment_id);
     assert!(d.deadlines.is_some());
-    let others = w.data.orders.iter().filter(|o| o.equipment_id == order.equipment_id && o.id != order.id).count();
+    let others = w
+        .data
+        .orders
+        .iter()
+        .filter(|o| o.equipment_id == order.equipment_id && o.id != order.id)
+        .count();
     assert_eq!(d.history.len(), others);
-    assert!(d.history.windows(2).all(|p| p[0].reported_at >= p[1].reported_at));
+    assert!(
+        d.history
+            .windows(2)
+            .all(|p| p[0].reported_at >= p[1].reported_at)
+    );
     let missing = w.store.work_order(Uuid::now_v7()).expect_err("not here");
     assert!(missing.to_string().contains("not on this laptop"));
 }
@@ -293,10 +582,24 @@ fn van_stock_goes_down_offline_and_cannot_go_below_zero() {
         from_van_stock: true,
         voids: None,
     };
-    w.store.append(Entity::PartUsage, &usage(3), now()).expect("uses 3");
-    let line = w.store.van_stock().expect("reads").into_iter().find(|l| l.part_id == part).expect("in the van");
-    assert_eq!((line.counted, line.used_pending, line.available), (10, 3, 7));
-    let err = w.store.append(Entity::PartUsage, &usage(8), now()).expect_err("only 7 left");
+    w.store
+        .append(Entity::PartUsage, &usage(3), now())
+        .expect("uses 3");
+    let line = w
+        .store
+        .van_stock()
+        .expect("reads")
+        .into_iter()
+        .find(|l| l.part_id == part)
+        .expect("in the van");
+    assert_eq!(
+        (line.counted, line.used_pending, line.available),
+        (10, 3, 7)
+    );
+    let err = w
+        .store
+        .append(Entity::PartUsage, &usage(8), now())
+        .expect_err("only 7 left");
     assert!(err.to_string().contains("only 7"), "{err}");
     assert_eq!(w.store.pending_count().expect("counts"), 1);
 }
@@ -316,11 +619,27 @@ fn append_only_records_cannot_be_appended_twice_or_under_an_unknown_order() {
         author_id: None,
         voids: None,
     };
-    w.store.append(Entity::LogEntry, &entry, now()).expect("appends");
-    assert!(matches!(w.store.append(Entity::LogEntry, &entry, now()), Err(StoreError::AlreadyExists { .. })));
-    let stray = LogEntry { id: Uuid::now_v7(), work_order_id: Uuid::now_v7(), ..entry.clone() };
-    assert!(matches!(w.store.append(Entity::LogEntry, &stray, now()), Err(StoreError::NotFound { .. })));
-    let blank = LogEntry { id: Uuid::now_v7(), text: "  ".into(), ..entry };
+    w.store
+        .append(Entity::LogEntry, &entry, now())
+        .expect("appends");
+    assert!(matches!(
+        w.store.append(Entity::LogEntry, &entry, now()),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+    let stray = LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: Uuid::now_v7(),
+        ..entry.clone()
+    };
+    assert!(matches!(
+        w.store.append(Entity::LogEntry, &stray, now()),
+        Err(StoreError::NotFound { .. })
+    ));
+    let blank = LogEntry {
+        id: Uuid::now_v7(),
+        text: "  ".into(),
+        ..entry
+    };
     assert!(w.store.append(Entity::LogEntry, &blank, now()).is_err());
     assert_eq!(w.store.pending_count().expect("counts"), 1);
 }
@@ -328,19 +647,42 @@ fn append_only_records_cannot_be_appended_twice_or_under_an_unknown_order() {
 #[test]
 fn a_pulled_row_keeps_the_engineers_pending_field_on_top_and_takes_the_rest() {
     let mut w = world(30);
-    let mut order = w.data.orders.iter().find(|o| o.status == Status::Assigned).expect("assigned").clone();
-    w.store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "本地诊断"})), now()).expect("saves");
-    w.store.transition(order.id, Status::Accepted, Map::new(), now()).expect("accepts");
+    let mut order = w
+        .data
+        .orders
+        .iter()
+        .find(|o| o.status == Status::Assigned)
+        .expect("assigned")
+        .clone();
+    w.store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"diagnosis": "本地诊断"})),
+            now(),
+        )
+        .expect("saves");
+    w.store
+        .transition(order.id, Status::Accepted, Map::new(), now())
+        .expect("accepts");
     // Meanwhile the dispatcher edited other fields on the server (older clocks than ours).
     order.fault_description = "客户补充：夜间报警更频繁".into();
     order.diagnosis = Some("服务器上的旧诊断".into());
-    let change = Change::put_record(500, Entity::WorkOrder, &order, &server_hlc(1_000)).expect("serialises");
-    let stats = w.store.apply_pull(vec![change], "c500", now(), now()).expect("applies");
+    let change =
+        Change::put_record(500, Entity::WorkOrder, &order, &server_hlc(1_000)).expect("serialises");
+    let stats = w
+        .store
+        .apply_pull(vec![change], "c500", now(), now())
+        .expect("applies");
     assert_eq!(stats.rebased, 1);
     let got = w.store.work_order(order.id).expect("loads").order;
     assert_eq!(got.fault_description, "客户补充：夜间报警更频繁");
     assert_eq!(got.diagnosis.as_deref(), Some("本地诊断"));
-    assert_eq!(got.status, Status::Accepted, "the pending transition is replayed on top");
+    assert_eq!(
+        got.status,
+        Status::Accepted,
+        "the pending transition is replayed on top"
+    );
     assert_eq!(w.store.cursor().expect("reads").as_deref(), Some("c500"));
 }
 
@@ -348,30 +690,100 @@ fn a_pulled_row_keeps_the_engineers_pending_field_on_top_and_takes_the_rest() {
 fn a_newer_server_field_wins_over_an_older_pending_one() {
     let mut w = world(30);
     let mut order = w.data.orders[0].clone();
-    w.store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "本地"})), now()).expect("saves");
+    w.store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"diagnosis": "本地"})),
+            now(),
+        )
+        .expect("saves");
     order.diagnosis = Some("更晚的服务器值".into());
-    let later = onsite_domain::Hlc::new(u64::try_from((now() + Duration::minutes(5)).timestamp_millis()).expect("positive"), 0, "server").expect("valid");
+    let later = onsite_domain::Hlc::new(
+        u64::try_from((now() + Duration::minutes(5)).timestamp_millis()).expect("positive"),
+        0,
+        "server",
+    )
+    .expect("valid");
     let change = Change::put_record(501, Entity::WorkOrder, &order, &later).expect("serialises");
-    w.store.apply_pull(vec![change], "c501", now(), now()).expect("applies");
-    assert_eq!(w.store.work_order(order.id).expect("loads").order.diagnosis.as_deref(), Some("更晚的服务器值"));
+    w.store
+        .apply_pull(vec![change], "c501", now(), now())
+        .expect("applies");
+    assert_eq!(
+        w.store
+            .work_order(order.id)
+            .expect("loads")
+            .order
+            .diagnosis
+            .as_deref(),
+        Some("更晚的服务器值")
+    );
 }
 
 #[test]
 fn push_results_settle_the_outbox_and_a_conflict_shows_the_servers_status() {
     let mut w = world(30);
-    let mut order = w.data.orders.iter().find(|o| o.status == Status::Assigned).expect("assigned").clone();
-    let ops = w.store.transition(order.id, Status::Accepted, Map::new(), now()).expect("accepts");
-    let note = w.store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "d"})), now()).expect("saves");
+    let mut order = w
+        .data
+        .orders
+        .iter()
+        .find(|o| o.status == Status::Assigned)
+        .expect("assigned")
+        .clone();
+    let ops = w
+        .store
+        .transition(order.id, Status::Accepted, Map::new(), now())
+        .expect("accepts");
+    let note = w
+        .store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"diagnosis": "d"})),
+            now(),
+        )
+        .expect("saves");
     // The dispatcher cancelled meanwhile; the pull brings it before the push answer.
     order.status = Status::Cancelled;
-    w.store.apply_pull(vec![Change::put_record(600, Entity::WorkOrder, &order, &server_hlc(10)).expect("serialises")], "c600", now(), now()).expect("applies");
-    assert_eq!(w.store.work_order(order.id).expect("loads").order.status, Status::Cancelled, "the transition no longer applies on top");
+    w.store
+        .apply_pull(
+            vec![
+                Change::put_record(600, Entity::WorkOrder, &order, &server_hlc(10))
+                    .expect("serialises"),
+            ],
+            "c600",
+            now(),
+            now(),
+        )
+        .expect("applies");
+    assert_eq!(
+        w.store.work_order(order.id).expect("loads").order.status,
+        Status::Cancelled,
+        "the transition no longer applies on top"
+    );
     let results = vec![
-        OpResult { op_id: ops[0].op_id, status: OpStatus::Conflict, reason: Some("cancelled by the dispatcher".into()) },
-        OpResult { op_id: note.op_id, status: OpStatus::Applied, reason: None },
-        OpResult { op_id: Uuid::now_v7(), status: OpStatus::Applied, reason: None },
+        OpResult {
+            op_id: ops[0].op_id,
+            status: OpStatus::Conflict,
+            reason: Some("cancelled by the dispatcher".into()),
+        },
+        OpResult {
+            op_id: note.op_id,
+            status: OpStatus::Applied,
+            reason: None,
+        },
+        OpResult {
+            op_id: Uuid::now_v7(),
+            status: OpStatus::Applied,
+            reason: None,
+        },
     ];
-    assert_eq!(w.store.record_push_results(&results, now(), now()).expect("records"), 2);
+    assert_eq!(
+        w.store
+            .record_push_results(&results, now(), now())
+            .expect("records"),
+        2
+    );
     assert_eq!(w.store.pending_count().expect("counts"), 0);
     let outcomes = w.store.outcomes().expect("reads");
     assert_eq!(outcomes.len(), 1);
@@ -379,30 +791,96 @@ fn push_results_settle_the_outbox_and_a_conflict_shows_the_servers_status() {
     assert_eq!(outcomes[0].op.op_id, ops[0].op_id);
     let d = w.store.work_order(order.id).expect("loads");
     assert_eq!(d.outcomes.len(), 1, "the conflict is shown on the order");
-    assert_eq!(d.order.diagnosis.as_deref(), Some("d"), "the applied edit stays");
+    assert_eq!(
+        d.order.diagnosis.as_deref(),
+        Some("d"),
+        "the applied edit stays"
+    );
 }
 
 #[test]
 fn a_rejected_local_record_disappears_but_its_content_is_kept_as_an_outcome() {
     let mut w = world(30);
     let order = order_in(&w, Status::OnSite);
-    let entry = LogEntry { id: Uuid::now_v7(), work_order_id: order, day: now().date_naive(), text: "日志".into(), progress: None, open_problems: None, next_plan: None, author_id: None, voids: None };
-    let op = w.store.append(Entity::LogEntry, &entry, now()).expect("appends");
-    w.store.record_push_results(&[OpResult { op_id: op.op_id, status: OpStatus::Rejected, reason: Some("invalid".into()) }], now(), now()).expect("records");
-    assert!(w.store.record_json(Entity::LogEntry, entry.id).expect("reads").is_none());
+    let entry = LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: order,
+        day: now().date_naive(),
+        text: "日志".into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    };
+    let op = w
+        .store
+        .append(Entity::LogEntry, &entry, now())
+        .expect("appends");
+    w.store
+        .record_push_results(
+            &[OpResult {
+                op_id: op.op_id,
+                status: OpStatus::Rejected,
+                reason: Some("invalid".into()),
+            }],
+            now(),
+            now(),
+        )
+        .expect("records");
+    assert!(
+        w.store
+            .record_json(Entity::LogEntry, entry.id)
+            .expect("reads")
+            .is_none()
+    );
     let kept = &w.store.outcomes().expect("reads")[0];
-    assert_eq!(kept.op.fields.as_ref().and_then(|f| f.get("text")), Some(&json!("日志")));
+    assert_eq!(
+        kept.op.fields.as_ref().and_then(|f| f.get("text")),
+        Some(&json!("日志"))
+    );
 }
 
 #[test]
 fn a_quarantined_record_stays_visible() {
     let mut w = world(30);
     let order = order_in(&w, Status::OnSite);
-    let entry = LogEntry { id: Uuid::now_v7(), work_order_id: order, day: now().date_naive(), text: "隔离".into(), progress: None, open_problems: None, next_plan: None, author_id: None, voids: None };
-    let op = w.store.append(Entity::LogEntry, &entry, now()).expect("appends");
-    w.store.record_push_results(&[OpResult { op_id: op.op_id, status: OpStatus::Quarantined, reason: Some("reassigned".into()) }], now(), now()).expect("records");
-    assert!(w.store.record_json(Entity::LogEntry, entry.id).expect("reads").is_some());
-    assert_eq!(w.store.outcomes().expect("reads")[0].status, OpStatus::Quarantined);
+    let entry = LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: order,
+        day: now().date_naive(),
+        text: "隔离".into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    };
+    let op = w
+        .store
+        .append(Entity::LogEntry, &entry, now())
+        .expect("appends");
+    w.store
+        .record_push_results(
+            &[OpResult {
+                op_id: op.op_id,
+                status: OpStatus::Quarantined,
+                reason: Some("reassigned".into()),
+            }],
+            now(),
+            now(),
+        )
+        .expect("records");
+    assert!(
+        w.store
+            .record_json(Entity::LogEntry, entry.id)
+            .expect("reads")
+            .is_some()
+    );
+    assert_eq!(
+        w.store.outcomes().expect("reads")[0].status,
+        OpStatus::Quarantined
+    );
 }
 
 #[test]
@@ -410,28 +888,84 @@ fn a_revoked_order_goes_away_except_work_still_being_sent() {
     let mut w = world(30);
     let gone = w.data.orders[0].id;
     let kept = order_in(&w, Status::OnSite);
-    let entry = LogEntry { id: Uuid::now_v7(), work_order_id: kept, day: now().date_naive(), text: "未发送".into(), progress: None, open_problems: None, next_plan: None, author_id: None, voids: None };
-    w.store.append(Entity::LogEntry, &entry, now()).expect("appends");
-    let revoke = |id| Change { seq: 700, entity: Entity::WorkOrder, id, op: ChangeOp::Revoke, row: None };
-    let stats = w.store.apply_pull(vec![revoke(gone), revoke(kept)], "c700", now(), now()).expect("applies");
+    let entry = LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: kept,
+        day: now().date_naive(),
+        text: "未发送".into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    };
+    w.store
+        .append(Entity::LogEntry, &entry, now())
+        .expect("appends");
+    let revoke = |id| Change {
+        seq: 700,
+        entity: Entity::WorkOrder,
+        id,
+        op: ChangeOp::Revoke,
+        row: None,
+    };
+    let stats = w
+        .store
+        .apply_pull(vec![revoke(gone), revoke(kept)], "c700", now(), now())
+        .expect("applies");
     assert_eq!((stats.revoked, stats.kept_pending), (2, 1));
     assert!(w.store.work_order(gone).is_err());
-    assert!(w.store.search(&w.data.orders[0].number, 10).expect("searches").is_empty());
-    let d = w.store.work_order(kept).expect("kept while its log entry is pending");
+    assert!(
+        w.store
+            .search(&w.data.orders[0].number, 10)
+            .expect("searches")
+            .is_empty()
+    );
+    let d = w
+        .store
+        .work_order(kept)
+        .expect("kept while its log entry is pending");
     assert_eq!(d.log_entries.len(), 1);
-    assert!(d.checklist.is_empty(), "what has nothing pending is dropped");
-    let listed = w.store.open_work_orders(None, Page { offset: 0, limit: 1000 }).expect("lists");
+    assert!(
+        d.checklist.is_empty(),
+        "what has nothing pending is dropped"
+    );
+    let listed = w
+        .store
+        .open_work_orders(
+            None,
+            Page {
+                offset: 0,
+                limit: 1000,
+            },
+        )
+        .expect("lists");
     assert!(listed.iter().any(|s| s.id == kept && s.revoked));
-    w.store.verify().expect("tables, indexes and the search index agree");
+    w.store
+        .verify()
+        .expect("tables, indexes and the search index agree");
 }
 
 #[test]
 fn a_pulled_delete_removes_a_record() {
     let mut w = world(30);
     let usage = w.data.part_usages[0].clone();
-    let del = Change { seq: 800, entity: Entity::PartUsage, id: usage.id, op: ChangeOp::Delete, row: None };
-    w.store.apply_pull(vec![del], "c800", now(), now()).expect("applies");
-    assert!(w.store.record_json(Entity::PartUsage, usage.id).expect("reads").is_none());
+    let del = Change {
+        seq: 800,
+        entity: Entity::PartUsage,
+        id: usage.id,
+        op: ChangeOp::Delete,
+        row: None,
+    };
+    w.store
+        .apply_pull(vec![del], "c800", now(), now())
+        .expect("applies");
+    assert!(
+        w.store
+            .record_json(Entity::PartUsage, usage.id)
+            .expect("reads")
+            .is_none()
+    );
 }
 
 #[test]
@@ -439,9 +973,20 @@ fn a_page_with_a_broken_row_changes_nothing_not_even_the_cursor() {
     let mut w = world(30);
     let before = w.store.cursor().expect("reads");
     let order = w.data.orders[1].clone();
-    let good = Change::put_record(900, Entity::WorkOrder, &order, &server_hlc(0)).expect("serialises");
-    let broken = Change { seq: 901, entity: Entity::WorkOrder, id: Uuid::now_v7(), op: ChangeOp::Put, row: None };
-    assert!(w.store.apply_pull(vec![good, broken], "c901", now(), now()).is_err());
+    let good =
+        Change::put_record(900, Entity::WorkOrder, &order, &server_hlc(0)).expect("serialises");
+    let broken = Change {
+        seq: 901,
+        entity: Entity::WorkOrder,
+        id: Uuid::now_v7(),
+        op: ChangeOp::Put,
+        row: None,
+    };
+    assert!(
+        w.store
+            .apply_pull(vec![good, broken], "c901", now(), now())
+            .is_err()
+    );
     assert_eq!(w.store.cursor().expect("reads"), before);
 }
 
@@ -451,14 +996,54 @@ fn the_clock_follows_the_server_offset_orders_after_pulled_stamps_and_survives_a
     let mut store = open(&dir);
     // The server is two days behind this laptop's wall clock.
     let server = now() - Duration::days(2);
-    let server_stamp = onsite_domain::Hlc::new(u64::try_from(server.timestamp_millis()).expect("positive"), 3, "server").expect("valid");
-    let order = onsite_domain::demo::generate(1, support::size(5), Uuid::nil(), server).orders[0].clone();
-    store.apply_pull(vec![Change::put_record(1, Entity::WorkOrder, &order, &server_stamp).expect("serialises")], "c1", server, now()).expect("applies");
-    let op = store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "x"})), now()).expect("saves");
-    assert!(op.hlc > server_stamp, "an edit made after a pull orders after what it saw");
-    assert!(op.hlc.physical_ms() < u64::try_from((now() - Duration::days(1)).timestamp_millis()).expect("positive"), "stamped with server-corrected time, not the laptop's");
+    let server_stamp = onsite_domain::Hlc::new(
+        u64::try_from(server.timestamp_millis()).expect("positive"),
+        3,
+        "server",
+    )
+    .expect("valid");
+    let order =
+        onsite_domain::demo::generate(1, support::size(5), Uuid::nil(), server).orders[0].clone();
+    store
+        .apply_pull(
+            vec![
+                Change::put_record(1, Entity::WorkOrder, &order, &server_stamp)
+                    .expect("serialises"),
+            ],
+            "c1",
+            server,
+            now(),
+        )
+        .expect("applies");
+    let op = store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"diagnosis": "x"})),
+            now(),
+        )
+        .expect("saves");
+    assert!(
+        op.hlc > server_stamp,
+        "an edit made after a pull orders after what it saw"
+    );
+    assert!(
+        op.hlc.physical_ms()
+            < u64::try_from((now() - Duration::days(1)).timestamp_millis()).expect("positive"),
+        "stamped with server-corrected time, not the laptop's"
+    );
     drop(store);
     let mut store = open(&dir);
-    let op2 = store.update(Entity::WorkOrder, order.id, fields(json!({"diagnosis": "y"})), now() - Duration::days(30)).expect("saves");
-    assert!(op2.hlc > op.hlc, "monotonic across restarts even when the wall clock jumps back");
+    let op2 = store
+        .update(
+            Entity::WorkOrder,
+            order.id,
+            fields(json!({"diagnosis": "y"})),
+            now() - Duration::days(30),
+        )
+        .expect("saves");
+    assert!(
+        op2.hlc > op.hlc,
+        "monotonic across restarts even when the wall clock jumps back"
+    );
 }

@@ -14,7 +14,9 @@ pub const DEVICE: &str = "0192f0c4-0000-7000-8000-00000000d001";
 
 /// The fixed "now" of the tests: a Sunday morning in November 2026, UTC.
 pub fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0).single().expect("valid time")
+    Utc.with_ymd_and_hms(2026, 11, 22, 8, 0, 0)
+        .single()
+        .expect("valid time")
 }
 
 /// A server stamp `ms_before` milliseconds before the test's now.
@@ -37,11 +39,23 @@ impl World {
 }
 
 pub fn open(dir: &TempDir) -> Store {
-    Store::open(dir.path().join("onsite.db"), &OpenOptions { device_id: DEVICE.into() }).expect("store opens")
+    Store::open(
+        dir.path().join("onsite.db"),
+        &OpenOptions {
+            device_id: DEVICE.into(),
+        },
+    )
+    .expect("store opens")
 }
 
 pub fn size(orders: usize) -> DemoSize {
-    DemoSize { customers: (orders / 10).clamp(5, 300), equipment: (orders / 4).clamp(10, 2500), orders, checklist_items_per_order: 20, part_usages_per_order: 5 }
+    DemoSize {
+        customers: (orders / 10).clamp(5, 300),
+        equipment: (orders / 4).clamp(10, 2500),
+        orders,
+        checklist_items_per_order: 20,
+        part_usages_per_order: 5,
+    }
 }
 
 /// Every record of `data` as pulled changes, reference data first.
@@ -56,7 +70,12 @@ pub fn changes(data: &DemoData, engineer: Uuid) -> Vec<Change> {
     let v = |x: &dyn erased::Ser| x.value();
     for p in &data.parts {
         put(Entity::Part, v(p));
-        let stock = VanStock { id: Uuid::from_u64_pair(7, p.id.as_u64_pair().1), engineer_id: engineer, part_id: p.id, quantity: 10 };
+        let stock = VanStock {
+            id: Uuid::from_u64_pair(7, p.id.as_u64_pair().1),
+            engineer_id: engineer,
+            part_id: p.id,
+            quantity: 10,
+        };
         put(Entity::VanStock, v(&stock));
     }
     for c in &data.customers {
@@ -101,7 +120,14 @@ pub fn world(orders: usize) -> World {
     while all.peek().is_some() {
         let page: Vec<Change> = all.by_ref().take(1000).collect();
         i += 1;
-        store.apply_pull(page, &format!("c{i}"), now(), now()).expect("page applies");
+        store
+            .apply_pull(page, &format!("c{i}"), now(), now())
+            .expect("page applies");
     }
-    World { dir, store, data, engineer }
+    World {
+        dir,
+        store,
+        data,
+        engineer,
+    }
 }
