@@ -74,15 +74,20 @@ fn latest_backup(path: &Path) -> Option<PathBuf> {
 
 /// Brings the schema up to [`SCHEMA_VERSION`].
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    migrate_with(conn, path, MIGRATIONS)
+}
+
+fn migrate_with(conn: &mut Connection, path: &Path, migrations: &[&str]) -> Result<()> {
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > SCHEMA_VERSION {
+    if current > known {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
             found: current,
-            known: SCHEMA_VERSION,
+            known,
         });
     }
-    for (i, sql) in MIGRATIONS
+    for (i, sql) in migrations
         .iter()
         .enumerate()
         .skip(usize::try_from(current).unwrap_or(0))
@@ -105,4 +110,72 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("reads")
+    }
+
+    #[test]
+    fn a_database_of_every_earlier_version_migrates_to_the_current_one() {
+        for start in 0..SCHEMA_VERSION {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("old.db");
+            let mut conn = Connection::open(&path).expect("opens");
+            let first = usize::try_from(start).expect("small");
+            migrate_with(&mut conn, &path, &MIGRATIONS[..first]).expect("builds the old version");
+            assert_eq!(version(&conn), start);
+            migrate(&mut conn, &path).expect("migrates");
+            assert_eq!(version(&conn), SCHEMA_VERSION);
+            assert_eq!(
+                check_integrity(&conn, &path, true).expect("checks"),
+                "integrity_check"
+            );
+        }
+    }
+
+    #[test]
+    fn the_previous_version_is_backed_up_before_a_migration_changes_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("onsite.db");
+        let mut conn = Connection::open(&path).expect("opens");
+        migrate(&mut conn, &path).expect("current schema");
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('device_id', 'laptop-1')",
+            [],
+        )
+        .expect("writes");
+        let mut next: Vec<&str> = MIGRATIONS.to_vec();
+        next.push("ALTER TABLE meta ADD COLUMN note TEXT;");
+        migrate_with(&mut conn, &path, &next).expect("migrates to the next version");
+        let backup = backup_path(&path, SCHEMA_VERSION);
+        let old = Connection::open(&backup).expect("the backup opens");
+        assert_eq!(version(&old), SCHEMA_VERSION);
+        let device: String = old
+            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| {
+                r.get(0)
+            })
+            .expect("holds the data");
+        assert_eq!(device, "laptop-1");
+        assert!(
+            old.prepare("SELECT note FROM meta").is_err(),
+            "the backup has the old shape"
+        );
+    }
+
+    #[test]
+    fn a_database_from_a_newer_build_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("onsite.db");
+        let mut conn = Connection::open(&path).expect("opens");
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .expect("sets");
+        let err = migrate(&mut conn, &path).expect_err("refused");
+        assert!(err.to_string().contains("update Onsite"), "{err}");
+    }
 }
