@@ -206,6 +206,52 @@ fn bench(extra: &[String]) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// ARCHITECTURE.md: `domain` does no I/O. Its dependency tree must not hold a crate
+    /// that reaches the disk, the network, the OS clock or its random source.
+    #[test]
+    fn the_domain_crate_depends_on_nothing_that_does_io() {
+        let out = cargo()
+            .args([
+                "tree",
+                "--locked",
+                "-p",
+                "onsite-domain",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let crates: Vec<&str> = tree
+            .lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        assert!(crates.contains(&"serde"), "the tree was read: {tree}");
+        for forbidden in [
+            "rusqlite",
+            "libsqlite3-sys",
+            "tokio",
+            "reqwest",
+            "hyper",
+            "mio",
+            "getrandom",
+            "iana-time-zone",
+            "onsite-store",
+        ] {
+            assert!(
+                !crates.contains(&forbidden),
+                "onsite-domain depends on {forbidden}:\n{tree}"
+            );
+        }
+    }
+
     #[test]
     fn test_result_lines_are_summed() {
         let mut t = Tally::default();

@@ -220,7 +220,11 @@ mod tests {
                 },
             ],
         };
-        let items = ChecklistItem::from_template(&t, Uuid::nil(), Uuid::now_v7);
+        let next = std::cell::Cell::new(0u128);
+        let items = ChecklistItem::from_template(&t, Uuid::nil(), || {
+            next.set(next.get() + 1);
+            Uuid::from_u128(next.get())
+        });
         assert_eq!(items[0].key, "gloves");
         assert!(items[0].required);
         assert_eq!(items[1].position, 1);

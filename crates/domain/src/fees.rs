@@ -238,6 +238,32 @@ impl Quote {
     }
 }
 
+/// How the customer pays a settlement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// 现金
+    Cash,
+    /// 电子支付 (transfer, WeChat Pay, Alipay…)
+    Electronic,
+}
+
+/// 结算单: what the customer pays, line for line the approved quote. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settlement {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    /// The approved quote this settles.
+    pub quote_id: Uuid,
+    pub items: Vec<QuoteItem>,
+    pub payment: PaymentMethod,
+    /// Invoice (发票) or receipt (收据) reference.
+    pub invoice_ref: Option<String>,
+    pub settled_at: DateTime<Utc>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
 /// A settlement may be printed only if its lines are exactly those of the approved quote
 /// (DOMAIN.md: the customer-facing document shows only what was agreed).
 pub fn check_settlement(approved: &Quote, settlement: &[QuoteItem]) -> Result<(), DomainError> {

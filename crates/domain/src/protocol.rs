@@ -67,6 +67,8 @@ pub enum Entity {
     Satisfaction,
     FollowUp,
     Training,
+    Settlement,
+    WarehouseReceipt,
     /// Reference data.
     Part,
     ChecklistTemplate,
@@ -75,7 +77,7 @@ pub enum Entity {
 }
 
 impl Entity {
-    pub const ALL: [Entity; 22] = [
+    pub const ALL: [Entity; 24] = [
         Entity::Customer,
         Entity::Equipment,
         Entity::WorkOrder,
@@ -94,6 +96,8 @@ impl Entity {
         Entity::Satisfaction,
         Entity::FollowUp,
         Entity::Training,
+        Entity::Settlement,
+        Entity::WarehouseReceipt,
         Entity::Part,
         Entity::ChecklistTemplate,
         Entity::FaultLevels,
@@ -120,6 +124,8 @@ impl Entity {
             Entity::Satisfaction => "satisfaction",
             Entity::FollowUp => "follow_up",
             Entity::Training => "training",
+            Entity::Settlement => "settlement",
+            Entity::WarehouseReceipt => "warehouse_receipt",
             Entity::Part => "part",
             Entity::ChecklistTemplate => "checklist_template",
             Entity::FaultLevels => "fault_levels",

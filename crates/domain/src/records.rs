@@ -126,6 +126,45 @@ impl PartUsage {
     }
 }
 
+/// Returned faulty parts are booked into the warehouse within 16 h of the engineer's
+/// return (入库单).
+pub const WAREHOUSE_BOOKING_HOURS: i64 = 16;
+
+/// 入库单: a returned part booked into the warehouse. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarehouseReceipt {
+    pub id: Uuid,
+    pub work_order_id: Uuid,
+    pub part_usage_id: Uuid,
+    /// When the engineer got back to HQ with the part.
+    pub returned_at: DateTime<Utc>,
+    pub booked_at: Option<DateTime<Utc>>,
+    /// 不合格品报告处理单, when the part raised one.
+    pub nonconformance: Option<Nonconformance>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+/// 不合格品报告处理单: a nonconformance found when booking a returned part.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nonconformance {
+    pub description: String,
+    /// Who caused the damage decides whether the service is paid (质量部's verdict).
+    pub responsible: Option<String>,
+}
+
+impl WarehouseReceipt {
+    /// The latest time the part may be booked in.
+    pub fn due_by(&self) -> DateTime<Utc> {
+        self.returned_at + chrono::Duration::hours(WAREHOUSE_BOOKING_HOURS)
+    }
+
+    /// Booked late, or not booked and already late at `now`.
+    pub fn is_late(&self, now: DateTime<Utc>) -> bool {
+        self.booked_at.unwrap_or(now) > self.due_by()
+    }
+}
+
 /// 签到/签退.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -346,6 +385,39 @@ pub enum FollowUpKind {
     ThreeMonths,
 }
 
+impl FollowUpKind {
+    /// When this callback is due after the order closed at `closed_at`: the survey within
+    /// 16 h; the paid-repair callback by the end of day 7 (the window is 3–7 days); then
+    /// one week, one month (30 days) and three months (90 days).
+    pub fn due_after(self, closed_at: DateTime<Utc>) -> DateTime<Utc> {
+        let d = match self {
+            FollowUpKind::Survey => chrono::Duration::hours(16),
+            FollowUpKind::PaidRepair | FollowUpKind::OneWeek => chrono::Duration::days(7),
+            FollowUpKind::OneMonth => chrono::Duration::days(30),
+            FollowUpKind::ThreeMonths => chrono::Duration::days(90),
+        };
+        closed_at + d
+    }
+
+    /// The callbacks an order gets when it closes: every order a survey; paid repairs the
+    /// 3–7 day callback; small devices (`long_term`) the one-week, one-month and
+    /// three-month callbacks.
+    pub fn schedule(paid: bool, long_term: bool) -> Vec<FollowUpKind> {
+        let mut kinds = vec![FollowUpKind::Survey];
+        if paid {
+            kinds.push(FollowUpKind::PaidRepair);
+        }
+        if long_term {
+            kinds.extend([
+                FollowUpKind::OneWeek,
+                FollowUpKind::OneMonth,
+                FollowUpKind::ThreeMonths,
+            ]);
+        }
+        kinds
+    }
+}
+
 /// A scheduled or done callback. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUp {
@@ -372,9 +444,59 @@ pub struct Training {
     pub voids: Option<Uuid>,
 }
 
+/// A person who signs in: an engineer, a dispatcher or an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub name: String,
+    pub role: crate::work_order::Role,
+    /// Department code (SC, SJ, …) whose numbers this user issues.
+    pub department: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+
+    fn t(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    #[test]
+    fn a_returned_part_is_late_after_sixteen_hours() {
+        let mut r = WarehouseReceipt {
+            id: Uuid::nil(),
+            work_order_id: Uuid::nil(),
+            part_usage_id: Uuid::nil(),
+            returned_at: t(2, 8),
+            booked_at: None,
+            nonconformance: None,
+            voids: None,
+        };
+        assert_eq!(r.due_by(), t(3, 0));
+        assert!(!r.is_late(t(3, 0)), "exactly on time");
+        assert!(r.is_late(t(3, 1)));
+        r.booked_at = Some(t(2, 20));
+        assert!(!r.is_late(t(9, 0)), "booked in time stays on time");
+    }
+
+    #[test]
+    fn callbacks_follow_the_manuals() {
+        assert_eq!(
+            FollowUpKind::schedule(false, false),
+            vec![FollowUpKind::Survey]
+        );
+        assert_eq!(FollowUpKind::schedule(true, true).len(), 5);
+        assert_eq!(FollowUpKind::Survey.due_after(t(2, 8)), t(3, 0));
+        assert_eq!(
+            FollowUpKind::ThreeMonths.due_after(t(2, 8)),
+            t(2, 8) + chrono::Duration::days(90)
+        );
+    }
 
     #[test]
     fn warranty_includes_its_last_day() {

@@ -11,6 +11,7 @@
 mod index;
 mod merge;
 mod migrate;
+mod numbers;
 mod query;
 mod row;
 mod write;

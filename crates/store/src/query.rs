@@ -155,6 +155,8 @@ pub struct WorkOrderDetail {
     pub satisfaction: Vec<Satisfaction>,
     pub follow_ups: Vec<FollowUp>,
     pub trainings: Vec<Training>,
+    pub settlements: Vec<onsite_domain::fees::Settlement>,
+    pub warehouse_receipts: Vec<onsite_domain::records::WarehouseReceipt>,
     /// The other orders on the same equipment, newest first.
     pub history: Vec<WorkOrderSummary>,
     /// Operations on this order waiting to be sent.
@@ -344,6 +346,8 @@ impl Store {
             satisfaction: Vec::new(),
             follow_ups: Vec::new(),
             trainings: Vec::new(),
+            settlements: Vec::new(),
+            warehouse_receipts: Vec::new(),
             history: Vec::new(),
             pending_ops: 0,
             outcomes: Vec::new(),
@@ -370,6 +374,8 @@ impl Store {
                 Entity::Satisfaction => d.satisfaction.push(decode(e, &body)?),
                 Entity::FollowUp => d.follow_ups.push(decode(e, &body)?),
                 Entity::Training => d.trainings.push(decode(e, &body)?),
+                Entity::Settlement => d.settlements.push(decode(e, &body)?),
+                Entity::WarehouseReceipt => d.warehouse_receipts.push(decode(e, &body)?),
                 _ => {}
             }
         }

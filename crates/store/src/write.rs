@@ -296,6 +296,10 @@ fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
         Entity::Satisfaction => readable::<Satisfaction>(body, "satisfaction")?,
         Entity::FollowUp => readable::<FollowUp>(body, "follow-up")?,
         Entity::Training => readable::<Training>(body, "training")?,
+        Entity::Settlement => readable::<onsite_domain::fees::Settlement>(body, "settlement")?,
+        Entity::WarehouseReceipt => {
+            readable::<onsite_domain::records::WarehouseReceipt>(body, "warehouse receipt")?
+        }
         Entity::VanStock
         | Entity::Part
         | Entity::ChecklistTemplate

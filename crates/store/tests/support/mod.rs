@@ -110,24 +110,37 @@ pub mod erased {
 
 /// A store holding `orders` generated orders, applied in pages of 1000 like a first sync.
 pub fn world(orders: usize) -> World {
+    world_timed(orders).0
+}
+
+/// [`world`], with the time spent applying the pulled pages (what a first sync spends in
+/// the store, without generating the data).
+pub fn world_timed(orders: usize) -> (World, std::time::Duration) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut store = open(&dir);
     let engineer = Uuid::from_u128(0xE1);
     let data = demo::generate(42, size(orders), engineer, now());
     let all = changes(&data, engineer);
+    let mut pages: Vec<Vec<Change>> = Vec::new();
     let mut all = all.into_iter().peekable();
-    let mut i = 0;
     while all.peek().is_some() {
-        let page: Vec<Change> = all.by_ref().take(1000).collect();
-        i += 1;
+        pages.push(all.by_ref().take(1000).collect());
+    }
+    let started = std::time::Instant::now();
+    for (i, page) in pages.into_iter().enumerate() {
         store
             .apply_pull(page, &format!("c{i}"), now(), now())
             .expect("page applies");
     }
-    World {
-        dir,
-        store,
-        data,
-        engineer,
-    }
+    store.checkpoint().expect("checkpoints");
+    let applied = started.elapsed();
+    (
+        World {
+            dir,
+            store,
+            data,
+            engineer,
+        },
+        applied,
+    )
 }
