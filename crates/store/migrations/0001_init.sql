@@ -54,10 +54,17 @@ CREATE INDEX work_order_by_equipment ON work_order_index (equipment_id, reported
 CREATE INDEX work_order_by_customer ON work_order_index (customer_id);
 
 -- Full-text search over what an engineer types: number, customer, equipment model and
--- serial, fault description. Trigram, so that Chinese substrings are found. Its content
--- is `work_order_index` (external content: the text is stored once).
+-- serial, fault description. Trigram, so that Chinese substrings are found. External
+-- content (the text is stored once, in `work_order_index`). The fault description has an
+-- index of its own: it is the text that changes most, and re-indexing it alone costs a
+-- third of re-indexing the whole row.
 CREATE VIRTUAL TABLE work_order_fts USING fts5 (
-    number, customer, equipment, fault,
+    number, customer, equipment,
+    content = 'work_order_index', content_rowid = 'seq',
+    tokenize = 'trigram'
+);
+CREATE VIRTUAL TABLE work_order_fault_fts USING fts5 (
+    fault,
     content = 'work_order_index', content_rowid = 'seq',
     tokenize = 'trigram'
 );

@@ -41,8 +41,25 @@ struct IndexRow {
 }
 
 impl IndexRow {
-    fn searchable(&self) -> (&str, &str, &str, &str) {
-        (&self.number, &self.customer, &self.equipment, &self.fault)
+    /// A row with no values, to fill in the few a caller has.
+    fn empty() -> IndexRow {
+        IndexRow {
+            number: String::new(),
+            status: String::new(),
+            is_open: false,
+            fault_level: 0,
+            service_type: None,
+            reported_at: 0,
+            due_at: NO_DEADLINE,
+            due_kind: None,
+            customer_id: String::new(),
+            equipment_id: String::new(),
+            customer: String::new(),
+            equipment: String::new(),
+            equipment_model: None,
+            fault: String::new(),
+            revoked: false,
+        }
     }
 }
 
@@ -188,16 +205,8 @@ pub(crate) fn index_work_order(
         }
         None => insert(conn, id, &wanted)?,
     };
-    let w = &wanted;
-    let old = previous.as_ref().map(|(_, p)| p.searchable());
-    if old != Some(wanted.searchable()) {
-        if let Some((number, customer, equipment, fault)) = old {
-            fts_delete(conn, seq, number, customer, equipment, fault)?;
-        }
-        conn.prepare_cached("INSERT INTO work_order_fts (rowid, number, customer, equipment, fault) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute(params![seq, w.number, w.customer, w.equipment, w.fault])?;
-    }
-    Ok(())
+    let old = previous.as_ref().map(|(_, p)| p);
+    search_replace(conn, seq, old, Some(&wanted))
 }
 
 fn insert(conn: &Connection, id: &str, w: &IndexRow) -> Result<i64> {
@@ -325,17 +334,30 @@ fn update_changed(conn: &Connection, seq: i64, old: &IndexRow, new: &IndexRow) -
     Ok(())
 }
 
-/// Removes a row from the external-content search index: FTS5 needs the old text.
-fn fts_delete(
-    conn: &Connection,
-    seq: i64,
-    number: &str,
-    customer: &str,
-    equipment: &str,
-    fault: &str,
-) -> Result<()> {
-    conn.prepare_cached("INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment, fault) VALUES ('delete', ?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![seq, number, customer, equipment, fault])?;
+/// Keeps the two search indexes in step with a row going from `old` to `new` (either may
+/// be absent). External-content FTS5 needs the old text to delete it; each index is
+/// touched only when its own text changed.
+fn search_replace(conn: &Connection, seq: i64, old: Option<&IndexRow>, new: Option<&IndexRow>) -> Result<()> {
+    let names = |r: &IndexRow| (r.number.clone(), r.customer.clone(), r.equipment.clone());
+    if old.map(names) != new.map(names) {
+        if let Some(o) = old {
+            conn.prepare_cached("INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment) VALUES ('delete', ?1, ?2, ?3, ?4)")?
+                .execute(params![seq, o.number, o.customer, o.equipment])?;
+        }
+        if let Some(n) = new {
+            conn.prepare_cached("INSERT INTO work_order_fts (rowid, number, customer, equipment) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![seq, n.number, n.customer, n.equipment])?;
+        }
+    }
+    if old.map(|r| &r.fault) != new.map(|r| &r.fault) {
+        if let Some(o) = old {
+            conn.prepare_cached("INSERT INTO work_order_fault_fts (work_order_fault_fts, rowid, fault) VALUES ('delete', ?1, ?2)")?
+                .execute(params![seq, o.fault])?;
+        }
+        if let Some(n) = new {
+            conn.prepare_cached("INSERT INTO work_order_fault_fts (rowid, fault) VALUES (?1, ?2)")?.execute(params![seq, n.fault])?;
+        }
+    }
     Ok(())
 }
 
@@ -346,7 +368,8 @@ pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     if let Some((seq, number, customer, equipment, fault)) = old {
-        fts_delete(conn, seq, &number, &customer, &equipment, &fault)?;
+        let gone = IndexRow { number, customer, equipment, fault, ..IndexRow::empty() };
+        search_replace(conn, seq, Some(&gone), None)?;
     }
     Ok(())
 }

@@ -255,17 +255,14 @@ impl Store {
             words.into_iter().partition(|w| w.chars().count() >= 3);
         let mut conds = Vec::new();
         let mut args: Vec<String> = Vec::new();
-        if !long.is_empty() {
+        // A long word may be in the names or in the fault text: each has its own index.
+        for w in long {
+            let n = args.len() + 1;
             conds.push(format!(
-                "i.seq IN (SELECT rowid FROM work_order_fts WHERE work_order_fts MATCH ?{})",
-                args.len() + 1
+                "i.seq IN (SELECT rowid FROM work_order_fts WHERE work_order_fts MATCH ?{n}
+                           UNION ALL SELECT rowid FROM work_order_fault_fts WHERE work_order_fault_fts MATCH ?{n})"
             ));
-            args.push(
-                long.iter()
-                    .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-                    .collect::<Vec<_>>()
-                    .join(" AND "),
-            );
+            args.push(format!("\"{}\"", w.replace('"', "\"\"")));
         }
         for w in short {
             let n = args.len() + 1;
