@@ -337,7 +337,12 @@ fn update_changed(conn: &Connection, seq: i64, old: &IndexRow, new: &IndexRow) -
 /// Keeps the two search indexes in step with a row going from `old` to `new` (either may
 /// be absent). External-content FTS5 needs the old text to delete it; each index is
 /// touched only when its own text changed.
-fn search_replace(conn: &Connection, seq: i64, old: Option<&IndexRow>, new: Option<&IndexRow>) -> Result<()> {
+fn search_replace(
+    conn: &Connection,
+    seq: i64,
+    old: Option<&IndexRow>,
+    new: Option<&IndexRow>,
+) -> Result<()> {
     let names = |r: &IndexRow| (r.number.clone(), r.customer.clone(), r.equipment.clone());
     if old.map(names) != new.map(names) {
         if let Some(o) = old {
@@ -355,7 +360,8 @@ fn search_replace(conn: &Connection, seq: i64, old: Option<&IndexRow>, new: Opti
                 .execute(params![seq, o.fault])?;
         }
         if let Some(n) = new {
-            conn.prepare_cached("INSERT INTO work_order_fault_fts (rowid, fault) VALUES (?1, ?2)")?.execute(params![seq, n.fault])?;
+            conn.prepare_cached("INSERT INTO work_order_fault_fts (rowid, fault) VALUES (?1, ?2)")?
+                .execute(params![seq, n.fault])?;
         }
     }
     Ok(())
@@ -368,7 +374,13 @@ pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
         .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .optional()?;
     if let Some((seq, number, customer, equipment, fault)) = old {
-        let gone = IndexRow { number, customer, equipment, fault, ..IndexRow::empty() };
+        let gone = IndexRow {
+            number,
+            customer,
+            equipment,
+            fault,
+            ..IndexRow::empty()
+        };
         search_replace(conn, seq, Some(&gone), None)?;
     }
     Ok(())

@@ -137,24 +137,6 @@ fn store_record(
     Ok(())
 }
 
-/// `synchronous = NORMAL` for the lifetime of the guard, `FULL` again after it: local
-/// writes (the engineer's work) always wait for the disk.
-struct Relaxed<'a>(&'a rusqlite::Connection);
-
-impl<'a> Relaxed<'a> {
-    fn new(conn: &'a rusqlite::Connection) -> Result<Self> {
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(Relaxed(conn))
-    }
-}
-
-impl Drop for Relaxed<'_> {
-    fn drop(&mut self) {
-        // If this fails the connection is unusable anyway and the next statement says so.
-        let _ = self.0.pragma_update(None, "synchronous", "FULL");
-    }
-}
-
 /// What applying a pulled page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApplyStats {
@@ -185,10 +167,7 @@ impl Store {
         server_time: DateTime<Utc>,
         local_now: DateTime<Utc>,
     ) -> Result<ApplyStats> {
-        // A pulled page can always be pulled again (its cursor commits with it), so it need
-        // not wait for the disk: atomic, but synced with the next local write.
-        let _relaxed = Relaxed::new(&self.conn)?;
-        let tx = self.conn.unchecked_transaction()?;
+        let tx = self.conn.transaction()?;
         // The records with pending operations, read once: usually few or none.
         let pending_records: HashSet<(String, String)> = tx
             .prepare_cached("SELECT DISTINCT entity, record_id FROM outbox")?

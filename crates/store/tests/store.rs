@@ -521,9 +521,18 @@ fn search_follows_a_customer_renamed_by_sync() {
         .expect("applies");
     let hits = w.store.search("龘山精", 10).expect("searches");
     assert!(hits.iter().any(|h| h.id == order.id));
-    let old_name = &w.data.customers.iter().find(|c| c.id == order.customer_id).expect("customer").name;
+    let old_name = &w
+        .data
+        .customers
+        .iter()
+        .find(|c| c.id == order.customer_id)
+        .expect("customer")
+        .name;
     let old_hits = w.store.search(old_name, 500).expect("searches");
-    assert!(old_hits.iter().all(|h| h.id != order.id), "the old name no longer finds the order");
+    assert!(
+        old_hits.iter().all(|h| h.id != order.id),
+        "the old name no longer finds the order"
+    );
     w.store
         .verify()
         .expect("tables, indexes and the search index agree");
