@@ -165,7 +165,7 @@ fn main() {
     let rounds: i64 = std::env::var("ONSITE_BENCH_ROUNDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+        .unwrap_or(11);
     let kinds = [
         "checklist answers",
         "order schedule",
