@@ -173,7 +173,11 @@ fn main() {
         "order fault text (search re-indexed)",
     ];
     let mut clock = 0i64;
+    let only = std::env::var("ONSITE_BENCH_ONLY").ok();
     for (k, what) in kinds.iter().enumerate() {
+        if only.as_deref().is_some_and(|o| !what.contains(o)) {
+            continue;
+        }
         let mut samples = Vec::new();
         let mut checkpoints = Vec::new();
         for round in 1..=rounds {
