@@ -182,6 +182,21 @@ fn decode<T: DeserializeOwned>(entity: &str, body: &str) -> Result<T> {
     })
 }
 
+/// One visible work order, or a `NotFound` that says to sync.
+fn load_order(conn: &Connection, id: &str) -> Result<WorkOrder> {
+    let body: Option<String> = conn
+        .prepare_cached(
+            "SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0",
+        )?
+        .query_row(params![id], |r| r.get(0))
+        .optional()?;
+    let body = body.ok_or_else(|| StoreError::NotFound {
+        entity: "work_order".into(),
+        id: id.to_owned(),
+    })?;
+    decode("work order", &body)
+}
+
 /// The visible records of one entity under an order.
 pub(crate) fn records_under<T: DeserializeOwned>(
     conn: &Connection,
@@ -295,18 +310,7 @@ impl Store {
     /// One order with everything under it.
     pub fn work_order(&self, id: Uuid) -> Result<WorkOrderDetail> {
         let key = id.to_string();
-        let body: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0",
-            )?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?;
-        let body = body.ok_or_else(|| StoreError::NotFound {
-            entity: "work_order".into(),
-            id: key.clone(),
-        })?;
-        let order: WorkOrder = decode("work order", &body)?;
+        let order = load_order(&self.conn, &key)?;
         let one = |entity: &str, id: Option<Uuid>| -> Result<Option<String>> {
             let Some(id) = id else { return Ok(None) };
             Ok(self
@@ -433,20 +437,7 @@ impl Store {
     /// signature must carry to count.
     pub fn repair_record_hash(&self, id: Uuid) -> Result<String> {
         let key = id.to_string();
-        let body: Option<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT body FROM record WHERE entity = 'work_order' AND id = ?1 AND deleted = 0",
-            )?
-            .query_row(params![key], |r| r.get(0))
-            .optional()?;
-        let order: WorkOrder = decode(
-            "work order",
-            &body.ok_or_else(|| StoreError::NotFound {
-                entity: "work_order".into(),
-                id: key.clone(),
-            })?,
-        )?;
+        let order = load_order(&self.conn, &key)?;
         let parts: Vec<PartUsage> = records_under(&self.conn, &key, Entity::PartUsage)?;
         Ok(onsite_domain::completion::repair_record_hash(
             &order, &parts,

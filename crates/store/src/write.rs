@@ -32,6 +32,18 @@ impl Store {
         fields: Fields,
         now: DateTime<Utc>,
     ) -> Result<Op> {
+        self.write_one(entity, id, OpKind::Upsert, Some(fields), now)
+    }
+
+    /// One operation, stamped, checked, applied and queued in its own transaction.
+    fn write_one(
+        &mut self,
+        entity: Entity,
+        id: Uuid,
+        kind: OpKind,
+        fields: Option<Fields>,
+        now: DateTime<Utc>,
+    ) -> Result<Op> {
         let tx = self.conn.transaction()?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
         let op = Op {
@@ -39,8 +51,8 @@ impl Store {
             hlc,
             entity,
             id,
-            kind: OpKind::Upsert,
-            fields: Some(fields),
+            kind,
+            fields,
             transition: None,
         };
         op.validate()?;
@@ -75,21 +87,7 @@ impl Store {
                 field: "id",
                 message: "the record needs a UUID id".into(),
             })?;
-        let tx = self.conn.transaction()?;
-        let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        let op = Op {
-            op_id: Uuid::now_v7(),
-            hlc,
-            entity,
-            id,
-            kind: OpKind::Append,
-            fields: Some(fields),
-            transition: None,
-        };
-        op.validate()?;
-        write_op(&tx, &self.sla, &op, now)?;
-        tx.commit()?;
-        Ok(op)
+        self.write_one(entity, id, OpKind::Append, Some(fields), now)
     }
 
     /// Moves a work order to `to` as its engineer, with the fields that go with it (a new
@@ -158,20 +156,7 @@ impl Store {
             }
             .into());
         }
-        let tx = self.conn.transaction()?;
-        let hlc = Store::stamp(&mut self.clock, &tx, now)?;
-        let op = Op {
-            op_id: Uuid::now_v7(),
-            hlc,
-            entity,
-            id,
-            kind: OpKind::Delete,
-            fields: None,
-            transition: None,
-        };
-        write_op(&tx, &self.sla, &op, now)?;
-        tx.commit()?;
-        Ok(op)
+        self.write_one(entity, id, OpKind::Delete, None, now)
     }
 }
 

@@ -20,6 +20,21 @@ fn fields(v: Value) -> Map<String, Value> {
     }
 }
 
+/// Today's log entry on `order`, as an engineer writes it.
+fn log_entry(order: Uuid, text: &str) -> LogEntry {
+    LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: order,
+        day: now().date_naive(),
+        text: text.into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    }
+}
+
 fn order_in(w: &support::World, status: Status) -> Uuid {
     w.data
         .orders
@@ -620,17 +635,7 @@ fn van_stock_goes_down_offline_and_cannot_go_below_zero() {
 fn append_only_records_cannot_be_appended_twice_or_under_an_unknown_order() {
     let mut w = world(30);
     let order = order_in(&w, Status::OnSite);
-    let entry = LogEntry {
-        id: Uuid::now_v7(),
-        work_order_id: order,
-        day: now().date_naive(),
-        text: "更换轴承，试运行正常".into(),
-        progress: None,
-        open_problems: None,
-        next_plan: None,
-        author_id: None,
-        voids: None,
-    };
+    let entry = log_entry(order, "更换轴承，试运行正常");
     w.store
         .append(Entity::LogEntry, &entry, now())
         .expect("appends");
@@ -814,17 +819,7 @@ fn push_results_settle_the_outbox_and_a_conflict_shows_the_servers_status() {
 fn a_rejected_local_record_disappears_but_its_content_is_kept_as_an_outcome() {
     let mut w = world(30);
     let order = order_in(&w, Status::OnSite);
-    let entry = LogEntry {
-        id: Uuid::now_v7(),
-        work_order_id: order,
-        day: now().date_naive(),
-        text: "日志".into(),
-        progress: None,
-        open_problems: None,
-        next_plan: None,
-        author_id: None,
-        voids: None,
-    };
+    let entry = log_entry(order, "日志");
     let op = w
         .store
         .append(Entity::LogEntry, &entry, now())
@@ -857,17 +852,7 @@ fn a_rejected_local_record_disappears_but_its_content_is_kept_as_an_outcome() {
 fn a_quarantined_record_stays_visible() {
     let mut w = world(30);
     let order = order_in(&w, Status::OnSite);
-    let entry = LogEntry {
-        id: Uuid::now_v7(),
-        work_order_id: order,
-        day: now().date_naive(),
-        text: "隔离".into(),
-        progress: None,
-        open_problems: None,
-        next_plan: None,
-        author_id: None,
-        voids: None,
-    };
+    let entry = log_entry(order, "隔离");
     let op = w
         .store
         .append(Entity::LogEntry, &entry, now())
@@ -900,17 +885,7 @@ fn a_revoked_order_goes_away_except_work_still_being_sent() {
     let mut w = world(30);
     let gone = w.data.orders[0].id;
     let kept = order_in(&w, Status::OnSite);
-    let entry = LogEntry {
-        id: Uuid::now_v7(),
-        work_order_id: kept,
-        day: now().date_naive(),
-        text: "未发送".into(),
-        progress: None,
-        open_problems: None,
-        next_plan: None,
-        author_id: None,
-        voids: None,
-    };
+    let entry = log_entry(kept, "未发送");
     w.store
         .append(Entity::LogEntry, &entry, now())
         .expect("appends");
