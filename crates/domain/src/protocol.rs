@@ -175,6 +175,28 @@ impl std::str::FromStr for Entity {
     }
 }
 
+/// Field-level last-writer-wins: each field of `fields` replaces the row's value when
+/// `hlc` is newer than that field's clock. The one merge rule for mutable records, applied
+/// by the client (replaying pending operations) and the server (applying a push) alike.
+/// Returns whether anything changed.
+pub fn merge_fields(
+    row: &mut Map<String, Value>,
+    clocks: &mut Map<String, Value>,
+    fields: &Map<String, Value>,
+    hlc: &Hlc,
+) -> bool {
+    let stamp = hlc.to_string();
+    let mut changed = false;
+    for (k, v) in fields {
+        if field_clock(clocks, k).is_none_or(|c| c < stamp.as_str()) {
+            row.insert(k.clone(), v.clone());
+            clocks.insert(k.clone(), Value::String(stamp.clone()));
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -378,6 +400,36 @@ pub struct PullResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_field_takes_the_newer_write_whatever_order_they_arrive_in() {
+        let older: Hlc = "001795350000000-00000-a".parse().expect("valid");
+        let newer: Hlc = "001795350000001-00000-b".parse().expect("valid");
+        let set = |v: &str| Map::from_iter([("diagnosis".to_owned(), Value::from(v))]);
+        for order in [
+            [(&older, "old"), (&newer, "new")],
+            [(&newer, "new"), (&older, "old")],
+        ] {
+            let mut row = Map::new();
+            let mut clocks = Map::from_iter([(
+                DEFAULT_CLOCK_KEY.to_owned(),
+                Value::from("000000000000001-00000-s"),
+            )]);
+            for (hlc, v) in order {
+                merge_fields(&mut row, &mut clocks, &set(v), hlc);
+            }
+            assert_eq!(row["diagnosis"], "new");
+            assert_eq!(
+                field_clock(&clocks, "diagnosis"),
+                Some(newer.to_string().as_str())
+            );
+            assert_eq!(
+                field_clock(&clocks, "other"),
+                Some("000000000000001-00000-s"),
+                "untouched fields keep the row clock"
+            );
+        }
+    }
 
     #[test]
     fn entity_names_are_those_of_the_protocol() {

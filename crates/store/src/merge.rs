@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
-use onsite_domain::protocol::{MergeRule, OpResult, field_clock};
+use onsite_domain::protocol::{MergeRule, OpResult, merge_fields};
 use onsite_domain::sla::SlaConfig;
 use onsite_domain::{Change, ChangeOp, Entity, Op, OpKind, OpStatus};
 use rusqlite::{Connection, params};
@@ -28,18 +28,10 @@ use crate::{Result, Store, StoreError, index, meta_set};
 pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
     let hlc = op.hlc.to_string();
     match op.kind {
-        OpKind::Upsert => {
-            let mut changed = false;
-            for (k, v) in op.fields.iter().flatten() {
-                let newer = field_clock(&record.clocks, k).is_none_or(|c| c < hlc.as_str());
-                if newer {
-                    record.body.insert(k.clone(), v.clone());
-                    record.clocks.insert(k.clone(), Value::String(hlc.clone()));
-                    changed = true;
-                }
-            }
-            changed
-        }
+        OpKind::Upsert => match &op.fields {
+            Some(fields) => merge_fields(&mut record.body, &mut record.clocks, fields, &op.hlc),
+            None => false,
+        },
         OpKind::Transition => match op.transition {
             Some(t)
                 if record.body.get("status").and_then(Value::as_str) == Some(t.from.as_str()) =>
