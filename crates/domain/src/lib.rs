@@ -17,6 +17,7 @@ pub mod money;
 pub mod numbering;
 pub mod protocol;
 pub mod records;
+pub mod rows;
 pub mod signature;
 pub mod sla;
 pub mod work_order;

@@ -6,11 +6,8 @@ use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::completion::{self, CompletionInput};
 use onsite_domain::fees::Quote;
 use onsite_domain::protocol::{MergeRule, Transition};
-use onsite_domain::records::{
-    ArrivalCall, Attachment, CheckIn, Customer, Equipment, Expense, FollowUp, LogEntry, Milestone,
-    PartUsage, Satisfaction, TimeEntry, Training,
-};
-use onsite_domain::signature::{Signature, check_sha256};
+use onsite_domain::records::PartUsage;
+use onsite_domain::signature::Signature;
 use onsite_domain::work_order::{self, Role};
 use onsite_domain::{DomainError, Entity, Op, OpKind, Status, WorkOrder};
 use rusqlite::{Connection, params};
@@ -241,68 +238,28 @@ fn write_op(
 
 /// Refuses a body the app could not read back, or that breaks a rule of its entity.
 fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
-    match entity {
-        Entity::WorkOrder => typed::<WorkOrder>(body, "work order")?.validate()?,
-        Entity::Customer => readable::<Customer>(body, "customer")?,
-        Entity::Equipment => readable::<Equipment>(body, "equipment")?,
-        Entity::ChecklistItem => readable::<ChecklistItem>(body, "checklist item")?,
-        Entity::PartUsage => {
-            let usage = typed::<PartUsage>(body, "part usage")?;
-            usage.validate()?;
-            if usage.from_van_stock && usage.voids.is_none() {
-                let available = crate::query::van_stock_available(tx, &usage.part_id.to_string())?;
-                if available < i64::from(usage.quantity) {
-                    return Err(DomainError::Invalid {
-                        field: "quantity",
-                        message: format!("only {available} of this part left in your van stock: lower the quantity or record it as not from the van"),
-                    }
-                    .into());
-                }
-            }
+    if entity.merge_rule() == onsite_domain::protocol::MergeRule::ServerOwned {
+        return Err(DomainError::Invalid {
+            field: "entity",
+            message: format!("{entity} is the server's reference data"),
         }
-        Entity::CheckIn => readable::<CheckIn>(body, "check-in")?,
-        Entity::ArrivalCall => readable::<ArrivalCall>(body, "arrival call")?,
-        Entity::Quote => readable::<Quote>(body, "quote")?,
-        Entity::TimeEntry => readable::<TimeEntry>(body, "time entry")?,
-        Entity::Expense => readable::<Expense>(body, "expense")?,
-        Entity::LogEntry => {
-            let entry = typed::<LogEntry>(body, "log entry")?;
-            if entry.text.trim().is_empty() {
+        .into());
+    }
+    onsite_domain::rows::validate_row(entity, body)?;
+    if entity == Entity::PartUsage {
+        let usage = typed::<PartUsage>(body, "part usage")?;
+        if usage.from_van_stock && usage.voids.is_none() {
+            let available = crate::query::van_stock_available(tx, &usage.part_id.to_string())?;
+            if available < i64::from(usage.quantity) {
                 return Err(DomainError::Invalid {
-                    field: "text",
-                    message: "write what was done today".into(),
+                    field: "quantity",
+                    message: format!("only {available} of this part left in your van stock: lower the quantity or record it as not from the van"),
                 }
                 .into());
             }
         }
-        Entity::Milestone => readable::<Milestone>(body, "milestone")?,
-        Entity::Signature => typed::<Signature>(body, "signature")?.validate()?,
-        Entity::Attachment => check_sha256(&typed::<Attachment>(body, "attachment")?.sha256)?,
-        Entity::Satisfaction => readable::<Satisfaction>(body, "satisfaction")?,
-        Entity::FollowUp => readable::<FollowUp>(body, "follow-up")?,
-        Entity::Training => readable::<Training>(body, "training")?,
-        Entity::Settlement => readable::<onsite_domain::fees::Settlement>(body, "settlement")?,
-        Entity::WarehouseReceipt => {
-            readable::<onsite_domain::records::WarehouseReceipt>(body, "warehouse receipt")?
-        }
-        Entity::VanStock
-        | Entity::Part
-        | Entity::ChecklistTemplate
-        | Entity::FaultLevels
-        | Entity::FeeSchedule => {
-            return Err(DomainError::Invalid {
-                field: "entity",
-                message: format!("{entity} is the server's reference data"),
-            }
-            .into());
-        }
     }
     Ok(())
-}
-
-/// Checks that a body reads back as its typed entity.
-fn readable<T: serde::de::DeserializeOwned>(body: &Fields, what: &str) -> Result<()> {
-    typed::<T>(body, what).map(|_| ())
 }
 
 /// The extra rules of some transitions: paid work starts its repair only with an approved
