@@ -1,0 +1,523 @@
+//! The HTTP API of PROTOCOL.md: one router, assembled in [`router`] so that tests can call
+//! it without a socket; every handler returns `Result<_, ApiError>`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use onsite_domain::numbering::{DEFAULT_WIDTH, Department};
+use onsite_domain::protocol::{
+    Entity, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PullResponse, PushRequest, PushResponse,
+};
+use onsite_domain::records::User;
+use onsite_domain::{Role, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::auth::{
+    Auth, Dispatcher, bearer, hash_password, new_token, token_hash, verify_password,
+};
+use crate::error::ApiError;
+use crate::storage::{NewUser, Storage, StorageError};
+
+/// Failed logins of one username allowed in [`THROTTLE_WINDOW_SECS`] before 429.
+pub const MAX_LOGIN_FAILURES: u32 = 5;
+pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+/// How long a session lasts.
+pub const SESSION_DAYS: i64 = 30;
+/// Record numbers are dated in China's time zone (UTC+8).
+const LOCAL_OFFSET_SECS: i32 = 8 * 3600;
+
+#[derive(Clone)]
+pub struct AppState {
+    storage: Arc<dyn Storage>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AppState")
+    }
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn Storage>) -> AppState {
+        AppState { storage }
+    }
+
+    /// Runs a storage call off the async runtime.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let storage = Arc::clone(&self.storage);
+        tokio::task::spawn_blocking(move || f(storage.as_ref()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("a storage task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+}
+
+fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    match r {
+        Ok(Json(v)) => Ok(v),
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::TooLarge(format!(
+            "the body is too large: {}",
+            e.body_text()
+        ))),
+        Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Unprocessable(e.body_text())),
+        Err(e) => Err(ApiError::BadRequest(format!(
+            "send a JSON body: {}",
+            e.body_text()
+        ))),
+    }
+}
+
+/// The whole API.
+pub fn router(storage: Arc<dyn Storage>) -> Router {
+    let state = AppState::new(storage);
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/logout", post(logout))
+        .route("/v1/sync/push", post(push))
+        .route("/v1/sync/pull", get(pull))
+        .route("/v1/numbers/lease", post(lease))
+        .route("/v1/admin/users", post(create_user))
+        .route(
+            "/v1/admin/customers",
+            post(|d: Dispatcher, s: State<AppState>, b| admin_put(d, s, Entity::Customer, b)),
+        )
+        .route(
+            "/v1/admin/equipment",
+            post(|d: Dispatcher, s: State<AppState>, b| admin_put(d, s, Entity::Equipment, b)),
+        )
+        .route(
+            "/v1/admin/work-orders",
+            post(create_work_order).get(list_work_orders),
+        )
+        .route("/v1/admin/work-orders/{id}/assign", post(assign))
+        .route(
+            "/v1/admin/work-orders/{id}/cancel",
+            post(|d: Dispatcher, s: State<AppState>, p| {
+                admin_transition(d, s, p, Status::Cancelled)
+            }),
+        )
+        .route(
+            "/v1/admin/work-orders/{id}/close",
+            post(|d: Dispatcher, s: State<AppState>, p| admin_transition(d, s, p, Status::Closed)),
+        )
+        .route(
+            "/v1/admin/quarantine",
+            get(|d: Dispatcher, s: State<AppState>| kept(d, s, "quarantined")),
+        )
+        .route(
+            "/v1/admin/conflicts",
+            get(|d: Dispatcher, s: State<AppState>| kept(d, s, "conflict")),
+        )
+        .fallback(|| async { ApiError::NotFound("no such call: see /openapi.json".into()) })
+        .layer(DefaultBodyLimit::max(MAX_PUSH_BYTES))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct Device {
+    id: String,
+    name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+    device: Device,
+}
+
+#[derive(Debug, Serialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: DateTime<Utc>,
+    user: User,
+    server_time: DateTime<Utc>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    req: Result<Json<LoginRequest>, JsonRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let req = body(req)?;
+    if req.device.id.trim().is_empty() || req.device.id.len() > 200 || req.device.name.len() > 200 {
+        return Err(ApiError::Unprocessable(
+            "device.id must be 1–200 characters and device.name at most 200".into(),
+        ));
+    }
+    let now = Utc::now();
+    let username = req.username.clone();
+    let failures = state
+        .blocking(move |s| s.login_failures(&username, now, THROTTLE_WINDOW_SECS))
+        .await?;
+    if failures >= MAX_LOGIN_FAILURES {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: 60,
+        });
+    }
+    let username = req.username.clone();
+    let found = state
+        .blocking(move |s| s.user_by_username(&username))
+        .await?;
+    let password = req.password.clone();
+    // Argon2 is deliberately slow: verify off the async runtime, and against a dummy hash
+    // when the user does not exist, so that timing does not tell which usernames exist.
+    let verified = tokio::task::spawn_blocking(move || match found {
+        Some((user, hash)) => verify_password(&password, &hash).then_some(user),
+        None => {
+            let _ = verify_password(&password, &DUMMY_HASH);
+            None
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let username = req.username.clone();
+    let Some(user) = verified else {
+        state
+            .blocking(move |s| s.note_login_failure(&username, now))
+            .await?;
+        return Err(ApiError::BadCredentials);
+    };
+    let (token, hash) = new_token();
+    let expires_at = now + Duration::days(SESSION_DAYS);
+    let (uid, uname) = (user.id, user.username.clone());
+    let (device_id, device_name) = (req.device.id, req.device.name);
+    state
+        .blocking(move |s| {
+            s.clear_login_failures(&uname)?;
+            s.create_session(&hash, uid, &device_id, &device_name, now, expires_at)
+        })
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+        server_time: Utc::now(),
+    }))
+}
+
+/// An Argon2id hash verified when a username is unknown, so that it costs the same time.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password("no such user, no such password").unwrap_or_default()
+});
+
+async fn logout(
+    Auth(_): Auth,
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let hash = token_hash(bearer(&headers).unwrap_or_default());
+    state.blocking(move |s| s.end_session(&hash)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn push(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    req: Result<Json<PushRequest>, JsonRejection>,
+) -> Result<Json<PushResponse>, ApiError> {
+    let req = body(req)?;
+    if req.ops.len() > MAX_OPS_PER_PUSH {
+        return Err(ApiError::TooLarge(format!(
+            "{} operations in one push: send at most {MAX_OPS_PER_PUSH}",
+            req.ops.len()
+        )));
+    }
+    if req.device_id != session.device_id {
+        return Err(ApiError::BadRequest(format!(
+            "device_id {:?} is not the device this token was issued to: sign in on this device",
+            req.device_id
+        )));
+    }
+    let now = Utc::now();
+    let results = state
+        .blocking(move |s| s.push(&session, &req.ops, now))
+        .await?;
+    Ok(Json(PushResponse {
+        results,
+        server_time: Utc::now(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct PullQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn pull(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    q: Result<Query<PullQuery>, QueryRejection>,
+) -> Result<Json<PullResponse>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
+    let cursor = match q.cursor.as_deref() {
+        None | Some("") => 0,
+        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "cursor {c:?} is not one this server gave: omit it to start over"
+            ))
+        })?,
+    };
+    let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
+    let user = session.user;
+    let page = state
+        .blocking(move |s| s.pull(&user, cursor, limit))
+        .await?;
+    Ok(Json(PullResponse {
+        changes: page.changes,
+        cursor: page.cursor.to_string(),
+        has_more: page.has_more,
+        server_time: Utc::now(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct LeaseRequest {
+    department: String,
+    count: u32,
+}
+
+async fn lease(
+    Auth(_): Auth,
+    State(state): State<AppState>,
+    req: Result<Json<LeaseRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let req = body(req)?;
+    let department: Department = req
+        .department
+        .parse()
+        .map_err(|e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string()))?;
+    let local = Utc::now()
+        .with_timezone(
+            &FixedOffset::east_opt(LOCAL_OFFSET_SECS)
+                .ok_or_else(|| ApiError::Internal("time zone".into()))?,
+        )
+        .date_naive();
+    let numbers = state
+        .blocking(move |s| s.lease_numbers(&department, local, req.count, DEFAULT_WIDTH))
+        .await?;
+    Ok(Json(json!({"numbers": numbers})))
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateUser {
+    username: String,
+    password: String,
+    name: String,
+    role: Role,
+    department: Option<String>,
+}
+
+/// Checks a new user's fields; the same rules for the API and the command line.
+pub fn check_new_user(
+    username: &str,
+    password: &str,
+    name: &str,
+    role: Role,
+    department: Option<&str>,
+) -> Result<(), ApiError> {
+    if username.trim().is_empty()
+        || username.len() > 64
+        || username.chars().any(char::is_whitespace)
+    {
+        return Err(ApiError::Unprocessable(
+            "username: 1–64 characters, no spaces".into(),
+        ));
+    }
+    if password.chars().count() < 8 {
+        return Err(ApiError::Unprocessable(
+            "password: at least 8 characters".into(),
+        ));
+    }
+    if name.trim().is_empty() {
+        return Err(ApiError::Unprocessable(
+            "name: write the person's name".into(),
+        ));
+    }
+    if let Some(d) = department {
+        d.parse::<Department>()
+            .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    }
+    if role == Role::Engineer && department.is_none() {
+        return Err(ApiError::Unprocessable(
+            "department: an engineer needs one (SC, SJ, HY, YF, YX) to number records".into(),
+        ));
+    }
+    Ok(())
+}
+
+async fn create_user(
+    Dispatcher(session): Dispatcher,
+    State(state): State<AppState>,
+    req: Result<Json<CreateUser>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let req = body(req)?;
+    if session.user.role != Role::Admin {
+        return Err(ApiError::Forbidden("only an admin creates users".into()));
+    }
+    check_new_user(
+        &req.username,
+        &req.password,
+        &req.name,
+        req.role,
+        req.department.as_deref(),
+    )?;
+    let password = req.password.clone();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let new = NewUser {
+        username: req.username,
+        name: req.name,
+        role: req.role,
+        department: req.department,
+        password_hash,
+    };
+    let user = state
+        .blocking(move |s| s.create_user(new, Utc::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn admin_put(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    entity: Entity,
+    req: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let row = body(req)?;
+    let id = state
+        .blocking(move |s| s.admin_put(entity, row, Utc::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+async fn create_work_order(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    req: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut row = body(req)?;
+    row.entry("status")
+        .or_insert(Value::String(Status::New.as_str().into()));
+    row.entry("reported_at").or_insert(json!(Utc::now()));
+    if !row.get("number").is_some_and(Value::is_string) {
+        let dept: Department = row
+            .get("department")
+            .and_then(Value::as_str)
+            .unwrap_or("SC")
+            .parse()
+            .map_err(|e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string()))?;
+        row.insert("department".into(), Value::String(dept.to_string()));
+        let local = Utc::now()
+            .with_timezone(
+                &FixedOffset::east_opt(LOCAL_OFFSET_SECS)
+                    .ok_or_else(|| ApiError::Internal("time zone".into()))?,
+            )
+            .date_naive();
+        let numbers = state
+            .blocking(move |s| s.lease_numbers(&dept, local, 1, DEFAULT_WIDTH))
+            .await?;
+        row.insert(
+            "number".into(),
+            Value::String(numbers.into_iter().next().unwrap_or_default()),
+        );
+    }
+    let id = state
+        .blocking(move |s| s.admin_put(Entity::WorkOrder, row, Utc::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+}
+
+async fn list_work_orders(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let status = q
+        .status
+        .map(|s| s.parse::<Status>())
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let orders = state.blocking(move |s| s.work_orders(status)).await?;
+    Ok(Json(json!({"work_orders": orders})))
+}
+
+#[derive(Debug, Deserialize)]
+struct AssignRequest {
+    engineer_ids: Vec<Uuid>,
+    manager_id: Option<Uuid>,
+}
+
+fn order_id(
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Uuid, ApiError> {
+    let Path(id) = p.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    id.parse()
+        .map_err(|_| ApiError::BadRequest(format!("{id:?} is not a work order id (UUID)")))
+}
+
+async fn assign(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    req: Result<Json<AssignRequest>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = order_id(p)?;
+    let req = body(req)?;
+    if req
+        .manager_id
+        .is_some_and(|m| !req.engineer_ids.contains(&m))
+    {
+        return Err(ApiError::Unprocessable(
+            "manager_id must be one of engineer_ids".into(),
+        ));
+    }
+    state
+        .blocking(move |s| s.assign(id, &req.engineer_ids, req.manager_id, Utc::now()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn admin_transition(
+    Dispatcher(session): Dispatcher,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    to: Status,
+) -> Result<StatusCode, ApiError> {
+    let id = order_id(p)?;
+    let role = session.user.role;
+    state
+        .blocking(move |s| s.admin_transition(id, to, role, Utc::now()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn kept(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    status: &'static str,
+) -> Result<Json<Value>, ApiError> {
+    let ops = state.blocking(move |s| s.kept_ops(status)).await?;
+    Ok(Json(json!({ "operations": ops })))
+}

@@ -1,0 +1,161 @@
+//! `onsite-sync-server`: `serve` the API, or `user add` from the command line.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use onsite_domain::Role;
+use onsite_sync_server::api::check_new_user;
+use onsite_sync_server::auth::hash_password;
+use onsite_sync_server::demo::{self, DEMO_LOGINS, DEMO_PASSWORD};
+use onsite_sync_server::sqlite::SqliteStorage;
+use onsite_sync_server::storage::{NewUser, Storage};
+
+#[derive(Debug, Parser)]
+#[command(name = "onsite-sync-server", version, about = "The Onsite sync server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the sync API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "ONSITE_LISTEN", default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// Database: sqlite://PATH (default: onsite-server.db in the working directory).
+        #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
+        db: String,
+        /// Seed realistic demo data into an empty database and print the demo logins.
+        #[arg(long, env = "ONSITE_DEMO")]
+        demo: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
+        db: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    match s {
+        "admin" => Ok(Role::Admin),
+        "dispatcher" => Ok(Role::Dispatcher),
+        "engineer" => Ok(Role::Engineer),
+        _ => Err(format!(
+            "{s:?} is not a role: use admin, dispatcher or engineer"
+        )),
+    }
+}
+
+fn open(db: &str) -> Result<Arc<dyn Storage>> {
+    if let Some(path) = db.strip_prefix("sqlite://") {
+        let storage =
+            SqliteStorage::open(&PathBuf::from(path)).with_context(|| format!("opening {db}"))?;
+        return Ok(Arc::new(storage));
+    }
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        bail!("PostgreSQL storage is not built yet: use --db sqlite://PATH");
+    }
+    bail!("--db {db:?}: use sqlite://PATH")
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve { listen, db, demo } => serve(listen, &db, demo),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    name,
+                    department,
+                    db,
+                },
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            check_new_user(&username, password, &name, role, department.as_deref())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let storage = open(&db)?;
+            let password_hash = hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user = storage.create_user(
+                NewUser {
+                    username,
+                    name,
+                    role,
+                    department,
+                    password_hash,
+                },
+                chrono::Utc::now(),
+            )?;
+            println!(
+                "added {} ({:?}) with id {}",
+                user.username, user.role, user.id
+            );
+            Ok(())
+        }
+    }
+}
+
+fn serve(listen: SocketAddr, db: &str, with_demo: bool) -> Result<()> {
+    let storage = open(db)?;
+    if with_demo {
+        if demo::is_empty(storage.as_ref()).map_err(|e| anyhow::anyhow!("{e}"))? {
+            demo::seed(storage.as_ref(), chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!("seeded demo data");
+        } else {
+            tracing::info!("the database has data already: demo data not added");
+        }
+        println!("demo logins (password {DEMO_PASSWORD}):");
+        for l in &DEMO_LOGINS {
+            println!("  {:<10} {:?}  {}", l.username, l.role, l.name);
+        }
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let addr = listener.local_addr()?;
+        tracing::info!("onsite-sync-server ready, listening on http://{addr}");
+        axum::serve(listener, onsite_sync_server::router(storage))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("serving")
+    })
+}

@@ -1,0 +1,129 @@
+//! The server's storage, behind one trait so that the HTTP layer does not know which
+//! database holds the data. `SqliteStorage` (embedded, the default) implements it; a
+//! PostgreSQL implementation fits the same trait. Methods are synchronous: handlers call
+//! them through `spawn_blocking`.
+
+use chrono::{DateTime, Utc};
+use onsite_domain::protocol::{Change, Entity, Op, OpResult};
+use onsite_domain::records::User;
+use onsite_domain::{DomainError, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Rule(#[from] DomainError),
+    #[error("database: {0}")]
+    Database(String),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Database(e.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// A session, as found by its token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub device_id: String,
+}
+
+/// A new user, with the Argon2id hash of their password.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub name: String,
+    pub role: onsite_domain::Role,
+    pub department: Option<String>,
+    pub password_hash: String,
+}
+
+/// One page of the change log for a user.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    pub changes: Vec<Change>,
+    pub cursor: i64,
+    pub has_more: bool,
+}
+
+/// An operation the server kept without applying it (conflict or quarantine).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeptOp {
+    pub op: Value,
+    pub user_id: String,
+    pub device_id: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+pub trait Storage: Send + Sync + 'static {
+    fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User>;
+    /// The user and their password hash.
+    fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>>;
+    /// Failed logins of `username` in the last `window_secs`.
+    fn login_failures(&self, username: &str, now: DateTime<Utc>, window_secs: i64) -> Result<u32>;
+    fn note_login_failure(&self, username: &str, now: DateTime<Utc>) -> Result<()>;
+    fn clear_login_failures(&self, username: &str) -> Result<()>;
+    fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        device_id: &str,
+        device_name: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    fn end_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Applies pushed operations in one transaction; one result per operation, in order.
+    fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>>;
+    /// The changes after `cursor` in the user's scope, at most `limit`.
+    fn pull(&self, user: &User, cursor: i64, limit: usize) -> Result<PullPage>;
+
+    /// Creates or replaces a record as the dispatcher (its fields all stamped now).
+    fn admin_put(
+        &self,
+        entity: Entity,
+        row: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid>;
+    /// Assigns an order to engineers (replacing earlier ones): they receive its whole graph,
+    /// those who lose it receive a revoke.
+    fn assign(
+        &self,
+        work_order_id: Uuid,
+        engineers: &[Uuid],
+        manager: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A dispatcher's transition (cancel, close).
+    fn admin_transition(
+        &self,
+        work_order_id: Uuid,
+        to: Status,
+        role: onsite_domain::Role,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    fn work_orders(&self, status: Option<Status>) -> Result<Vec<Map<String, Value>>>;
+    fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>>;
+    /// Leases `count` new numbers of `department` for the month of `local_date`.
+    fn lease_numbers(
+        &self,
+        department: &onsite_domain::numbering::Department,
+        local_date: chrono::NaiveDate,
+        count: u32,
+        width: u8,
+    ) -> Result<Vec<String>>;
+}

@@ -1,0 +1,527 @@
+//! The sync server's calls, as the desktop client and a dispatcher use them, through the
+//! real router (no socket) over a real SQLite file.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use onsite_domain::Role;
+use onsite_sync_server::auth::hash_password;
+use onsite_sync_server::sqlite::SqliteStorage;
+use onsite_sync_server::storage::{NewUser, Storage};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct horse";
+
+struct Server {
+    _dir: tempfile::TempDir,
+    storage: Arc<dyn Storage>,
+    router: Router,
+}
+
+impl Server {
+    fn new() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(&dir.path().join("server.db")).expect("opens"));
+        let hash = hash_password(PASSWORD).expect("hashes");
+        for (username, role) in [
+            ("admin", Role::Admin),
+            ("dispatch", Role::Dispatcher),
+            ("wang", Role::Engineer),
+            ("li", Role::Engineer),
+        ] {
+            storage
+                .create_user(
+                    NewUser {
+                        username: username.into(),
+                        name: username.into(),
+                        role,
+                        department: Some("SC".into()),
+                        password_hash: hash.clone(),
+                    },
+                    chrono::Utc::now(),
+                )
+                .expect("user");
+        }
+        let router = onsite_sync_server::router(Arc::clone(&storage));
+        Server {
+            _dir: dir,
+            storage,
+            router,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b)),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let res = self.router.clone().oneshot(req).await.expect("answers");
+        let status = res.status();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    async fn json(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        self.call(method, uri, token, Some(body.to_string())).await
+    }
+
+    async fn login(&self, username: &str, device: &str) -> String {
+        let (status, body) = self.json("POST", "/v1/auth/login", None, json!({"username": username, "password": PASSWORD, "device": {"id": device, "name": "笔记本"}})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
+    fn user_id(&self, username: &str) -> Uuid {
+        self.storage
+            .user_by_username(username)
+            .expect("reads")
+            .expect("exists")
+            .0
+            .id
+    }
+
+    /// A customer, equipment and an order, assigned to `engineer` when given.
+    async fn order(&self, dispatcher: &str, engineer: Option<&str>) -> Uuid {
+        let (s, c) = self.json("POST", "/v1/admin/customers", Some(dispatcher), json!({"name": "苏州宏达电气股份有限公司", "contact": "李明", "phone": "13800000000", "address": "苏州市工业园区星湖街 1 号"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+        let customer = c["id"].as_str().expect("id").to_owned();
+        let (s, o) = self
+            .json(
+                "POST",
+                "/v1/admin/work-orders",
+                Some(dispatcher),
+                json!({"department": "SC", "customer_id": customer, "equipment_id": null, "service_type": "repair", "fault_level": 2, "channel": "hotline",
+                       "fault_description": "电机异响，振动大", "warranty": "out_of_warranty", "paid": true, "charge_cause": null,
+                       "expected_completion": null, "requested_service_at": null, "scheduled_at": null, "recorded_by": "客服", "diagnosis": null,
+                       "repair_result": null, "repair_started_at": null, "repair_ended_at": null, "outcome": null, "postpone_reason": null}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+        let id: Uuid = o["id"].as_str().expect("id").parse().expect("uuid");
+        if let Some(e) = engineer {
+            let (s, b) = self
+                .json(
+                    "POST",
+                    &format!("/v1/admin/work-orders/{id}/assign"),
+                    Some(dispatcher),
+                    json!({"engineer_ids": [self.user_id(e)]}),
+                )
+                .await;
+            assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+        }
+        id
+    }
+
+    async fn pull_all(&self, token: &str, cursor: &str) -> (Vec<Value>, String) {
+        let mut cursor = cursor.to_owned();
+        let mut changes = Vec::new();
+        loop {
+            let (s, page) = self
+                .call(
+                    "GET",
+                    &format!("/v1/sync/pull?cursor={cursor}&limit=2"),
+                    Some(token),
+                    None,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{page}");
+            changes.extend(page["changes"].as_array().expect("changes").iter().cloned());
+            cursor = page["cursor"].as_str().expect("cursor").to_owned();
+            if page["has_more"] == json!(false) {
+                return (changes, cursor);
+            }
+        }
+    }
+}
+
+fn transition(order: Uuid, from: &str, to: &str) -> Value {
+    json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "work_order", "id": order, "kind": "transition", "transition": {"from": from, "to": to}})
+}
+
+#[tokio::test]
+async fn health_and_unknown_calls_answer_in_json() {
+    let s = Server::new();
+    assert_eq!(
+        s.call("GET", "/healthz", None, None).await,
+        (StatusCode::OK, json!({"status": "ok"}))
+    );
+    let (status, body) = s.call("GET", "/v1/nothing", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn login_gives_a_token_bad_credentials_are_401_and_repeated_failures_are_throttled() {
+    let s = Server::new();
+    let (status, body) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "d1", "name": "ThinkPad"}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token"].as_str().map(str::len), Some(64));
+    assert_eq!(body["user"]["role"], "engineer");
+    assert!(body["server_time"].is_string() && body["expires_at"].is_string());
+    for _ in 0..5 {
+        let (status, body) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": "wrong", "device": {"id": "d1", "name": "x"}})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"]["code"], "bad_credentials");
+    }
+    let (status, body) = s
+        .json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"username": "wang", "password": PASSWORD, "device": {"id": "d1", "name": "x"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"username": "nobody", "password": "x", "device": {"id": "d1", "name": "x"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_4xx_and_change_nothing() {
+    let s = Server::new();
+    let (status, body) = s
+        .call("POST", "/v1/auth/login", None, Some("{not json".into()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    let (status, _) = s
+        .json("POST", "/v1/auth/login", None, json!({"username": 7}))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let token = s.login("wang", "dev-1").await;
+    let (status, _) = s
+        .call(
+            "POST",
+            "/v1/sync/push",
+            Some(&token),
+            Some("garbage".into()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = s
+        .call("GET", "/v1/sync/pull?cursor=abc", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let too_many: Vec<Value> = (0..1001)
+        .map(|_| transition(Uuid::now_v7(), "assigned", "accepted"))
+        .collect();
+    let (status, body) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&token),
+            json!({"device_id": "dev-1", "ops": too_many}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let huge = format!(
+        "{{\"device_id\":\"dev-1\",\"ops\":[],\"pad\":\"{}\"}}",
+        "x".repeat(9 * 1024 * 1024)
+    );
+    let (status, _) = s
+        .call("POST", "/v1/sync/push", Some(&token), Some(huge))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        s.call("GET", "/healthz", None, None).await.0,
+        StatusCode::OK,
+        "the server stays up"
+    );
+}
+
+#[tokio::test]
+async fn calls_need_a_valid_token_and_admin_calls_a_dispatcher() {
+    let s = Server::new();
+    assert_eq!(
+        s.call("GET", "/v1/sync/pull", None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.call("GET", "/v1/sync/pull", Some("not-a-token"), None)
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let token = s.login("wang", "dev-1").await;
+    let (status, body) = s
+        .call("GET", "/v1/admin/work-orders", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        s.call("POST", "/v1/auth/logout", Some(&token), None)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.call("GET", "/v1/sync/pull", Some(&token), None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the token stops working"
+    );
+}
+
+#[tokio::test]
+async fn an_assigned_order_reaches_its_engineer_only() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let li = s.login("li", "dev-2").await;
+    let (_, cursor) = s.pull_all(&wang, "").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let (changes, _) = s.pull_all(&wang, &cursor).await;
+    let order_row = changes
+        .iter()
+        .find(|c| c["entity"] == "work_order" && c["id"] == json!(order))
+        .expect("the order reaches its engineer");
+    assert_eq!(order_row["row"]["status"], "assigned");
+    assert!(order_row["row"]["_clocks"].is_object());
+    assert!(
+        changes.iter().any(|c| c["entity"] == "customer"),
+        "with its customer"
+    );
+    let (li_changes, _) = s.pull_all(&li, "").await;
+    assert!(
+        li_changes.iter().all(|c| c["id"] != json!(order)),
+        "another engineer never sees it"
+    );
+}
+
+#[tokio::test]
+async fn a_push_is_applied_once_and_a_replay_returns_the_first_answer() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let op = transition(order, "assigned", "accepted");
+    let push = json!({"device_id": "dev-1", "ops": [op]});
+    let (status, first) = s
+        .json("POST", "/v1/sync/push", Some(&wang), push.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["results"][0]["status"], "applied");
+    let (_, replay) = s.json("POST", "/v1/sync/push", Some(&wang), push).await;
+    assert_eq!(
+        replay["results"], first["results"],
+        "a replay gets the first answer"
+    );
+    let (_, list) = s
+        .call(
+            "GET",
+            "/v1/admin/work-orders?status=accepted",
+            Some(&dispatch),
+            None,
+        )
+        .await;
+    assert_eq!(list["work_orders"].as_array().map(Vec::len), Some(1));
+    // The same move again under a new op_id no longer applies: the order moved on.
+    let (_, again) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&wang),
+            json!({"device_id": "dev-1", "ops": [transition(order, "assigned", "accepted")]}),
+        )
+        .await;
+    assert_eq!(again["results"][0]["status"], "conflict");
+}
+
+#[tokio::test]
+async fn another_engineers_order_is_quarantined_not_applied() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let li = s.login("li", "dev-2").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let log = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-2", chrono::Utc::now().timestamp_millis()), "entity": "log_entry", "id": Uuid::now_v7(), "kind": "append",
+                     "fields": {"work_order_id": order, "day": "2026-11-22", "text": "不是我的单"}});
+    let (_, body) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&li),
+            json!({"device_id": "dev-2", "ops": [log, transition(order, "assigned", "accepted")]}),
+        )
+        .await;
+    assert_eq!(body["results"][0]["status"], "quarantined", "{body}");
+    assert_eq!(body["results"][1]["status"], "quarantined");
+    let (_, kept) = s
+        .call("GET", "/v1/admin/quarantine", Some(&dispatch), None)
+        .await;
+    assert_eq!(
+        kept["operations"].as_array().map(Vec::len),
+        Some(2),
+        "kept for the dispatcher"
+    );
+    let (_, list) = s
+        .call(
+            "GET",
+            "/v1/admin/work-orders?status=assigned",
+            Some(&dispatch),
+            None,
+        )
+        .await;
+    assert_eq!(
+        list["work_orders"].as_array().map(Vec::len),
+        Some(1),
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn dispatcher_cancel_beats_offline_completion_as_a_visible_conflict() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/cancel"),
+            Some(&dispatch),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, body) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&wang),
+            json!({"device_id": "dev-1", "ops": [transition(order, "assigned", "accepted")]}),
+        )
+        .await;
+    assert_eq!(body["results"][0]["status"], "conflict");
+    assert!(
+        body["results"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cancelled"))
+    );
+    let (_, conflicts) = s
+        .call("GET", "/v1/admin/conflicts", Some(&dispatch), None)
+        .await;
+    assert_eq!(conflicts["operations"].as_array().map(Vec::len), Some(1));
+    // Closing a cancelled order is not a transition the table allows.
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/close"),
+            Some(&dispatch),
+            None
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+}
+
+#[tokio::test]
+async fn reassigning_an_order_revokes_it_from_the_first_engineer() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let li = s.login("li", "dev-2").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let (_, cursor) = s.pull_all(&wang, "").await;
+    let (_, li_cursor) = s.pull_all(&li, "").await;
+    let (status, _) = s
+        .json(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/assign"),
+            Some(&dispatch),
+            json!({"engineer_ids": [s.user_id("li")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (changes, _) = s.pull_all(&wang, &cursor).await;
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["op"] == "revoke" && c["id"] == json!(order)),
+        "{changes:?}"
+    );
+    let (li_changes, _) = s.pull_all(&li, &li_cursor).await;
+    assert!(
+        li_changes
+            .iter()
+            .any(|c| c["entity"] == "work_order" && c["op"] == "put" && c["id"] == json!(order)),
+        "the new engineer gets the whole order"
+    );
+}
+
+#[tokio::test]
+async fn leased_numbers_are_never_issued_twice() {
+    let s = Server::new();
+    let wang = s.login("wang", "dev-1").await;
+    let li = s.login("li", "dev-2").await;
+    let mut seen = std::collections::HashSet::new();
+    for token in [&wang, &li, &wang] {
+        let (status, body) = s
+            .json(
+                "POST",
+                "/v1/numbers/lease",
+                Some(token),
+                json!({"department": "SC", "count": 5}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for n in body["numbers"].as_array().expect("numbers") {
+            assert!(
+                seen.insert(n.as_str().expect("text").to_owned()),
+                "{n} issued twice"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 15);
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/numbers/lease",
+            Some(&wang),
+            json!({"department": "sc", "count": 5}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
