@@ -86,8 +86,7 @@ pub fn decide(
             }
             let mut row = op.fields.clone().unwrap_or_default();
             row.insert("id".into(), Value::String(op.id.to_string()));
-            if op.entity == Entity::LogEntry && row.get("author_id").is_none_or(|a| a.is_null())
-            {
+            if op.entity == Entity::LogEntry && row.get("author_id").is_none_or(|a| a.is_null()) {
                 row.insert("author_id".into(), Value::String(user_id.to_string()));
             }
             if let Err(e) = validate_row(op.entity, &row) {

@@ -10,8 +10,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_onsite-sync-server");
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connects");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("writes");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("writes");
     let mut out = String::new();
     stream.read_to_string(&mut out).expect("reads");
     out
@@ -22,19 +28,49 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("server.db").display());
     let mut add = Command::new(BIN)
-        .args(["user", "add", "--username", "boss", "--role", "admin", "--name", "管理员", "--db", &db])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "boss",
+            "--role",
+            "admin",
+            "--name",
+            "管理员",
+            "--db",
+            &db,
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
-    add.stdin.take().expect("stdin").write_all(b"a long enough password\n").expect("writes");
+    add.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"a long enough password\n")
+        .expect("writes");
     let out = add.wait_with_output().expect("finishes");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("added boss"));
 
     let short = Command::new(BIN)
-        .args(["user", "add", "--username", "x", "--role", "admin", "--name", "x", "--db", &db])
+        .args([
+            "user",
+            "add",
+            "--username",
+            "x",
+            "--role",
+            "admin",
+            "--name",
+            "x",
+            "--db",
+            &db,
+        ])
         .stdin(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -44,7 +80,10 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
         })
         .expect("runs");
     assert!(!short.status.success());
-    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"), "a clear error");
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("at least 8"),
+        "a clear error"
+    );
 
     let mut server = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
@@ -58,7 +97,13 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
     for line in BufReader::new(stderr).lines() {
         let line = line.expect("reads");
         if let Some(rest) = line.split("listening on http://").nth(1) {
-            addr = Some(rest.split_whitespace().next().expect("address").trim_end_matches(|c: char| !c.is_ascii_digit()).to_owned());
+            addr = Some(
+                rest.split_whitespace()
+                    .next()
+                    .expect("address")
+                    .trim_end_matches(|c: char| !c.is_ascii_digit())
+                    .to_owned(),
+            );
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(30), "no ready line");
