@@ -8,6 +8,16 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onsite-sync-server");
 
+/// A child process that is killed and reaped however the test ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("connects");
     stream
@@ -85,13 +95,15 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
         "a clear error"
     );
 
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
-        .env("NO_COLOR", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let stderr = server.stderr.take().expect("stderr");
+    let mut server = Running(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db])
+            .env("NO_COLOR", "1")
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts"),
+    );
+    let stderr = server.0.stderr.take().expect("stderr");
     let started = Instant::now();
     let mut addr = None;
     for line in BufReader::new(stderr).lines() {
@@ -110,7 +122,7 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
     }
     let addr = addr.expect("the ready line names the address");
     let answer = http_get(&addr, "/healthz");
-    server.kill().expect("stops");
+    drop(server);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#"{"status":"ok"}"#));
 }
