@@ -1,0 +1,541 @@
+//! The client's sync engine: one tokio task that pushes the outbox and pulls the server's
+//! changes into the local store, whenever it can.
+//!
+//! - [`Client`]: the HTTP calls (login, push, pull, health);
+//! - [`sync_once`]: one cycle — push the outbox in batches, pull to the end, checkpoint;
+//!   safe to repeat after a crash anywhere in it (op_ids make pushes idempotent, a pulled
+//!   page commits with its cursor);
+//! - [`SyncEngine`]: triggers (start, a local write debounced, a timer, "sync now",
+//!   reconnection), offline detection with exponential backoff and jitter, and a stream of
+//!   [`SyncState`] for the UI.
+//!
+//! Knows nothing of Tauri. The store is synchronous: every call to it runs in
+//! `spawn_blocking`, never on the async runtime.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use onsite_domain::protocol::{Op, PullResponse, PushRequest, PushResponse};
+use onsite_domain::records::User;
+use onsite_store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, watch};
+
+/// What can stop a sync, each with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(
+        "the server cannot be reached ({0}): working offline, everything is kept and sent later"
+    )]
+    Offline(String),
+    #[error("the session has expired or was ended: sign in again (nothing entered is lost)")]
+    Unauthorized,
+    #[error("the server refused the request ({status}): {message}")]
+    Server { status: u16, message: String },
+    #[error("the server answered something this app does not understand: {0}")]
+    Protocol(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Worth retrying later by itself (network down, server restarting or overloaded).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::Offline(_) => true,
+            SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            _ => false,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, SyncError>;
+
+/// A signed-in session, as the app keeps it across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub server: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+    pub device_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginAnswer {
+    token: String,
+    expires_at: DateTime<Utc>,
+    user: User,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorAnswer {
+    error: ErrorBody,
+}
+
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    message: String,
+}
+
+/// The HTTP side of sync.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    device_id: String,
+}
+
+fn offline(e: &reqwest::Error) -> SyncError {
+    SyncError::Offline(if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "no connection".into()
+    } else {
+        e.to_string()
+    })
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Result<T> {
+    let status = res.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED {
+        return Err(SyncError::Unauthorized);
+    }
+    let bytes = res.bytes().await.map_err(|e| offline(&e))?;
+    if !status.is_success() {
+        let message = serde_json::from_slice::<ErrorAnswer>(&bytes)
+            .map(|e| e.error.message)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+        return Err(SyncError::Server {
+            status: status.as_u16(),
+            message,
+        });
+    }
+    serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap_or_default()
+}
+
+impl Client {
+    /// Signs in; a wrong password is `Server { status: 401 … }`-free: it is `Unauthorized`.
+    pub async fn login(
+        server: &str,
+        username: &str,
+        password: &str,
+        device_id: &str,
+        device_name: &str,
+    ) -> Result<Session> {
+        let base = server.trim_end_matches('/').to_owned();
+        let body = serde_json::json!({"username": username, "password": password, "device": {"id": device_id, "name": device_name}});
+        let res = http()
+            .post(format!("{base}/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        let a: LoginAnswer = answer(res).await?;
+        Ok(Session {
+            server: base,
+            token: a.token,
+            expires_at: a.expires_at,
+            user: a.user,
+            device_id: device_id.to_owned(),
+        })
+    }
+
+    pub fn new(session: &Session) -> Client {
+        Client {
+            http: http(),
+            base: session.server.clone(),
+            token: session.token.clone(),
+            device_id: session.device_id.clone(),
+        }
+    }
+
+    pub async fn push(&self, ops: Vec<Op>) -> Result<PushResponse> {
+        let body = PushRequest {
+            device_id: self.device_id.clone(),
+            ops,
+        };
+        let res = self
+            .http
+            .post(format!("{}/v1/sync/push", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        answer(res).await
+    }
+
+    pub async fn pull(&self, cursor: Option<&str>, limit: usize) -> Result<PullResponse> {
+        let mut url = format!("{}/v1/sync/pull?limit={limit}", self.base);
+        if let Some(c) = cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let res = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        answer(res).await
+    }
+
+    /// Whether the server answers `/healthz` now.
+    pub async fn healthy(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+}
+
+/// The store, shared by the app and the engine; used only from blocking threads.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+async fn with_store<T: Send + 'static>(
+    store: &SharedStore,
+    f: impl FnOnce(&mut Store) -> std::result::Result<T, StoreError> + Send + 'static,
+) -> Result<T> {
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store
+            .lock()
+            .map_err(|_| SyncError::Protocol("the local store lock was poisoned".into()))?;
+        f(&mut guard).map_err(SyncError::from)
+    })
+    .await
+    .map_err(|e| SyncError::Protocol(format!("a store task failed: {e}")))?
+}
+
+/// Where a sync cycle is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Push,
+    Pull,
+}
+
+/// What the UI shows in its sync bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum SyncState {
+    /// Not synced yet in this session.
+    Starting,
+    Syncing {
+        phase: Phase,
+        done: u64,
+        total: u64,
+    },
+    Idle {
+        last_synced_at: DateTime<Utc>,
+        pending: i64,
+    },
+    Offline {
+        since: DateTime<Utc>,
+        retry_in_ms: u64,
+        pending: i64,
+        last_error: String,
+    },
+    /// Needs the engineer: sign in again.
+    SignInRequired {
+        pending: i64,
+    },
+    /// The server refused something; retried at the next trigger.
+    Failed {
+        message: String,
+        pending: i64,
+    },
+}
+
+/// What one cycle did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleReport {
+    pub pushed: u64,
+    pub pulled: u64,
+}
+
+/// Tunables; the defaults are DESIGN.md's.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub push_batch: usize,
+    pub pull_limit: usize,
+    pub debounce: Duration,
+    pub interval: Duration,
+    pub backoff_start: Duration,
+    pub backoff_max: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            push_batch: 500,
+            pull_limit: 1000,
+            debounce: Duration::from_secs(1),
+            interval: Duration::from_secs(30),
+            backoff_start: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(300),
+        }
+    }
+}
+
+/// One sync cycle: push everything pending in batches, then pull until the server has no
+/// more, then checkpoint the local database. `progress` hears every step.
+pub async fn sync_once(
+    store: &SharedStore,
+    client: &Client,
+    config: &Config,
+    progress: &(dyn Fn(SyncState) + Send + Sync),
+) -> Result<CycleReport> {
+    let mut report = CycleReport::default();
+    let total = u64::try_from(with_store(store, |s| s.pending_count()).await?).unwrap_or(0);
+    progress(SyncState::Syncing {
+        phase: Phase::Push,
+        done: 0,
+        total,
+    });
+    let batch = config.push_batch;
+    loop {
+        let ops = with_store(store, move |s| s.pending_batch(batch)).await?;
+        if ops.is_empty() {
+            break;
+        }
+        let sent = u64::try_from(ops.len()).unwrap_or(0);
+        let answer = client.push(ops).await?;
+        let local_now = Utc::now();
+        // Recorded in one local transaction with the outbox entries it settles.
+        with_store(store, move |s| {
+            s.record_push_results(&answer.results, answer.server_time, local_now)
+        })
+        .await?;
+        report.pushed += sent;
+        progress(SyncState::Syncing {
+            phase: Phase::Push,
+            done: report.pushed.min(total),
+            total,
+        });
+    }
+    let mut cursor = with_store(store, |s| s.cursor()).await?;
+    loop {
+        progress(SyncState::Syncing {
+            phase: Phase::Pull,
+            done: report.pulled,
+            total: 0,
+        });
+        let page = client.pull(cursor.as_deref(), config.pull_limit).await?;
+        let count = u64::try_from(page.changes.len()).unwrap_or(0);
+        let next = page.cursor.clone();
+        let local_now = Utc::now();
+        let PullResponse {
+            changes,
+            cursor: page_cursor,
+            has_more,
+            server_time,
+        } = page;
+        // The page, the rebase of pending work on top of it and the cursor: one transaction.
+        with_store(store, move |s| {
+            s.apply_pull(changes, &page_cursor, server_time, local_now)
+        })
+        .await?;
+        report.pulled += count;
+        cursor = Some(next);
+        if !has_more {
+            break;
+        }
+    }
+    with_store(store, |s| s.checkpoint()).await?;
+    Ok(report)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    LocalWrite,
+    Now,
+    Stop,
+}
+
+/// The app's handle on the running engine.
+#[derive(Debug)]
+pub struct SyncHandle {
+    triggers: mpsc::UnboundedSender<Trigger>,
+    state: watch::Receiver<SyncState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SyncHandle {
+    /// Tell the engine something was written locally (it syncs about a second later,
+    /// once writes pause).
+    pub fn local_write(&self) {
+        let _ = self.triggers.send(Trigger::LocalWrite);
+    }
+
+    /// "Sync now": also retries at once when offline.
+    pub fn sync_now(&self) {
+        let _ = self.triggers.send(Trigger::Now);
+    }
+
+    /// The state stream for the UI.
+    pub fn state(&self) -> watch::Receiver<SyncState> {
+        self.state.clone()
+    }
+
+    /// Stops the engine after the step it is in.
+    pub async fn stop(self) {
+        let _ = self.triggers.send(Trigger::Stop);
+        let _ = self.task.await;
+    }
+}
+
+/// The background engine.
+#[derive(Debug)]
+pub struct SyncEngine;
+
+impl SyncEngine {
+    /// Starts syncing `store` with the session's server: at once, then on every trigger.
+    pub fn start(store: SharedStore, session: &Session, config: Config) -> SyncHandle {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (state_tx, state_rx) = watch::channel(SyncState::Starting);
+        let client = Client::new(session);
+        let task = tokio::spawn(run(store, client, config, rx, state_tx));
+        SyncHandle {
+            triggers: tx,
+            state: state_rx,
+            task,
+        }
+    }
+}
+
+async fn pending(store: &SharedStore) -> i64 {
+    with_store(store, |s| s.pending_count()).await.unwrap_or(-1)
+}
+
+/// Exponential backoff with full jitter: a random wait up to `start·2^attempt`, capped.
+fn backoff(config: &Config, attempt: u32) -> Duration {
+    let ceiling = config
+        .backoff_start
+        .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+        .min(config.backoff_max);
+    let ms = u64::try_from(ceiling.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    Duration::from_millis(ms / 2 + rand::random::<u64>() % (ms / 2 + 1))
+}
+
+async fn run(
+    store: SharedStore,
+    client: Client,
+    config: Config,
+    mut triggers: mpsc::UnboundedReceiver<Trigger>,
+    state: watch::Sender<SyncState>,
+) {
+    let publish = {
+        let state = state.clone();
+        move |s: SyncState| {
+            let _ = state.send(s);
+        }
+    };
+    let mut attempt: u32 = 0;
+    let mut offline_since: Option<DateTime<Utc>> = None;
+    let mut wait = Duration::ZERO;
+    loop {
+        // Wait for a reason to sync: a trigger, the timer, or the end of a backoff.
+        if !wait.is_zero() {
+            tokio::select! {
+                t = triggers.recv() => match t {
+                    None | Some(Trigger::Stop) => return,
+                    Some(Trigger::LocalWrite) => {
+                        // Let a burst of writes finish first.
+                        tokio::time::sleep(config.debounce).await;
+                        while let Ok(t) = triggers.try_recv() {
+                            if t == Trigger::Stop {
+                                return;
+                            }
+                        }
+                    }
+                    Some(Trigger::Now) => {}
+                },
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        if offline_since.is_some() && !client.healthy().await {
+            attempt = attempt.saturating_add(1);
+            wait = backoff(&config, attempt);
+            publish(SyncState::Offline {
+                since: offline_since.unwrap_or_else(Utc::now),
+                retry_in_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                pending: pending(&store).await,
+                last_error: "the server cannot be reached".into(),
+            });
+            continue;
+        }
+        match sync_once(&store, &client, &config, &publish).await {
+            Ok(_) => {
+                attempt = 0;
+                offline_since = None;
+                wait = config.interval;
+                publish(SyncState::Idle {
+                    last_synced_at: Utc::now(),
+                    pending: pending(&store).await,
+                });
+            }
+            Err(e) if e.is_transient() => {
+                let since = *offline_since.get_or_insert_with(Utc::now);
+                attempt = attempt.saturating_add(1);
+                wait = backoff(&config, attempt);
+                tracing::info!(error = %e, "sync failed, retrying");
+                publish(SyncState::Offline {
+                    since,
+                    retry_in_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    pending: pending(&store).await,
+                    last_error: e.to_string(),
+                });
+            }
+            Err(SyncError::Unauthorized) => {
+                wait = Duration::from_secs(3600);
+                publish(SyncState::SignInRequired {
+                    pending: pending(&store).await,
+                });
+            }
+            Err(e) => {
+                wait = config.interval;
+                publish(SyncState::Failed {
+                    message: e.to_string(),
+                    pending: pending(&store).await,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap() {
+        let config = Config::default();
+        for attempt in 0..30 {
+            let d = backoff(&config, attempt);
+            let ceiling = Duration::from_secs(1)
+                .saturating_mul(2u32.saturating_pow(attempt.min(20)))
+                .min(Duration::from_secs(300));
+            assert!(
+                d <= ceiling && d >= ceiling / 2,
+                "attempt {attempt}: {d:?} not in [{:?}, {ceiling:?}]",
+                ceiling / 2
+            );
+        }
+    }
+}

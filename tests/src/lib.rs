@@ -1,0 +1,112 @@
+//! Test support for cross-crate tests: a real sync server on loopback that can be stopped
+//! and started again on the same address and database, and helpers to seed it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use onsite_domain::Role;
+use onsite_sync_server::auth::hash_password;
+use onsite_sync_server::sqlite::SqliteStorage;
+use onsite_sync_server::storage::{NewUser, Storage};
+
+pub const PASSWORD: &str = "correct horse";
+
+/// A sync server in its own thread and runtime: stopping it drops every connection.
+#[derive(Debug)]
+pub struct TestServer {
+    pub db: PathBuf,
+    pub addr: SocketAddr,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Starts a server on a free loopback port over the database at `db`.
+    pub fn start(db: &Path) -> TestServer {
+        Self::start_on(db, "127.0.0.1:0".parse().expect("address"))
+    }
+
+    pub fn start_on(db: &Path, addr: SocketAddr) -> TestServer {
+        let storage: Arc<dyn Storage> =
+            Arc::new(SqliteStorage::open(db).expect("server database opens"));
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<SocketAddr>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.spawn(async move {
+                let listener = tokio::net::TcpListener::bind(addr).await.expect("binds");
+                let _ = ready_tx.send(listener.local_addr().expect("address"));
+                let _ = axum::serve(listener, onsite_sync_server::router(storage)).await;
+            });
+            let _ = stop_rx.recv();
+            runtime.shutdown_background();
+        });
+        let addr = ready_rx.recv().expect("server starts");
+        TestServer {
+            db: db.to_path_buf(),
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server: the port is closed and every connection dropped.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Starts it again, same address, same database.
+    pub fn restart(&mut self) {
+        self.stop();
+        *self = TestServer::start_on(&self.db.clone(), self.addr);
+    }
+
+    /// The server's storage, opened beside it (SQLite allows it), for setting up and
+    /// checking.
+    pub fn storage(&self) -> SqliteStorage {
+        SqliteStorage::open(&self.db).expect("opens")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Adds users with [`PASSWORD`]; returns their ids in order.
+pub fn add_users(storage: &dyn Storage, users: &[(&str, Role)]) -> Vec<uuid::Uuid> {
+    let hash = hash_password(PASSWORD).expect("hashes");
+    users
+        .iter()
+        .map(|(name, role)| {
+            storage
+                .create_user(
+                    NewUser {
+                        username: (*name).into(),
+                        name: (*name).into(),
+                        role: *role,
+                        department: Some("SC".into()),
+                        password_hash: hash.clone(),
+                    },
+                    chrono::Utc::now(),
+                )
+                .expect("user")
+                .id
+        })
+        .collect()
+}

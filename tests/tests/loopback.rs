@@ -1,0 +1,300 @@
+//! A real server and real clients (sync engine + local store) on loopback.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onsite_domain::demo::{DemoSize, generate};
+use onsite_domain::protocol::Entity;
+use onsite_domain::{Role, Status};
+use onsite_store::{OpenOptions, Store};
+use onsite_sync_client::{
+    Client, Config, SharedStore, SyncEngine, SyncError, SyncState, sync_once,
+};
+use onsite_sync_server::storage::Storage;
+use onsite_tests::{PASSWORD, TestServer, add_users};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+fn object<T: serde::Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => panic!("an object"),
+    }
+}
+
+/// A server with a dispatcher, an engineer and `orders` orders assigned to the engineer.
+fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<Uuid>) {
+    let server = TestServer::start(&dir.path().join("server.db"));
+    let storage = server.storage();
+    let ids = add_users(
+        &storage,
+        &[("dispatch", Role::Dispatcher), ("wang", Role::Engineer)],
+    );
+    let engineer = ids[1];
+    let now = chrono::Utc::now();
+    let data = generate(
+        3,
+        DemoSize {
+            customers: 3,
+            equipment: 5,
+            orders,
+            checklist_items_per_order: 4,
+            part_usages_per_order: 1,
+        },
+        engineer,
+        now,
+    );
+    for c in &data.customers {
+        storage
+            .admin_put(Entity::Customer, object(c), now)
+            .expect("customer");
+    }
+    for e in &data.equipment {
+        storage
+            .admin_put(Entity::Equipment, object(e), now)
+            .expect("equipment");
+    }
+    let mut order_ids = Vec::new();
+    for o in &data.orders {
+        let mut o = o.clone();
+        o.status = Status::Assigned;
+        o.assignees = Vec::new();
+        storage
+            .admin_put(Entity::WorkOrder, object(&o), now)
+            .expect("order");
+        for i in data
+            .checklist_items
+            .iter()
+            .filter(|i| i.work_order_id == o.id)
+        {
+            storage
+                .admin_put(Entity::ChecklistItem, object(i), now)
+                .expect("item");
+        }
+        storage
+            .assign(o.id, &[engineer], None, now)
+            .expect("assign");
+        order_ids.push(o.id);
+    }
+    (server, engineer, order_ids)
+}
+
+async fn laptop(
+    dir: &tempfile::TempDir,
+    server: &TestServer,
+    device: &str,
+) -> (SharedStore, Client, onsite_sync_client::Session) {
+    let store = Store::open(
+        dir.path().join(format!("{device}.db")),
+        &OpenOptions {
+            device_id: device.into(),
+        },
+    )
+    .expect("store");
+    let session = Client::login(&server.url(), "wang", PASSWORD, device, "ThinkPad")
+        .await
+        .expect("signs in");
+    let client = Client::new(&session);
+    (Arc::new(Mutex::new(store)), client, session)
+}
+
+fn status_on_server(server: &TestServer, order: Uuid) -> String {
+    let orders = server.storage().work_orders(None).expect("lists");
+    let row = orders
+        .iter()
+        .find(|o| o["id"] == Value::String(order.to_string()))
+        .expect("order on the server");
+    row["status"].as_str().expect("status").to_owned()
+}
+
+#[tokio::test]
+async fn an_order_assigned_on_the_server_appears_on_the_laptop() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, engineer, orders) = seeded(&dir, 5);
+    let (store, client, _) = laptop(&dir, &server, "laptop-1").await;
+    let report = sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    assert!(
+        report.pulled >= 5 * 5,
+        "orders with their checklists: {report:?}"
+    );
+    {
+        let s = store.lock().expect("lock");
+        let detail = s.work_order(orders[0]).expect("the order is on the laptop");
+        assert_eq!(detail.checklist.len(), 4);
+        assert!(detail.customer.is_some());
+    }
+    // A new order assigned later arrives at the next sync.
+    let storage = server.storage();
+    let mut extra = generate(
+        9,
+        DemoSize {
+            customers: 1,
+            equipment: 1,
+            orders: 1,
+            checklist_items_per_order: 0,
+            part_usages_per_order: 0,
+        },
+        engineer,
+        chrono::Utc::now(),
+    );
+    let now = chrono::Utc::now();
+    storage
+        .admin_put(Entity::Customer, object(&extra.customers[0]), now)
+        .expect("customer");
+    extra.orders[0].status = Status::New;
+    extra.orders[0].equipment_id = None;
+    extra.orders[0].assignees = Vec::new();
+    storage
+        .admin_put(Entity::WorkOrder, object(&extra.orders[0]), now)
+        .expect("order");
+    storage
+        .assign(extra.orders[0].id, &[engineer], None, now)
+        .expect("assign");
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    let s = store.lock().expect("lock");
+    assert_eq!(
+        s.work_order(extra.orders[0].id)
+            .expect("arrived")
+            .order
+            .status,
+        Status::Assigned
+    );
+}
+
+#[tokio::test]
+async fn a_transition_made_with_the_server_stopped_is_pushed_after_it_restarts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 3);
+    let (store, client, _) = laptop(&dir, &server, "laptop-1").await;
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    server.stop();
+    store
+        .lock()
+        .expect("lock")
+        .transition(orders[0], Status::Accepted, Map::new(), chrono::Utc::now())
+        .expect("accepts offline");
+    let err = sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect_err("the server is down");
+    assert!(matches!(err, SyncError::Offline(_)), "{err}");
+    assert_eq!(
+        store.lock().expect("lock").pending_count().expect("counts"),
+        1,
+        "kept for later"
+    );
+    server.restart();
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs after the restart");
+    assert_eq!(
+        store.lock().expect("lock").pending_count().expect("counts"),
+        0
+    );
+    assert_eq!(status_on_server(&server, orders[0]), "accepted");
+}
+
+#[tokio::test]
+async fn a_push_whose_answer_was_lost_is_replayed_without_a_duplicate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, orders) = seeded(&dir, 2);
+    let (store, client, _) = laptop(&dir, &server, "laptop-1").await;
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    let entry = onsite_domain::records::LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: orders[0],
+        day: chrono::Utc::now().date_naive(),
+        text: "更换轴承".into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    };
+    let now = chrono::Utc::now();
+    {
+        let mut s = store.lock().expect("lock");
+        s.transition(orders[0], Status::Accepted, Map::new(), now)
+            .expect("accepts");
+        s.append(Entity::LogEntry, &entry, now).expect("logs");
+    }
+    // The request reaches the server, but its answer never comes back.
+    let ops = store
+        .lock()
+        .expect("lock")
+        .pending_batch(100)
+        .expect("reads");
+    client.push(ops).await.expect("the server applied it");
+    // The next cycle sends the same operations again: same op_ids, first answers, nothing twice.
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    let s = store.lock().expect("lock");
+    assert_eq!(s.pending_count().expect("counts"), 0);
+    assert!(
+        s.outcomes().expect("reads").is_empty(),
+        "no conflict from a replay"
+    );
+    let d = s.work_order(orders[0]).expect("loads");
+    assert_eq!(d.order.status, Status::Accepted);
+    assert_eq!(d.log_entries.len(), 1, "the log entry exists once");
+    assert_eq!(status_on_server(&server, orders[0]), "accepted");
+}
+
+#[tokio::test]
+async fn the_engine_goes_offline_keeps_the_work_and_catches_up_when_the_server_returns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 2);
+    let (store, _, session) = laptop(&dir, &server, "laptop-1").await;
+    let config = Config {
+        debounce: Duration::from_millis(50),
+        interval: Duration::from_secs(30),
+        backoff_start: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        ..Config::default()
+    };
+    let engine = SyncEngine::start(Arc::clone(&store), &session, config);
+    let mut state = engine.state();
+    let wait_for = |state: &mut tokio::sync::watch::Receiver<SyncState>,
+                    what: &'static str,
+                    f: fn(&SyncState) -> bool| {
+        let mut state = state.clone();
+        async move {
+            tokio::time::timeout(Duration::from_secs(20), state.wait_for(f))
+                .await
+                .unwrap_or_else(|_| panic!("never {what}"))
+                .map(|s| s.clone())
+                .expect("engine alive")
+        }
+    };
+    wait_for(&mut state, "idle", |s| matches!(s, SyncState::Idle { .. })).await;
+    server.stop();
+    store
+        .lock()
+        .expect("lock")
+        .transition(orders[1], Status::Accepted, Map::new(), chrono::Utc::now())
+        .expect("accepts");
+    engine.local_write();
+    let offline = wait_for(&mut state, "offline", |s| {
+        matches!(s, SyncState::Offline { .. })
+    })
+    .await;
+    assert!(
+        matches!(offline, SyncState::Offline { pending: 1, .. }),
+        "{offline:?}"
+    );
+    server.restart();
+    wait_for(&mut state, "idle with nothing pending", |s| {
+        matches!(s, SyncState::Idle { pending: 0, .. })
+    })
+    .await;
+    assert_eq!(status_on_server(&server, orders[1]), "accepted");
+    engine.stop().await;
+}
