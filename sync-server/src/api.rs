@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
 use onsite_domain::numbering::{DEFAULT_WIDTH, Department};
 use onsite_domain::protocol::{
-    Entity, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PullResponse, PushRequest, PushResponse,
+    Entity, MAX_BLOB_BYTES, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PullResponse, PushRequest,
+    PushResponse,
 };
 use onsite_domain::records::User;
 use onsite_domain::{Role, Status};
@@ -89,6 +90,13 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", get(pull))
         .route("/v1/numbers/lease", post(lease))
+        .route(
+            "/v1/blobs/{sha256}",
+            get(get_blob)
+                .head(head_blob)
+                .put(put_blob)
+                .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES)),
+        )
         .route("/v1/admin/users", post(create_user))
         .route(
             "/v1/admin/customers",
@@ -520,4 +528,73 @@ async fn kept(
 ) -> Result<Json<Value>, ApiError> {
     let ops = state.blocking(move |s| s.kept_ops(status)).await?;
     Ok(Json(json!({ "operations": ops })))
+}
+
+fn blob_key(
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(sha) = p.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    onsite_domain::signature::check_sha256(&sha)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(sha)
+}
+
+async fn put_blob(
+    Auth(_): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let sha = blob_key(p)?;
+    let bytes = bytes.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("a blob is at most {MAX_BLOB_BYTES} bytes"))
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    let actual = onsite_domain::signature::sha256_hex(&bytes);
+    if actual != sha {
+        return Err(ApiError::Unprocessable(format!(
+            "the bytes hash to {actual}, not {sha}: upload again"
+        )));
+    }
+    let created = state
+        .blocking(move |s| s.put_blob(&sha, &bytes, Utc::now()))
+        .await?;
+    Ok(if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+async fn get_blob(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let sha = blob_key(p)?;
+    let user = session.user;
+    let bytes = state
+        .blocking(move |s| s.blob(&sha, &user, true))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such blob in your scope".into()))?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    ))
+}
+
+async fn head_blob(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let sha = blob_key(p)?;
+    let user = session.user;
+    match state.blocking(move |s| s.blob(&sha, &user, false)).await? {
+        Some(_) => Ok(StatusCode::OK),
+        None => Err(ApiError::NotFound("no such blob in your scope".into())),
+    }
 }

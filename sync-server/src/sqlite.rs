@@ -23,7 +23,10 @@ use uuid::Uuid;
 use crate::push::{Current, Outcome, decide, order_of};
 use crate::storage::{KeptOp, NewUser, PullPage, Result, Session, Storage, StorageError};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_blobs.sql"),
+];
 
 /// The reference data every engineer pulls.
 const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_schedule')";
@@ -133,6 +136,26 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
            deleted = excluded.deleted, seq = excluded.seq",
     )?
     .execute(params![entity.as_str(), id, work_order_id, customer_ref, equipment_ref, owner_ref, to_json(&c.row), to_json(&c.clocks), c.deleted, seq])?;
+    let mut blobs: Vec<&str> = c
+        .row
+        .get("sha256")
+        .and_then(Value::as_str)
+        .into_iter()
+        .collect();
+    if entity == Entity::Milestone {
+        blobs.extend(
+            c.row
+                .get("photos")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str),
+        );
+    }
+    for sha in blobs {
+        tx.prepare_cached("INSERT INTO blob_refs (sha256, entity, id, work_order_id) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
+            .execute(params![sha, entity.as_str(), id, work_order_id])?;
+    }
     Ok(seq)
 }
 
@@ -684,6 +707,39 @@ impl Storage for SqliteStorage {
                 })
             })
             .collect()
+    }
+
+    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
+        let inserted = self.conn()?.execute(
+            "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha256) DO NOTHING",
+            params![sha256, bytes, i64::try_from(bytes.len()).unwrap_or(i64::MAX), now.timestamp_millis()],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    fn blob(&self, sha256: &str, user: &User, with_bytes: bool) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn()?;
+        let visible: bool = if user.role == Role::Engineer {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM blob_refs r JOIN assignments a ON a.work_order_id = r.work_order_id
+                 WHERE r.sha256 = ?1 AND a.engineer_id = ?2)",
+                params![sha256, user.id.to_string()],
+                |r| r.get(0),
+            )?
+        } else {
+            true
+        };
+        if !visible {
+            return Ok(None);
+        }
+        let sql = if with_bytes {
+            "SELECT bytes FROM blobs WHERE sha256 = ?1"
+        } else {
+            "SELECT x'' FROM blobs WHERE sha256 = ?1"
+        };
+        Ok(conn
+            .query_row(sql, params![sha256], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?)
     }
 
     fn lease_numbers(

@@ -118,6 +118,11 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     fn work_orders(&self, status: Option<Status>) -> Result<Vec<Map<String, Value>>>;
     fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>>;
+    /// Stores a blob under its (already checked) SHA-256; false when it was there.
+    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// A blob, if a record in the user's scope references it (`with_bytes` false: only
+    /// whether it is there, as an empty vector).
+    fn blob(&self, sha256: &str, user: &User, with_bytes: bool) -> Result<Option<Vec<u8>>>;
     /// Leases `count` new numbers of `department` for the month of `local_date`.
     fn lease_numbers(
         &self,

@@ -525,3 +525,113 @@ async fn leased_numbers_are_never_issued_twice() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+impl Server {
+    async fn bytes(
+        &self,
+        method: &str,
+        uri: &str,
+        token: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Vec<u8>) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body))
+            .expect("request");
+        let res = self.router.clone().oneshot(req).await.expect("answers");
+        let status = res.status();
+        (
+            status,
+            res.into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+                .to_vec(),
+        )
+    }
+}
+
+#[tokio::test]
+async fn blobs_are_checked_by_hash_and_read_only_within_scope() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let li = s.login("li", "dev-2").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let photo: Vec<u8> = (0..20 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let sha = onsite_domain::signature::sha256_hex(&photo);
+    let wrong = onsite_domain::signature::sha256_hex(b"something else");
+    assert_eq!(
+        s.bytes("PUT", &format!("/v1/blobs/{wrong}"), &wang, photo.clone())
+            .await
+            .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        s.bytes("PUT", "/v1/blobs/not-a-hash", &wang, photo.clone())
+            .await
+            .0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        s.bytes("PUT", &format!("/v1/blobs/{sha}"), &wang, photo.clone())
+            .await
+            .0,
+        StatusCode::CREATED,
+        "a 20 MB photo fits"
+    );
+    assert_eq!(
+        s.bytes("PUT", &format!("/v1/blobs/{sha}"), &wang, photo.clone())
+            .await
+            .0,
+        StatusCode::OK,
+        "already there"
+    );
+    assert_eq!(
+        s.bytes("GET", &format!("/v1/blobs/{sha}"), &wang, vec![])
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "no record in scope references it yet"
+    );
+    let attachment = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "attachment", "id": Uuid::now_v7(), "kind": "append",
+                            "fields": {"work_order_id": order, "sha256": sha}});
+    let (_, pushed) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&wang),
+            json!({"device_id": "dev-1", "ops": [attachment]}),
+        )
+        .await;
+    assert_eq!(pushed["results"][0]["status"], "applied", "{pushed}");
+    let (status, got) = s
+        .bytes("GET", &format!("/v1/blobs/{sha}"), &wang, vec![])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(got == photo, "the same bytes come back");
+    assert_eq!(
+        s.bytes("HEAD", &format!("/v1/blobs/{sha}"), &wang, vec![])
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.bytes("GET", &format!("/v1/blobs/{sha}"), &li, vec![])
+            .await
+            .0,
+        StatusCode::NOT_FOUND,
+        "another engineer's photo is never served"
+    );
+    let too_big = vec![0u8; 25 * 1024 * 1024 + 1];
+    let big_sha = onsite_domain::signature::sha256_hex(&too_big);
+    assert_eq!(
+        s.bytes("PUT", &format!("/v1/blobs/{big_sha}"), &wang, too_big)
+            .await
+            .0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}
