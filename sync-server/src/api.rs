@@ -85,6 +85,10 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
     let state = AppState::new(storage);
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
         .route("/v1/auth/login", post(login))
         .route("/v1/auth/logout", post(logout))
         .route("/v1/sync/push", post(push))

@@ -635,3 +635,58 @@ async fn blobs_are_checked_by_hash_and_read_only_within_scope() {
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_call_and_every_described_call_exists() {
+    let s = Server::new();
+    let (status, doc) = s.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{doc}"
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    // PROTOCOL.md's calls, written out again here.
+    for (method, path) in [
+        ("get", "/healthz"),
+        ("get", "/openapi.json"),
+        ("post", "/v1/auth/login"),
+        ("post", "/v1/auth/logout"),
+        ("post", "/v1/sync/push"),
+        ("get", "/v1/sync/pull"),
+        ("put", "/v1/blobs/{sha256}"),
+        ("head", "/v1/blobs/{sha256}"),
+        ("get", "/v1/blobs/{sha256}"),
+        ("post", "/v1/numbers/lease"),
+        ("post", "/v1/admin/users"),
+        ("post", "/v1/admin/customers"),
+        ("post", "/v1/admin/equipment"),
+        ("post", "/v1/admin/work-orders"),
+        ("post", "/v1/admin/work-orders/{id}/assign"),
+        ("post", "/v1/admin/work-orders/{id}/cancel"),
+        ("post", "/v1/admin/work-orders/{id}/close"),
+        ("get", "/v1/admin/work-orders"),
+        ("get", "/v1/admin/quarantine"),
+        ("get", "/v1/admin/conflicts"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is not described"
+        );
+    }
+    for call in onsite_sync_server::openapi::CALLS {
+        let uri = call
+            .path
+            .replace("{sha256}", &"a".repeat(64))
+            .replace("{id}", &Uuid::nil().to_string());
+        let method = call.method.as_str();
+        let (status, body) = s.call(method, &uri, None, None).await;
+        let fallback = body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no such call"));
+        assert!(
+            !fallback && status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri} is described but not served ({status})"
+        );
+    }
+}
