@@ -30,7 +30,7 @@ pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "the local database {path} is damaged ({detail}). Your data is not deleted: close Onsite, keep a copy of that file for support, then start Onsite with --recover-db to move it aside and sync again{backup}",
+        "the local database {path} is damaged ({detail}). Nothing is deleted: move it aside (it is kept, renamed, for support) and sign in again to download your work{backup}",
         backup = backup.as_ref().map(|b| format!(" (an earlier backup is at {})", b.display())).unwrap_or_default()
     )]
     Corrupt {

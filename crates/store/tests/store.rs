@@ -99,7 +99,7 @@ fn a_damaged_database_is_refused_with_a_way_out_and_can_be_moved_aside() {
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     let message = err.to_string();
     assert!(
-        message.contains("damaged") && message.contains("--recover-db"),
+        message.contains("damaged") && message.contains("move it aside"),
         "{message}"
     );
     let aside = Store::move_aside(&path, now()).expect("moves aside");
