@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::push::{Current, Outcome, decide, order_of};
+use crate::push::{Current, Outcome, check_move, decide, order_of};
 use crate::storage::{KeptOp, NewUser, PullPage, Result, Session, Storage, StorageError};
 
 const MIGRATIONS: &[&str] = &[
@@ -157,6 +157,20 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
             .execute(params![sha, entity.as_str(), id, work_order_id])?;
     }
     Ok(seq)
+}
+
+/// The live records under an order (not the order itself).
+fn records_under(
+    tx: &Transaction<'_>,
+    order_id: &str,
+) -> Result<Vec<(Entity, Map<String, Value>)>> {
+    let rows: Vec<(String, String)> = tx
+        .prepare_cached("SELECT entity, row FROM records WHERE work_order_id = ?1 AND entity <> 'work_order' AND deleted = 0")?
+        .query_map(params![order_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.into_iter()
+        .map(|(e, r)| Ok((e.parse::<Entity>()?, parse_object(&r)?)))
+        .collect()
 }
 
 /// Whether an engineer's scope holds the operation's record.
@@ -395,6 +409,17 @@ impl Storage for SqliteStorage {
                 )
             } else {
                 Outcome::Answer(OpStatus::Quarantined, Some("not in your scope: the order is not assigned to you (kept for the dispatcher)".into()))
+            };
+            let outcome = match (outcome, op.transition) {
+                (Outcome::Write(next), Some(t)) => {
+                    match check_move(&next.row, t.to, &records_under(&tx, &id)?) {
+                        Ok(()) => Outcome::Write(next),
+                        Err(e) => {
+                            Outcome::Answer(OpStatus::Rejected, Some(format!("not allowed: {e}")))
+                        }
+                    }
+                }
+                (outcome, _) => outcome,
             };
             let (status, reason) = match outcome {
                 Outcome::Write(next) => {

@@ -690,3 +690,52 @@ async fn the_openapi_document_describes_every_call_and_every_described_call_exis
         );
     }
 }
+
+#[tokio::test]
+async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let mut ops: Vec<Value> = [
+        ("assigned", "accepted"),
+        ("accepted", "en_route"),
+        ("en_route", "on_site"),
+        ("on_site", "diagnosing"),
+    ]
+    .iter()
+    .map(|(f, t)| transition(order, f, t))
+    .collect();
+    ops.push(transition(order, "diagnosing", "in_repair"));
+    let (_, body) = s
+        .json(
+            "POST",
+            "/v1/sync/push",
+            Some(&wang),
+            json!({"device_id": "dev-1", "ops": ops}),
+        )
+        .await;
+    let statuses: Vec<&str> = body["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(
+        statuses,
+        ["applied", "applied", "applied", "applied", "rejected"],
+        "{body}"
+    );
+    assert!(
+        body["results"][4]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("NoApprovedQuote")),
+        "{body}"
+    );
+    let quote = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "quote", "id": Uuid::now_v7(), "kind": "append",
+                       "fields": {"work_order_id": order, "items": [{"kind": "labour", "description": "人工费", "unit_price": 20000, "quantity": 1}], "schedule_version": 1,
+                                  "state": {"state": "approved", "approval": {"by": "verbal", "name": "李明", "at": chrono::Utc::now()}}, "created_at": chrono::Utc::now()}});
+    let (_, body) = s.json("POST", "/v1/sync/push", Some(&wang), json!({"device_id": "dev-1", "ops": [quote, transition(order, "diagnosing", "in_repair")]})).await;
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+    assert_eq!(body["results"][1]["status"], "applied", "{body}");
+}
