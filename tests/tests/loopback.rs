@@ -298,3 +298,37 @@ async fn the_engine_goes_offline_keeps_the_work_and_catches_up_when_the_server_r
     assert_eq!(status_on_server(&server, orders[1]), "accepted");
     engine.stop().await;
 }
+
+#[tokio::test]
+async fn the_session_survives_a_restart_and_works_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let (store, client, session) = laptop(&dir, &server, "laptop-1").await;
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    session.save(&store.lock().expect("lock")).expect("kept");
+    drop(client);
+    let path = store.lock().expect("lock").path().to_path_buf();
+    drop(store);
+    server.stop();
+    // The laptop restarts with no network: signed in, the orders are there.
+    let store = Store::open(
+        &path,
+        &OpenOptions {
+            device_id: "laptop-1".into(),
+        },
+    )
+    .expect("reopens");
+    let kept = onsite_sync_client::Session::load(&store)
+        .expect("reads")
+        .expect("still signed in");
+    assert_eq!(kept, session);
+    assert!(store.work_order(orders[0]).is_ok());
+    onsite_sync_client::Session::forget(&store).expect("signs out");
+    assert!(
+        onsite_sync_client::Session::load(&store)
+            .expect("reads")
+            .is_none()
+    );
+}

@@ -170,6 +170,25 @@ impl Store {
         migrate::check_integrity(&self.conn, &self.path, true).map(|_| ())
     }
 
+    /// A setting of the app (signed-in session, language…), kept in the local database so
+    /// that it survives a restart and works offline.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        meta_get(&self.conn, &format!("app.{key}"))
+    }
+
+    /// Saves a setting, on disk when this returns.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        meta_set(&self.conn, &format!("app.{key}"), value)
+    }
+
+    /// Forgets a setting (signing out).
+    pub fn clear_setting(&self, key: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute(params![format!("app.{key}")])?;
+        Ok(())
+    }
+
     /// Copies the WAL back into the database file and truncates it. The sync engine calls
     /// this when a cycle is over (the app is idle); it never blocks readers.
     pub fn checkpoint(&self) -> Result<()> {

@@ -62,6 +62,30 @@ pub struct Session {
     pub device_id: String,
 }
 
+impl Session {
+    const KEY: &'static str = "session";
+
+    /// Keeps the session in the local store: after the first sign-in the app opens
+    /// signed in, online or not.
+    pub fn save(&self, store: &Store) -> Result<()> {
+        let json = serde_json::to_string(self).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok(store.set_setting(Self::KEY, &json)?)
+    }
+
+    /// The kept session, if any (an unreadable one counts as none: sign in again).
+    pub fn load(store: &Store) -> Result<Option<Session>> {
+        Ok(store
+            .setting(Self::KEY)?
+            .and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Signs out on this laptop (the work stays in the store and is sent after the next
+    /// sign-in).
+    pub fn forget(store: &Store) -> Result<()> {
+        Ok(store.clear_setting(Self::KEY)?)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct LoginAnswer {
     token: String,
