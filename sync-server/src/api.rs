@@ -36,6 +36,13 @@ pub const SESSION_DAYS: i64 = 30;
 /// Record numbers are dated in China's time zone (UTC+8).
 const LOCAL_OFFSET_SECS: i32 = 8 * 3600;
 
+/// Today in China (UTC+8): the month a record number is dated in.
+fn local_today() -> Result<chrono::NaiveDate, ApiError> {
+    let zone = FixedOffset::east_opt(LOCAL_OFFSET_SECS)
+        .ok_or_else(|| ApiError::Internal("time zone".into()))?;
+    Ok(Utc::now().with_timezone(&zone).date_naive())
+}
+
 #[derive(Clone)]
 pub struct AppState {
     storage: Arc<dyn Storage>,
@@ -313,12 +320,7 @@ async fn lease(
         .department
         .parse()
         .map_err(|e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string()))?;
-    let local = Utc::now()
-        .with_timezone(
-            &FixedOffset::east_opt(LOCAL_OFFSET_SECS)
-                .ok_or_else(|| ApiError::Internal("time zone".into()))?,
-        )
-        .date_naive();
+    let local = local_today()?;
     let numbers = state
         .blocking(move |s| s.lease_numbers(&department, local, req.count, DEFAULT_WIDTH))
         .await?;
@@ -435,12 +437,7 @@ async fn create_work_order(
             .parse()
             .map_err(|e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string()))?;
         row.insert("department".into(), Value::String(dept.to_string()));
-        let local = Utc::now()
-            .with_timezone(
-                &FixedOffset::east_opt(LOCAL_OFFSET_SECS)
-                    .ok_or_else(|| ApiError::Internal("time zone".into()))?,
-            )
-            .date_naive();
+        let local = local_today()?;
         let numbers = state
             .blocking(move |s| s.lease_numbers(&dept, local, 1, DEFAULT_WIDTH))
             .await?;

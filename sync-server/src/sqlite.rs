@@ -159,6 +159,13 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
     Ok(seq)
 }
 
+/// A work order that exists and is not deleted, or `NotFound`.
+fn live_order(tx: &Transaction<'_>, order_id: &str) -> Result<Current> {
+    load(tx, Entity::WorkOrder, order_id)?
+        .filter(|o| !o.deleted)
+        .ok_or_else(|| StorageError::NotFound(format!("no work order {order_id}")))
+}
+
 /// The live records under an order (not the order itself).
 fn records_under(
     tx: &Transaction<'_>,
@@ -598,9 +605,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let order_id = work_order_id.to_string();
-        let mut order = load(&tx, Entity::WorkOrder, &order_id)?
-            .filter(|o| !o.deleted)
-            .ok_or_else(|| StorageError::NotFound(format!("no work order {order_id}")))?;
+        let mut order = live_order(&tx, &order_id)?;
         for e in engineers {
             let role: Option<String> = tx
                 .query_row(
@@ -678,9 +683,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let order_id = work_order_id.to_string();
-        let mut order = load(&tx, Entity::WorkOrder, &order_id)?
-            .filter(|o| !o.deleted)
-            .ok_or_else(|| StorageError::NotFound(format!("no work order {order_id}")))?;
+        let mut order = live_order(&tx, &order_id)?;
         let from: Status = order
             .row
             .get("status")
