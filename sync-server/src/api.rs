@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use onsite_domain::numbering::{DEFAULT_WIDTH, Department};
 use onsite_domain::protocol::{
     Entity, MAX_BLOB_BYTES, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PullResponse, PushRequest,
@@ -33,14 +33,10 @@ pub const MAX_LOGIN_FAILURES: u32 = 5;
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 /// How long a session lasts.
 pub const SESSION_DAYS: i64 = 30;
-/// Record numbers are dated in China's time zone (UTC+8).
-const LOCAL_OFFSET_SECS: i32 = 8 * 3600;
 
 /// Today in China (UTC+8): the month a record number is dated in.
 fn local_today() -> Result<chrono::NaiveDate, ApiError> {
-    let zone = FixedOffset::east_opt(LOCAL_OFFSET_SECS)
-        .ok_or_else(|| ApiError::Internal("time zone".into()))?;
-    Ok(Utc::now().with_timezone(&zone).date_naive())
+    Ok(onsite_domain::numbering::numbering_date(Utc::now()))
 }
 
 #[derive(Clone)]

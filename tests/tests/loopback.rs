@@ -332,3 +332,36 @@ async fn the_session_survives_a_restart_and_works_offline() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn each_laptop_keeps_a_stock_of_numbers_and_no_number_is_issued_twice() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, _) = seeded(&dir, 1);
+    let config = Config {
+        department: Some("SC".into()),
+        numbers_low: 5,
+        numbers_lease: 8,
+        ..Config::default()
+    };
+    let sc: onsite_domain::numbering::Department = "SC".parse().expect("valid");
+    let today = onsite_domain::numbering::numbering_date(chrono::Utc::now());
+    let mut seen = std::collections::HashSet::new();
+    for device in ["laptop-1", "laptop-2"] {
+        let (store, client, _) = laptop(&dir, &server, device).await;
+        sync_once(&store, &client, &config, &|_| {})
+            .await
+            .expect("syncs");
+        let mut s = store.lock().expect("lock");
+        assert_eq!(
+            s.numbers_remaining(&sc, today).expect("reads"),
+            8,
+            "a stock for the month"
+        );
+        // Offline, on site: the leased numbers first, then provisional ones.
+        for i in 0..10 {
+            let n = s.issue_number(&sc, today).expect("issues");
+            assert_eq!(n.provisional, i >= 8, "{n:?}");
+            assert!(seen.insert(n.number.clone()), "{} issued twice", n.number);
+        }
+    }
+}

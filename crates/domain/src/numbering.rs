@@ -21,6 +21,14 @@ pub const DEPARTMENTS: [(&str, &str, &str); 5] = [
     ("YX", "营销中心", "Marketing Center"),
 ];
 
+/// Record numbers are dated in China's time zone (UTC+8), wherever the clock is.
+pub const NUMBERING_UTC_OFFSET_SECS: i32 = 8 * 3600;
+
+/// The local date a record number made at `now` is dated with.
+pub fn numbering_date(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    (now + chrono::Duration::seconds(i64::from(NUMBERING_UTC_OFFSET_SECS))).date_naive()
+}
+
 /// The default sequence width: the manuals number 01–99.
 pub const DEFAULT_WIDTH: u8 = 2;
 
@@ -204,6 +212,13 @@ pub fn next_block(
         .collect()
 }
 
+/// Eight hex digits naming a device in its provisional numbers: from a hash of the whole
+/// device id, because the leading digits of UUIDv7 ids are a timestamp that two laptops
+/// set up in the same minute share.
+pub fn device_code(device_id: &str) -> String {
+    crate::signature::sha256_hex(device_id.as_bytes())[..8].to_ascii_uppercase()
+}
+
 /// A number handed out on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedNumber {
@@ -244,12 +259,7 @@ impl NumberPool {
             };
         }
         self.provisional_issued += 1;
-        let device: String = device_id
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(8)
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let device = device_code(device_id);
         IssuedNumber {
             number: format!("{prefix}P{device}-{:03}", self.provisional_issued),
             provisional: true,
@@ -301,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_dated_in_china_whatever_the_utc_date() {
+        use chrono::TimeZone;
+        let late_utc = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 30, 17, 0, 0)
+            .single()
+            .expect("valid");
+        assert_eq!(
+            numbering_date(late_utc),
+            NaiveDate::from_ymd_opt(2026, 12, 1).expect("valid"),
+            "01:00 on 1 December in Beijing"
+        );
+    }
+
+    #[test]
     fn department_codes_are_checked() {
         assert!("sc".parse::<Department>().is_err());
         assert!("S".parse::<Department>().is_err());
@@ -340,13 +364,31 @@ mod tests {
         assert_eq!(pool.issue(&sc(), nov(), dev).number, "SC2611-22");
         let p = pool.issue(&sc(), nov(), dev);
         assert!(p.provisional);
-        assert_eq!(p.number, "SC2611-P0192F0C4-001");
+        let code = device_code(dev);
+        assert_eq!(p.number, format!("SC2611-P{code}-001"));
         assert!(is_provisional(&p.number));
         assert_eq!(
             RecordNumber::parse(&p.number).expect("parses").sequence,
             None
         );
-        assert_eq!(pool.issue(&sc(), nov(), dev).number, "SC2611-P0192F0C4-002");
+        assert_eq!(
+            pool.issue(&sc(), nov(), dev).number,
+            format!("SC2611-P{code}-002")
+        );
+    }
+
+    #[test]
+    fn laptops_set_up_in_the_same_minute_get_different_provisional_numbers() {
+        // UUIDv7 ids made a few milliseconds apart share their first 8 hex digits.
+        let a = "0192f0c4-7a1b-7000-8000-00000000000a";
+        let b = "0192f0c4-7a1c-7000-8000-00000000000b";
+        assert_ne!(device_code(a), device_code(b));
+        let mut pa = NumberPool::default();
+        let mut pb = NumberPool::default();
+        assert_ne!(
+            pa.issue(&sc(), nov(), a).number,
+            pb.issue(&sc(), nov(), b).number
+        );
     }
 
     #[test]

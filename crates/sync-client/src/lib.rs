@@ -215,6 +215,24 @@ impl Client {
         answer(res).await
     }
 
+    /// Leases `count` record numbers of `department` (`POST /v1/numbers/lease`).
+    pub async fn lease_numbers(&self, department: &str, count: u32) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Lease {
+            numbers: Vec<String>,
+        }
+        let body = serde_json::json!({"department": department, "count": count});
+        let res = self
+            .http
+            .post(format!("{}/v1/numbers/lease", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        Ok(answer::<Lease>(res).await?.numbers)
+    }
+
     /// Whether the server answers `/healthz` now.
     pub async fn healthy(&self) -> bool {
         self.http
@@ -294,6 +312,12 @@ pub struct CycleReport {
 /// Tunables; the defaults are DESIGN.md's.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The engineer's department, whose record numbers this laptop keeps a stock of.
+    pub department: Option<String>,
+    /// Lease more numbers when fewer than this many are left for this month.
+    pub numbers_low: usize,
+    /// How many to lease at a time.
+    pub numbers_lease: u32,
     pub push_batch: usize,
     pub pull_limit: usize,
     pub debounce: Duration,
@@ -305,6 +329,9 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            department: None,
+            numbers_low: 10,
+            numbers_lease: 20,
             push_batch: 500,
             pull_limit: 1000,
             debounce: Duration::from_secs(1),
@@ -377,6 +404,23 @@ pub async fn sync_once(
         cursor = Some(next);
         if !has_more {
             break;
+        }
+    }
+    // Numbers are printed on site, offline: keep a stock of them for this month.
+    if let Some(dept) = config.department.clone() {
+        let department: onsite_domain::numbering::Department = dept
+            .parse()
+            .map_err(|e: onsite_domain::DomainError| SyncError::Protocol(e.to_string()))?;
+        let today = onsite_domain::numbering::numbering_date(Utc::now());
+        let left = {
+            let d = department.clone();
+            with_store(store, move |s| s.numbers_remaining(&d, today)).await?
+        };
+        if left < config.numbers_low {
+            let numbers = client
+                .lease_numbers(department.as_str(), config.numbers_lease)
+                .await?;
+            with_store(store, move |s| s.add_leased_numbers(&numbers)).await?;
         }
     }
     with_store(store, |s| s.checkpoint()).await?;
