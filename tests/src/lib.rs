@@ -1,6 +1,8 @@
 //! Test support for cross-crate tests: a real sync server on loopback that can be stopped
 //! and started again on the same address and database, and helpers to seed it.
 
+pub mod proxy;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -365,3 +365,68 @@ async fn each_laptop_keeps_a_stock_of_numbers_and_no_number_is_issued_twice() {
         }
     }
 }
+
+#[tokio::test]
+async fn requests_and_answers_cut_on_the_wire_lose_nothing_and_apply_nothing_twice() {
+    use onsite_tests::proxy::{Fault, FaultProxy};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, orders) = seeded(&dir, 2);
+    let proxy = FaultProxy::start(server.addr);
+    let store = Store::open(
+        dir.path().join("laptop.db"),
+        &OpenOptions {
+            device_id: "laptop-1".into(),
+        },
+    )
+    .expect("store");
+    let store: SharedStore = Arc::new(Mutex::new(store));
+    let session = Client::login(&proxy.url(), "wang", PASSWORD, "laptop-1", "ThinkPad")
+        .await
+        .expect("signs in");
+    sync_once(&store, &Client::new(&session), &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    let now = chrono::Utc::now();
+    {
+        let mut s = store.lock().expect("lock");
+        s.transition(orders[0], Status::Accepted, Map::new(), now)
+            .expect("accepts");
+        s.transition(orders[0], Status::EnRoute, Map::new(), now)
+            .expect("sets off");
+    }
+    for fault in [
+        Fault::Refuse,
+        Fault::CutRequest(200),
+        Fault::CutResponse(40),
+        Fault::CutResponse(0),
+    ] {
+        proxy.set(fault);
+        let err = sync_once(&store, &Client::new(&session), &Config::default(), &|_| {})
+            .await
+            .expect_err("the wire is cut");
+        assert!(
+            err.is_transient() || matches!(err, SyncError::Protocol(_)),
+            "{fault:?}: {err}"
+        );
+        assert_eq!(
+            store.lock().expect("lock").pending_count().expect("counts"),
+            2,
+            "{fault:?}: nothing settled without an answer"
+        );
+    }
+    proxy.set(Fault::None);
+    sync_once(&store, &Client::new(&session), &Config::default(), &|_| {})
+        .await
+        .expect("syncs once the wire heals");
+    let s = store.lock().expect("lock");
+    assert_eq!(s.pending_count().expect("counts"), 0);
+    assert!(
+        s.outcomes().expect("reads").is_empty(),
+        "a request the server applied before the cut is answered as the first time, not as a conflict"
+    );
+    assert_eq!(
+        s.work_order(orders[0]).expect("loads").order.status,
+        Status::EnRoute
+    );
+    assert_eq!(status_on_server(&server, orders[0]), "en_route");
+}
