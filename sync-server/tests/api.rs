@@ -96,6 +96,20 @@ impl Server {
         self.call(method, uri, token, Some(body.to_string())).await
     }
 
+    /// Pushes `ops` from `device`; the answer's body.
+    async fn push(&self, token: &str, device: &str, ops: Vec<Value>) -> Value {
+        let (status, body) = self
+            .json(
+                "POST",
+                "/v1/sync/push",
+                Some(token),
+                json!({"device_id": device, "ops": ops}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
     async fn login(&self, username: &str, device: &str) -> String {
         let (status, body) = self.json("POST", "/v1/auth/login", None, json!({"username": username, "password": PASSWORD, "device": {"id": device, "name": "笔记本"}})).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -165,8 +179,16 @@ impl Server {
     }
 }
 
+/// An HLC stamp of `device` at the current time.
+fn stamp(device: &str) -> String {
+    format!(
+        "{:015}-00000-{device}",
+        chrono::Utc::now().timestamp_millis()
+    )
+}
+
 fn transition(order: Uuid, from: &str, to: &str) -> Value {
-    json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "work_order", "id": order, "kind": "transition", "transition": {"from": from, "to": to}})
+    json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "work_order", "id": order, "kind": "transition", "transition": {"from": from, "to": to}})
 }
 
 #[tokio::test]
@@ -356,12 +378,11 @@ async fn a_push_is_applied_once_and_a_replay_returns_the_first_answer() {
         .await;
     assert_eq!(list["work_orders"].as_array().map(Vec::len), Some(1));
     // The same move again under a new op_id no longer applies: the order moved on.
-    let (_, again) = s
-        .json(
-            "POST",
-            "/v1/sync/push",
-            Some(&wang),
-            json!({"device_id": "dev-1", "ops": [transition(order, "assigned", "accepted")]}),
+    let again = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![transition(order, "assigned", "accepted")],
         )
         .await;
     assert_eq!(again["results"][0]["status"], "conflict");
@@ -373,14 +394,13 @@ async fn another_engineers_order_is_quarantined_not_applied() {
     let dispatch = s.login("dispatch", "console").await;
     let li = s.login("li", "dev-2").await;
     let order = s.order(&dispatch, Some("wang")).await;
-    let log = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-2", chrono::Utc::now().timestamp_millis()), "entity": "log_entry", "id": Uuid::now_v7(), "kind": "append",
+    let log = json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-2"), "entity": "log_entry", "id": Uuid::now_v7(), "kind": "append",
                      "fields": {"work_order_id": order, "day": "2026-11-22", "text": "不是我的单"}});
-    let (_, body) = s
-        .json(
-            "POST",
-            "/v1/sync/push",
-            Some(&li),
-            json!({"device_id": "dev-2", "ops": [log, transition(order, "assigned", "accepted")]}),
+    let body = s
+        .push(
+            &li,
+            "dev-2",
+            vec![log, transition(order, "assigned", "accepted")],
         )
         .await;
     assert_eq!(body["results"][0]["status"], "quarantined", "{body}");
@@ -425,12 +445,11 @@ async fn dispatcher_cancel_beats_offline_completion_as_a_visible_conflict() {
         .0,
         StatusCode::NO_CONTENT
     );
-    let (_, body) = s
-        .json(
-            "POST",
-            "/v1/sync/push",
-            Some(&wang),
-            json!({"device_id": "dev-1", "ops": [transition(order, "assigned", "accepted")]}),
+    let body = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![transition(order, "assigned", "accepted")],
         )
         .await;
     assert_eq!(body["results"][0]["status"], "conflict");
@@ -597,16 +616,9 @@ async fn blobs_are_checked_by_hash_and_read_only_within_scope() {
         StatusCode::NOT_FOUND,
         "no record in scope references it yet"
     );
-    let attachment = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "attachment", "id": Uuid::now_v7(), "kind": "append",
+    let attachment = json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "attachment", "id": Uuid::now_v7(), "kind": "append",
                             "fields": {"work_order_id": order, "sha256": sha}});
-    let (_, pushed) = s
-        .json(
-            "POST",
-            "/v1/sync/push",
-            Some(&wang),
-            json!({"device_id": "dev-1", "ops": [attachment]}),
-        )
-        .await;
+    let pushed = s.push(&wang, "dev-1", vec![attachment]).await;
     assert_eq!(pushed["results"][0]["status"], "applied", "{pushed}");
     let (status, got) = s
         .bytes("GET", &format!("/v1/blobs/{sha}"), &wang, vec![])
@@ -707,14 +719,7 @@ async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
     .map(|(f, t)| transition(order, f, t))
     .collect();
     ops.push(transition(order, "diagnosing", "in_repair"));
-    let (_, body) = s
-        .json(
-            "POST",
-            "/v1/sync/push",
-            Some(&wang),
-            json!({"device_id": "dev-1", "ops": ops}),
-        )
-        .await;
+    let body = s.push(&wang, "dev-1", ops).await;
     let statuses: Vec<&str> = body["results"]
         .as_array()
         .expect("results")
@@ -732,10 +737,16 @@ async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
             .is_some_and(|r| r.contains("NoApprovedQuote")),
         "{body}"
     );
-    let quote = json!({"op_id": Uuid::now_v7(), "hlc": format!("{:015}-00000-dev-1", chrono::Utc::now().timestamp_millis()), "entity": "quote", "id": Uuid::now_v7(), "kind": "append",
+    let quote = json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "quote", "id": Uuid::now_v7(), "kind": "append",
                        "fields": {"work_order_id": order, "items": [{"kind": "labour", "description": "人工费", "unit_price": 20000, "quantity": 1}], "schedule_version": 1,
                                   "state": {"state": "approved", "approval": {"by": "verbal", "name": "李明", "at": chrono::Utc::now()}}, "created_at": chrono::Utc::now()}});
-    let (_, body) = s.json("POST", "/v1/sync/push", Some(&wang), json!({"device_id": "dev-1", "ops": [quote, transition(order, "diagnosing", "in_repair")]})).await;
+    let body = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![quote, transition(order, "diagnosing", "in_repair")],
+        )
+        .await;
     assert_eq!(body["results"][0]["status"], "applied", "{body}");
     assert_eq!(body["results"][1]["status"], "applied", "{body}");
 }

@@ -35,6 +35,18 @@ fn log_entry(order: Uuid, text: &str) -> LogEntry {
     }
 }
 
+/// The server's answer to one pushed operation, recorded as the sync engine would.
+fn answer(w: &mut support::World, op: &onsite_domain::Op, status: OpStatus, reason: &str) {
+    let result = OpResult {
+        op_id: op.op_id,
+        status,
+        reason: Some(reason.into()),
+    };
+    w.store
+        .record_push_results(&[result], now(), now())
+        .expect("records");
+}
+
 fn order_in(w: &support::World, status: Status) -> Uuid {
     w.data
         .orders
@@ -824,17 +836,7 @@ fn a_rejected_local_record_disappears_but_its_content_is_kept_as_an_outcome() {
         .store
         .append(Entity::LogEntry, &entry, now())
         .expect("appends");
-    w.store
-        .record_push_results(
-            &[OpResult {
-                op_id: op.op_id,
-                status: OpStatus::Rejected,
-                reason: Some("invalid".into()),
-            }],
-            now(),
-            now(),
-        )
-        .expect("records");
+    answer(&mut w, &op, OpStatus::Rejected, "invalid");
     assert!(
         w.store
             .record_json(Entity::LogEntry, entry.id)
@@ -857,17 +859,7 @@ fn a_quarantined_record_stays_visible() {
         .store
         .append(Entity::LogEntry, &entry, now())
         .expect("appends");
-    w.store
-        .record_push_results(
-            &[OpResult {
-                op_id: op.op_id,
-                status: OpStatus::Quarantined,
-                reason: Some("reassigned".into()),
-            }],
-            now(),
-            now(),
-        )
-        .expect("records");
+    answer(&mut w, &op, OpStatus::Quarantined, "reassigned");
     assert!(
         w.store
             .record_json(Entity::LogEntry, entry.id)
