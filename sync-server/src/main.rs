@@ -82,7 +82,18 @@ fn open(db: &str) -> Result<Arc<dyn Storage>> {
     bail!("--db {db:?}: use sqlite://PATH")
 }
 
-fn main() -> Result<()> {
+/// Errors are printed as one clear line (with their causes), never as a backtrace.
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

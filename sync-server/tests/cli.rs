@@ -69,6 +69,7 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
     assert!(String::from_utf8_lossy(&out.stdout).contains("added boss"));
 
     let short = Command::new(BIN)
+        .env("RUST_BACKTRACE", "1")
         .args([
             "user",
             "add",
@@ -90,9 +91,11 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
         })
         .expect("runs");
     assert!(!short.status.success());
+    let stderr = String::from_utf8_lossy(&short.stderr);
+    assert!(stderr.contains("at least 8"), "a clear error: {stderr}");
     assert!(
-        String::from_utf8_lossy(&short.stderr).contains("at least 8"),
-        "a clear error"
+        stderr.lines().count() == 1 && !stderr.contains("backtrace"),
+        "one line, not a backtrace: {stderr}"
     );
 
     let mut server = Running(
