@@ -1,6 +1,7 @@
 //! Test support for cross-crate tests: a real sync server on loopback that can be stopped
 //! and started again on the same address and database, and helpers to seed it.
 
+pub mod desktop;
 pub mod proxy;
 
 use std::net::SocketAddr;

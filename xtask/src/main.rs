@@ -1,23 +1,51 @@
 //! The project's developer commands, in Rust so that they run wherever cargo does:
 //!
-//! - `cargo xtask setup`: installs what a fresh Debian/Ubuntu machine lacks;
-//! - `cargo xtask test`: setup, then formatting, clippy and every test of the workspace,
-//!   ending with one line `xtask: N passed, N failed, N skipped`;
-//! - `cargo xtask bench`: the benchmarks, which print their figures.
+//! - `cargo xtask setup`: installs what a fresh Debian/Ubuntu machine lacks (system
+//!   packages for the desktop app and its tests, tauri-driver, the UI's npm packages);
+//! - `cargo xtask run`: setup, then the demo server on loopback and the desktop app
+//!   pointed at it, with the demo logins printed;
+//! - `cargo xtask test`: setup, the UI build, type check and unit tests, formatting,
+//!   clippy and every Rust test (end-to-end tests in a real window included), ending
+//!   with one line `xtask: N passed, N failed, N skipped`;
+//! - `cargo xtask bench`: the benchmarks, which print their figures;
+//! - `cargo xtask bindings`: writes the UI's TypeScript types from the Rust types.
 
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <setup | test | bench>
+const USAGE: &str = "usage: cargo xtask <setup | run | test | bench | bindings>
 
-  setup   install what this machine lacks to build and test Onsite (Debian/Ubuntu)
-  test    setup, then cargo fmt --check, clippy -D warnings, and every test
-  bench   run the benchmarks and print their figures (release build)";
+  setup     install what this machine lacks to build, run and test Onsite (Debian/Ubuntu)
+  run       setup, start the demo server on 127.0.0.1:8787 and open the desktop app on it
+            (--fresh: start from new demo data; --port N: another port)
+  test      setup, then the UI checks and tests, cargo fmt --check, clippy -D warnings,
+            and every test, end-to-end tests in a real window included
+  bench     run the benchmarks and print their figures (release build)
+  bindings  write the UI's TypeScript types (ui/src/lib/bindings) from the Rust types";
 
-/// Debian packages the build needs: a C toolchain for the bundled SQLite.
-const APT_PACKAGES: &[&str] = &["build-essential", "pkg-config"];
+/// Debian packages: a C toolchain for the bundled SQLite; WebKitGTK and friends for the
+/// desktop shell; Xvfb and WebKitWebDriver for tests in a real window; poppler, qpdf,
+/// fonts and ImageMagick for the printed documents and screenshots.
+const APT_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libssl-dev",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "poppler-utils",
+    "qpdf",
+    "fonts-noto-cjk",
+    "imagemagick",
+];
 /// Toolchain components the checks need.
 const RUSTUP_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
 
@@ -25,8 +53,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup(),
+        Some("run") => run_demo(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("bindings") => bindings(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -57,7 +87,28 @@ fn run(cmd: &mut Command) -> Result<()> {
 }
 
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// The workspace root (cargo sets `CARGO_MANIFEST_DIR` for `cargo run`; the path is read
+/// at run time, so a binary built in another checkout still works on this one).
+fn root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(|d| PathBuf::from(d).join(".."))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn ui_dir() -> PathBuf {
+    root().join("ui")
+}
+
+fn npm() -> Command {
+    let mut c = Command::new("npm");
+    c.current_dir(ui_dir());
+    c
 }
 
 fn installed(package: &str) -> bool {
@@ -67,36 +118,54 @@ fn installed(package: &str) -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
 
+fn found(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(Path::new(&home).join(".cargo/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut c = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            c.arg("apt-get");
+        }
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run(&mut apt(&["update", "-q"]))?;
+    let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
+    install.args(packages);
+    run(&mut install)
+}
+
 fn setup() -> Result<()> {
-    if Command::new("dpkg-query")
+    let debian = Command::new("dpkg-query")
         .arg("--version")
         .stdout(Stdio::null())
         .status()
-        .is_ok()
-    {
-        let missing: Vec<&str> = APT_PACKAGES
+        .is_ok();
+    if debian {
+        let mut missing: Vec<&str> = APT_PACKAGES
             .iter()
             .copied()
             .filter(|p| !installed(p))
             .collect();
+        if found("npm").is_none() {
+            missing.extend(["nodejs", "npm"]);
+        }
         if !missing.is_empty() {
-            let sudo = if is_root() { None } else { Some("sudo") };
-            let apt = |args: &[&str]| {
-                let mut c = Command::new(sudo.unwrap_or("apt-get"));
-                if sudo.is_some() {
-                    c.arg("apt-get");
-                }
-                c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-                c
-            };
-            run(&mut apt(&["update", "-q"]))?;
-            let mut install = apt(&["install", "-y", "-q", "--no-install-recommends"]);
-            install.args(&missing);
-            run(&mut install)?;
+            apt_install(&missing)?;
         }
     } else {
         eprintln!(
-            "xtask: not a Debian/Ubuntu machine; install a C compiler and pkg-config yourself"
+            "xtask: not a Debian/Ubuntu machine; install a C compiler, pkg-config, WebKitGTK 4.1, Xvfb, WebKitWebDriver and Node.js yourself"
         );
     }
     if Command::new("rustup")
@@ -110,7 +179,30 @@ fn setup() -> Result<()> {
             .args(["component", "add"])
             .args(RUSTUP_COMPONENTS))?;
     }
+    if found("tauri-driver").is_none() {
+        run(cargo().args(["install", "tauri-driver", "--locked"]))?;
+    }
+    npm_install()
+}
+
+/// `npm ci` when the UI's packages are missing or older than the lock file.
+fn npm_install() -> Result<()> {
+    let lock = ui_dir().join("package-lock.json");
+    let installed = ui_dir().join("node_modules/.package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = match (modified(&lock), modified(&installed)) {
+        (Some(l), Some(i)) => i >= l,
+        _ => false,
+    };
+    if !fresh {
+        run(npm().args(["ci", "--no-audit", "--no-fund"]))?;
+    }
     Ok(())
+}
+
+/// Builds the UI into ui/dist, which the desktop shell embeds when it compiles.
+fn build_ui() -> Result<()> {
+    run(npm().args(["run", "build"]))
 }
 
 /// Whether we run as root, read from `id -u` (no unsafe code for `geteuid`).
@@ -130,6 +222,17 @@ struct Tally {
 }
 
 impl Tally {
+    /// Adds vitest's JSON report (`numPassedTests`, …).
+    fn add_vitest(&mut self, json: &str) -> Result<()> {
+        let v: serde_json::Value =
+            serde_json::from_str(json).context("vitest's report is not JSON")?;
+        let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+        self.passed += n("numPassedTests");
+        self.failed += n("numFailedTests");
+        self.ignored += n("numPendingTests") + n("numTodoTests");
+        Ok(())
+    }
+
     fn add_line(&mut self, line: &str) {
         let Some(rest) = line.trim().strip_prefix("test result: ") else {
             return;
@@ -150,8 +253,39 @@ impl Tally {
     }
 }
 
+/// The UI's type check and unit tests; vitest's counts join the tally.
+fn test_ui(tally: &mut Tally) -> Result<()> {
+    run(npm().args(["run", "check"]))?;
+    let report = std::env::temp_dir().join(format!("onsite-vitest-{}.json", std::process::id()));
+    let status = npm()
+        .args([
+            "exec",
+            "--",
+            "vitest",
+            "run",
+            "--reporter=default",
+            "--reporter=json",
+        ])
+        .arg(format!("--outputFile.json={}", report.display()))
+        .status()
+        .context("could not start vitest")?;
+    let json = std::fs::read_to_string(&report)
+        .with_context(|| format!("vitest wrote no report at {}", report.display()))?;
+    let _ = std::fs::remove_file(&report);
+    tally.add_vitest(&json)?;
+    if !status.success() {
+        bail!("the UI tests failed ({status})");
+    }
+    Ok(())
+}
+
 fn test() -> Result<()> {
     setup()?;
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    // The desktop shell embeds ui/dist at compile time: build it before clippy does.
+    build_ui()?;
+    let ui = test_ui(&mut tally);
     run(cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(cargo().args([
         "clippy",
@@ -167,7 +301,6 @@ fn test() -> Result<()> {
         .stdout(Stdio::piped());
     eprintln!("xtask: running {cmd:?}");
     let mut child = cmd.spawn().context("could not start cargo test")?;
-    let mut tally = Tally::default();
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines() {
             let line = line.context("reading cargo test output")?;
@@ -180,6 +313,8 @@ fn test() -> Result<()> {
         "xtask: {} passed, {} failed, {} skipped",
         tally.passed, tally.failed, tally.ignored
     );
+    eprintln!("xtask: took {:.0} s", started.elapsed().as_secs_f64());
+    ui?;
     if !status.success() || tally.failed > 0 {
         bail!("tests failed ({status})");
     }
@@ -187,6 +322,129 @@ fn test() -> Result<()> {
         bail!("no test ran");
     }
     Ok(())
+}
+
+/// The demo: server on loopback with demo data, and the desktop app pointed at it.
+fn run_demo(args: &[String]) -> Result<()> {
+    let mut port: u16 = 8787;
+    let mut fresh = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--fresh" => fresh = true,
+            "--port" => {
+                port = it
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .context("--port needs a port number, e.g. --port 8788")?;
+            }
+            other => bail!("unknown option {other}\n\n{USAGE}"),
+        }
+    }
+    setup()?;
+    build_ui()?;
+    run(cargo().args([
+        "build",
+        "--locked",
+        "-p",
+        "onsite-sync-server",
+        "-p",
+        "onsite-desktop",
+    ]))?;
+    let demo = root().join(".demo");
+    if fresh && demo.exists() {
+        std::fs::remove_dir_all(&demo).with_context(|| format!("removing {}", demo.display()))?;
+    }
+    std::fs::create_dir_all(&demo).with_context(|| format!("creating {}", demo.display()))?;
+    let bin = target_dir().join("debug");
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Command::new(bin.join("onsite-sync-server"))
+        .args(["serve", "--listen", &listen, "--demo", "--db"])
+        .arg(format!("sqlite://{}", demo.join("server.db").display()))
+        .spawn()
+        .context("could not start the sync server")?;
+    let ready = wait_for_port(port, Duration::from_secs(30));
+    let result = (|| {
+        if !ready {
+            bail!(
+                "the sync server did not listen on {listen} within 30 s (is the port taken? try --port 8788)"
+            );
+        }
+        let url = format!("http://{listen}");
+        println!();
+        println!("Onsite demo — server {url}, data in {}", demo.display());
+        println!("  sign in as an engineer: wanggong (王工), ligong (李工) or zhanggong (张工)");
+        println!("  password: onsite-demo");
+        println!("  (dispatcher: dispatch, admin: admin, same password)");
+        println!();
+        let mut app = Command::new(bin.join("onsite"));
+        app.env("ONSITE_SERVER", &url)
+            .env("ONSITE_DATA_DIR", demo.join("laptop"));
+        let _xvfb = if std::env::var_os("DISPLAY").is_none()
+            && std::env::var_os("WAYLAND_DISPLAY").is_none()
+        {
+            // No screen (a server, CI): run the window on a virtual display.
+            let display = ":99";
+            eprintln!(
+                "xtask: no DISPLAY; the window opens on the virtual display {display} (Xvfb)"
+            );
+            app.env("DISPLAY", display);
+            Some(Killed(
+                Command::new("Xvfb")
+                    .args([display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                    .spawn()
+                    .context("could not start Xvfb")?,
+            ))
+        } else {
+            None
+        };
+        run(&mut app)
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}
+
+/// A child process killed when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+/// Regenerates ui/src/lib/bindings from the Rust types (the bindings test, in write mode).
+fn bindings() -> Result<()> {
+    build_ui()?;
+    run(cargo()
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "onsite-desktop",
+            "--test",
+            "bindings",
+        ])
+        .env("UPDATE_BINDINGS", "1"))
 }
 
 fn bench(extra: &[String]) -> Result<()> {
@@ -259,5 +517,9 @@ mod tests {
         t.add_line("test result: FAILED. 3 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 1.00s");
         t.add_line("running 3 tests");
         assert_eq!((t.passed, t.failed, t.ignored), (52, 2, 1));
+        t.add_vitest(r#"{"numPassedTests": 10, "numFailedTests": 1, "numPendingTests": 2, "numTodoTests": 0}"#)
+            .expect("reads");
+        assert_eq!((t.passed, t.failed, t.ignored), (62, 3, 3));
+        assert!(t.add_vitest("not json").is_err());
     }
 }

@@ -9,6 +9,7 @@ use crate::work_order::ServiceType;
 
 /// What kind of answer an item wants.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum ItemKind {
     PassFail,
@@ -25,6 +26,7 @@ pub enum ItemKind {
 /// Safety items (PPE 安全帽/防护服, insulated gloves 绝缘手套, barriers) are shown first
 /// and are always required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TemplateItem {
     pub key: String,
     pub label: String,
@@ -37,6 +39,7 @@ pub struct TemplateItem {
 
 /// A checklist template, versioned; reference data synced from the server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistTemplate {
     pub id: Uuid,
     pub name: String,
@@ -49,6 +52,7 @@ pub struct ChecklistTemplate {
 
 /// An answer to one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 pub enum Answer {
     Pass,
@@ -61,6 +65,7 @@ pub enum Answer {
 
 /// The state of an item, as completion sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemState {
     Open,
@@ -72,6 +77,7 @@ pub enum ItemState {
 /// One item of an order's checklist (entity `checklist_item`). Mutable: the answer, the
 /// note and the cross-check merge last-writer-wins by HLC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ChecklistItem {
     pub id: Uuid,
     pub work_order_id: Uuid,

@@ -19,6 +19,7 @@ use crate::work_order::WorkOrder;
 
 /// One reason an order cannot complete yet, for the engineer to fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "blocker")]
 pub enum Blocker {
     RequiredItemOpen {

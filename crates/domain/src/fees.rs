@@ -21,6 +21,7 @@ use crate::money::{Fen, Quantity, Rate};
 
 /// The versioned fee schedule, synced from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FeeSchedule {
     pub version: u32,
     pub labour_per_day: Fen,
@@ -47,6 +48,7 @@ impl Default for FeeSchedule {
 
 /// The fee categories of the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// 人工费
@@ -64,6 +66,7 @@ pub enum ItemKind {
 
 /// One line of a quote or settlement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QuoteItem {
     pub kind: ItemKind,
     pub description: String,
@@ -184,6 +187,7 @@ impl FeeSchedule {
 
 /// The price of a set of lines, every step kept so a document can print it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Pricing {
     pub schedule_version: u32,
     pub materials: Fen,
@@ -201,6 +205,7 @@ pub struct Pricing {
 
 /// How the customer agreed to a quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "by")]
 pub enum Approval {
     /// Signed on the engineer's screen (preferred); the signature record holds the hash.
@@ -211,6 +216,7 @@ pub enum Approval {
 
 /// Where a quote stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum QuoteState {
     Draft,
@@ -221,6 +227,7 @@ pub enum QuoteState {
 /// 报价单. Append-only: a change (变更) is a new quote that `supersedes` the old one
 /// and needs its own approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Quote {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -240,6 +247,7 @@ impl Quote {
 
 /// How the customer pays a settlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     /// 现金
@@ -250,6 +258,7 @@ pub enum PaymentMethod {
 
 /// 结算单: what the customer pays, line for line the approved quote. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Settlement {
     pub id: Uuid,
     pub work_order_id: Uuid,

@@ -16,6 +16,7 @@ use crate::DomainError;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -93,6 +94,7 @@ impl Sum for Fen {
 
 /// A rate in basis points: 1500 = 15 %.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(transparent)]
 pub struct Rate(pub u32);
 
@@ -112,6 +114,7 @@ impl Rate {
 /// Serialised as a JSON number (`1.5`); more than two decimals or a negative value is
 /// refused rather than rounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Quantity(u64);
 
 impl Quantity {

@@ -34,6 +34,7 @@ pub const DEFAULT_WIDTH: u8 = 2;
 
 /// A department code: 2–4 upper-case ASCII letters (pinyin initials).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(try_from = "String", into = "String")]
 pub struct Department(String);
 
@@ -85,6 +86,7 @@ impl fmt::Display for Department {
 
 /// The `YYMM` period a number belongs to (local date of issue).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Period {
     pub year: i32,
     pub month: u32,
@@ -221,6 +223,7 @@ pub fn device_code(device_id: &str) -> String {
 
 /// A number handed out on the device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IssuedNumber {
     pub number: String,
     pub provisional: bool,
@@ -229,6 +232,7 @@ pub struct IssuedNumber {
 /// Device side: the numbers leased to this device, used in order, with the provisional
 /// fallback when none is left for the department and month.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NumberPool {
     /// Leased, unused numbers in the order the server issued them.
     pub leased: Vec<String>,

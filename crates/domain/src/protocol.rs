@@ -34,6 +34,7 @@ pub fn field_clock<'a>(clocks: &'a Map<String, Value>, field: &str) -> Option<&'
 
 /// How records of an entity merge (PROTOCOL.md, principle 5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MergeRule {
     /// Field-level last-writer-wins by HLC; `status` of a work order moves only by
@@ -47,6 +48,7 @@ pub enum MergeRule {
 
 /// The synced entities, named as in PROTOCOL.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Customer,
@@ -199,6 +201,7 @@ pub fn merge_fields(
 
 /// What an operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {
     /// The fields that changed.
@@ -213,6 +216,7 @@ pub enum OpKind {
 
 /// A status transition carried by an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Transition {
     pub from: Status,
     pub to: Status,
@@ -220,8 +224,10 @@ pub struct Transition {
 
 /// One operation of the outbox, as pushed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Op {
     pub op_id: Uuid,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub hlc: Hlc,
     pub entity: Entity,
     pub id: Uuid,
@@ -279,6 +285,7 @@ impl Op {
 
 /// `POST /v1/sync/push` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushRequest {
     pub device_id: String,
     pub ops: Vec<Op>,
@@ -286,6 +293,7 @@ pub struct PushRequest {
 
 /// The server's verdict on one operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OpStatus {
     Applied,
@@ -313,6 +321,7 @@ impl OpStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpResult {
     pub op_id: Uuid,
     pub status: OpStatus,
@@ -321,6 +330,7 @@ pub struct OpResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PushResponse {
     pub results: Vec<OpResult>,
     pub server_time: DateTime<Utc>,
@@ -328,6 +338,7 @@ pub struct PushResponse {
 
 /// What a change does to the client's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeOp {
     /// The whole current row, its per-field clocks under `_clocks`.
@@ -340,6 +351,7 @@ pub enum ChangeOp {
 
 /// One entry of the server's change log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Change {
     pub seq: i64,
     pub entity: Entity,
@@ -390,6 +402,7 @@ impl Change {
 
 /// `GET /v1/sync/pull` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     pub cursor: String,

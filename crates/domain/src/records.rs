@@ -14,6 +14,7 @@ use crate::money::{Fen, Quantity};
 
 /// 客户. Mutable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Customer {
     pub id: Uuid,
     /// 单位名称
@@ -34,6 +35,7 @@ pub struct Customer {
 
 /// 设备. Mutable; belongs to a customer. Its service history is every order on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Equipment {
     pub id: Uuid,
     pub customer_id: Uuid,
@@ -66,6 +68,7 @@ impl Equipment {
 
 /// 备件: the catalogue (备品备件库定价). Reference data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Part {
     pub id: Uuid,
     pub part_number: String,
@@ -76,6 +79,7 @@ pub struct Part {
 
 /// 随车库存: one part in one engineer's van, as the server last counted it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VanStock {
     pub id: Uuid,
     pub engineer_id: Uuid,
@@ -85,6 +89,7 @@ pub struct VanStock {
 
 /// What happens to a replaced part (旧件处理).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum OldPartDisposition {
     /// 客户留存
@@ -98,6 +103,7 @@ pub enum OldPartDisposition {
 /// A part used on an order. Append-only: a correction is a new usage whose `voids` names
 /// the old one (quantity 0 cancels it outright).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PartUsage {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -132,6 +138,7 @@ pub const WAREHOUSE_BOOKING_HOURS: i64 = 16;
 
 /// 入库单: a returned part booked into the warehouse. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WarehouseReceipt {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -147,6 +154,7 @@ pub struct WarehouseReceipt {
 
 /// 不合格品报告处理单: a nonconformance found when booking a returned part.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Nonconformance {
     pub description: String,
     /// Who caused the damage decides whether the service is paid (质量部's verdict).
@@ -167,6 +175,7 @@ impl WarehouseReceipt {
 
 /// 签到/签退.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     CheckIn,
@@ -175,6 +184,7 @@ pub enum CheckKind {
 
 /// Check-in or check-out at the start and end of an on-site day. Append-only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CheckIn {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -189,6 +199,7 @@ pub struct CheckIn {
 
 /// Who the arrival protocol (三个电话) calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ArrivalCallee {
     CustomerManager,
@@ -200,6 +211,7 @@ pub enum ArrivalCallee {
 
 /// One tick of the arrival protocol. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ArrivalCall {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -212,6 +224,7 @@ pub struct ArrivalCall {
 
 /// Labour time. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TimeEntry {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -225,6 +238,7 @@ pub struct TimeEntry {
 
 /// Expense categories of the fee schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ExpenseKind {
     Transport,
@@ -235,6 +249,7 @@ pub enum ExpenseKind {
 
 /// A travel or other expense. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Expense {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -251,6 +266,7 @@ pub struct Expense {
 
 /// 工作日志: one on-site day. Append-only; the server fills in author and device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LogEntry {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -271,6 +287,7 @@ pub struct LogEntry {
 
 /// 里程碑 with its witness 见证 and evidence photos. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Milestone {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -286,6 +303,7 @@ pub struct Milestone {
 
 /// What an attachment shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
     Before,
@@ -298,6 +316,7 @@ pub enum AttachmentKind {
 
 /// 照片/附件: content-addressed and immutable. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Attachment {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -316,6 +335,7 @@ pub struct Attachment {
 
 /// 工作态度.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Attitude {
     /// 差
@@ -332,6 +352,7 @@ pub enum Attitude {
 
 /// 产品损坏.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Damage {
     /// 无
@@ -344,6 +365,7 @@ pub enum Damage {
 
 /// 顾客满意.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Overall {
     /// 满意
@@ -356,6 +378,7 @@ pub enum Overall {
 
 /// 满意度, collected on site or by callback. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Satisfaction {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -374,6 +397,7 @@ pub struct Satisfaction {
 
 /// 回访 kinds, with their due times after closing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpKind {
     /// Satisfaction survey within 16 h.
@@ -420,6 +444,7 @@ impl FollowUpKind {
 
 /// A scheduled or done callback. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FollowUp {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -433,6 +458,7 @@ pub struct FollowUp {
 
 /// 培训 delivered on site. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Training {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -446,6 +472,7 @@ pub struct Training {
 
 /// A person who signs in: an engineer, a dispatcher or an admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct User {
     pub id: Uuid,
     pub username: String,

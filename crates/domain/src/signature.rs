@@ -13,6 +13,7 @@ use crate::DomainError;
 
 /// Who signs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SignerRole {
     Customer,
@@ -23,6 +24,7 @@ pub enum SignerRole {
 
 /// The documents that can be signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     /// 报价单
@@ -40,6 +42,7 @@ pub enum DocumentKind {
 
 /// A signature record (entity `signature`, append-only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Signature {
     pub id: Uuid,
     pub work_order_id: Uuid,
@@ -61,6 +64,7 @@ pub struct Signature {
 
 /// Whether a signature still covers its document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SignatureState {
     Valid,
@@ -142,6 +146,7 @@ mod tests {
     #[test]
     fn a_document_changed_after_signing_is_no_longer_signed() {
         #[derive(Serialize)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
         struct Doc<'a> {
             result: &'a str,
         }

@@ -18,6 +18,7 @@ use crate::work_order::Status;
 
 /// One row of the fault-level table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FaultLevel {
     pub level: u8,
     pub name_zh: String,
@@ -31,6 +32,7 @@ pub struct FaultLevel {
 
 /// The SLA configuration, versioned and synced from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlaConfig {
     pub version: u32,
     pub levels: Vec<FaultLevel>,
@@ -103,6 +105,7 @@ impl Default for SlaConfig {
 
 /// The deadlines of one order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Deadlines {
     pub respond_by: DateTime<Utc>,
     pub on_site_by: Option<DateTime<Utc>>,
@@ -111,6 +114,7 @@ pub struct Deadlines {
 
 /// Which deadline an order is working against now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Milestone {
     Respond,
@@ -120,6 +124,7 @@ pub enum Milestone {
 
 /// Time left before a deadline, or how late it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "state", content = "seconds")]
 pub enum Countdown {
     /// Seconds left; 0 means due exactly now, still on time.

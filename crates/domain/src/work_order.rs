@@ -11,6 +11,7 @@ use crate::DomainError;
 
 /// The lifecycle of DOMAIN.md; serialised as the snake_case names of PROTOCOL.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     New,
@@ -129,6 +130,7 @@ impl std::str::FromStr for Status {
 
 /// Who performs a transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Engineer,
@@ -238,8 +240,34 @@ pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
         .collect()
 }
 
+/// Postponing (the site is not ready, the customer asks for another day) needs the new
+/// visit time: set in this change, and later than `now`. `before` is the order as it was,
+/// `after` with the change's fields.
+pub fn check_postpone(
+    before: &WorkOrder,
+    after: &WorkOrder,
+    now: DateTime<Utc>,
+) -> Result<(), DomainError> {
+    match after.scheduled_at {
+        None => Err(DomainError::Invalid {
+            field: "scheduled_at",
+            message: "postponing needs the new visit date and time".into(),
+        }),
+        Some(at) if at <= now => Err(DomainError::Invalid {
+            field: "scheduled_at",
+            message: "the new visit time must be in the future".into(),
+        }),
+        Some(at) if before.scheduled_at == Some(at) => Err(DomainError::Invalid {
+            field: "scheduled_at",
+            message: "the new visit time is the one already agreed: choose another".into(),
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
 /// 服务类型.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceType {
     /// 故障维修
@@ -284,6 +312,7 @@ impl ServiceType {
 
 /// How the request reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// 服务热线
@@ -296,6 +325,7 @@ pub enum Channel {
 
 /// 保修期内 / 保修期外 / 维保合同.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum WarrantyStatus {
     InWarranty,
@@ -305,6 +335,7 @@ pub enum WarrantyStatus {
 
 /// Why in-warranty work is charged after all (DOMAIN.md: user damage or force majeure).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "cause", content = "reason")]
 pub enum ChargeCause {
     UserDamage(String),
@@ -313,6 +344,7 @@ pub enum ChargeCause {
 
 /// Whether the visit achieved its goal (完成/未完成).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "result", content = "reason")]
 pub enum Outcome {
     Completed,
@@ -321,6 +353,7 @@ pub enum Outcome {
 
 /// An engineer on the order; one is project manager (项目经理) when two or more go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Assignment {
     pub engineer_id: Uuid,
     #[serde(default)]
@@ -329,6 +362,7 @@ pub struct Assignment {
 
 /// The work order. Mutable record: each field merges last-writer-wins by HLC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkOrder {
     pub id: Uuid,
     /// Record number (`SC2611-07`, or provisional until sync replaces it).

@@ -131,6 +131,7 @@ fn store_record(
 
 /// What applying a pulled page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ApplyStats {
     pub put: usize,
     pub deleted: usize,
@@ -143,6 +144,7 @@ pub struct ApplyStats {
 
 /// An operation the server did not apply, kept and shown to the engineer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OpOutcome {
     pub op: Op,
     pub status: OpStatus,

@@ -25,6 +25,7 @@ use crate::{Result, Store, StoreError};
 
 /// A page of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Page {
     pub offset: u32,
     pub limit: u32,
@@ -41,6 +42,7 @@ impl Default for Page {
 
 /// One line of the work-order list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkOrderSummary {
     pub id: Uuid,
     pub number: String,
@@ -136,6 +138,7 @@ fn to_summary(raw: RawSummary) -> Result<WorkOrderSummary> {
 
 /// Everything the order screen shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkOrderDetail {
     pub order: WorkOrder,
     pub customer: Option<Customer>,
@@ -167,6 +170,7 @@ pub struct WorkOrderDetail {
 
 /// A part in the van: the server's count less what was used here and not yet sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VanStockLine {
     pub part_id: Uuid,
     pub part: Option<Part>,

@@ -105,6 +105,7 @@ impl Store {
         let mut order: WorkOrder = typed(&record.body, "work order")?;
         work_order::check_transition(order.status, to, Role::Engineer)?;
         let from = order.status;
+        let before = order.clone();
         let mut ops = Vec::new();
         if !fields.is_empty() {
             let hlc = Store::stamp(&mut self.clock, &tx, now)?;
@@ -124,6 +125,9 @@ impl Store {
             order = typed(&body, "work order")?;
         }
         order.status = to;
+        if to == Status::Postponed {
+            work_order::check_postpone(&before, &order, now)?;
+        }
         check_transition_rules(&tx, &order, to)?;
         let hlc = Store::stamp(&mut self.clock, &tx, now)?;
         ops.push(Op {

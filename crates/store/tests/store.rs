@@ -235,6 +235,29 @@ fn postponing_records_the_new_date_with_the_transition() {
     );
 }
 
+#[test]
+fn postponing_without_a_new_future_date_is_refused_and_changes_nothing() {
+    let mut w = world(30);
+    let id = order_in(&w, Status::OnSite);
+    let pending = w.store.pending_count().expect("counts");
+    let past = now() - Duration::hours(1);
+    for f in [
+        json!({"postpone_reason": "现场未具备施工条件"}),
+        json!({"scheduled_at": past}),
+    ] {
+        let err = w
+            .store
+            .transition(id, Status::Postponed, fields(f), now())
+            .expect_err("refused");
+        assert!(err.to_string().contains("scheduled_at"), "{err}");
+    }
+    assert_eq!(
+        w.store.work_order(id).expect("loads").order.status,
+        Status::OnSite
+    );
+    assert_eq!(w.store.pending_count().expect("counts"), pending);
+}
+
 fn customer_signature(order: Uuid, hash: &str) -> Signature {
     Signature {
         id: Uuid::now_v7(),

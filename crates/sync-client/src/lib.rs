@@ -29,6 +29,8 @@ pub enum SyncError {
         "the server cannot be reached ({0}): working offline, everything is kept and sent later"
     )]
     Offline(String),
+    #[error("the server address is not usable ({0}): type it like http://192.168.1.10:8787")]
+    BadAddress(String),
     #[error("the session has expired or was ended: sign in again (nothing entered is lost)")]
     Unauthorized,
     #[error("the server refused the request ({status}): {message}")]
@@ -51,6 +53,38 @@ impl SyncError {
 }
 
 pub type Result<T> = std::result::Result<T, SyncError>;
+
+/// The server address as an engineer types it (`192.168.1.10:8787`, `https://host/`) in
+/// the form requests are made with: a scheme (http when none is given), no trailing `/`.
+pub fn server_base(input: &str) -> Result<String> {
+    let typed = input.trim().trim_end_matches('/');
+    if typed.is_empty() {
+        return Err(SyncError::BadAddress("it is empty".into()));
+    }
+    let base = if typed.contains("://") {
+        typed.to_owned()
+    } else {
+        format!("http://{typed}")
+    };
+    let url =
+        reqwest::Url::parse(&base).map_err(|e| SyncError::BadAddress(format!("{typed}: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(SyncError::BadAddress(format!(
+            "{typed}: not an http(s) address"
+        )));
+    }
+    Ok(base)
+}
+
+const LAST_SYNCED_KEY: &str = "sync.last_synced_at";
+
+/// When this laptop last finished a sync cycle (kept across restarts).
+pub fn last_synced_at(store: &Store) -> Result<Option<DateTime<Utc>>> {
+    Ok(store
+        .setting(LAST_SYNCED_KEY)?
+        .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|t| t.with_timezone(&Utc)))
+}
 
 /// A signed-in session, as the app keeps it across restarts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,7 +191,7 @@ impl Client {
         device_id: &str,
         device_name: &str,
     ) -> Result<Session> {
-        let base = server.trim_end_matches('/').to_owned();
+        let base = server_base(server)?;
         let body = serde_json::json!({"username": username, "password": password, "device": {"id": device_id, "name": device_name}});
         let res = http()
             .post(format!("{base}/v1/auth/login"))
@@ -264,6 +298,7 @@ async fn with_store<T: Send + 'static>(
 
 /// Where a sync cycle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Push,
@@ -272,6 +307,7 @@ pub enum Phase {
 
 /// What the UI shows in its sync bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum SyncState {
     /// Not synced yet in this session.
@@ -553,8 +589,16 @@ async fn run(
                 attempt = 0;
                 offline_since = None;
                 wait = config.interval;
+                let now = Utc::now();
+                let kept = with_store(&store, move |s| {
+                    s.set_setting(LAST_SYNCED_KEY, &now.to_rfc3339())
+                })
+                .await;
+                if let Err(e) = kept {
+                    tracing::warn!(error = %e, "could not keep the time of the last sync");
+                }
                 publish(SyncState::Idle {
-                    last_synced_at: Utc::now(),
+                    last_synced_at: now,
                     pending: pending(&store).await,
                 });
             }
@@ -590,6 +634,23 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_server_address_gets_a_scheme_and_loses_its_trailing_slash() {
+        for (typed, base) in [
+            ("127.0.0.1:8787", "http://127.0.0.1:8787"),
+            (" http://10.0.0.2:8787/ ", "http://10.0.0.2:8787"),
+            ("https://sync.example.cn/", "https://sync.example.cn"),
+        ] {
+            assert_eq!(server_base(typed).expect(typed), base);
+        }
+        for bad in ["", "   ", "ftp://host", "http://", "http://exa mple"] {
+            assert!(
+                matches!(server_base(bad), Err(SyncError::BadAddress(_))),
+                "{bad:?} accepted"
+            );
+        }
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_the_cap() {

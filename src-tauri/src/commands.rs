@@ -1,0 +1,246 @@
+//! The commands the UI calls, with the types they take and give (all in the TypeScript
+//! bindings). Each parses its input, calls the crates and maps their errors; nothing here
+//! decides a rule.
+
+use chrono::{DateTime, Utc};
+use onsite_domain::Status;
+use onsite_domain::records::User;
+use onsite_domain::work_order::{self, Role};
+use onsite_store::{Page, WorkOrderDetail, WorkOrderSummary};
+use onsite_sync_client::{Client, Session};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tauri::{AppHandle, State};
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::error::{AppError, ErrorCode};
+use crate::state::{AppState, SyncStatus, status_of};
+
+/// The languages the app speaks; zh-CN is the default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+const LANGUAGE_KEY: &str = "language";
+
+/// Who is signed in, where.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SessionInfo {
+    pub server: String,
+    pub user: User,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<&Session> for SessionInfo {
+    fn from(s: &Session) -> SessionInfo {
+        SessionInfo {
+            server: s.server.clone(),
+            user: s.user.clone(),
+            expires_at: s.expires_at,
+        }
+    }
+}
+
+/// What the window needs first.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct AppInfo {
+    pub session: Option<SessionInfo>,
+    pub language: Language,
+    /// Offered in the sign-in form (`ONSITE_SERVER`, else the last server used).
+    pub default_server: String,
+    pub version: String,
+    /// Set when the local database cannot be used; the app shows it and what to do.
+    pub open_error: Option<AppError>,
+}
+
+/// One work order on its screen, with the steps the engineer may take next.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct OrderScreen {
+    pub detail: WorkOrderDetail,
+    pub next_statuses: Vec<Status>,
+}
+
+/// A step in an order's lifecycle, as the engineer asks for it.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct TransitionInput {
+    pub id: String,
+    pub to: Status,
+    /// The new visit time, when postponing.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Why, when postponing.
+    pub reason: Option<String>,
+}
+
+fn order_id(id: &str) -> Result<Uuid, AppError> {
+    id.parse()
+        .map_err(|_| AppError::new(ErrorCode::Invalid, format!("{id:?} is not a work order id")))
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, AppError> {
+    let version = env!("CARGO_PKG_VERSION").to_owned();
+    if let Some(e) = state.open_error() {
+        return Ok(AppInfo {
+            session: None,
+            language: Language::default(),
+            default_server: String::new(),
+            version,
+            open_error: Some(e.clone()),
+        });
+    }
+    let language = state
+        .with_store(|s| Ok(s.setting(LANGUAGE_KEY)?))
+        .await?
+        .and_then(|l| serde_json::from_value(Value::String(l)).ok())
+        .unwrap_or_default();
+    let session = state.session();
+    let default_server = std::env::var("ONSITE_SERVER")
+        .ok()
+        .or_else(|| session.as_ref().map(|s| s.server.clone()))
+        .unwrap_or_else(|| "http://127.0.0.1:8787".into());
+    Ok(AppInfo {
+        session: session.as_ref().map(SessionInfo::from),
+        language,
+        default_server,
+        version,
+        open_error: None,
+    })
+}
+
+#[tauri::command]
+pub async fn set_language(state: State<'_, AppState>, language: Language) -> Result<(), AppError> {
+    let value = match language {
+        Language::ZhCn => "zh-CN",
+        Language::En => "en",
+    };
+    state
+        .with_store(move |s| Ok(s.set_setting(LANGUAGE_KEY, value)?))
+        .await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    server: String,
+    username: String,
+    password: String,
+) -> Result<SessionInfo, AppError> {
+    if username.trim().is_empty() || password.is_empty() {
+        return Err(AppError::new(
+            ErrorCode::Invalid,
+            "enter your user name and password",
+        ));
+    }
+    let device_id = state.with_store(|s| Ok(s.device_id().to_owned())).await?;
+    let device_name = std::env::var("HOSTNAME").unwrap_or_else(|_| "Onsite desktop".into());
+    let session = Client::login(
+        &server,
+        username.trim(),
+        &password,
+        &device_id,
+        &device_name,
+    )
+    .await
+    .map_err(AppError::from_sign_in)?;
+    let info = SessionInfo::from(&session);
+    state.start_session(&app, session).await?;
+    Ok(info)
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<(), AppError> {
+    state.sign_out().await
+}
+
+/// My open orders, most urgent first; `statuses` narrows the list.
+#[tauri::command]
+pub async fn list_orders(
+    state: State<'_, AppState>,
+    statuses: Option<Vec<Status>>,
+    limit: Option<u32>,
+) -> Result<Vec<WorkOrderSummary>, AppError> {
+    let page = Page {
+        offset: 0,
+        limit: limit.unwrap_or(200).min(1000),
+    };
+    state
+        .with_store(move |s| Ok(s.open_work_orders(statuses.as_deref(), page)?))
+        .await
+}
+
+#[tauri::command]
+pub async fn search_orders(
+    state: State<'_, AppState>,
+    query: String,
+) -> Result<Vec<WorkOrderSummary>, AppError> {
+    state.with_store(move |s| Ok(s.search(&query, 100)?)).await
+}
+
+fn screen(detail: WorkOrderDetail) -> OrderScreen {
+    let next_statuses = work_order::next_statuses(detail.order.status, Role::Engineer);
+    OrderScreen {
+        detail,
+        next_statuses,
+    }
+}
+
+#[tauri::command]
+pub async fn order_detail(state: State<'_, AppState>, id: String) -> Result<OrderScreen, AppError> {
+    let id = order_id(&id)?;
+    let detail = state.with_store(move |s| Ok(s.work_order(id)?)).await?;
+    Ok(screen(detail))
+}
+
+/// Moves an order on (accept, en route, on site, postpone…), offline: saved on disk
+/// before this returns, sent by the sync engine when it can.
+#[tauri::command]
+pub async fn transition_order(
+    state: State<'_, AppState>,
+    input: TransitionInput,
+) -> Result<OrderScreen, AppError> {
+    if state.session().is_none() {
+        return Err(AppError::not_signed_in());
+    }
+    let id = order_id(&input.id)?;
+    let mut fields = Map::new();
+    if let Some(at) = input.scheduled_at {
+        fields.insert("scheduled_at".into(), serde_json::json!(at));
+    }
+    if let Some(reason) = input
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+    {
+        fields.insert("postpone_reason".into(), Value::String(reason));
+    }
+    let to = input.to;
+    let detail = state
+        .with_store(move |s| {
+            s.transition(id, to, fields, Utc::now())?;
+            Ok(s.work_order(id)?)
+        })
+        .await?;
+    state.local_write().await;
+    Ok(screen(detail))
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<(), AppError> {
+    state.sync_now().await
+}
+
+#[tauri::command]
+pub async fn sync_status(
+    app: AppHandle,
+    state: State<'_, AppState>,
+) -> Result<SyncStatus, AppError> {
+    let s = state.sync_state().await;
+    Ok(status_of(&app, s).await)
+}

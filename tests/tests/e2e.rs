@@ -1,0 +1,254 @@
+//! End to end in a real window: the built desktop app under Xvfb, driven through
+//! tauri-driver + WebKitWebDriver, against a real sync server with the demo data.
+//!
+//! The engineer signs in, sees the demo orders, accepts one; the server stops; the
+//! engineer marks the order en route offline; the server starts again, and the server
+//! reports the new status. A screenshot of each step is saved under
+//! `target/e2e-screenshots/` (in `CARGO_TARGET_DIR` when set).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use onsite_sync_server::demo::{DEMO_PASSWORD, seed};
+use onsite_tests::TestServer;
+use onsite_tests::desktop::Desktop;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn screenshot_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    target.join("e2e-screenshots")
+}
+
+async fn shot(c: &Client, name: &str) {
+    let dir = screenshot_dir();
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    let png = c.screenshot().await.expect("screenshot");
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("writes the screenshot");
+    println!("screenshot: {}", path.display());
+}
+
+async fn find(c: &Client, css: &str) -> Element {
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+/// Waits until the element's text is `want`.
+async fn text_becomes(c: &Client, css: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.trim() == want {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} shows {last:?}, not {want:?}");
+}
+
+async fn attr_becomes(c: &Client, css: &str, attr: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = None;
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.attr(attr).await.ok().flatten();
+            if last.as_deref() == Some(want) {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} has {attr}={last:?}, not {want:?}");
+}
+
+/// The order's status as the server reports it to a dispatcher (`GET /v1/admin/work-orders`).
+async fn server_status(server: &str, number: &str) -> Option<String> {
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{server}/v1/auth/login"))
+        .json(
+            &serde_json::json!({"username": "dispatch", "password": DEMO_PASSWORD,
+            "device": {"id": "e2e-check", "name": "e2e"}}),
+        )
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let token = login["token"].as_str()?.to_owned();
+    let list: Value = http
+        .get(format!("{server}/v1/admin/work-orders"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let orders = list
+        .get("work_orders")
+        .or(Some(&list))
+        .and_then(Value::as_array)?;
+    orders
+        .iter()
+        .find(|o| o["number"] == number)
+        .and_then(|o| o["status"].as_str())
+        .map(str::to_owned)
+}
+
+async fn server_reports(server: &str, number: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = None;
+    while tokio::time::Instant::now() < deadline {
+        last = server_status(server, number).await;
+        if last.as_deref() == Some(want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("the server reports {number} as {last:?}, not {want}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("server.db");
+    {
+        let storage = onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("server db");
+        seed(&storage, chrono::Utc::now()).expect("demo data");
+    }
+    let mut server = TestServer::start(&db);
+    let url = server.url();
+
+    let desktop = Desktop::start(&[
+        (
+            "ONSITE_DATA_DIR",
+            dir.path().join("laptop").display().to_string(),
+        ),
+        ("ONSITE_SERVER", url.clone()),
+    ])
+    .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
+    let c = ClientBuilder::rustls()
+        .expect("TLS roots")
+        .capabilities(desktop.capabilities())
+        .connect(&desktop.webdriver)
+        .await
+        .expect("a WebDriver session with the app");
+
+    // Sign in: the server address is offered (ONSITE_SERVER); the demo engineer 王工.
+    let server_field = find(&c, "[data-testid=signin-server]").await;
+    assert_eq!(
+        server_field.prop("value").await.expect("value").as_deref(),
+        Some(url.as_str())
+    );
+    find(&c, "[data-testid=signin-username]")
+        .await
+        .send_keys("wanggong")
+        .await
+        .expect("types");
+    find(&c, "[data-testid=signin-password]")
+        .await
+        .send_keys(DEMO_PASSWORD)
+        .await
+        .expect("types");
+    shot(&c, "01-sign-in").await;
+    find(&c, "[data-testid=signin-submit]")
+        .await
+        .click()
+        .await
+        .expect("clicks");
+
+    // The demo orders arrive with the first sync, most urgent first.
+    let order = find(&c, "[data-testid=order-item][data-status=assigned]").await;
+    text_becomes(&c, "[data-testid=user-name]", "王工").await;
+    let number = order
+        .attr("data-number")
+        .await
+        .expect("attr")
+        .expect("a number");
+    let count = c
+        .find_all(Locator::Css("[data-testid=order-item]"))
+        .await
+        .expect("list")
+        .len();
+    assert!(count >= 10, "only {count} orders for 王工");
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+    shot(&c, "02-orders").await;
+
+    // Accept it.
+    order.click().await.expect("opens the order");
+    text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    find(&c, "[data-testid=action-accepted]")
+        .await
+        .click()
+        .await
+        .expect("accepts");
+    text_becomes(&c, "[data-testid=detail-status]", "已接单").await;
+    server_reports(&url, &number, "accepted").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+    shot(&c, "03-accepted").await;
+
+    // The server goes away; the engineer goes en route anyway.
+    server.stop();
+    find(&c, "[data-testid=action-en_route]")
+        .await
+        .click()
+        .await
+        .expect("en route");
+    text_becomes(&c, "[data-testid=detail-status]", "在途").await;
+    find(&c, "[data-testid=action-saved]").await;
+    find(&c, "[data-testid=sync-now]")
+        .await
+        .click()
+        .await
+        .expect("sync now");
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
+    text_becomes(&c, "[data-testid=sync-connection]", "离线").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "2 项待发送").await;
+    shot(&c, "04-en-route-offline").await;
+    assert_eq!(
+        stored_status(&server, &number).as_deref(),
+        Some("accepted"),
+        "the stopped server got nothing"
+    );
+
+    // The server is back: the change goes home.
+    server.restart();
+    find(&c, "[data-testid=sync-now]")
+        .await
+        .click()
+        .await
+        .expect("sync now");
+    server_reports(&url, &number, "en_route").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "全部已发送").await;
+    shot(&c, "05-synced").await;
+
+    c.close().await.expect("closes the app");
+    drop(desktop);
+    server.stop();
+}
+
+/// The order's status in the stopped server's own database.
+fn stored_status(server: &TestServer, number: &str) -> Option<String> {
+    use onsite_sync_server::storage::Storage;
+    let orders = server.storage().work_orders(None).expect("lists");
+    orders
+        .iter()
+        .find(|o| o.get("number").and_then(Value::as_str) == Some(number))
+        .and_then(|o| o.get("status").and_then(Value::as_str))
+        .map(str::to_owned)
+}
