@@ -57,6 +57,27 @@ pub struct AppInfo {
     pub version: String,
     /// Set when the local database cannot be used; the app shows it and what to do.
     pub open_error: Option<AppError>,
+    /// The demo's logins, shown on the sign-in form when the app was started by
+    /// `cargo xtask run` (`ONSITE_DEMO_LOGINS`, `ONSITE_DEMO_PASSWORD`).
+    pub demo: Option<DemoHint>,
+}
+
+/// Demo logins to offer on the sign-in form.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DemoHint {
+    pub logins: Vec<String>,
+    pub password: String,
+}
+
+fn demo_hint() -> Option<DemoHint> {
+    let logins = std::env::var("ONSITE_DEMO_LOGINS").ok()?;
+    let password = std::env::var("ONSITE_DEMO_PASSWORD").ok()?;
+    let logins: Vec<String> = logins
+        .split(',')
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    (!logins.is_empty()).then_some(DemoHint { logins, password })
 }
 
 /// One work order on its screen, with the steps the engineer may take next.
@@ -92,6 +113,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, AppError> {
             default_server: String::new(),
             version,
             open_error: Some(e.clone()),
+            demo: None,
         });
     }
     let language = state
@@ -110,6 +132,7 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, AppError> {
         default_server,
         version,
         open_error: None,
+        demo: demo_hint(),
     })
 }
 

@@ -206,13 +206,15 @@ impl AppState {
         self.stop_sync().await;
         let store = self.store.write().ok().and_then(|mut s| s.take());
         if let Some(store) = store {
-            match Arc::try_unwrap(store).map(|m| m.into_inner()) {
-                Ok(Ok(store)) => {
+            match Arc::try_unwrap(store) {
+                Ok(mutex) => {
+                    // A panic elsewhere does not stop a clean close of the database.
+                    let store = mutex.into_inner().unwrap_or_else(|p| p.into_inner());
                     if let Err(e) = store.close() {
                         tracing::warn!(error = %e, "the store did not close cleanly");
                     }
                 }
-                _ => tracing::warn!(
+                Err(_) => tracing::warn!(
                     "the store is still in use at exit; the next start checks it fully"
                 ),
             }

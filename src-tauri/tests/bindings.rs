@@ -31,6 +31,11 @@ fn read_dir(dir: &Path) -> BTreeMap<String, String> {
 }
 
 #[test]
+fn no_two_rust_types_write_the_same_typescript_file() {
+    assert_eq!(onsite_desktop::bindings::clashes(), Vec::<String>::new());
+}
+
+#[test]
 fn the_ui_types_match_the_rust_types() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..");
     let committed = root.join(onsite_desktop::bindings::DIR);

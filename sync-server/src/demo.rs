@@ -137,6 +137,18 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
         order.fault_level = u8::try_from(1 + i % 4).unwrap_or(1);
         order.number = format!("SC{}-{:03}", now.format("%y%m"), i + 1);
         order.assignees = Vec::new();
+        // Most orders still on their way to the site came in over the last day, so the
+        // list shows live countdowns beside the overdue ones.
+        if matches!(
+            order.status,
+            Status::New | Status::Assigned | Status::Accepted | Status::EnRoute | Status::OnSite
+        ) && i % 3 != 0
+        {
+            let minutes = i64::try_from((i * 53) % (60 * 20)).unwrap_or(0);
+            order.reported_at = now - chrono::Duration::minutes(minutes);
+            order.requested_service_at = Some(order.reported_at + chrono::Duration::hours(24));
+            order.scheduled_at = Some(order.reported_at + chrono::Duration::hours(6));
+        }
         storage.admin_put(Entity::WorkOrder, object(&order)?, now)?;
         for item in data
             .checklist_items

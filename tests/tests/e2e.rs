@@ -141,8 +141,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         ("ONSITE_SERVER", url.clone()),
     ])
     .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
-    let c = ClientBuilder::rustls()
-        .expect("TLS roots")
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(desktop.capabilities())
         .connect(&desktop.webdriver)
         .await
@@ -188,6 +187,35 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
     shot(&c, "02-orders").await;
 
+    // Filter by status: only assigned orders remain, the chosen one among them.
+    let filter = find(&c, "[data-testid=status-filter]").await;
+    filter.select_by_value("assigned").await.expect("filters");
+    wait_all_have(&c, "[data-testid=order-item]", "data-status", "assigned").await;
+    // Search by the order's own customer: the order is found.
+    let customer = order_customer(&c, &number).await;
+    filter.select_by_value("").await.expect("all open again");
+    find(&c, "[data-testid=search]")
+        .await
+        .send_keys(&customer)
+        .await
+        .expect("types a search");
+    find(
+        &c,
+        &format!("[data-testid=order-item][data-number='{number}']"),
+    )
+    .await;
+    shot(&c, "02b-search").await;
+    find(&c, "[data-testid=search]")
+        .await
+        .clear()
+        .await
+        .expect("clears the search");
+    let order = find(
+        &c,
+        &format!("[data-testid=order-item][data-number='{number}']"),
+    )
+    .await;
+
     // Accept it.
     order.click().await.expect("opens the order");
     text_becomes(&c, "[data-testid=detail-number]", &number).await;
@@ -217,7 +245,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .expect("sync now");
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
     text_becomes(&c, "[data-testid=sync-connection]", "离线").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "2 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "1 项待发送").await;
     shot(&c, "04-en-route-offline").await;
     assert_eq!(
         stored_status(&server, &number).as_deref(),
@@ -238,8 +266,61 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     shot(&c, "05-synced").await;
 
     c.close().await.expect("closes the app");
-    drop(desktop);
+
+    // The laptop restarts with no server: still signed in, the orders and the new
+    // status are there.
     server.stop();
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(desktop.capabilities())
+        .connect(&desktop.webdriver)
+        .await
+        .expect("a second WebDriver session with the app");
+    text_becomes(&c, "[data-testid=user-name]", "王工").await;
+    find(
+        &c,
+        &format!("[data-testid=order-item][data-number='{number}'][data-status=en_route]"),
+    )
+    .await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
+    shot(&c, "06-reopened-offline").await;
+    c.close().await.expect("closes the app");
+    drop(desktop);
+}
+
+/// Waits until every element matching `css` (at least one) has `attr` = `want`.
+async fn wait_all_have(c: &Client, css: &str, attr: &str, want: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut seen = Vec::new();
+    while tokio::time::Instant::now() < deadline {
+        seen.clear();
+        for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+            seen.push(e.attr(attr).await.ok().flatten().unwrap_or_default());
+        }
+        if !seen.is_empty() && seen.iter().all(|v| v == want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css}: {attr} values {seen:?}, not all {want:?}");
+}
+
+/// The customer name the list shows for order `number` (before the " · " and the model).
+async fn order_customer(c: &Client, number: &str) -> String {
+    let item = find(
+        c,
+        &format!("[data-testid=order-item][data-number='{number}']"),
+    )
+    .await;
+    let line = item
+        .find(Locator::Css(".line2"))
+        .await
+        .expect("the customer line")
+        .text()
+        .await
+        .expect("text");
+    let name = line.split('·').next().unwrap_or_default().trim().to_owned();
+    assert!(!name.is_empty(), "no customer shown for {number}: {line:?}");
+    name
 }
 
 /// The order's status in the stopped server's own database.

@@ -379,7 +379,9 @@ fn run_demo(args: &[String]) -> Result<()> {
         println!();
         let mut app = Command::new(bin.join("onsite"));
         app.env("ONSITE_SERVER", &url)
-            .env("ONSITE_DATA_DIR", demo.join("laptop"));
+            .env("ONSITE_DATA_DIR", demo.join("laptop"))
+            .env("ONSITE_DEMO_LOGINS", "wanggong,ligong,zhanggong")
+            .env("ONSITE_DEMO_PASSWORD", "onsite-demo");
         let _xvfb = if std::env::var_os("DISPLAY").is_none()
             && std::env::var_os("WAYLAND_DISPLAY").is_none()
         {

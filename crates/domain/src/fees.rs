@@ -48,7 +48,7 @@ impl Default for FeeSchedule {
 
 /// The fee categories of the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FeeItemKind"))]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     /// 人工费

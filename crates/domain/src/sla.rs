@@ -114,7 +114,7 @@ pub struct Deadlines {
 
 /// Which deadline an order is working against now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SlaMilestone"))]
 #[serde(rename_all = "snake_case")]
 pub enum Milestone {
     Respond,

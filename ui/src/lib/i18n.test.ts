@@ -48,7 +48,7 @@ describe("i18n", () => {
     const wanted = [
       ...union("Status.ts").map((s) => `status.${s}`),
       ...union("ServiceType.ts").map((s) => `service.${s}`),
-      ...union("Milestone.ts").map((s) => `sla.${s}`),
+      ...union("SlaMilestone.ts").map((s) => `sla.${s}`),
       ...union("ErrorCode.ts").map((s) => `error.${s}`),
     ];
     expect(wanted.length).toBeGreaterThan(30);

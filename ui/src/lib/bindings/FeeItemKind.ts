@@ -3,4 +3,4 @@
 /**
  * The fee categories of the schedule.
  */
-export type ItemKind = "labour" | "part" | "transport" | "lodging" | "meals" | "other";
+export type FeeItemKind = "labour" | "part" | "transport" | "lodging" | "meals" | "other";

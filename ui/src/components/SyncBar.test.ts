@@ -1,0 +1,45 @@
+import { cleanup, render, screen } from "@testing-library/svelte";
+import { afterEach, describe, expect, it } from "vitest";
+import type { SyncStatus } from "../lib/bindings/SyncStatus";
+import { locale } from "../lib/locale.svelte";
+import SyncBar from "./SyncBar.svelte";
+
+function bar(status: SyncStatus) {
+  return render(SyncBar, { props: { status, onSyncNow: () => {} } });
+}
+
+describe("the sync bar", () => {
+  afterEach(() => {
+    cleanup();
+    locale.lang = "zh-CN";
+  });
+
+  it("shows offline, what waits to be sent and the last sync", () => {
+    bar({
+      state: { state: "offline", since: "2026-11-23T08:00:00Z", retry_in_ms: 4000, pending: 3, last_error: "no connection" },
+      last_synced_at: "2026-11-23T07:58:00Z",
+    });
+    expect(screen.getByTestId("sync-connection").textContent).toBe("离线");
+    expect(screen.getByTestId("sync-pending").textContent?.trim()).toBe("3 项待发送");
+    expect(screen.getByTestId("sync-last").textContent?.trim()).toMatch(/^上次同步 2026/);
+    expect(screen.getByText(/4 秒后重试/)).toBeTruthy();
+  });
+
+  it("shows a progress bar while sending", () => {
+    bar({ state: { state: "syncing", phase: "push", done: 20, total: 80 }, last_synced_at: null });
+    const progress = screen.getByRole("progressbar") as HTMLProgressElement;
+    expect(progress.value).toBeCloseTo(0.25);
+    expect(screen.getByText(/发送中 20\/80/)).toBeTruthy();
+    expect(screen.getByTestId("sync-last").textContent?.trim()).toBe("尚未同步");
+    expect((screen.getByTestId("sync-now") as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("says why a sync failed, in the chosen language", () => {
+    locale.lang = "en";
+    bar({ state: { state: "sign_in_required", pending: 2 }, last_synced_at: null });
+    expect(screen.getByRole("alert").textContent).toBe(
+      "The session expired: sign in again (nothing on this laptop is lost).",
+    );
+    expect(screen.getByTestId("sync-pending").textContent?.trim()).toBe("2 not sent");
+  });
+});
