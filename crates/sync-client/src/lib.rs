@@ -57,23 +57,23 @@ pub type Result<T> = std::result::Result<T, SyncError>;
 /// The server address as an engineer types it (`192.168.1.10:8787`, `https://host/`) in
 /// the form requests are made with: a scheme (http when none is given), no trailing `/`.
 pub fn server_base(input: &str) -> Result<String> {
-    let typed = input.trim().trim_end_matches('/');
+    let typed = input.trim();
     if typed.is_empty() {
         return Err(SyncError::BadAddress("it is empty".into()));
     }
-    let base = if typed.contains("://") {
+    let with_scheme = if typed.contains("://") {
         typed.to_owned()
     } else {
         format!("http://{typed}")
     };
-    let url =
-        reqwest::Url::parse(&base).map_err(|e| SyncError::BadAddress(format!("{typed}: {e}")))?;
+    let url = reqwest::Url::parse(&with_scheme)
+        .map_err(|e| SyncError::BadAddress(format!("{typed}: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(SyncError::BadAddress(format!(
             "{typed}: not an http(s) address"
         )));
     }
-    Ok(base)
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 const LAST_SYNCED_KEY: &str = "sync.last_synced_at";
