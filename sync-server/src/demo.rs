@@ -142,7 +142,7 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
         if matches!(
             order.status,
             Status::New | Status::Assigned | Status::Accepted | Status::EnRoute | Status::OnSite
-        ) && i % 3 != 0
+        ) && (i / 3) % 4 != 0
         {
             let minutes = i64::try_from((i * 53) % (60 * 20)).unwrap_or(0);
             order.reported_at = now - chrono::Duration::minutes(minutes);
