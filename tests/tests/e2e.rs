@@ -141,11 +141,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         ("ONSITE_SERVER", url.clone()),
     ])
     .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(desktop.capabilities())
-        .connect(&desktop.webdriver)
-        .await
-        .expect("a WebDriver session with the app");
+    let c = session(&desktop).await;
 
     // Sign in: the server address is offered (ONSITE_SERVER); the demo engineer 王工.
     let server_field = find(&c, "[data-testid=signin-server]").await;
@@ -205,11 +201,28 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     )
     .await;
     shot(&c, "02b-search").await;
+    // Esc empties the search, as an engineer would: every open order is back.
     find(&c, "[data-testid=search]")
         .await
-        .clear()
+        .send_keys("\u{E00C}")
         .await
-        .expect("clears the search");
+        .expect("presses Esc");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let n = c
+            .find_all(Locator::Css("[data-testid=order-item]"))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0);
+        if n == count {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{n} orders after emptying the search, not {count}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let order = find(
         &c,
         &format!("[data-testid=order-item][data-number='{number}']"),
@@ -270,11 +283,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     // The laptop restarts with no server: still signed in, the orders and the new
     // status are there.
     server.stop();
-    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(desktop.capabilities())
-        .connect(&desktop.webdriver)
-        .await
-        .expect("a second WebDriver session with the app");
+    let c = session(&desktop).await;
     text_becomes(&c, "[data-testid=user-name]", "王工").await;
     find(
         &c,
@@ -285,6 +294,24 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     shot(&c, "06-reopened-offline").await;
     c.close().await.expect("closes the app");
     drop(desktop);
+}
+
+/// A WebDriver session with a newly started app. tauri-driver listens before the
+/// WebKitWebDriver behind it does: the first requests may be cut, so it is retried.
+async fn session(desktop: &Desktop) -> Client {
+    let mut last = String::new();
+    for _ in 0..20 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(desktop.capabilities())
+            .connect(&desktop.webdriver)
+            .await
+        {
+            Ok(c) => return c,
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("no WebDriver session with the app after 10 s: {last}");
 }
 
 /// Waits until every element matching `css` (at least one) has `attr` = `want`.
