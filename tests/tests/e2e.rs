@@ -292,6 +292,16 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
     shot(&c, "06-reopened-offline").await;
+
+    // English, chosen in the header: every label follows.
+    find(&c, "[data-testid=language]")
+        .await
+        .select_by_value("en")
+        .await
+        .expect("chooses English");
+    text_becomes(&c, "[data-testid=sync-connection]", "Offline").await;
+    text_becomes(&c, "[data-testid=sign-out]", "Sign out").await;
+    shot(&c, "07-english").await;
     c.close().await.expect("closes the app");
     drop(desktop);
 }

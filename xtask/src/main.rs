@@ -95,10 +95,11 @@ fn cargo() -> Command {
 /// The workspace root (cargo sets `CARGO_MANIFEST_DIR` for `cargo run`; the path is read
 /// at run time, so a binary built in another checkout still works on this one).
 fn root() -> PathBuf {
-    std::env::var_os("CARGO_MANIFEST_DIR")
+    let root = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(|d| PathBuf::from(d).join(".."))
         .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("."))
+        .unwrap_or_else(|| PathBuf::from("."));
+    root.canonicalize().unwrap_or(root)
 }
 
 fn ui_dir() -> PathBuf {
