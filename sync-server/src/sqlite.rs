@@ -16,7 +16,7 @@ use onsite_domain::records::User;
 use onsite_domain::rows::validate_row;
 use onsite_domain::work_order::check_transition;
 use onsite_domain::{Role, Status};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -225,7 +225,7 @@ impl SqliteStorage {
             .enumerate()
             .skip(usize::try_from(version).unwrap_or(0))
         {
-            let tx = conn.transaction()?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", i64::try_from(i).unwrap_or(0) + 1)?;
             tx.commit()?;
@@ -385,7 +385,7 @@ impl Storage for SqliteStorage {
 
     fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>> {
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(ops.len());
         for op in ops {
             let op_id = op.op_id.to_string();
@@ -560,7 +560,7 @@ impl Storage for SqliteStorage {
         validate_row(entity, &row)?;
         let stamp = self.stamp(now)?;
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if entity.is_under_work_order() {
             let order = row
                 .get("work_order_id")
@@ -603,7 +603,7 @@ impl Storage for SqliteStorage {
     ) -> Result<()> {
         let stamp = self.stamp(now)?;
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let order_id = work_order_id.to_string();
         let mut order = live_order(&tx, &order_id)?;
         for e in engineers {
@@ -681,7 +681,7 @@ impl Storage for SqliteStorage {
     ) -> Result<()> {
         let stamp = self.stamp(now)?;
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let order_id = work_order_id.to_string();
         let mut order = live_order(&tx, &order_id)?;
         let from: Status = order
@@ -780,7 +780,7 @@ impl Storage for SqliteStorage {
         let period = Period::of(local_date);
         let key = format!("{:04}-{:02}", period.year, period.month);
         let mut conn = self.conn()?;
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let last: i64 = tx
             .query_row(
                 "SELECT last FROM number_sequences WHERE department = ?1 AND period = ?2",

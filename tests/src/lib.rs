@@ -6,12 +6,18 @@ pub mod proxy;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use onsite_domain::Role;
+use onsite_domain::demo::{DemoSize, generate};
+use onsite_domain::protocol::Entity;
+use onsite_domain::{Role, Status};
+use onsite_store::{OpenOptions, Store};
+use onsite_sync_client::{Client, SharedStore};
 use onsite_sync_server::auth::hash_password;
 use onsite_sync_server::sqlite::SqliteStorage;
 use onsite_sync_server::storage::{NewUser, Storage};
+use serde_json::{Map, Value};
+use uuid::Uuid;
 
 pub const PASSWORD: &str = "correct horse";
 
@@ -112,4 +118,89 @@ pub fn add_users(storage: &dyn Storage, users: &[(&str, Role)]) -> Vec<uuid::Uui
                 .id
         })
         .collect()
+}
+
+/// A record as the JSON object the storage takes.
+pub fn object<T: serde::Serialize>(v: &T) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => panic!("an object"),
+    }
+}
+
+/// A server with a dispatcher, an engineer and `orders` orders assigned to the engineer.
+pub fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<Uuid>) {
+    let server = TestServer::start(&dir.path().join("server.db"));
+    let storage = server.storage();
+    let ids = add_users(
+        &storage,
+        &[("dispatch", Role::Dispatcher), ("wang", Role::Engineer)],
+    );
+    let engineer = ids[1];
+    let now = chrono::Utc::now();
+    let data = generate(
+        3,
+        DemoSize {
+            customers: 3,
+            equipment: 5,
+            orders,
+            checklist_items_per_order: 4,
+            part_usages_per_order: 1,
+        },
+        engineer,
+        now,
+    );
+    for c in &data.customers {
+        storage
+            .admin_put(Entity::Customer, object(c), now)
+            .expect("customer");
+    }
+    for e in &data.equipment {
+        storage
+            .admin_put(Entity::Equipment, object(e), now)
+            .expect("equipment");
+    }
+    let mut order_ids = Vec::new();
+    for o in &data.orders {
+        let mut o = o.clone();
+        o.status = Status::Assigned;
+        o.assignees = Vec::new();
+        storage
+            .admin_put(Entity::WorkOrder, object(&o), now)
+            .expect("order");
+        for i in data
+            .checklist_items
+            .iter()
+            .filter(|i| i.work_order_id == o.id)
+        {
+            storage
+                .admin_put(Entity::ChecklistItem, object(i), now)
+                .expect("item");
+        }
+        storage
+            .assign(o.id, &[engineer], None, now)
+            .expect("assign");
+        order_ids.push(o.id);
+    }
+    (server, engineer, order_ids)
+}
+
+/// A laptop: its own store in `dir`, signed in to `server` as the engineer `wang`.
+pub async fn laptop(
+    dir: &tempfile::TempDir,
+    server: &TestServer,
+    device: &str,
+) -> (SharedStore, Client, onsite_sync_client::Session) {
+    let store = Store::open(
+        dir.path().join(format!("{device}.db")),
+        &OpenOptions {
+            device_id: device.into(),
+        },
+    )
+    .expect("store");
+    let session = Client::login(&server.url(), "wang", PASSWORD, device, "ThinkPad")
+        .await
+        .expect("signs in");
+    let client = Client::new(&session);
+    (Arc::new(Mutex::new(store)), client, session)
 }

@@ -3,100 +3,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use onsite_domain::Status;
 use onsite_domain::demo::{DemoSize, generate};
 use onsite_domain::protocol::Entity;
-use onsite_domain::{Role, Status};
 use onsite_store::{OpenOptions, Store};
 use onsite_sync_client::{
     Client, Config, SharedStore, SyncEngine, SyncError, SyncState, sync_once,
 };
 use onsite_sync_server::storage::Storage;
-use onsite_tests::{PASSWORD, TestServer, add_users};
+use onsite_tests::{PASSWORD, TestServer, laptop, object, seeded};
 use serde_json::{Map, Value};
 use uuid::Uuid;
-
-fn object<T: serde::Serialize>(v: &T) -> Map<String, Value> {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(m)) => m,
-        _ => panic!("an object"),
-    }
-}
-
-/// A server with a dispatcher, an engineer and `orders` orders assigned to the engineer.
-fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<Uuid>) {
-    let server = TestServer::start(&dir.path().join("server.db"));
-    let storage = server.storage();
-    let ids = add_users(
-        &storage,
-        &[("dispatch", Role::Dispatcher), ("wang", Role::Engineer)],
-    );
-    let engineer = ids[1];
-    let now = chrono::Utc::now();
-    let data = generate(
-        3,
-        DemoSize {
-            customers: 3,
-            equipment: 5,
-            orders,
-            checklist_items_per_order: 4,
-            part_usages_per_order: 1,
-        },
-        engineer,
-        now,
-    );
-    for c in &data.customers {
-        storage
-            .admin_put(Entity::Customer, object(c), now)
-            .expect("customer");
-    }
-    for e in &data.equipment {
-        storage
-            .admin_put(Entity::Equipment, object(e), now)
-            .expect("equipment");
-    }
-    let mut order_ids = Vec::new();
-    for o in &data.orders {
-        let mut o = o.clone();
-        o.status = Status::Assigned;
-        o.assignees = Vec::new();
-        storage
-            .admin_put(Entity::WorkOrder, object(&o), now)
-            .expect("order");
-        for i in data
-            .checklist_items
-            .iter()
-            .filter(|i| i.work_order_id == o.id)
-        {
-            storage
-                .admin_put(Entity::ChecklistItem, object(i), now)
-                .expect("item");
-        }
-        storage
-            .assign(o.id, &[engineer], None, now)
-            .expect("assign");
-        order_ids.push(o.id);
-    }
-    (server, engineer, order_ids)
-}
-
-async fn laptop(
-    dir: &tempfile::TempDir,
-    server: &TestServer,
-    device: &str,
-) -> (SharedStore, Client, onsite_sync_client::Session) {
-    let store = Store::open(
-        dir.path().join(format!("{device}.db")),
-        &OpenOptions {
-            device_id: device.into(),
-        },
-    )
-    .expect("store");
-    let session = Client::login(&server.url(), "wang", PASSWORD, device, "ThinkPad")
-        .await
-        .expect("signs in");
-    let client = Client::new(&session);
-    (Arc::new(Mutex::new(store)), client, session)
-}
 
 fn status_on_server(server: &TestServer, order: Uuid) -> String {
     let orders = server.storage().work_orders(None).expect("lists");
