@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <setup | run | test | bench | bindings>
+const USAGE: &str = "usage: cargo xtask <setup | run | test | bench | bindings | soak>
 
   setup     install what this machine lacks to build, run and test Onsite (Debian/Ubuntu)
   run       setup, start the demo server on 127.0.0.1:8787 and open the desktop app on it
@@ -25,7 +25,9 @@ const USAGE: &str = "usage: cargo xtask <setup | run | test | bench | bindings>
   test      setup, then the UI checks and tests, cargo fmt --check, clippy -D warnings,
             and every test, end-to-end tests in a real window included
   bench     run the benchmarks and print their figures (release build)
-  bindings  write the UI's TypeScript types (ui/src/lib/bindings) from the Rust types";
+  bindings  write the UI's TypeScript types (ui/src/lib/bindings) from the Rust types
+  soak      the fault-injection harness over many seeds: --seeds N (seeds 1..=N, default 200)
+            or --seed S (one seed, to rerun a failure)";
 
 /// Debian packages: a C toolchain for the bundled SQLite; WebKitGTK and friends for the
 /// desktop shell; Xvfb and WebKitWebDriver for tests in a real window; poppler, qpdf,
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("bindings") => bindings(),
+        Some("soak") => soak(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -433,6 +436,44 @@ fn wait_for_port(port: u16, within: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(200));
     }
     false
+}
+
+/// The harness of tests/tests/harness.rs over many seeds (its CI run takes three).
+fn soak(args: &[String]) -> Result<()> {
+    let spec = match args {
+        [] => "1..200".to_owned(),
+        [flag, n] if flag == "--seeds" => {
+            let n: u64 = n
+                .parse()
+                .context("--seeds needs a number, e.g. --seeds 200")?;
+            format!("1..{n}")
+        }
+        [flag, s] if flag == "--seed" => {
+            let s: u64 = s.parse().context("--seed needs a number, e.g. --seed 17")?;
+            s.to_string()
+        }
+        _ => bail!("usage: cargo xtask soak [--seeds N | --seed S]"),
+    };
+    let started = Instant::now();
+    run(cargo()
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "onsite-tests",
+            "--test",
+            "harness",
+            "--",
+            "--ignored",
+            "--nocapture",
+            "soak",
+        ])
+        .env("ONSITE_SEEDS", &spec))?;
+    eprintln!(
+        "xtask: soak of seeds {spec} passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Regenerates ui/src/lib/bindings from the Rust types (the bindings test, in write mode).

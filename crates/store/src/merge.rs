@@ -398,8 +398,28 @@ fn revoke(conn: &Connection, sla: &SlaConfig, order_id: &str) -> Result<usize> {
     conn.prepare_cached("DELETE FROM record WHERE work_order_id = ?1 AND entity <> 'work_order' AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = record.entity AND o.record_id = record.id)")?
         .execute(params![order_id])?;
     if kept == 0 {
+        let order = row::load(conn, Entity::WorkOrder, order_id)?;
         row::remove(conn, Entity::WorkOrder, order_id)?;
         index::unindex_work_order(conn, order_id)?;
+        // Its customer and equipment came with it: they go too, unless another order
+        // here still refers to them or they have unsent changes.
+        if let Some(order) = order {
+            for (entity, field) in [
+                (Entity::Equipment, "equipment_id"),
+                (Entity::Customer, "customer_id"),
+            ] {
+                let Some(id) = order.body.get(field).and_then(Value::as_str) else {
+                    continue;
+                };
+                conn.prepare_cached(
+                    "DELETE FROM record WHERE entity = ?1 AND id = ?2
+                       AND NOT EXISTS (SELECT 1 FROM record w WHERE w.entity = 'work_order'
+                                       AND json_extract(w.body, '$.' || ?3) = ?2)
+                       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = ?1 AND o.record_id = ?2)",
+                )?
+                .execute(params![entity.as_str(), id, field])?;
+            }
+        }
     } else if let Some(order) = row::load(conn, Entity::WorkOrder, order_id)? {
         // Still shown, marked as no longer assigned, until its pending work is settled.
         index::index_work_order(conn, sla, order_id, &order.body, true, false)?;

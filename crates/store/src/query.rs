@@ -463,4 +463,26 @@ impl Store {
             .optional()?;
         body.map(|b| parse_object(&b, entity.as_str())).transpose()
     }
+
+    /// Every visible record as `(entity, id, fields)`, ordered: what this laptop shows,
+    /// for comparing it with the server's view (tests, support).
+    pub fn visible_records(&self) -> Result<Vec<(String, String, serde_json::Map<String, Value>)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT entity, id, body FROM record WHERE deleted = 0 ORDER BY entity, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (entity, id, body) = row?;
+            let fields = parse_object(&body, &entity)?;
+            out.push((entity, id, fields));
+        }
+        Ok(out)
+    }
 }

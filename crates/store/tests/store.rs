@@ -896,6 +896,66 @@ fn a_quarantined_record_stays_visible() {
 }
 
 #[test]
+fn a_revoked_orders_customer_and_equipment_leave_with_it_unless_another_order_needs_them() {
+    let mut w = world(30);
+    // An order whose equipment no other order has, so that something must go.
+    let mut orders = w.data.orders.clone();
+    let alone = orders
+        .iter()
+        .position(|o| {
+            o.equipment_id.is_some()
+                && w.data
+                    .orders
+                    .iter()
+                    .filter(|p| p.equipment_id == o.equipment_id)
+                    .count()
+                    == 1
+        })
+        .expect("an order alone on its equipment");
+    orders.swap(0, alone);
+    let gone = &orders[0];
+    let others_use = |field: &dyn Fn(&onsite_domain::WorkOrder) -> Option<Uuid>| {
+        orders[1..].iter().any(|o| field(o) == field(gone))
+    };
+    let equipment_shared = others_use(&|o| o.equipment_id);
+    let customer_shared = others_use(&|o| Some(o.customer_id));
+    let revoke = Change {
+        seq: 700,
+        entity: Entity::WorkOrder,
+        id: gone.id,
+        op: ChangeOp::Revoke,
+        row: None,
+    };
+    w.store
+        .apply_pull(vec![revoke], "c700", now(), now())
+        .expect("applies");
+    let equipment = gone.equipment_id.expect("demo orders have equipment");
+    assert_eq!(
+        w.store
+            .record_json(Entity::Equipment, equipment)
+            .expect("reads")
+            .is_some(),
+        false,
+        "the equipment of no other order leaves"
+    );
+    assert!(!equipment_shared);
+    assert_eq!(
+        w.store
+            .record_json(Entity::Customer, gone.customer_id)
+            .expect("reads")
+            .is_some(),
+        customer_shared,
+        "customer shared with another order: {customer_shared}"
+    );
+    // Every order still here keeps its customer and equipment.
+    for o in &orders[1..] {
+        let d = w.store.work_order(o.id).expect("still here");
+        assert!(d.customer.is_some(), "{} lost its customer", o.number);
+        assert_eq!(d.equipment.is_some(), o.equipment_id.is_some());
+    }
+}
+
+#[test]
 fn a_revoked_order_goes_away_except_work_still_being_sent() {
     let mut w = world(30);
     let gone = w.data.orders[0].id;

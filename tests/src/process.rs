@@ -1,0 +1,102 @@
+//! The real `onsite-sync-server` binary as a child process, so that a test can kill it
+//! with SIGKILL at any moment and start it again on the same port and database.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running (or killed) server process.
+#[derive(Debug)]
+pub struct ServerProcess {
+    pub db: PathBuf,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+}
+
+/// `target/<profile>/onsite-sync-server`, next to the running test's own directory.
+pub fn server_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("ONSITE_SERVER_BIN") {
+        return PathBuf::from(p);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf))
+        .map(|dir| dir.join("onsite-sync-server"))
+        .unwrap_or_else(|| PathBuf::from("onsite-sync-server"))
+}
+
+impl ServerProcess {
+    /// Starts the server over `db` on a free loopback port.
+    pub fn start(db: &Path) -> ServerProcess {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let mut s = ServerProcess {
+            db: db.to_path_buf(),
+            addr,
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL: no shutdown, no flush beyond what SQLite already made durable.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it (again) on the same address and database; waits until it listens.
+    pub fn restart(&mut self) {
+        self.kill9();
+        let bin = server_binary();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let child = Command::new(&bin)
+                .args(["serve", "--listen", &self.addr.to_string(), "--db"])
+                .arg(format!("sqlite://{}", self.db.display()))
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+            self.child = Some(child);
+            while Instant::now() < deadline {
+                if TcpStream::connect(self.addr).is_ok() {
+                    return;
+                }
+                // The port may still be held by the killed process for a moment.
+                if let Some(c) = self.child.as_mut()
+                    && let Ok(Some(_)) = c.try_wait()
+                {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not listen on {} within 20 s",
+                self.addr
+            );
+            self.child = None;
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
