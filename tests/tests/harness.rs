@@ -492,10 +492,6 @@ async fn run_seeds(seeds: &[u64]) {
             "only {per_seed} operations a seed on average"
         );
     }
-    assert!(
-        per_seed >= 15,
-        "only {per_seed} operations a seed on average"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
