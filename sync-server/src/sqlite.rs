@@ -83,6 +83,62 @@ fn to_user(
     })
 }
 
+/// One record put by the dispatcher, inside `tx`, every field stamped `stamp`.
+fn admin_put_in(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    mut row: Map<String, Value>,
+    stamp: &str,
+) -> Result<Uuid> {
+    let id = match row.get("id").and_then(Value::as_str) {
+        Some(s) => s
+            .parse::<Uuid>()
+            .map_err(|_| onsite_domain::DomainError::Invalid {
+                field: "id",
+                message: format!("{s:?} is not a UUID"),
+            })?,
+        None => {
+            let id = Uuid::now_v7();
+            row.insert("id".into(), Value::String(id.to_string()));
+            id
+        }
+    };
+    validate_row(entity, &row)?;
+    if entity.is_under_work_order() {
+        let order = row
+            .get("work_order_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if load(tx, Entity::WorkOrder, &order)?.is_none() {
+            return Err(StorageError::NotFound(format!("no work order {order}")));
+        }
+    }
+    let work_order_id = if entity == Entity::WorkOrder {
+        Some(id.to_string())
+    } else {
+        row.get("work_order_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let clocks = Map::from_iter([(
+        DEFAULT_CLOCK_KEY.to_owned(),
+        Value::String(stamp.to_owned()),
+    )]);
+    write(
+        tx,
+        entity,
+        &id.to_string(),
+        &Current {
+            row,
+            clocks,
+            deleted: false,
+            work_order_id,
+        },
+    )?;
+    Ok(id)
+}
+
 fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
     Ok(tx
         .prepare_cached("UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value")?
@@ -541,57 +597,32 @@ impl Storage for SqliteStorage {
     fn admin_put(
         &self,
         entity: Entity,
-        mut row: Map<String, Value>,
+        row: Map<String, Value>,
         now: DateTime<Utc>,
     ) -> Result<Uuid> {
-        let id = match row.get("id").and_then(Value::as_str) {
-            Some(s) => s
-                .parse::<Uuid>()
-                .map_err(|_| onsite_domain::DomainError::Invalid {
-                    field: "id",
-                    message: format!("{s:?} is not a UUID"),
-                })?,
-            None => {
-                let id = Uuid::now_v7();
-                row.insert("id".into(), Value::String(id.to_string()));
-                id
-            }
-        };
-        validate_row(entity, &row)?;
         let stamp = self.stamp(now)?;
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if entity.is_under_work_order() {
-            let order = row
-                .get("work_order_id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            if load(&tx, Entity::WorkOrder, &order)?.is_none() {
-                return Err(StorageError::NotFound(format!("no work order {order}")));
-            }
-        }
-        let work_order_id = if entity == Entity::WorkOrder {
-            Some(id.to_string())
-        } else {
-            row.get("work_order_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let clocks = Map::from_iter([(DEFAULT_CLOCK_KEY.to_owned(), Value::String(stamp))]);
-        write(
-            &tx,
-            entity,
-            &id.to_string(),
-            &Current {
-                row,
-                clocks,
-                deleted: false,
-                work_order_id,
-            },
-        )?;
+        let id = admin_put_in(&tx, entity, row, &stamp)?;
         tx.commit()?;
         Ok(id)
+    }
+
+    fn admin_put_many(
+        &self,
+        entity: Entity,
+        rows: Vec<Map<String, Value>>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let stamp = self.stamp(now)?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = rows.len();
+        for row in rows {
+            admin_put_in(&tx, entity, row, &stamp)?;
+        }
+        tx.commit()?;
+        Ok(n)
     }
 
     fn assign(

@@ -99,6 +99,19 @@ pub trait Storage: Send + Sync + 'static {
         row: Map<String, Value>,
         now: DateTime<Utc>,
     ) -> Result<Uuid>;
+    /// Puts many records of one entity at once (seeding, imports): one transaction.
+    fn admin_put_many(
+        &self,
+        entity: Entity,
+        rows: Vec<Map<String, Value>>,
+        now: DateTime<Utc>,
+    ) -> Result<usize> {
+        let n = rows.len();
+        for row in rows {
+            self.admin_put(entity, row, now)?;
+        }
+        Ok(n)
+    }
     /// Assigns an order to engineers (replacing earlier ones): they receive its whole graph,
     /// those who lose it receive a revoke.
     fn assign(

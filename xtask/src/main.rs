@@ -501,7 +501,9 @@ fn bench(extra: &[String]) -> Result<()> {
             "--bench",
             "store",
         ])
-        .args(extra))
+        .args(extra))?;
+    // The sync benchmark runs the real server binary's code in-process, over loopback.
+    run(cargo().args(["bench", "--locked", "-p", "onsite-tests", "--bench", "sync"]))
 }
 
 #[cfg(test)]

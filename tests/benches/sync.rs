@@ -1,0 +1,339 @@
+//! The sync benchmark (`cargo xtask bench`): a real server and real laptops (sync engine +
+//! local store) on loopback, release build. Prints each figure against issue 4's target:
+//!
+//! - first sync of an engineer with 10,000 orders and their graphs (20 checklist items
+//!   and 5 part usages each) into the durable local SQLite: < 1.5 s;
+//! - an incremental round trip (one change on the server, one sync cycle): < 10 ms;
+//! - pushing 1,000 operations (one sync cycle);
+//! - 200 engineers syncing against one server at once: no error, p99 < 250 ms.
+//!
+//! `ONSITE_BENCH_ORDERS` scales the first sync down for a quick look.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use onsite_domain::demo::{DemoSize, generate};
+use onsite_domain::protocol::Entity;
+use onsite_domain::{Role, Status};
+use onsite_store::{OpenOptions, Store};
+use onsite_sync_client::{Client, Config, SharedStore, sync_once};
+use onsite_sync_server::storage::Storage;
+use onsite_tests::{PASSWORD, TestServer, add_users, object};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn verdict(d: Duration, target: Duration) -> &'static str {
+    if d < target { "✓" } else { "✗" }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Puts `orders` orders with their graphs on the server and assigns them to `engineer`.
+fn seed(storage: &dyn Storage, engineer: Uuid, orders: usize, seed: u64) -> Vec<Uuid> {
+    let now = chrono::Utc::now();
+    let data = generate(
+        seed,
+        DemoSize {
+            customers: (orders / 30).max(2),
+            equipment: (orders / 12).max(3),
+            orders,
+            checklist_items_per_order: 20,
+            part_usages_per_order: 5,
+        },
+        engineer,
+        now,
+    );
+    let put = |entity, rows: Vec<Map<String, Value>>| {
+        storage.admin_put_many(entity, rows, now).expect("seeds");
+    };
+    put(
+        Entity::Customer,
+        data.customers.iter().map(object).collect(),
+    );
+    put(
+        Entity::Equipment,
+        data.equipment.iter().map(object).collect(),
+    );
+    put(Entity::Part, data.parts.iter().map(object).collect());
+    put(
+        Entity::WorkOrder,
+        data.orders
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                o.status = Status::Assigned;
+                o.assignees = Vec::new();
+                object(&o)
+            })
+            .collect(),
+    );
+    put(
+        Entity::ChecklistItem,
+        data.checklist_items.iter().map(object).collect(),
+    );
+    put(
+        Entity::PartUsage,
+        data.part_usages.iter().map(object).collect(),
+    );
+    for o in &data.orders {
+        storage
+            .assign(o.id, &[engineer], None, now)
+            .expect("assigns");
+    }
+    data.orders.iter().map(|o| o.id).collect()
+}
+
+async fn laptop(
+    dir: &std::path::Path,
+    url: &str,
+    user: &str,
+    device: &str,
+) -> (SharedStore, Client) {
+    let store = Store::open(
+        dir.join(format!("{device}.db")),
+        &OpenOptions {
+            device_id: device.into(),
+        },
+    )
+    .expect("store");
+    let session = Client::login(url, user, PASSWORD, device, device)
+        .await
+        .expect("signs in");
+    (Arc::new(Mutex::new(store)), Client::new(&session))
+}
+
+fn note(store: &SharedStore, id: Uuid, text: String) {
+    let mut fields = Map::new();
+    fields.insert("note".into(), Value::String(text));
+    store
+        .lock()
+        .expect("store")
+        .update(Entity::ChecklistItem, id, fields, chrono::Utc::now())
+        .expect("writes");
+}
+
+fn main() {
+    let orders: usize = std::env::var("ONSITE_BENCH_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(&dir.path().join("server.db"));
+    let storage = server.storage();
+    let users = add_users(
+        &storage,
+        &[("dispatch", Role::Dispatcher), ("wang", Role::Engineer)],
+    );
+    let started = Instant::now();
+    let order_ids = seed(&storage, users[1], orders, 1);
+    println!(
+        "sync bench: server seeded with {orders} orders × (20 checklist items + 5 part usages) in {:.1} s (not measured)",
+        started.elapsed().as_secs_f64()
+    );
+    let config = Config::default();
+    let url = server.url();
+
+    rt.block_on(async {
+        // 1. First sync.
+        let (store, client) = laptop(dir.path(), &url, "wang", "first").await;
+        let t = Instant::now();
+        let report = sync_once(&store, &client, &config, &|_| {})
+            .await
+            .expect("first sync");
+        let first = t.elapsed();
+        println!(
+            "first sync, {orders} orders, {} changes pulled into SQLite      {:>10}  target < 1500 ms {}",
+            report.pulled,
+            ms(first),
+            verdict(first, Duration::from_millis(1500))
+        );
+
+        // 2. Incremental: the dispatcher changes one order; one sync cycle brings it.
+        let mut samples = Vec::new();
+        for i in 0..30 {
+            let mut row = store
+                .lock()
+                .expect("store")
+                .record_json(Entity::WorkOrder, order_ids[i])
+                .expect("reads")
+                .expect("on the laptop");
+            row.insert(
+                "fault_description".into(),
+                Value::String(format!("调度更新 {i}")),
+            );
+            storage
+                .admin_put(Entity::WorkOrder, row, chrono::Utc::now())
+                .expect("edits");
+            let t = Instant::now();
+            let r = sync_once(&store, &client, &config, &|_| {})
+                .await
+                .expect("syncs");
+            samples.push(t.elapsed());
+            assert!(r.pulled >= 1, "the change arrived");
+        }
+        samples.sort();
+        let median = percentile(&samples, 0.5);
+        println!(
+            "incremental round trip, 1 change (median of 30)           {:>10}  target < 10 ms {}",
+            ms(median),
+            verdict(median, Duration::from_millis(10))
+        );
+
+        // 3. Pushing 1,000 operations.
+        let items: Vec<Uuid> = {
+            let s = store.lock().expect("store");
+            order_ids
+                .iter()
+                .take(50)
+                .flat_map(|o| s.work_order(*o).expect("order").checklist)
+                .map(|i| i.id)
+                .collect()
+        };
+        for (n, id) in items.iter().cycle().take(1000).enumerate() {
+            note(&store, *id, format!("批量 {n}"));
+        }
+        let t = Instant::now();
+        let r = sync_once(&store, &client, &config, &|_| {})
+            .await
+            .expect("pushes");
+        let push = t.elapsed();
+        println!(
+            "push 1,000 operations (one cycle: push, pull back, checkpoint) {:>10}  ({} pushed)",
+            ms(push),
+            r.pushed
+        );
+    });
+
+    // 4. 200 engineers at once, each with 5 small orders.
+    let engineers = 200usize;
+    let names: Vec<String> = (0..engineers).map(|i| format!("eng{i:03}")).collect();
+    let name_refs: Vec<(&str, Role)> = names.iter().map(|n| (n.as_str(), Role::Engineer)).collect();
+    let ids = add_users(&storage, &name_refs);
+    let now = chrono::Utc::now();
+    let mut scopes = Vec::new();
+    for (k, id) in ids.iter().enumerate() {
+        let data = generate(
+            1000 + k as u64,
+            DemoSize {
+                customers: 1,
+                equipment: 2,
+                orders: 5,
+                checklist_items_per_order: 4,
+                part_usages_per_order: 1,
+            },
+            *id,
+            now,
+        );
+        storage
+            .admin_put_many(
+                Entity::Customer,
+                data.customers.iter().map(object).collect(),
+                now,
+            )
+            .expect("customers");
+        storage
+            .admin_put_many(
+                Entity::Equipment,
+                data.equipment.iter().map(object).collect(),
+                now,
+            )
+            .expect("equipment");
+        storage
+            .admin_put_many(
+                Entity::WorkOrder,
+                data.orders
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        o.status = Status::Assigned;
+                        object(&o)
+                    })
+                    .collect(),
+                now,
+            )
+            .expect("orders");
+        storage
+            .admin_put_many(
+                Entity::ChecklistItem,
+                data.checklist_items.iter().map(object).collect(),
+                now,
+            )
+            .expect("items");
+        for o in &data.orders {
+            storage.assign(o.id, &[*id], None, now).expect("assigns");
+        }
+        scopes.push(
+            data.checklist_items
+                .iter()
+                .map(|i| i.id)
+                .collect::<Vec<Uuid>>(),
+        );
+    }
+    rt.block_on(async {
+        let mut laptops = Vec::new();
+        for (k, name) in names.iter().enumerate() {
+            let (store, client) = laptop(dir.path(), &url, name, &format!("lap{k:03}")).await;
+            sync_once(&store, &client, &config, &|_| {})
+                .await
+                .expect("first sync of an engineer");
+            laptops.push((store, client, scopes[k].clone()));
+        }
+        let rounds = 10usize;
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for (k, (store, client, items)) in laptops.into_iter().enumerate() {
+            let config = config.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut errors = 0usize;
+                for r in 0..rounds {
+                    let s2 = Arc::clone(&store);
+                    let id = items[(k + r) % items.len()];
+                    tokio::task::spawn_blocking(move || note(&s2, id, format!("{k}-{r}")))
+                        .await
+                        .expect("writes");
+                    let t = Instant::now();
+                    match sync_once(&store, &client, &config, &|_| {}).await {
+                        Ok(_) => lat.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    }
+                }
+                (lat, errors)
+            }));
+        }
+        let mut all = Vec::new();
+        let mut errors = 0;
+        for task in tasks {
+            let (lat, e) = task.await.expect("engineer");
+            all.extend(lat);
+            errors += e;
+        }
+        let wall = t.elapsed();
+        all.sort();
+        let p99 = percentile(&all, 0.99);
+        println!(
+            "{engineers} engineers × {rounds} sync cycles (1 change each) at once: {} cycles in {:.2} s = {:.0} cycles/s, p50 {}, p99 {}, errors {errors}  target: no error, p99 < 250 ms {}",
+            all.len(),
+            wall.as_secs_f64(),
+            all.len() as f64 / wall.as_secs_f64(),
+            ms(percentile(&all, 0.5)),
+            ms(p99),
+            if errors == 0 && p99 < Duration::from_millis(250) { "✓" } else { "✗" }
+        );
+    });
+}
