@@ -145,10 +145,37 @@ fn main() {
         "sync bench: server seeded with {orders} orders × (20 checklist items + 5 part usages) in {:.1} s (not measured)",
         started.elapsed().as_secs_f64()
     );
-    let config = Config::default();
+    let config = Config {
+        pull_limit: std::env::var("ONSITE_BENCH_PULL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Config::default().pull_limit),
+        ..Config::default()
+    };
     let url = server.url();
 
     rt.block_on(async {
+        // 0. The server and the wire alone: the same pages, pulled and parsed, not applied.
+        let (_, raw) = laptop(dir.path(), &url, "wang", "raw").await;
+        let t = Instant::now();
+        let mut cursor: Option<String> = None;
+        let mut pulled = 0usize;
+        loop {
+            let page = raw
+                .pull(cursor.as_deref(), config.pull_limit)
+                .await
+                .expect("pulls");
+            pulled += page.changes.len();
+            cursor = Some(page.cursor);
+            if !page.has_more {
+                break;
+            }
+        }
+        println!(
+            "  the same pull without applying it (server + wire, {pulled} changes)   {:>10}",
+            ms(t.elapsed())
+        );
+
         // 1. First sync.
         let (store, client) = laptop(dir.path(), &url, "wang", "first").await;
         let t = Instant::now();
