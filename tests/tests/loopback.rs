@@ -347,3 +347,84 @@ async fn requests_and_answers_cut_on_the_wire_lose_nothing_and_apply_nothing_twi
     );
     assert_eq!(status_on_server(&server, orders[0]), "en_route");
 }
+
+#[tokio::test]
+async fn a_photo_goes_up_before_its_record_even_over_a_connection_cut_mid_upload() {
+    use onsite_tests::proxy::{Fault, FaultProxy};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, orders) = seeded(&dir, 1);
+    let proxy = FaultProxy::start(server.addr);
+    // Photos live beside the database: give the laptop a folder of its own.
+    std::fs::create_dir_all(dir.path().join("laptop")).expect("dir");
+    let store = Store::open(
+        dir.path().join("laptop").join("laptop.db"),
+        &OpenOptions {
+            device_id: "laptop-1".into(),
+        },
+    )
+    .expect("store");
+    let session = Client::login(&proxy.url(), "wang", PASSWORD, "laptop-1", "ThinkPad")
+        .await
+        .expect("signs in");
+    let client = Client::new(&session);
+    let store: SharedStore = Arc::new(Mutex::new(store));
+    let config = Config::default();
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("first sync");
+
+    // A 2 MB photo of the nameplate, kept on the laptop, and the record that shows it.
+    let mut rng = onsite_domain::demo::Rng::new(9);
+    let photo: Vec<u8> = (0..2_000_000).map(|_| rng.below(256) as u8).collect();
+    let sha = {
+        let mut s = store.lock().expect("lock");
+        let sha = s.put_blob(&photo).expect("keeps the photo");
+        let attachment = onsite_domain::records::Attachment {
+            id: Uuid::now_v7(),
+            work_order_id: orders[0],
+            sha256: sha.clone(),
+            kind: None,
+            mime: Some("image/jpeg".into()),
+            size: Some(photo.len() as u64),
+            caption: Some("铭牌照片".into()),
+            voids: None,
+        };
+        s.append(Entity::Attachment, &attachment, chrono::Utc::now())
+            .expect("records the photo");
+        sha
+    };
+
+    // The upload is cut a third of the way: the record is not pushed without its photo.
+    proxy.set(Fault::CutRequest(700_000));
+    // A new client: the proxy decides a connection's fate when it is opened.
+    let client = Client::new(&session);
+    let cut = sync_once(&store, &client, &config, &|_| {}).await;
+    assert!(cut.is_err(), "the cut upload fails the cycle");
+    {
+        let s = store.lock().expect("lock");
+        assert_eq!(s.pending_count().expect("counts"), 1, "the record waits");
+        assert_eq!(s.blobs_to_upload().expect("lists"), vec![sha.clone()]);
+    }
+
+    // The wire heals: the photo, then the record.
+    proxy.set(Fault::None);
+    let client = Client::new(&session);
+    let report = sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs");
+    assert_eq!((report.blobs, report.pushed), (1, 1));
+    let fetched = reqwest::Client::new()
+        .get(format!("{}/v1/blobs/{sha}", server.url()))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .expect("fetches");
+    assert_eq!(fetched.status(), 200);
+    assert!(fetched.bytes().await.expect("bytes").as_ref() == photo.as_slice());
+
+    // Nothing is sent twice.
+    let again = sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs");
+    assert_eq!((again.blobs, again.pushed), (0, 0));
+}

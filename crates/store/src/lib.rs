@@ -8,6 +8,7 @@
 //! rusqlite is synchronous: the owner of a [`Store`] keeps it on one thread (or behind
 //! `spawn_blocking`), never on the async runtime or the UI thread.
 
+mod blobs;
 mod index;
 mod merge;
 mod migrate;
