@@ -192,11 +192,11 @@ fn main() {
 
         // 2. Incremental: the dispatcher changes one order; one sync cycle brings it.
         let mut samples = Vec::new();
-        for i in 0..30 {
+        for (i, order) in order_ids.iter().take(30).enumerate() {
             let mut row = store
                 .lock()
                 .expect("store")
-                .record_json(Entity::WorkOrder, order_ids[i])
+                .record_json(Entity::WorkOrder, *order)
                 .expect("reads")
                 .expect("on the laptop");
             row.insert(

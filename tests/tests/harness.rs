@@ -372,20 +372,23 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     }
 
     for l in &laptops {
-        let store = l.store.lock().map_err(|e| e.to_string())?;
-        let pending = store.pending_count().map_err(|e| e.to_string())?;
+        let (pending, outcomes, mine) = {
+            let store = l.store.lock().map_err(|e| e.to_string())?;
+            (
+                store.pending_count().map_err(|e| e.to_string())?,
+                store.outcomes().map_err(|e| e.to_string())?,
+                laptop_view(&store),
+            )
+        };
         if pending != 0 {
             return Err(format!("{} still has {pending} operations to send", l.name));
         }
-        let outcomes = store.outcomes().map_err(|e| e.to_string())?;
         let quarantined: BTreeSet<String> = outcomes
             .iter()
             .filter(|o| o.status == OpStatus::Quarantined)
             .map(|o| o.op.id.to_string())
             .collect();
         let shown: BTreeSet<Uuid> = outcomes.iter().map(|o| o.op.op_id).collect();
-        let mine = laptop_view(&store);
-        drop(store);
         let (theirs, cursor) = server_view(&server.url(), usernames[l.engineer]).await;
 
         // Convergence: the laptop shows the server's view of its scope.

@@ -23,6 +23,9 @@ use crate::merge::OpOutcome;
 use crate::row::parse_object;
 use crate::{Result, Store, StoreError};
 
+/// One record as the laptop shows it: entity, id, fields.
+pub type VisibleRecord = (String, String, serde_json::Map<String, Value>);
+
 /// A page of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -466,7 +469,7 @@ impl Store {
 
     /// Every visible record as `(entity, id, fields)`, ordered: what this laptop shows,
     /// for comparing it with the server's view (tests, support).
-    pub fn visible_records(&self) -> Result<Vec<(String, String, serde_json::Map<String, Value>)>> {
+    pub fn visible_records(&self) -> Result<Vec<VisibleRecord>> {
         let mut stmt = self
             .conn
             .prepare("SELECT entity, id, body FROM record WHERE deleted = 0 ORDER BY entity, id")?;
