@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use onsite_domain::Status;
 use onsite_domain::demo::{DemoSize, Rng, generate};
 use onsite_domain::protocol::{ChangeOp, Entity, Op, OpStatus};
-use onsite_domain::records::LogEntry;
+use onsite_domain::records::{Attachment, LogEntry};
 use onsite_domain::work_order::{Role, next_statuses};
 use onsite_store::{OpenOptions, Page, Store};
 use onsite_sync_client::{Client, Config, SharedStore, sync_once};
@@ -80,7 +80,7 @@ fn laptop_view(store: &Store) -> View {
 }
 
 /// The server's view of an engineer's scope: a fresh pull from nothing.
-async fn server_view(url: &str, username: &str) -> (View, String) {
+async fn server_view(url: &str, username: &str) -> (View, String, Client) {
     let session = Client::login(
         url,
         username,
@@ -115,7 +115,7 @@ async fn server_view(url: &str, username: &str) -> (View, String) {
         }
         cursor = Some(page.cursor);
         if !page.has_more {
-            return (view, cursor.unwrap_or_default());
+            return (view, cursor.unwrap_or_default(), client);
         }
     }
 }
@@ -148,7 +148,7 @@ fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
         return;
     }
     let order = rng.pick(&orders).clone();
-    let result = match rng.below(3) {
+    let result = match rng.below(4) {
         0 => {
             let detail = s.work_order(order.id).expect("loads");
             if detail.checklist.is_empty() {
@@ -177,6 +177,25 @@ fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
                 voids: None,
             };
             s.append(Entity::LogEntry, &entry, at).map(|op| vec![op])
+        }
+        2 => {
+            // A photo: kept on the laptop, then the record that shows it.
+            let size = 1 + usize::try_from(rng.below(200_000)).unwrap_or(0);
+            let bytes: Vec<u8> = (0..size).map(|_| (rng.next_u64() & 0xff) as u8).collect();
+            let Ok(sha) = s.put_blob(&bytes) else {
+                return;
+            };
+            let photo = Attachment {
+                id: Uuid::now_v7(),
+                work_order_id: order.id,
+                sha256: sha,
+                kind: None,
+                mime: Some("image/jpeg".into()),
+                size: Some(bytes.len() as u64),
+                caption: Some(format!("{} 第{step}步 现场照片", laptop.name)),
+                voids: None,
+            };
+            s.append(Entity::Attachment, &photo, at).map(|op| vec![op])
         }
         _ => {
             let next: Vec<Status> = next_statuses(order.status, Role::Engineer)
@@ -302,7 +321,29 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         let k = usize::try_from(rng.below(3)).unwrap_or(0);
         match rng.below(100) {
             0..=39 => edit(&mut rng, &mut laptops[k], step),
-            40..=69 => {
+            40..=45 => {
+                // The laptop dies in the middle of a sync (its task is dropped wherever it
+                // is) and the app starts again on the same database.
+                let l = &mut laptops[k];
+                let (store, client, config2) =
+                    (Arc::clone(&l.store), l.client.clone(), config.clone());
+                let task = tokio::spawn(async move {
+                    let _ = sync_once(&store, &client, &config2, &|_| {}).await;
+                });
+                tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
+                task.abort();
+                let _ = task.await;
+                let reopened = Store::open(
+                    dir.path().join(format!("{}.db", l.name)),
+                    &OpenOptions {
+                        device_id: l.name.clone(),
+                    },
+                )
+                .map_err(|e| format!("{} does not reopen: {e}", l.name))?;
+                l.store = Arc::new(Mutex::new(reopened));
+                log.push(format!("{step}: {} killed mid-sync and restarted", l.name));
+            }
+            46..=69 => {
                 let l = &laptops[k];
                 let r = tokio::time::timeout(
                     Duration::from_secs(20),
@@ -371,6 +412,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         }
     }
 
+    let mut photos = 0usize;
     for l in &laptops {
         let (pending, outcomes, mine) = {
             let store = l.store.lock().map_err(|e| e.to_string())?;
@@ -389,7 +431,26 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             .map(|o| o.op.id.to_string())
             .collect();
         let shown: BTreeSet<Uuid> = outcomes.iter().map(|o| o.op.op_id).collect();
-        let (theirs, cursor) = server_view(&server.url(), usernames[l.engineer]).await;
+        let (theirs, cursor, checker) = server_view(&server.url(), usernames[l.engineer]).await;
+
+        // Every photo a record in scope shows is on the server, bytes intact.
+        for ((entity, id), row) in &theirs {
+            if entity != "attachment" {
+                continue;
+            }
+            let sha = row
+                .get("sha256")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match checker.get_blob(sha).await {
+                Ok(Some(_)) => photos += 1,
+                other => {
+                    return Err(format!(
+                        "photo {sha} of attachment {id} not on the server: {other:?}"
+                    ));
+                }
+            }
+        }
 
         // Convergence: the laptop shows the server's view of its scope.
         let mut differences = Vec::new();
@@ -464,7 +525,9 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         }
     }
     let made: usize = laptops.iter().map(|l| l.ops.len()).sum();
-    println!("seed {seed}: {made} operations, {STEPS} steps, all converged");
+    println!(
+        "seed {seed}: {made} operations, {photos} photos checked on the server, {STEPS} steps, all converged"
+    );
     Ok(made)
 }
 

@@ -285,6 +285,31 @@ impl Client {
         answer::<serde_json::Value>(res).await.map(|_| ())
     }
 
+    /// Fetches a blob a record in scope refers to; `None` if the server has not got it.
+    /// The bytes are checked against their hash before they are returned.
+    pub async fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let res = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !res.status().is_success() {
+            return answer::<serde_json::Value>(res).await.map(|_| None);
+        }
+        let bytes = res.bytes().await.map_err(|e| offline(&e))?;
+        if onsite_domain::signature::sha256_hex(&bytes) != sha256 {
+            return Err(SyncError::Protocol(format!(
+                "the server sent bytes that do not match {sha256}"
+            )));
+        }
+        Ok(Some(bytes.to_vec()))
+    }
+
     /// Whether the server answers `/healthz` now.
     pub async fn healthy(&self) -> bool {
         self.http
