@@ -114,6 +114,9 @@ impl Desktop {
         let port = free_port()?;
         let native_port = free_port()?;
         let mut cmd = Command::new(driver_bin);
+        // Its own process group: tauri-driver starts WebKitWebDriver, which starts the app;
+        // dropping the desktop ends all three (killing tauri-driver alone left the others).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.args([
             "--port",
             &port.to_string(),
@@ -171,6 +174,14 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
+        let group = format!("-{}", self.driver.id());
+        for signal in ["-TERM", "-KILL"] {
+            let _ = Command::new("kill")
+                .args([signal, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+            std::thread::sleep(Duration::from_millis(100));
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
         let _ = self.xvfb.kill();
