@@ -1,3 +1,23 @@
+// The app's own commands are declared here, so that the window may call only those its
+// capability (capabilities/default.json) grants: least privilege.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "set_language",
+    "sign_in",
+    "sign_out",
+    "list_orders",
+    "search_orders",
+    "order_detail",
+    "transition_order",
+    "sync_now",
+    "sync_status",
+];
+
 fn main() {
-    tauri_build::build();
+    let attributes = tauri_build::Attributes::new()
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(e) = tauri_build::try_build(attributes) {
+        eprintln!("tauri build step failed: {e:#}");
+        std::process::exit(1);
+    }
 }
