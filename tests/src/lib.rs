@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use onsite_domain::demo::{DemoSize, generate};
+use onsite_domain::demo::{DemoData, DemoSize, generate};
 use onsite_domain::protocol::Entity;
 use onsite_domain::{Role, Status};
 use onsite_store::{OpenOptions, Store};
@@ -129,6 +129,47 @@ pub fn object<T: serde::Serialize>(v: &T) -> Map<String, Value> {
     }
 }
 
+/// Puts demo data on the server as the dispatcher: customers, equipment, and every order
+/// in `status`, unassigned, with its checklist. Returns the orders' ids; assigning them is
+/// the caller's.
+pub fn put_demo(
+    storage: &dyn Storage,
+    data: &DemoData,
+    status: Status,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Uuid> {
+    for c in &data.customers {
+        storage
+            .admin_put(Entity::Customer, object(c), now)
+            .expect("customer");
+    }
+    for e in &data.equipment {
+        storage
+            .admin_put(Entity::Equipment, object(e), now)
+            .expect("equipment");
+    }
+    let mut ids = Vec::new();
+    for o in &data.orders {
+        let mut o = o.clone();
+        o.status = status;
+        o.assignees = Vec::new();
+        storage
+            .admin_put(Entity::WorkOrder, object(&o), now)
+            .expect("order");
+        for item in data
+            .checklist_items
+            .iter()
+            .filter(|i| i.work_order_id == o.id)
+        {
+            storage
+                .admin_put(Entity::ChecklistItem, object(item), now)
+                .expect("item");
+        }
+        ids.push(o.id);
+    }
+    ids
+}
+
 /// A server with a dispatcher, an engineer and `orders` orders assigned to the engineer.
 pub fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<Uuid>) {
     let server = TestServer::start(&dir.path().join("server.db"));
@@ -151,37 +192,9 @@ pub fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<
         engineer,
         now,
     );
-    for c in &data.customers {
-        storage
-            .admin_put(Entity::Customer, object(c), now)
-            .expect("customer");
-    }
-    for e in &data.equipment {
-        storage
-            .admin_put(Entity::Equipment, object(e), now)
-            .expect("equipment");
-    }
-    let mut order_ids = Vec::new();
-    for o in &data.orders {
-        let mut o = o.clone();
-        o.status = Status::Assigned;
-        o.assignees = Vec::new();
-        storage
-            .admin_put(Entity::WorkOrder, object(&o), now)
-            .expect("order");
-        for i in data
-            .checklist_items
-            .iter()
-            .filter(|i| i.work_order_id == o.id)
-        {
-            storage
-                .admin_put(Entity::ChecklistItem, object(i), now)
-                .expect("item");
-        }
-        storage
-            .assign(o.id, &[engineer], None, now)
-            .expect("assign");
-        order_ids.push(o.id);
+    let order_ids = put_demo(&storage, &data, Status::Assigned, now);
+    for o in &order_ids {
+        storage.assign(*o, &[engineer], None, now).expect("assign");
     }
     (server, engineer, order_ids)
 }

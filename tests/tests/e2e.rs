@@ -42,6 +42,22 @@ async fn find(c: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
+async fn click(c: &Client, css: &str, what: &str) {
+    find(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str, what: &str) {
+    find(c, css)
+        .await
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
 /// Waits until the element's text is `want`.
 async fn text_becomes(c: &Client, css: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -149,22 +165,10 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         server_field.prop("value").await.expect("value").as_deref(),
         Some(url.as_str())
     );
-    find(&c, "[data-testid=signin-username]")
-        .await
-        .send_keys("wanggong")
-        .await
-        .expect("types");
-    find(&c, "[data-testid=signin-password]")
-        .await
-        .send_keys(DEMO_PASSWORD)
-        .await
-        .expect("types");
+    type_into(&c, "[data-testid=signin-username]", "wanggong", "types").await;
+    type_into(&c, "[data-testid=signin-password]", DEMO_PASSWORD, "types").await;
     shot(&c, "01-sign-in").await;
-    find(&c, "[data-testid=signin-submit]")
-        .await
-        .click()
-        .await
-        .expect("clicks");
+    click(&c, "[data-testid=signin-submit]", "clicks").await;
 
     // The demo orders arrive with the first sync, most urgent first.
     let order = find(&c, "[data-testid=order-item][data-status=assigned]").await;
@@ -190,11 +194,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     // Search by the order's own customer: the order is found.
     let customer = order_customer(&c, &number).await;
     filter.select_by_value("").await.expect("all open again");
-    find(&c, "[data-testid=search]")
-        .await
-        .send_keys(&customer)
-        .await
-        .expect("types a search");
+    type_into(&c, "[data-testid=search]", &customer, "types a search").await;
     find(
         &c,
         &format!("[data-testid=order-item][data-number='{number}']"),
@@ -202,11 +202,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await;
     shot(&c, "02b-search").await;
     // Esc empties the search, as an engineer would: every open order is back.
-    find(&c, "[data-testid=search]")
-        .await
-        .send_keys("\u{E00C}")
-        .await
-        .expect("presses Esc");
+    type_into(&c, "[data-testid=search]", "\u{E00C}", "presses Esc").await;
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let n = c
@@ -232,11 +228,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     // Accept it.
     order.click().await.expect("opens the order");
     text_becomes(&c, "[data-testid=detail-number]", &number).await;
-    find(&c, "[data-testid=action-accepted]")
-        .await
-        .click()
-        .await
-        .expect("accepts");
+    click(&c, "[data-testid=action-accepted]", "accepts").await;
     text_becomes(&c, "[data-testid=detail-status]", "已接单").await;
     server_reports(&url, &number, "accepted").await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
@@ -244,18 +236,10 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
 
     // The server goes away; the engineer goes en route anyway.
     server.stop();
-    find(&c, "[data-testid=action-en_route]")
-        .await
-        .click()
-        .await
-        .expect("en route");
+    click(&c, "[data-testid=action-en_route]", "en route").await;
     text_becomes(&c, "[data-testid=detail-status]", "在途").await;
     find(&c, "[data-testid=action-saved]").await;
-    find(&c, "[data-testid=sync-now]")
-        .await
-        .click()
-        .await
-        .expect("sync now");
+    click(&c, "[data-testid=sync-now]", "sync now").await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
     text_becomes(&c, "[data-testid=sync-connection]", "离线").await;
     text_becomes(&c, "[data-testid=sync-pending]", "1 项待发送").await;
@@ -268,11 +252,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
 
     // The server is back: the change goes home.
     server.restart();
-    find(&c, "[data-testid=sync-now]")
-        .await
-        .click()
-        .await
-        .expect("sync now");
+    click(&c, "[data-testid=sync-now]", "sync now").await;
     server_reports(&url, &number, "en_route").await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
     text_becomes(&c, "[data-testid=sync-pending]", "全部已发送").await;

@@ -29,7 +29,7 @@ use onsite_sync_server::sqlite::SqliteStorage;
 use onsite_sync_server::storage::Storage;
 use onsite_tests::process::ServerProcess;
 use onsite_tests::proxy::{Fault, FaultProxy};
-use onsite_tests::{PASSWORD, add_users, object};
+use onsite_tests::{PASSWORD, add_users, put_demo};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -244,37 +244,11 @@ fn seed_server(dir: &std::path::Path, seed: u64) -> (Vec<Uuid>, Vec<Uuid>) {
         engineers[0],
         at,
     );
-    for c in &data.customers {
+    let orders = put_demo(&storage, &data, Status::Assigned, at);
+    for (i, o) in orders.iter().enumerate() {
         storage
-            .admin_put(Entity::Customer, object(c), at)
-            .expect("customer");
-    }
-    for e in &data.equipment {
-        storage
-            .admin_put(Entity::Equipment, object(e), at)
-            .expect("equipment");
-    }
-    let mut orders = Vec::new();
-    for (i, o) in data.orders.iter().enumerate() {
-        let mut o = o.clone();
-        o.status = Status::Assigned;
-        o.assignees = Vec::new();
-        storage
-            .admin_put(Entity::WorkOrder, object(&o), at)
-            .expect("order");
-        for item in data
-            .checklist_items
-            .iter()
-            .filter(|c| c.work_order_id == o.id)
-        {
-            storage
-                .admin_put(Entity::ChecklistItem, object(item), at)
-                .expect("item");
-        }
-        storage
-            .assign(o.id, &[engineers[i % 2]], None, at)
+            .assign(*o, &[engineers[i % 2]], None, at)
             .expect("assign");
-        orders.push(o.id);
     }
     (engineers, orders)
 }

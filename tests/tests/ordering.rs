@@ -15,7 +15,7 @@ use onsite_domain::demo::{DemoSize, generate};
 use onsite_domain::protocol::{ChangeOp, Entity};
 use onsite_sync_client::{Client, Config, SharedStore, sync_once};
 use onsite_sync_server::storage::Storage;
-use onsite_tests::{PASSWORD, laptop, object, seeded};
+use onsite_tests::{PASSWORD, laptop, put_demo, seeded};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -63,36 +63,7 @@ async fn concurrent_pushes_and_assignments_never_let_a_puller_skip_a_change() {
         engineer,
         now,
     );
-    {
-        let storage = server.storage();
-        for c in &extra.customers {
-            storage
-                .admin_put(Entity::Customer, object(c), now)
-                .expect("customer");
-        }
-        for e in &extra.equipment {
-            storage
-                .admin_put(Entity::Equipment, object(e), now)
-                .expect("equipment");
-        }
-        for o in &extra.orders {
-            let mut o = o.clone();
-            o.status = Status::New;
-            o.assignees = Vec::new();
-            storage
-                .admin_put(Entity::WorkOrder, object(&o), now)
-                .expect("order");
-            for i in extra
-                .checklist_items
-                .iter()
-                .filter(|i| i.work_order_id == o.id)
-            {
-                storage
-                    .admin_put(Entity::ChecklistItem, object(i), now)
-                    .expect("item");
-            }
-        }
-    }
+    put_demo(&server.storage(), &extra, Status::New, now);
 
     // Three laptops of the engineer, each with the orders and their checklists.
     let mut writers = Vec::new();
