@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "search_orders",
     "order_detail",
     "transition_order",
+    "photo",
     "sync_now",
     "sync_status",
 ];

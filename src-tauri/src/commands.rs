@@ -254,6 +254,40 @@ pub async fn transition_order(
     Ok(screen(detail))
 }
 
+/// A photo's or signature's bytes, for the window to show: from this laptop, else fetched
+/// from the server (hash checked, then kept here). Raw bytes, not JSON.
+#[tauri::command]
+pub async fn photo(
+    state: State<'_, AppState>,
+    sha256: String,
+) -> Result<tauri::ipc::Response, AppError> {
+    onsite_domain::signature::check_sha256(&sha256)
+        .map_err(|e| AppError::new(ErrorCode::Invalid, e.to_string()))?;
+    let store = state.store()?;
+    let not_here = |detail: String| AppError::new(ErrorCode::PhotoNotHere, detail);
+    let bytes = match state.session() {
+        Some(session) => {
+            let client = Client::new(&session);
+            match onsite_sync_client::fetch_blob(&store, &client, &sha256).await {
+                Ok(b) => b,
+                Err(onsite_sync_client::SyncError::Offline(why)) => {
+                    return Err(not_here(format!("not on this laptop, and {why}")));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => {
+            let key = sha256.clone();
+            state.with_store(move |s| Ok(s.blob(&key)?)).await?
+        }
+    };
+    bytes.map(tauri::ipc::Response::new).ok_or_else(|| {
+        not_here(format!(
+            "photo {sha256} is on neither this laptop nor the server"
+        ))
+    })
+}
+
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Result<(), AppError> {
     state.sync_now().await

@@ -25,6 +25,8 @@ pub enum ErrorCode {
     NotSignedIn,
     /// The record is not on this laptop.
     NotFound,
+    /// A photo is neither on this laptop nor reachable on the server now.
+    PhotoNotHere,
     /// The lifecycle does not allow this step (now, or for an engineer).
     NotAllowed,
     /// Input or a rule of the domain refused the change.

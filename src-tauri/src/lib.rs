@@ -61,6 +61,7 @@ pub fn run() {
             commands::search_orders,
             commands::order_detail,
             commands::transition_order,
+            commands::photo,
             commands::sync_now,
             commands::sync_status,
         ])

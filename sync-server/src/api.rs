@@ -7,13 +7,13 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
 use onsite_domain::numbering::{DEFAULT_WIDTH, Department};
 use onsite_domain::protocol::{
-    Entity, MAX_BLOB_BYTES, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PullResponse, PushRequest,
+    Entity, MAX_BLOB_BYTES, MAX_BLOB_PIECE_BYTES, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PushRequest,
     PushResponse,
 };
 use onsite_domain::records::User;
@@ -26,7 +26,7 @@ use crate::auth::{
     Auth, Dispatcher, bearer, hash_password, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
-use crate::storage::{NewUser, Storage, StorageError};
+use crate::storage::{NewUser, PieceOutcome, Storage, StorageError, UploadState};
 
 /// Failed logins of one username allowed in [`THROTTLE_WINDOW_SECS`] before 429.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
@@ -103,6 +103,12 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
                 .head(head_blob)
                 .put(put_blob)
                 .layer(DefaultBodyLimit::max(MAX_BLOB_BYTES)),
+        )
+        .route(
+            "/v1/blobs/{sha256}/upload",
+            get(blob_upload)
+                .put(put_blob_piece)
+                .layer(DefaultBodyLimit::max(MAX_BLOB_PIECE_BYTES)),
         )
         .route("/v1/admin/users", post(create_user))
         .route(
@@ -277,7 +283,7 @@ async fn pull(
     Auth(session): Auth,
     State(state): State<AppState>,
     q: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<PullResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
     let cursor = match q.cursor.as_deref() {
         None | Some("") => 0,
@@ -292,12 +298,23 @@ async fn pull(
     let page = state
         .blocking(move |s| s.pull(&user, cursor, limit))
         .await?;
-    Ok(Json(PullResponse {
-        changes: page.changes,
-        cursor: page.cursor.to_string(),
-        has_more: page.has_more,
-        server_time: Utc::now(),
-    }))
+    // A `PullResponse`, written around the changes' JSON as the storage gave it.
+    let size: usize = page.changes.iter().map(|c| c.len() + 1).sum();
+    let mut body = String::with_capacity(size + 128);
+    body.push_str("{\"changes\":[");
+    for (i, change) in page.changes.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(change);
+    }
+    body.push_str(&format!(
+        "],\"cursor\":\"{}\",\"has_more\":{},\"server_time\":{}}}",
+        page.cursor,
+        page.has_more,
+        serde_json::to_string(&Utc::now()).map_err(|e| ApiError::Internal(e.to_string()))?
+    ));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -564,6 +581,71 @@ async fn put_blob(
     } else {
         StatusCode::OK
     })
+}
+
+async fn blob_upload(
+    Auth(_): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<UploadState>, ApiError> {
+    let sha = blob_key(p)?;
+    Ok(Json(state.blocking(move |s| s.blob_upload(&sha)).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct PieceQuery {
+    offset: u64,
+    total: u64,
+}
+
+async fn put_blob_piece(
+    Auth(_): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    q: Result<Query<PieceQuery>, QueryRejection>,
+    bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<UploadState>), ApiError> {
+    let sha = blob_key(p)?;
+    let Query(q) = q.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "a piece needs ?offset=<bytes before it>&total=<bytes of the whole blob>: {}",
+            e.body_text()
+        ))
+    })?;
+    let bytes = bytes.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "a piece is at most {MAX_BLOB_PIECE_BYTES} bytes: send smaller pieces"
+            ))
+        } else {
+            ApiError::BadRequest(e.body_text())
+        }
+    })?;
+    if q.total > MAX_BLOB_BYTES as u64 {
+        return Err(ApiError::TooLarge(format!(
+            "a blob is at most {MAX_BLOB_BYTES} bytes"
+        )));
+    }
+    if bytes.is_empty() && q.total > 0 {
+        return Err(ApiError::BadRequest(
+            "an empty piece: send some bytes".into(),
+        ));
+    }
+    let outcome = state
+        .blocking(move |s| s.put_blob_piece(&sha, q.offset, q.total, &bytes, Utc::now()))
+        .await?;
+    match outcome {
+        PieceOutcome::Accepted(st) if st.complete => Ok((StatusCode::CREATED, Json(st))),
+        PieceOutcome::Accepted(st) => Ok((StatusCode::OK, Json(st))),
+        PieceOutcome::OutOfPlace(st) => Err(ApiError::Conflict(format!(
+            "the server holds {} bytes of this upload{}: send the piece that starts there",
+            st.received,
+            st.total.map(|t| format!(" of {t}")).unwrap_or_default()
+        ))),
+        PieceOutcome::HashMismatch { actual } => Err(ApiError::Unprocessable(format!(
+            "the pieces hash to {actual}, not the name of the blob: upload it again from the start"
+        ))),
+    }
 }
 
 async fn get_blob(

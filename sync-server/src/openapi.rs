@@ -153,6 +153,36 @@ pub const CALLS: &[Call] = &[
         responses: &[("200", "stored"), ("404", "not in your scope")],
     },
     Call {
+        method: Method::Get,
+        path: "/v1/blobs/{sha256}/upload",
+        summary: "How far an upload in pieces has come: {received, total, complete}",
+        auth: true,
+        body: None,
+        responses: &[("200", "{received, total, complete}"), ERRORS],
+    },
+    Call {
+        method: Method::Put,
+        path: "/v1/blobs/{sha256}/upload",
+        summary: "Upload one piece (≤ 8 MiB) of a blob: ?offset=<bytes before it>&total=<bytes of the whole>; \
+                  the piece that completes it is checked against the hash",
+        auth: true,
+        body: Some("application/octet-stream"),
+        responses: &[
+            ("200", "taken: {received, total, complete: false}"),
+            ("201", "the blob is complete and stored"),
+            (
+                "409",
+                "the piece does not start where the upload stands: ask again",
+            ),
+            (
+                "422",
+                "the whole does not hash to the path: the upload starts over",
+            ),
+            ("413", "too large"),
+            ERRORS,
+        ],
+    },
+    Call {
         method: Method::Post,
         path: "/v1/admin/users",
         summary: "Create a user (admin)",

@@ -9,9 +9,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, Utc};
 use onsite_domain::hlc::HlcClock;
 use onsite_domain::numbering::{Department, Period, next_block};
-use onsite_domain::protocol::{
-    CLOCKS_KEY, Change, ChangeOp, DEFAULT_CLOCK_KEY, Entity, Op, OpResult, OpStatus,
-};
+use onsite_domain::protocol::{CLOCKS_KEY, DEFAULT_CLOCK_KEY, Entity, Op, OpResult, OpStatus};
 use onsite_domain::records::User;
 use onsite_domain::rows::validate_row;
 use onsite_domain::work_order::check_transition;
@@ -21,11 +19,15 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::push::{Current, Outcome, check_move, decide, order_of};
-use crate::storage::{KeptOp, NewUser, PullPage, Result, Session, Storage, StorageError};
+use crate::storage::{
+    KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError, UploadState,
+};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_blobs.sql"),
+    include_str!("../migrations/0003_scope_indexes.sql"),
+    include_str!("../migrations/0004_blob_uploads.sql"),
 ];
 
 /// The reference data every engineer pulls.
@@ -33,8 +35,42 @@ const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_sch
 
 #[derive(Debug)]
 pub struct SqliteStorage {
+    /// The one writer: SQLite runs one write transaction at a time anyway.
     conn: Mutex<Connection>,
+    /// Readers (pulls, sessions, blobs), each on a connection of its own: with WAL they
+    /// read the last commit while the writer writes, instead of queueing behind it.
+    readers: Mutex<Vec<Connection>>,
+    path: std::path::PathBuf,
     clock: Mutex<HlcClock>,
+}
+
+/// Idle reader connections kept open.
+const IDLE_READERS: usize = 8;
+
+/// A reader connection lent from the pool, returned when dropped.
+struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Mutex<Vec<Connection>>,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        // Taken out only by `drop`.
+        self.conn
+            .as_ref()
+            .expect("a lent reader holds its connection")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let (Some(conn), Ok(mut pool)) = (self.conn.take(), self.pool.lock())
+            && pool.len() < IDLE_READERS
+        {
+            pool.push(conn);
+        }
+    }
 }
 
 fn role_name(role: Role) -> &'static str {
@@ -260,6 +296,38 @@ fn in_scope(tx: &Transaction<'_>, user: &User, op: &Op, current: Option<&Current
     }
 }
 
+/// Where an upload in pieces of `sha256` stands (complete when the blob is stored).
+fn upload_state(conn: &Connection, sha256: &str) -> Result<UploadState> {
+    let size: Option<i64> = conn
+        .prepare_cached("SELECT size FROM blobs WHERE sha256 = ?1")?
+        .query_row(params![sha256], |r| r.get(0))
+        .optional()?;
+    if let Some(size) = size {
+        let size = u64::try_from(size).unwrap_or(0);
+        return Ok(UploadState {
+            received: size,
+            total: Some(size),
+            complete: true,
+        });
+    }
+    let partial: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT received, total FROM blob_uploads WHERE sha256 = ?1")?
+        .query_row(params![sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match partial {
+        Some((received, total)) => UploadState {
+            received: u64::try_from(received).unwrap_or(0),
+            total: u64::try_from(total).ok(),
+            complete: false,
+        },
+        None => UploadState {
+            received: 0,
+            total: None,
+            complete: false,
+        },
+    })
+}
+
 impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`, migrated.
     pub fn open(path: &Path) -> Result<SqliteStorage> {
@@ -268,6 +336,8 @@ impl SqliteStorage {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.pragma_update(None, "mmap_size", 1_073_741_824)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > known {
@@ -289,7 +359,33 @@ impl SqliteStorage {
         let clock = HlcClock::new("server").map_err(StorageError::Rule)?;
         Ok(SqliteStorage {
             conn: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            path: path.to_owned(),
             clock: Mutex::new(clock),
+        })
+    }
+
+    /// A connection for reading only.
+    fn reader(&self) -> Result<Reader<'_>> {
+        let idle = self
+            .readers
+            .lock()
+            .map_err(|_| StorageError::Database("the reader pool lock was poisoned".into()))?
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                c.busy_timeout(std::time::Duration::from_secs(10))?;
+                c.pragma_update(None, "cache_size", -16_384)?;
+                c.pragma_update(None, "mmap_size", 1_073_741_824)?;
+                c.pragma_update(None, "query_only", "ON")?;
+                c
+            }
+        };
+        Ok(Reader {
+            conn: Some(conn),
+            pool: &self.readers,
         })
     }
 
@@ -315,15 +411,41 @@ impl SqliteStorage {
 
     /// Re-positions an order's whole graph after `seq`, so that an engineer who just got it
     /// pulls all of it even though their cursor is past those records.
-    fn resend_graph(tx: &Transaction<'_>, order_id: &str) -> Result<()> {
-        let keys: Vec<(String, String)> = tx
-            .prepare(
-                "SELECT entity, id FROM records WHERE work_order_id = ?1
-                 UNION SELECT 'customer', customer_ref FROM records WHERE entity = 'work_order' AND id = ?1 AND customer_ref IS NOT NULL
-                 UNION SELECT 'equipment', equipment_ref FROM records WHERE entity = 'work_order' AND id = ?1 AND equipment_ref IS NOT NULL",
-            )?
+    fn resend_graph(tx: &Transaction<'_>, order_id: &str, added: &[String]) -> Result<()> {
+        if added.is_empty() {
+            return Ok(());
+        }
+        let mut keys: Vec<(String, String)> = tx
+            .prepare_cached("SELECT entity, id FROM records WHERE work_order_id = ?1")?
             .query_map(params![order_id], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        // The customer and the equipment go again only to an engineer who did not have
+        // them through another order: re-positioning them for every order moved each
+        // customer behind all its orders, and a first sync indexed those orders twice.
+        for (entity, column) in [("customer", "customer_ref"), ("equipment", "equipment_ref")] {
+            let owner: Option<String> = tx
+                .prepare_cached(&format!(
+                    "SELECT {column} FROM records WHERE entity = 'work_order' AND id = ?1"
+                ))?
+                .query_row(params![order_id], |r| r.get(0))
+                .optional()?
+                .flatten();
+            let Some(owner) = owner else { continue };
+            let mut new_to_someone = false;
+            for engineer in added {
+                let had: bool = tx
+                    .prepare_cached(&format!(
+                        "SELECT EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+                         WHERE w.{column} = ?1 AND w.entity = 'work_order' AND w.id <> ?2 AND a.engineer_id = ?3)"
+                    ))?
+                    .query_row(params![owner, order_id, engineer], |r| r.get(0))?;
+                new_to_someone |= !had;
+            }
+            if new_to_someone {
+                // Before the order, so that it arrives with its customer's name.
+                keys.insert(0, (entity.to_owned(), owner));
+            }
+        }
         for (entity, id) in keys {
             let seq = next_seq(tx)?;
             tx.prepare_cached("UPDATE records SET seq = ?3 WHERE entity = ?1 AND id = ?2")?
@@ -358,7 +480,7 @@ impl Storage for SqliteStorage {
     }
 
     fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let found = conn
             .query_row("SELECT id, username, name, role, department, password_hash FROM users WHERE username = ?1", params![username], |r| {
                 Ok((user_from_row(r)?, r.get::<_, String>(5)?))
@@ -368,7 +490,7 @@ impl Storage for SqliteStorage {
     }
 
     fn login_failures(&self, username: &str, now: DateTime<Utc>, window_secs: i64) -> Result<u32> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let since = now.timestamp_millis() - window_secs * 1000;
         let n: Option<i64> = conn
             .query_row(
@@ -414,7 +536,7 @@ impl Storage for SqliteStorage {
     }
 
     fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let found = conn
             .query_row(
                 "SELECT u.id, u.username, u.name, u.role, u.department, t.device_id FROM tokens t JOIN users u ON u.id = t.user_id
@@ -514,79 +636,53 @@ impl Storage for SqliteStorage {
     }
 
     fn pull(&self, user: &User, cursor: i64, limit: usize) -> Result<PullPage> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let limit_sql = i64::try_from(limit).unwrap_or(1000) + 1;
         let me = user.id.to_string();
         let everything = user.role != Role::Engineer;
         let sql = format!(
-            "SELECT seq, entity, id, row, clocks, deleted FROM records WHERE seq > ?1 AND (?3 OR entity IN {REFERENCE}
+            // The log is walked in `seq` order and each row is checked with index lookups
+            // (correlated EXISTS), so a page costs its own size: sets of the whole scope
+            // built for every page made a first sync quadratic.
+            // The change's JSON is put together as text: `row` is an object this server
+            // wrote (never empty: it has an `id`), `clocks` one too, entity names and ids
+            // need no escaping. Parsing each row to add `_clocks` cost twice as much.
+            "SELECT seq, CASE WHEN deleted THEN json_object('seq', seq, 'entity', entity, 'id', id, 'op', 'delete')
+                    ELSE '{{\"seq\":' || seq || ',\"entity\":\"' || entity || '\",\"id\":\"' || id
+                         || '\",\"op\":\"put\",\"row\":' || substr(row, 1, length(row) - 1)
+                         || ',\"{CLOCKS_KEY}\":' || clocks || '}}}}' END
+             FROM records r WHERE seq > ?1 AND (?3 OR entity IN {REFERENCE}
                OR (entity = 'van_stock' AND owner_ref = ?2)
-               OR work_order_id IN (SELECT work_order_id FROM assignments WHERE engineer_id = ?2)
-               OR (entity = 'customer' AND id IN (SELECT w.customer_ref FROM records w JOIN assignments a ON a.work_order_id = w.id
-                                                  WHERE w.entity = 'work_order' AND a.engineer_id = ?2))
-               OR (entity = 'equipment' AND id IN (SELECT w.equipment_ref FROM records w JOIN assignments a ON a.work_order_id = w.id
-                                                   WHERE w.entity = 'work_order' AND a.engineer_id = ?2)))
+               OR (work_order_id IS NOT NULL AND EXISTS (SELECT 1 FROM assignments a
+                       WHERE a.work_order_id = r.work_order_id AND a.engineer_id = ?2))
+               OR (entity = 'customer' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+                       WHERE w.customer_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2))
+               OR (entity = 'equipment' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+                       WHERE w.equipment_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2)))
              ORDER BY seq LIMIT ?4"
         );
-        let rows: Vec<(i64, String, String, String, String, bool)> = conn
+        let rows: Vec<(i64, String)> = conn
             .prepare_cached(&sql)?
             .query_map(params![cursor, me, everything, limit_sql], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok((r.get(0)?, r.get(1)?))
             })?
             .collect::<rusqlite::Result<_>>()?;
         let revokes: Vec<(i64, String)> = conn
-            .prepare_cached("SELECT seq, work_order_id FROM revocations WHERE engineer_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?
+            .prepare_cached(
+                "SELECT seq, json_object('seq', seq, 'entity', 'work_order', 'id', work_order_id, 'op', 'revoke')
+                 FROM revocations WHERE engineer_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?
             .query_map(params![me, cursor, limit_sql], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut changes = Vec::with_capacity(rows.len() + revokes.len());
-        for (seq, entity, id, row, clocks, deleted) in rows {
-            let entity: Entity = entity.parse()?;
-            let id: Uuid = id
-                .parse()
-                .map_err(|e: uuid::Error| StorageError::Database(e.to_string()))?;
-            if deleted {
-                changes.push(Change {
-                    seq,
-                    entity,
-                    id,
-                    op: ChangeOp::Delete,
-                    row: None,
-                });
-            } else {
-                let mut row = parse_object(&row)?;
-                row.insert(CLOCKS_KEY.into(), Value::Object(parse_object(&clocks)?));
-                changes.push(Change {
-                    seq,
-                    entity,
-                    id,
-                    op: ChangeOp::Put,
-                    row: Some(row),
-                });
-            }
+        let mut changes = rows;
+        if !revokes.is_empty() {
+            changes.extend(revokes);
+            changes.sort_by_key(|(seq, _)| *seq);
         }
-        for (seq, order) in revokes {
-            let id: Uuid = order
-                .parse()
-                .map_err(|e: uuid::Error| StorageError::Database(e.to_string()))?;
-            changes.push(Change {
-                seq,
-                entity: Entity::WorkOrder,
-                id,
-                op: ChangeOp::Revoke,
-                row: None,
-            });
-        }
-        changes.sort_by_key(|c| c.seq);
         let has_more = changes.len() > limit;
         changes.truncate(limit);
-        let cursor = changes.last().map_or(cursor, |c| c.seq);
+        let cursor = changes.last().map_or(cursor, |(seq, _)| *seq);
+        let changes = changes.into_iter().map(|(_, json)| json).collect();
         Ok(PullPage {
             changes,
             cursor,
@@ -698,7 +794,12 @@ impl Storage for SqliteStorage {
         }
         validate_row(Entity::WorkOrder, &order.row)?;
         write(&tx, Entity::WorkOrder, &order_id, &order)?;
-        Self::resend_graph(&tx, &order_id)?;
+        let added: Vec<String> = engineers
+            .iter()
+            .map(Uuid::to_string)
+            .filter(|e| !before.contains(e))
+            .collect();
+        Self::resend_graph(&tx, &order_id, &added)?;
         tx.commit()?;
         Ok(())
     }
@@ -739,7 +840,7 @@ impl Storage for SqliteStorage {
     }
 
     fn work_orders(&self, status: Option<Status>) -> Result<Vec<Map<String, Value>>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let rows: Vec<String> = conn
             .prepare("SELECT row FROM records WHERE entity = 'work_order' AND deleted = 0 AND (?1 IS NULL OR json_extract(row, '$.status') = ?1) ORDER BY seq DESC LIMIT 1000")?
             .query_map(params![status.map(Status::as_str)], |r| r.get(0))?
@@ -748,7 +849,7 @@ impl Storage for SqliteStorage {
     }
 
     fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let rows: Vec<(String, String, String, String, Option<String>, i64)> = conn
             .prepare("SELECT op, user_id, device_id, status, reason, at FROM ops WHERE status = ?1 ORDER BY at DESC LIMIT 1000")?
             .query_map(params![status], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
@@ -769,15 +870,97 @@ impl Storage for SqliteStorage {
     }
 
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
-        let inserted = self.conn()?.execute(
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inserted = tx.execute(
             "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, bytes, i64::try_from(bytes.len()).unwrap_or(i64::MAX), now.timestamp_millis()],
         )?;
+        // An upload in pieces of the same bytes is finished by this one.
+        tx.execute("DELETE FROM blob_pieces WHERE sha256 = ?1", params![sha256])?;
+        tx.execute(
+            "DELETE FROM blob_uploads WHERE sha256 = ?1",
+            params![sha256],
+        )?;
+        tx.commit()?;
         Ok(inserted == 1)
     }
 
+    fn blob_upload(&self, sha256: &str) -> Result<UploadState> {
+        let conn = self.reader()?;
+        upload_state(&conn, sha256)
+    }
+
+    fn put_blob_piece(
+        &self,
+        sha256: &str,
+        offset: u64,
+        total: u64,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PieceOutcome> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state = upload_state(&tx, sha256)?;
+        if state.complete {
+            return Ok(PieceOutcome::Accepted(state));
+        }
+        let end = offset.saturating_add(bytes.len() as u64);
+        if offset != state.received || state.total.is_some_and(|t| t != total) || end > total {
+            return Ok(PieceOutcome::OutOfPlace(state));
+        }
+        let sql_int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        tx.execute(
+            "INSERT INTO blob_pieces (sha256, offset, bytes) VALUES (?1, ?2, ?3)",
+            params![sha256, sql_int(offset), bytes],
+        )?;
+        tx.execute(
+            "INSERT INTO blob_uploads (sha256, total, received, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (sha256) DO UPDATE SET received = excluded.received, updated_at = excluded.updated_at",
+            params![sha256, sql_int(total), sql_int(end), now.timestamp_millis()],
+        )?;
+        if end < total {
+            tx.commit()?;
+            return Ok(PieceOutcome::Accepted(UploadState {
+                received: end,
+                total: Some(total),
+                complete: false,
+            }));
+        }
+        let mut whole = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+        {
+            let mut stmt =
+                tx.prepare("SELECT bytes FROM blob_pieces WHERE sha256 = ?1 ORDER BY offset")?;
+            let mut rows = stmt.query(params![sha256])?;
+            while let Some(row) = rows.next()? {
+                let piece: Vec<u8> = row.get(0)?;
+                whole.extend_from_slice(&piece);
+            }
+        }
+        tx.execute("DELETE FROM blob_pieces WHERE sha256 = ?1", params![sha256])?;
+        tx.execute(
+            "DELETE FROM blob_uploads WHERE sha256 = ?1",
+            params![sha256],
+        )?;
+        let actual = onsite_domain::signature::sha256_hex(&whole);
+        if actual != sha256 {
+            tx.commit()?;
+            return Ok(PieceOutcome::HashMismatch { actual });
+        }
+        tx.execute(
+            "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha256) DO NOTHING",
+            params![sha256, whole, sql_int(total), now.timestamp_millis()],
+        )?;
+        tx.commit()?;
+        Ok(PieceOutcome::Accepted(UploadState {
+            received: total,
+            total: Some(total),
+            complete: true,
+        }))
+    }
+
     fn blob(&self, sha256: &str, user: &User, with_bytes: bool) -> Result<Option<Vec<u8>>> {
-        let conn = self.conn()?;
+        let conn = self.reader()?;
         let visible: bool = if user.role == Role::Engineer {
             conn.query_row(
                 "SELECT EXISTS (SELECT 1 FROM blob_refs r JOIN assignments a ON a.work_order_id = r.work_order_id

@@ -4,7 +4,7 @@
 //! them through `spawn_blocking`.
 
 use chrono::{DateTime, Utc};
-use onsite_domain::protocol::{Change, Entity, Op, OpResult};
+use onsite_domain::protocol::{Entity, Op, OpResult};
 use onsite_domain::records::User;
 use onsite_domain::{DomainError, Status};
 use serde::{Deserialize, Serialize};
@@ -48,12 +48,29 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
-/// One page of the change log for a user.
+/// One page of the change log for a user. Each change is the JSON text of a protocol
+/// `Change`, written by the storage (SQLite's `json_object`): a first sync moves hundreds
+/// of thousands of rows, and parsing each stored row only to print it again was most of
+/// the server's work.
 #[derive(Debug, Clone)]
 pub struct PullPage {
-    pub changes: Vec<Change>,
+    pub changes: Vec<String>,
     pub cursor: i64,
     pub has_more: bool,
+}
+
+pub use onsite_domain::protocol::UploadState;
+
+/// What a piece did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PieceOutcome {
+    /// Taken (or the blob was already complete): where the upload stands now.
+    Accepted(UploadState),
+    /// It does not start where the upload stands (or names another total): nothing changed.
+    OutOfPlace(UploadState),
+    /// The last piece arrived but the whole hashes to something else: the pieces were
+    /// dropped, the upload starts over.
+    HashMismatch { actual: String },
 }
 
 /// An operation the server kept without applying it (conflict or quarantine).
@@ -133,6 +150,19 @@ pub trait Storage: Send + Sync + 'static {
     fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>>;
     /// Stores a blob under its (already checked) SHA-256; false when it was there.
     fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// How far an upload in pieces of `sha256` has come.
+    fn blob_upload(&self, sha256: &str) -> Result<UploadState>;
+    /// Adds a piece at `offset` of a `total`-byte upload; the last piece completes it
+    /// (the whole hashed against `sha256`). A piece that does not start where the server
+    /// stands changes nothing and is answered with where it stands.
+    fn put_blob_piece(
+        &self,
+        sha256: &str,
+        offset: u64,
+        total: u64,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<PieceOutcome>;
     /// A blob, if a record in the user's scope references it (`with_bytes` false: only
     /// whether it is there, as an empty vector).
     fn blob(&self, sha256: &str, user: &User, with_bytes: bool) -> Result<Option<Vec<u8>>>;

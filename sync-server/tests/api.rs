@@ -648,6 +648,167 @@ async fn blobs_are_checked_by_hash_and_read_only_within_scope() {
     );
 }
 
+async fn upload_state(s: &Server, token: &str, sha: &str) -> Value {
+    let (status, body) = s
+        .bytes("GET", &format!("/v1/blobs/{sha}/upload"), token, vec![])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_slice::<Value>(&body).expect("json")
+}
+
+#[tokio::test]
+async fn a_blob_uploaded_in_pieces_resumes_where_the_server_stands_and_is_checked_whole() {
+    let s = Server::new();
+    let wang = s.login("wang", "dev-1").await;
+    let photo: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = onsite_domain::signature::sha256_hex(&photo);
+    let piece = |offset: usize, len: usize| photo[offset..offset + len].to_vec();
+    let put = |offset: usize, total: usize| {
+        format!("/v1/blobs/{sha}/upload?offset={offset}&total={total}")
+    };
+    assert_eq!(
+        upload_state(&s, &wang, &sha).await,
+        json!({"received": 0, "total": null, "complete": false})
+    );
+    assert_eq!(
+        s.bytes("PUT", &put(0, 3_000_000), &wang, piece(0, 1_000_000))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        upload_state(&s, &wang, &sha).await,
+        json!({"received": 1_000_000, "total": 3_000_000, "complete": false})
+    );
+    // A piece that does not start where the server stands changes nothing.
+    let (status, body) = s
+        .bytes(
+            "PUT",
+            &put(2_000_000, 3_000_000),
+            &wang,
+            piece(2_000_000, 1_000_000),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        String::from_utf8_lossy(&body).contains("1000000"),
+        "says where it stands"
+    );
+    // A different total for the same upload, or a piece past the end: the same.
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &put(1_000_000, 4_000_000),
+            &wang,
+            piece(1_000_000, 1_000_000)
+        )
+        .await
+        .0,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        upload_state(&s, &wang, &sha).await["received"],
+        1_000_000,
+        "nothing changed"
+    );
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &put(1_000_000, 3_000_000),
+            &wang,
+            piece(1_000_000, 1_000_000)
+        )
+        .await
+        .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &put(2_000_000, 3_000_000),
+            &wang,
+            piece(2_000_000, 1_000_000)
+        )
+        .await
+        .0,
+        StatusCode::CREATED,
+        "the last piece completes it"
+    );
+    assert_eq!(
+        upload_state(&s, &wang, &sha).await,
+        json!({"received": 3_000_000, "total": 3_000_000, "complete": true})
+    );
+    assert_eq!(
+        s.bytes("PUT", &format!("/v1/blobs/{sha}"), &wang, photo.clone())
+            .await
+            .0,
+        StatusCode::OK,
+        "the whole-blob call sees it stored"
+    );
+
+    // Pieces whose whole does not hash to the name: refused, and the upload starts over.
+    let wrong = onsite_domain::signature::sha256_hex(b"another photo");
+    let put_wrong =
+        |offset: usize| format!("/v1/blobs/{wrong}/upload?offset={offset}&total=2000000");
+    assert_eq!(
+        s.bytes("PUT", &put_wrong(0), &wang, piece(0, 1_000_000))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &put_wrong(1_000_000),
+            &wang,
+            piece(1_000_000, 1_000_000)
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        upload_state(&s, &wang, &wrong).await,
+        json!({"received": 0, "total": null, "complete": false})
+    );
+    // Bad requests.
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &format!("/v1/blobs/{wrong}/upload"),
+            &wang,
+            piece(0, 10)
+        )
+        .await
+        .0,
+        StatusCode::BAD_REQUEST,
+        "offset and total are required"
+    );
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &format!("/v1/blobs/{wrong}/upload?offset=0&total=26214401"),
+            &wang,
+            piece(0, 10)
+        )
+        .await
+        .0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        s.bytes(
+            "PUT",
+            &format!("/v1/blobs/{wrong}/upload?offset=0&total=9000000"),
+            &wang,
+            vec![0u8; 8 * 1024 * 1024 + 1]
+        )
+        .await
+        .0,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "a piece is at most 8 MiB"
+    );
+}
+
 #[tokio::test]
 async fn the_openapi_document_describes_every_call_and_every_described_call_exists() {
     let s = Server::new();
@@ -669,6 +830,8 @@ async fn the_openapi_document_describes_every_call_and_every_described_call_exis
         ("put", "/v1/blobs/{sha256}"),
         ("head", "/v1/blobs/{sha256}"),
         ("get", "/v1/blobs/{sha256}"),
+        ("get", "/v1/blobs/{sha256}/upload"),
+        ("put", "/v1/blobs/{sha256}/upload"),
         ("post", "/v1/numbers/lease"),
         ("post", "/v1/admin/users"),
         ("post", "/v1/admin/customers"),

@@ -20,6 +20,9 @@ pub enum Fault {
     CutRequest(usize),
     /// Forward the request, and only the first `n` bytes of the response, then cut.
     CutResponse(usize),
+    /// A link that works, then drops: requests and answers pass until the client has
+    /// sent `n` bytes on the connection, then it is cut both ways (mid-request, usually).
+    DropAfter(usize),
     /// Wait this long before forwarding anything.
     Delay(Duration),
 }
@@ -62,6 +65,7 @@ async fn serve(client: TcpStream, upstream: SocketAddr, fault: Fault) {
         Fault::Refuse => return,
         Fault::CutRequest(n) => (Some(n), Some(0)),
         Fault::CutResponse(n) => (None, Some(n)),
+        Fault::DropAfter(n) => (Some(n), None),
         Fault::Delay(d) => {
             tokio::time::sleep(d).await;
             (None, None)

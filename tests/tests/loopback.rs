@@ -428,3 +428,120 @@ async fn a_photo_goes_up_before_its_record_even_over_a_connection_cut_mid_upload
         .expect("syncs");
     assert_eq!((again.blobs, again.pushed), (0, 0));
 }
+
+#[tokio::test]
+async fn a_20_mb_photo_gets_through_a_link_that_drops_every_3_mb_and_another_laptop_fetches_it() {
+    use onsite_tests::proxy::{Fault, FaultProxy};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, orders) = seeded(&dir, 1);
+    let proxy = FaultProxy::start(server.addr);
+    let open = |name: &str| -> SharedStore {
+        std::fs::create_dir_all(dir.path().join(name)).expect("dir");
+        let store = Store::open(
+            dir.path().join(name).join("laptop.db"),
+            &OpenOptions {
+                device_id: name.into(),
+            },
+        )
+        .expect("store");
+        Arc::new(Mutex::new(store))
+    };
+    let store = open("laptop-1");
+    let session = Client::login(&proxy.url(), "wang", PASSWORD, "laptop-1", "ThinkPad")
+        .await
+        .expect("signs in");
+    let config = Config::default();
+    sync_once(&store, &Client::new(&session), &config, &|_| {})
+        .await
+        .expect("first sync");
+
+    let mut rng = onsite_domain::demo::Rng::new(20);
+    let photo: Vec<u8> = (0..20_000_000).map(|_| rng.below(256) as u8).collect();
+    let sha = {
+        let mut s = store.lock().expect("lock");
+        let sha = s.put_blob(&photo).expect("keeps the photo");
+        let attachment = onsite_domain::records::Attachment {
+            id: Uuid::now_v7(),
+            work_order_id: orders[0],
+            sha256: sha.clone(),
+            kind: None,
+            mime: Some("image/jpeg".into()),
+            size: Some(photo.len() as u64),
+            caption: Some("控制柜内部".into()),
+            voids: None,
+        };
+        s.append(Entity::Attachment, &attachment, chrono::Utc::now())
+            .expect("records the photo");
+        sha
+    };
+
+    // Every connection dies after 3 MB: the photo in one request never gets through.
+    proxy.set(Fault::DropAfter(3_000_000));
+    let whole = Client::new(&session).put_blob(&sha, photo.clone()).await;
+    assert!(whole.is_err(), "a 20 MB upload in one piece is cut");
+
+    // In pieces it does, resuming where the server stands: a few cycles at most, and
+    // only the pieces in flight when the link dropped are sent again.
+    let mut sent = 0u64;
+    let mut cycles = 0;
+    let report = loop {
+        cycles += 1;
+        assert!(cycles <= 5, "still not through after {cycles} cycles");
+        match sync_once(&store, &Client::new(&session), &config, &|_| {}).await {
+            Ok(r) => {
+                sent += r.blob_bytes;
+                break r;
+            }
+            Err(_) => continue,
+        }
+    };
+    assert_eq!(
+        (report.blobs, report.pushed),
+        (1, 1),
+        "the photo, then its record"
+    );
+    assert!(
+        sent <= 20_000_000 + 4 * 1024 * 1024,
+        "{sent} bytes sent for a 20 MB photo"
+    );
+    proxy.set(Fault::None);
+
+    // Another laptop of the same engineer gets the record, and the photo when it is
+    // looked at: from the server once, hash checked, then from its own disk.
+    let other = open("laptop-2");
+    let session2 = Client::login(&server.url(), "wang", PASSWORD, "laptop-2", "Surface")
+        .await
+        .expect("signs in");
+    let client2 = Client::new(&session2);
+    sync_once(&other, &client2, &config, &|_| {})
+        .await
+        .expect("syncs");
+    let attachments = other
+        .lock()
+        .expect("lock")
+        .work_order(orders[0])
+        .expect("order")
+        .attachments;
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(attachments[0].sha256, sha);
+    assert!(
+        other
+            .lock()
+            .expect("lock")
+            .blob(&sha)
+            .expect("reads")
+            .is_none(),
+        "photos are not pulled with the records"
+    );
+    let fetched = onsite_sync_client::fetch_blob(&other, &client2, &sha)
+        .await
+        .expect("fetches")
+        .expect("the server has it");
+    assert!(fetched == photo, "the same bytes");
+    drop(server);
+    let offline = onsite_sync_client::fetch_blob(&other, &client2, &sha)
+        .await
+        .expect("reads from the laptop with the server gone")
+        .expect("kept");
+    assert!(offline == photo);
+}

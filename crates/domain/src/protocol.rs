@@ -18,6 +18,17 @@ pub const MAX_OPS_PER_PUSH: usize = 1000;
 pub const MAX_PUSH_BYTES: usize = 8 * 1024 * 1024;
 /// The largest blob, in bytes.
 pub const MAX_BLOB_BYTES: usize = 25 * 1024 * 1024;
+/// The largest piece of a blob uploaded in pieces (`PUT /v1/blobs/{sha256}/upload`).
+pub const MAX_BLOB_PIECE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Where an upload in pieces stands (`GET /v1/blobs/{sha256}/upload`): `complete` once
+/// the blob is stored; `total` once a first piece said it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    pub received: u64,
+    pub total: Option<u64>,
+    pub complete: bool,
+}
 /// The key of a pulled row that carries its per-field clocks.
 pub const CLOCKS_KEY: &str = "_clocks";
 /// In a clock map, the clock of every field not listed by name. A row written at once has

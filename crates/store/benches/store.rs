@@ -52,7 +52,7 @@ fn main() {
         w.data.part_usages.len()
     );
     println!(
-        "{:<46} total  {:>12}  (generate, then apply as pulled pages of 1000)",
+        "{:<46} total  {:>12}  (generate, then apply as pulled pages of 5000)",
         "build the store",
         ms(build)
     );

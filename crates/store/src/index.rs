@@ -386,26 +386,73 @@ pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// What of a customer or a piece of equipment its orders show and search: the name, or
+/// the model and serial.
+pub(crate) fn owner_text(entity: &str, body: &Fields) -> (String, String) {
+    match entity {
+        "customer" => (text(body, "name").to_owned(), String::new()),
+        _ => (
+            text(body, "model").to_owned(),
+            text(body, "serial").to_owned(),
+        ),
+    }
+}
+
+/// `owner_text` of the stored row, if there is one.
+pub(crate) fn stored_owner_text(
+    conn: &Connection,
+    entity: &str,
+    id: &str,
+) -> Result<Option<(String, String)>> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT CASE entity WHEN 'customer' THEN json_extract(body, '$.name') ELSE json_extract(body, '$.model') END,
+                    CASE entity WHEN 'customer' THEN '' ELSE json_extract(body, '$.serial') END
+             FROM record WHERE entity = ?1 AND id = ?2",
+        )?
+        .query_row(params![entity, id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.map(|(a, b)| (a.unwrap_or_default(), b.unwrap_or_default())))
+}
+
+/// Re-indexes one order from its stored row, its customer's and equipment's names looked
+/// up again.
+pub(crate) fn reindex_order(conn: &Connection, sla: &SlaConfig, id: &str) -> Result<()> {
+    let row: Option<(String, bool)> = conn
+        .prepare_cached(
+            "SELECT r.body, i.revoked FROM work_order_index i CROSS JOIN record r ON r.entity = 'work_order' AND r.id = i.id WHERE i.id = ?1",
+        )?
+        .query_row(params![id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((body, revoked)) = row {
+        let body = crate::row::parse_object(&body, "work order")?;
+        index_work_order(conn, sla, id, &body, revoked, true)?;
+    }
+    Ok(())
+}
+
 /// Re-indexes the orders of a customer or a piece of equipment whose searchable name
-/// changed.
+/// changed (`column`: `customer_id` or `equipment_id`).
 pub(crate) fn reindex_orders_of(
     conn: &Connection,
     sla: &SlaConfig,
     column: &str,
     owner_id: &str,
 ) -> Result<()> {
-    let sql = format!(
-        "SELECT r.id, r.body, i.revoked FROM work_order_index i JOIN record r ON r.entity = 'work_order' AND r.id = i.id WHERE i.{column} = ?1"
-    );
-    let rows: Vec<(String, String, bool)> = conn
-        .prepare_cached(&sql)?
-        .query_map(params![owner_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (id, body, revoked) in rows {
-        let body = crate::row::parse_object(&body, "work order")?;
-        index_work_order(conn, sla, &id, &body, revoked, true)?;
+    for id in orders_of(conn, column, owner_id)? {
+        reindex_order(conn, sla, &id)?;
     }
     Ok(())
+}
+
+/// The orders of a customer or a piece of equipment (`column`: `customer_id` or
+/// `equipment_id`).
+pub(crate) fn orders_of(conn: &Connection, column: &str, owner_id: &str) -> Result<Vec<String>> {
+    let sql = format!("SELECT id FROM work_order_index WHERE {column} = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(params![owner_id], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Recomputes every order's deadline (after the fault-level table changed).

@@ -104,26 +104,85 @@ fn rebase(record: &mut StoredRecord, pending: &[Op]) {
     }
 }
 
-/// Writes a record and keeps the index in step; a deleted record with nothing pending
-/// is removed outright.
-fn store_record(
-    conn: &Connection,
-    sla: &SlaConfig,
-    record: &StoredRecord,
-    revoked: bool,
-) -> Result<()> {
+/// The work orders whose list and search rows must be rewritten when a transaction ends:
+/// each once, however many of its rows (and its customer's and equipment's) the
+/// transaction brought.
+#[derive(Default)]
+struct Reindex {
+    /// Orders written, with their visible body, and the order they first came in (the
+    /// index rows are written in that order, as they were before this was deferred).
+    orders: std::collections::HashMap<String, Fields>,
+    arrival: Vec<String>,
+    /// Customers and equipment whose name, model or serial changed: ("customer_id", id).
+    owners: Vec<(&'static str, String)>,
+}
+
+impl Reindex {
+    /// The order left (deleted or revoked): nothing to index for it.
+    fn forget(&mut self, id: &str) {
+        self.orders.remove(id);
+    }
+
+    fn finish(self, conn: &Connection, sla: &SlaConfig) -> Result<()> {
+        let mut refresh: HashSet<String> = HashSet::new();
+        for (column, owner) in &self.owners {
+            refresh.extend(index::orders_of(conn, column, owner)?);
+        }
+        for id in &self.arrival {
+            if let Some(body) = self.orders.get(id) {
+                let names = refresh.remove(id);
+                index::index_work_order(conn, sla, id, body, false, names)?;
+            }
+        }
+        // Orders of a renamed customer or equipment that this transaction did not write.
+        for id in refresh {
+            index::reindex_order(conn, sla, &id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes a record; its work order's list and search rows are rewritten by `reindex` at
+/// the end of the transaction. A deleted record with nothing pending is removed outright.
+fn store_record(conn: &Connection, record: &StoredRecord, reindex: &mut Reindex) -> Result<()> {
+    // The orders of a customer or a piece of equipment are re-indexed only when what they
+    // show of it changed: a first sync brings each customer again after its orders.
+    let owner_before = match record.entity {
+        Entity::Customer | Entity::Equipment => {
+            index::stored_owner_text(conn, record.entity.as_str(), &record.id)?
+        }
+        _ => None,
+    };
     if record.deleted && matches!(record.base, Base::Same | Base::Absent) {
         row::remove(conn, record.entity, &record.id)?;
     } else {
         row::save(conn, record)?;
     }
+    let owner_changed = || {
+        record.deleted
+            || owner_before.as_ref()
+                != Some(&index::owner_text(record.entity.as_str(), &record.body))
+    };
     match record.entity {
-        Entity::WorkOrder if record.deleted => index::unindex_work_order(conn, &record.id)?,
-        Entity::WorkOrder => {
-            index::index_work_order(conn, sla, &record.id, &record.body, revoked, false)?
+        Entity::WorkOrder if record.deleted => {
+            reindex.forget(&record.id);
+            index::unindex_work_order(conn, &record.id)?;
         }
-        Entity::Customer => index::reindex_orders_of(conn, sla, "customer_id", &record.id)?,
-        Entity::Equipment => index::reindex_orders_of(conn, sla, "equipment_id", &record.id)?,
+        Entity::WorkOrder => {
+            if reindex
+                .orders
+                .insert(record.id.clone(), record.body.clone())
+                .is_none()
+            {
+                reindex.arrival.push(record.id.clone());
+            }
+        }
+        Entity::Customer if owner_changed() => {
+            reindex.owners.push(("customer_id", record.id.clone()));
+        }
+        Entity::Equipment if owner_changed() => {
+            reindex.owners.push(("equipment_id", record.id.clone()));
+        }
         _ => {}
     }
     Ok(())
@@ -175,6 +234,7 @@ impl Store {
                 && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()))
         };
         let mut stats = ApplyStats::default();
+        let mut reindex = Reindex::default();
         let mut sla_changed = None;
         // The newest stamp seen: local edits made after this pull must order after it.
         let mut newest: Option<String> = None;
@@ -224,10 +284,13 @@ impl Store {
                         rebase(&mut record, &pending);
                         stats.rebased += 1;
                     }
-                    store_record(&tx, &self.sla, &record, false)?;
+                    store_record(&tx, &record, &mut reindex)?;
                     stats.put += 1;
                 }
                 ChangeOp::Delete => {
+                    if change.entity == Entity::WorkOrder {
+                        reindex.forget(&id);
+                    }
                     if !has_pending(change.entity, &id) {
                         row::remove(&tx, change.entity, &id)?;
                         if change.entity == Entity::WorkOrder {
@@ -244,11 +307,13 @@ impl Store {
                     stats.deleted += 1;
                 }
                 ChangeOp::Revoke => {
+                    reindex.forget(&id);
                     stats.kept_pending += revoke(&tx, &self.sla, &id)?;
                     stats.revoked += 1;
                 }
             }
         }
+        reindex.finish(&tx, &self.sla)?;
         if let Some(sla) = &sla_changed {
             index::reindex_all(&tx, sla)?;
         }
@@ -279,6 +344,7 @@ impl Store {
     ) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut settled = 0;
+        let mut reindex = Reindex::default();
         for result in results {
             let op_id = result.op_id.to_string();
             let found: Option<(String, String, String)> = {
@@ -310,9 +376,10 @@ impl Store {
             if let Some(mut record) = row::load(&tx, entity, &record_id)? {
                 let pending = pending_ops(&tx, entity, &record_id)?;
                 rebase(&mut record, &pending);
-                store_record(&tx, &self.sla, &record, false)?;
+                store_record(&tx, &record, &mut reindex)?;
             }
         }
+        reindex.finish(&tx, &self.sla)?;
         // Records with nothing pending any more show the server's row from now on.
         tx.execute(
             "UPDATE record SET base_body = NULL, base_clocks = NULL

@@ -96,14 +96,14 @@ pub(crate) fn save(conn: &Connection, r: &StoredRecord) -> Result<()> {
     };
     let body = body_json(&r.body);
     let clocks = to_json(&r.clocks);
-    // Most saves replace a row that is there: try that first, insert when it was not.
-    let updated = conn
-        .prepare_cached("UPDATE record SET body = ?3, clocks = ?4, base_body = ?5, base_clocks = ?6, deleted = ?7 WHERE entity = ?1 AND id = ?2")?
-        .execute(params![r.entity.as_str(), r.id, body, clocks, base_body, base_clocks, r.deleted])?;
-    if updated == 0 {
-        conn.prepare_cached("INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
-            .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
-    }
+    // One statement, one seek: a first sync inserts hundreds of thousands of rows.
+    conn.prepare_cached(
+        "INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks,
+             base_body = excluded.base_body, base_clocks = excluded.base_clocks, deleted = excluded.deleted",
+    )?
+    .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
     Ok(())
 }
 

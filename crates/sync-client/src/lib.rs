@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use onsite_domain::protocol::{Op, PullResponse, PushRequest, PushResponse};
+use onsite_domain::protocol::{
+    MAX_BLOB_PIECE_BYTES, Op, PullResponse, PushRequest, PushResponse, UploadState,
+};
 use onsite_domain::records::User;
 use onsite_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -285,6 +287,85 @@ impl Client {
         answer::<serde_json::Value>(res).await.map(|_| ())
     }
 
+    /// How far an upload in pieces of `sha256` has come (`GET /v1/blobs/{sha256}/upload`).
+    pub async fn upload_state(&self, sha256: &str) -> Result<UploadState> {
+        let res = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}/upload", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        answer(res).await
+    }
+
+    /// Sends one piece of an upload (`PUT /v1/blobs/{sha256}/upload`).
+    pub async fn put_piece(
+        &self,
+        sha256: &str,
+        offset: u64,
+        total: u64,
+        piece: Vec<u8>,
+    ) -> Result<UploadState> {
+        let res = self
+            .http
+            .put(format!(
+                "{}/v1/blobs/{sha256}/upload?offset={offset}&total={total}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(piece)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        answer(res).await
+    }
+
+    /// Uploads a blob. One larger than `piece` bytes goes in pieces that the server keeps
+    /// as they come, so that over a link that drops every few megabytes only the piece in
+    /// flight is sent again: it resumes where the server stands, within this call (a few
+    /// times) and in the next sync cycle. Returns the bytes sent.
+    pub async fn upload_blob(&self, sha256: &str, bytes: &[u8], piece: usize) -> Result<u64> {
+        let total = bytes.len() as u64;
+        if bytes.len() <= piece {
+            self.put_blob(sha256, bytes.to_vec()).await?;
+            return Ok(total);
+        }
+        let piece = piece.clamp(1, MAX_BLOB_PIECE_BYTES);
+        let mut sent = 0u64;
+        let mut state = self.upload_state(sha256).await?;
+        let mut failures = 0;
+        loop {
+            if state.complete {
+                return Ok(sent);
+            }
+            let start = usize::try_from(state.received)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let end = start.saturating_add(piece).min(bytes.len());
+            match self
+                .put_piece(sha256, start as u64, total, bytes[start..end].to_vec())
+                .await
+            {
+                Ok(next) => {
+                    sent += (end - start) as u64;
+                    failures = 0;
+                    state = next;
+                }
+                // A dropped connection (seen here, or by the server as a body cut short),
+                // the server standing elsewhere (an earlier try got through after all), or
+                // the whole refused (the pieces are dropped, it starts over): ask where
+                // the upload stands, and go on from there.
+                Err(e) if !matches!(e, SyncError::Unauthorized) && failures < 3 => {
+                    failures += 1;
+                    state = self.upload_state(sha256).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Fetches a blob a record in scope refers to; `None` if the server has not got it.
     /// The bytes are checked against their hash before they are returned.
     pub async fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
@@ -388,6 +469,8 @@ pub struct CycleReport {
     pub pulled: u64,
     /// Blobs uploaded.
     pub blobs: u64,
+    /// Bytes of blobs sent (pieces sent again after a dropped connection included).
+    pub blob_bytes: u64,
 }
 
 /// Tunables; the defaults are DESIGN.md's.
@@ -401,6 +484,8 @@ pub struct Config {
     pub numbers_lease: u32,
     pub push_batch: usize,
     pub pull_limit: usize,
+    /// Photos larger than this go up in pieces of this size, resumable.
+    pub blob_piece: usize,
     pub debounce: Duration,
     pub interval: Duration,
     pub backoff_start: Duration,
@@ -414,13 +499,39 @@ impl Default for Config {
             numbers_low: 10,
             numbers_lease: 20,
             push_batch: 500,
-            pull_limit: 1000,
+            pull_limit: 5000,
+            blob_piece: 1024 * 1024,
             debounce: Duration::from_secs(1),
             interval: Duration::from_secs(30),
             backoff_start: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
         }
     }
+}
+
+/// A photo or signature image of a record in scope: from the laptop when it is there,
+/// else fetched from the server (hash checked) and kept on the laptop for next time.
+/// `None` when neither has it (the photo is still on another engineer's laptop, say).
+pub async fn fetch_blob(
+    store: &SharedStore,
+    client: &Client,
+    sha256: &str,
+) -> Result<Option<Vec<u8>>> {
+    let key = sha256.to_owned();
+    if let Some(bytes) = with_store(store, move |s| s.blob(&key)).await? {
+        return Ok(Some(bytes));
+    }
+    let Some(bytes) = client.get_blob(sha256).await? else {
+        return Ok(None);
+    };
+    let kept = bytes.clone();
+    let sha = with_store(store, move |s| s.put_blob(&kept)).await?;
+    if sha != sha256 {
+        return Err(SyncError::Protocol(format!(
+            "the server sent bytes that hash to {sha} for {sha256}"
+        )));
+    }
+    Ok(Some(bytes))
 }
 
 /// One sync cycle: push everything pending in batches, then pull until the server has no
@@ -441,7 +552,7 @@ pub async fn sync_once(
             tracing::warn!(sha256 = %sha, "a photo referred to by unsent work is not on this laptop");
             continue;
         };
-        client.put_blob(&sha, bytes).await?;
+        report.blob_bytes += client.upload_blob(&sha, &bytes, config.blob_piece).await?;
         let key = sha.clone();
         with_store(store, move |s| s.blob_uploaded(&key)).await?;
         report.blobs += 1;
@@ -473,16 +584,15 @@ pub async fn sync_once(
             total,
         });
     }
-    let mut cursor = with_store(store, |s| s.cursor()).await?;
+    let cursor = with_store(store, |s| s.cursor()).await?;
+    progress(SyncState::Syncing {
+        phase: Phase::Pull,
+        done: 0,
+        total: 0,
+    });
+    let mut page = client.pull(cursor.as_deref(), config.pull_limit).await?;
     loop {
-        progress(SyncState::Syncing {
-            phase: Phase::Pull,
-            done: report.pulled,
-            total: 0,
-        });
-        let page = client.pull(cursor.as_deref(), config.pull_limit).await?;
         let count = u64::try_from(page.changes.len()).unwrap_or(0);
-        let next = page.cursor.clone();
         let local_now = Utc::now();
         let PullResponse {
             changes,
@@ -490,16 +600,27 @@ pub async fn sync_once(
             has_more,
             server_time,
         } = page;
+        let next = page_cursor.clone();
         // The page, the rebase of pending work on top of it and the cursor: one transaction.
-        with_store(store, move |s| {
+        let apply = with_store(store, move |s| {
             s.apply_pull(changes, &page_cursor, server_time, local_now)
-        })
-        .await?;
-        report.pulled += count;
-        cursor = Some(next);
+        });
         if !has_more {
+            apply.await?;
+            report.pulled += count;
             break;
         }
+        // The next page travels while this one is written: the server and the laptop work
+        // at the same time. A page is applied only after the one before it committed.
+        let (applied, fetched) = tokio::join!(apply, client.pull(Some(&next), config.pull_limit));
+        applied?;
+        report.pulled += count;
+        progress(SyncState::Syncing {
+            phase: Phase::Pull,
+            done: report.pulled,
+            total: 0,
+        });
+        page = fetched?;
     }
     // Numbers are printed on site, offline: keep a stock of them for this month.
     if let Some(dept) = config.department.clone() {

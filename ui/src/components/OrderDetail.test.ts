@@ -67,6 +67,8 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
   } as OrderScreen;
 }
 
+const onPhoto = vi.fn(async (_: string) => new ArrayBuffer(0));
+
 describe("one work order", () => {
   afterEach(() => {
     cleanup();
@@ -75,7 +77,7 @@ describe("one work order", () => {
 
   it("offers only the steps the lifecycle allows, and takes one", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {} } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {}, onPhoto } });
     expect(screen.queryByTestId("action-en_route")).toBeNull();
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect(onTransition).toHaveBeenCalledWith({ id: ID, to: "accepted", scheduled_at: null, reason: null });
@@ -85,7 +87,7 @@ describe("one work order", () => {
   it("postpones only with a new date, sent in UTC with the reason", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
     render(OrderDetail, {
-      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {} },
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto },
     });
     await fireEvent.click(screen.getByTestId("action-postponed"));
     await fireEvent.submit(screen.getByTestId("postpone-form"));
@@ -107,9 +109,42 @@ describe("one work order", () => {
     const onTransition = vi.fn(async () => {
       throw { code: "not_allowed", message: "a work order cannot go from completed to accepted" };
     });
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {} } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {}, onPhoto } });
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect((await screen.findByTestId("detail-error")).textContent).toBe("当前状态下不能执行此操作。");
     expect(screen.queryByTestId("action-saved")).toBeNull();
+  });
+
+  it("lists the photos (corrections replace what they void) and loads one only when asked", async () => {
+    URL.createObjectURL = vi.fn(() => "blob:photo-1");
+    URL.revokeObjectURL = vi.fn();
+    const photo = (id: string, sha: string, caption: string, voids: string | null) => ({
+      id, work_order_id: ID, sha256: sha.repeat(64), kind: null, mime: "image/jpeg", size: 2_400_000, caption, voids,
+    });
+    const s = orderScreen("on_site", []);
+    s.detail.attachments = [
+      photo("a1", "a", "铭牌", null),
+      photo("a2", "b", "拍糊了", null),
+      photo("a3", "c", "控制柜内部", "a2"),
+    ];
+    const load = vi.fn(async (sha: string) => {
+      if (sha === "c".repeat(64)) throw { code: "photo_not_here", message: "offline" };
+      return new Uint8Array([0xff, 0xd8]).buffer;
+    });
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, onOpen: () => {}, onPhoto: load } });
+    const list = screen.getByTestId("detail-photos");
+    expect(list.textContent).toContain("铭牌");
+    expect(list.textContent).toContain("控制柜内部");
+    expect(list.textContent).not.toContain("拍糊了");
+    expect(list.textContent).toContain("2.4 MB");
+    expect(load).not.toHaveBeenCalled();
+
+    const buttons = screen.getAllByRole("button", { name: "查看" });
+    await fireEvent.click(buttons[0]);
+    expect(load).toHaveBeenCalledWith("a".repeat(64));
+    expect(((await screen.findByAltText("铭牌")) as HTMLImageElement).src).toBe("blob:photo-1");
+
+    await fireEvent.click(screen.getByRole("button", { name: "查看" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("这张照片还不在本机，联网后即可查看。");
   });
 });

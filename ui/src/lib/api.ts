@@ -40,6 +40,7 @@ export const api = {
   searchOrders: (query: string) => call<WorkOrderSummary[]>("search_orders", { query }),
   orderDetail: (id: string) => call<OrderScreen>("order_detail", { id }),
   transition: (input: TransitionInput) => call<OrderScreen>("transition_order", { input }),
+  photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   syncNow: () => call<void>("sync_now"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>

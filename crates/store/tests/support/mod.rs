@@ -108,7 +108,7 @@ pub mod erased {
     }
 }
 
-/// A store holding `orders` generated orders, applied in pages of 1000 like a first sync.
+/// A store holding `orders` generated orders, applied in pages of 5000 like a first sync.
 pub fn world(orders: usize) -> World {
     world_timed(orders).0
 }
@@ -124,7 +124,7 @@ pub fn world_timed(orders: usize) -> (World, std::time::Duration) {
     let mut pages: Vec<Vec<Change>> = Vec::new();
     let mut all = all.into_iter().peekable();
     while all.peek().is_some() {
-        pages.push(all.by_ref().take(1000).collect());
+        pages.push(all.by_ref().take(5000).collect());
     }
     let started = std::time::Instant::now();
     for (i, page) in pages.into_iter().enumerate() {
