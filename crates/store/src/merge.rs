@@ -118,6 +118,13 @@ struct Reindex {
 }
 
 impl Reindex {
+    /// The order was written: index it with this visible body.
+    fn order(&mut self, id: &str, body: &Fields) {
+        if self.orders.insert(id.to_owned(), body.clone()).is_none() {
+            self.arrival.push(id.to_owned());
+        }
+    }
+
     /// The order left (deleted or revoked): nothing to index for it.
     fn forget(&mut self, id: &str) {
         self.orders.remove(id);
@@ -168,15 +175,7 @@ fn store_record(conn: &Connection, record: &StoredRecord, reindex: &mut Reindex)
             reindex.forget(&record.id);
             index::unindex_work_order(conn, &record.id)?;
         }
-        Entity::WorkOrder => {
-            if reindex
-                .orders
-                .insert(record.id.clone(), record.body.clone())
-                .is_none()
-            {
-                reindex.arrival.push(record.id.clone());
-            }
-        }
+        Entity::WorkOrder => reindex.order(&record.id, &record.body),
         Entity::Customer if owner_changed() => {
             reindex.owners.push(("customer_id", record.id.clone()));
         }
