@@ -115,13 +115,15 @@ struct Reindex {
     arrival: Vec<String>,
     /// Customers and equipment whose name, model or serial changed: ("customer_id", id).
     owners: Vec<(&'static str, String)>,
+    /// Whether this transaction's saves have mostly been inserts.
+    saves: row::SaveHint,
 }
 
 impl Reindex {
     /// The order was written: index it with this visible body.
-    fn order(&mut self, id: &str, body: &Fields) {
-        if self.orders.insert(id.to_owned(), body.clone()).is_none() {
-            self.arrival.push(id.to_owned());
+    fn order(&mut self, id: String, body: Fields) {
+        if self.orders.insert(id.clone(), body).is_none() {
+            self.arrival.push(id);
         }
     }
 
@@ -151,7 +153,7 @@ impl Reindex {
 
 /// Writes a record; its work order's list and search rows are rewritten by `reindex` at
 /// the end of the transaction. A deleted record with nothing pending is removed outright.
-fn store_record(conn: &Connection, record: &StoredRecord, reindex: &mut Reindex) -> Result<()> {
+fn store_record(conn: &Connection, record: StoredRecord, reindex: &mut Reindex) -> Result<()> {
     // The orders of a customer or a piece of equipment are re-indexed only when what they
     // show of it changed: a first sync brings each customer again after its orders.
     let owner_before = match record.entity {
@@ -163,7 +165,7 @@ fn store_record(conn: &Connection, record: &StoredRecord, reindex: &mut Reindex)
     if record.deleted && matches!(record.base, Base::Same | Base::Absent) {
         row::remove(conn, record.entity, &record.id)?;
     } else {
-        row::save(conn, record)?;
+        row::save_as(conn, &record, &mut reindex.saves)?;
     }
     let owner_changed = || {
         record.deleted
@@ -175,7 +177,7 @@ fn store_record(conn: &Connection, record: &StoredRecord, reindex: &mut Reindex)
             reindex.forget(&record.id);
             index::unindex_work_order(conn, &record.id)?;
         }
-        Entity::WorkOrder => reindex.order(&record.id, &record.body),
+        Entity::WorkOrder => reindex.order(record.id, record.body),
         Entity::Customer if owner_changed() => {
             reindex.owners.push(("customer_id", record.id.clone()));
         }
@@ -283,7 +285,7 @@ impl Store {
                         rebase(&mut record, &pending);
                         stats.rebased += 1;
                     }
-                    store_record(&tx, &record, &mut reindex)?;
+                    store_record(&tx, record, &mut reindex)?;
                     stats.put += 1;
                 }
                 ChangeOp::Delete => {
@@ -375,7 +377,7 @@ impl Store {
             if let Some(mut record) = row::load(&tx, entity, &record_id)? {
                 let pending = pending_ops(&tx, entity, &record_id)?;
                 rebase(&mut record, &pending);
-                store_record(&tx, &record, &mut reindex)?;
+                store_record(&tx, record, &mut reindex)?;
             }
         }
         reindex.finish(&tx, &self.sla)?;

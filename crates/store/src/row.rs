@@ -89,6 +89,26 @@ pub(crate) fn load(conn: &Connection, entity: Entity, id: &str) -> Result<Option
 }
 
 pub(crate) fn save(conn: &Connection, r: &StoredRecord) -> Result<()> {
+    save_as(conn, r, &mut SaveHint::default())
+}
+
+/// How the saves of one transaction went so far: most pages of a sync replace rows that
+/// are there (try UPDATE, INSERT when it missed), but a first sync inserts hundreds of
+/// thousands (try INSERT, UPDATE on conflict). Either way round costs a wasted seek when
+/// it guesses wrong; the hint follows what the page has been doing.
+#[derive(Debug, Default)]
+pub(crate) struct SaveHint {
+    saves: u32,
+    inserts: u32,
+}
+
+impl SaveHint {
+    fn inserts_first(&self) -> bool {
+        self.saves >= 20 && self.inserts * 10 >= self.saves * 9
+    }
+}
+
+pub(crate) fn save_as(conn: &Connection, r: &StoredRecord, hint: &mut SaveHint) -> Result<()> {
     let (base_body, base_clocks) = match &r.base {
         Base::Same => (None, None),
         Base::Absent => (Some("null".to_owned()), None),
@@ -96,14 +116,30 @@ pub(crate) fn save(conn: &Connection, r: &StoredRecord) -> Result<()> {
     };
     let body = body_json(&r.body);
     let clocks = to_json(&r.clocks);
-    // One statement, one seek: a first sync inserts hundreds of thousands of rows.
-    conn.prepare_cached(
-        "INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks,
-             base_body = excluded.base_body, base_clocks = excluded.base_clocks, deleted = excluded.deleted",
-    )?
-    .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
+    let inserted = if hint.inserts_first() {
+        // ON CONFLICT DO UPDATE leaves `work_order_id` as it was, as the UPDATE below.
+        // Only an insert moves `last_insert_rowid`.
+        let before = conn.last_insert_rowid();
+        conn.prepare_cached(
+            "INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks,
+                 base_body = excluded.base_body, base_clocks = excluded.base_clocks, deleted = excluded.deleted",
+        )?
+        .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
+        conn.last_insert_rowid() != before
+    } else {
+        let updated = conn
+            .prepare_cached("UPDATE record SET body = ?3, clocks = ?4, base_body = ?5, base_clocks = ?6, deleted = ?7 WHERE entity = ?1 AND id = ?2")?
+            .execute(params![r.entity.as_str(), r.id, body, clocks, base_body, base_clocks, r.deleted])?;
+        if updated == 0 {
+            conn.prepare_cached("INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+                .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
+        }
+        updated == 0
+    };
+    hint.saves += 1;
+    hint.inserts += u32::from(inserted);
     Ok(())
 }
 

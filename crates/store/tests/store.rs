@@ -589,6 +589,39 @@ fn search_follows_a_customer_renamed_by_sync() {
 }
 
 #[test]
+fn a_page_of_new_rows_that_also_replaces_rows_already_here_keeps_both() {
+    // After 20 inserts a page's saves try INSERT first; the replacements that follow must
+    // still replace (and the order's search row follow them).
+    let mut w = world(30);
+    let order = w.data.orders[0].clone();
+    let mut page = Vec::new();
+    for i in 0..25 {
+        let entry = log_entry(order.id, &format!("第{i}条日志"));
+        page.push(
+            Change::put_record(90_000 + i, Entity::LogEntry, &entry, &server_hlc(0))
+                .expect("serialises"),
+        );
+    }
+    let mut changed = order.clone();
+    changed.fault_description = "主轴编码器报警龘".into();
+    page.push(
+        Change::put_record(90_100, Entity::WorkOrder, &changed, &server_hlc(5))
+            .expect("serialises"),
+    );
+    w.store
+        .apply_pull(page, "c-mixed", now(), now())
+        .expect("applies");
+    let detail = w.store.work_order(order.id).expect("loads");
+    assert_eq!(detail.log_entries.len(), 25);
+    assert_eq!(detail.order.fault_description, "主轴编码器报警龘");
+    let hits = w.store.search("编码器报警", 10).expect("searches");
+    assert!(hits.iter().any(|h| h.id == order.id));
+    w.store
+        .verify()
+        .expect("tables, indexes and the search index agree");
+}
+
+#[test]
 fn one_order_loads_with_everything_under_it_and_its_equipment_history() {
     let w = world(300);
     let order = w
