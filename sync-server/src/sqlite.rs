@@ -296,6 +296,44 @@ fn in_scope(tx: &Transaction<'_>, user: &User, op: &Op, current: Option<&Current
     }
 }
 
+/// The customer and the equipment an order points to: (entity, column, id).
+fn owners_of(
+    tx: &Transaction<'_>,
+    order_id: &str,
+) -> Result<Vec<(&'static str, &'static str, String)>> {
+    let mut owners = Vec::new();
+    for (entity, column) in [("customer", "customer_ref"), ("equipment", "equipment_ref")] {
+        let owner: Option<String> = tx
+            .prepare_cached(&format!(
+                "SELECT {column} FROM records WHERE entity = 'work_order' AND id = ?1"
+            ))?
+            .query_row(params![order_id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if let Some(owner) = owner {
+            owners.push((entity, column, owner));
+        }
+    }
+    Ok(owners)
+}
+
+/// Whether `engineer` has the customer or equipment `owner` through an order other than
+/// `order_id` assigned to them.
+fn has_through_another(
+    tx: &Transaction<'_>,
+    column: &str,
+    owner: &str,
+    order_id: &str,
+    engineer: &str,
+) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+             WHERE w.{column} = ?1 AND w.entity = 'work_order' AND w.id <> ?2 AND a.engineer_id = ?3)"
+        ))?
+        .query_row(params![owner, order_id, engineer], |r| r.get(0))?)
+}
+
 /// Where an upload in pieces of `sha256` stands (complete when the blob is stored).
 fn upload_state(conn: &Connection, sha256: &str) -> Result<UploadState> {
     let size: Option<i64> = conn
@@ -422,24 +460,10 @@ impl SqliteStorage {
         // The customer and the equipment go again only to an engineer who did not have
         // them through another order: re-positioning them for every order moved each
         // customer behind all its orders, and a first sync indexed those orders twice.
-        for (entity, column) in [("customer", "customer_ref"), ("equipment", "equipment_ref")] {
-            let owner: Option<String> = tx
-                .prepare_cached(&format!(
-                    "SELECT {column} FROM records WHERE entity = 'work_order' AND id = ?1"
-                ))?
-                .query_row(params![order_id], |r| r.get(0))
-                .optional()?
-                .flatten();
-            let Some(owner) = owner else { continue };
+        for (entity, column, owner) in owners_of(tx, order_id)? {
             let mut new_to_someone = false;
             for engineer in added {
-                let had: bool = tx
-                    .prepare_cached(&format!(
-                        "SELECT EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
-                         WHERE w.{column} = ?1 AND w.entity = 'work_order' AND w.id <> ?2 AND a.engineer_id = ?3)"
-                    ))?
-                    .query_row(params![owner, order_id, engineer], |r| r.get(0))?;
-                new_to_someone |= !had;
+                new_to_someone |= !has_through_another(tx, column, &owner, order_id, engineer)?;
             }
             if new_to_someone {
                 // Before the order, so that it arrives with its customer's name.
@@ -772,6 +796,17 @@ impl Storage for SqliteStorage {
                 "INSERT INTO revocations (seq, engineer_id, work_order_id) VALUES (?1, ?2, ?3)",
                 params![seq, gone, order_id],
             )?;
+            // The laptop drops the order's customer and equipment with it unless an order
+            // it holds still points to them; one it does not hold yet (its row positioned
+            // after this revocation) may. Still in this engineer's scope: send them again,
+            // after the revocation.
+            for (entity, column, owner) in owners_of(&tx, &order_id)? {
+                if has_through_another(&tx, column, &owner, &order_id, gone)? {
+                    let seq = next_seq(&tx)?;
+                    tx.prepare_cached("UPDATE records SET seq = ?3 WHERE entity = ?1 AND id = ?2")?
+                        .execute(params![entity, owner, seq])?;
+                }
+            }
         }
         let assignees: Vec<Value> = engineers.iter().map(|e| serde_json::json!({"engineer_id": e, "manager": manager == Some(*e) && engineers.len() > 1})).collect();
         let status = order

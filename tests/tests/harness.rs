@@ -33,8 +33,11 @@ use onsite_tests::{PASSWORD, add_users, put_demo};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-/// The seeds CI runs.
-const CI_SEEDS: &[u64] = &[1, 2, 3];
+/// The seeds CI runs. 16 failed once: an order revoked while another order of the same
+/// customer, already assigned, had its row positioned after the revocation; the laptop
+/// dropped the customer and nothing sent it again (the server now re-sends a customer or
+/// equipment still in scope after a revocation).
+const CI_SEEDS: &[u64] = &[1, 2, 3, 16];
 const STEPS: usize = 120;
 
 struct Laptop {
