@@ -333,14 +333,33 @@ impl Client {
             return Ok(total);
         }
         let piece = piece.clamp(1, MAX_BLOB_PIECE_BYTES);
+        // A dropped connection (seen here, or by the server as a body cut short), the
+        // server standing elsewhere (an earlier try got through after all), or the whole
+        // refused (the pieces are dropped, it starts over): ask where the upload stands,
+        // and go on from there. Up to this many failures in a row; then the next cycle.
+        const TRIES: u32 = 5;
+        let retry = |e: &SyncError, failures: u32| {
+            !matches!(e, SyncError::Unauthorized) && failures < TRIES
+        };
         let mut sent = 0u64;
-        let mut state = self.upload_state(sha256).await?;
+        let mut state: Option<UploadState> = None;
         let mut failures = 0;
         loop {
-            if state.complete {
+            let now = match state {
+                Some(s) => s,
+                None => match self.upload_state(sha256).await {
+                    Ok(s) => s,
+                    Err(e) if retry(&e, failures) => {
+                        failures += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            if now.complete {
                 return Ok(sent);
             }
-            let start = usize::try_from(state.received)
+            let start = usize::try_from(now.received)
                 .unwrap_or(usize::MAX)
                 .min(bytes.len());
             let end = start.saturating_add(piece).min(bytes.len());
@@ -351,15 +370,11 @@ impl Client {
                 Ok(next) => {
                     sent += (end - start) as u64;
                     failures = 0;
-                    state = next;
+                    state = Some(next);
                 }
-                // A dropped connection (seen here, or by the server as a body cut short),
-                // the server standing elsewhere (an earlier try got through after all), or
-                // the whole refused (the pieces are dropped, it starts over): ask where
-                // the upload stands, and go on from there.
-                Err(e) if !matches!(e, SyncError::Unauthorized) && failures < 3 => {
+                Err(e) if retry(&e, failures) => {
                     failures += 1;
-                    state = self.upload_state(sha256).await?;
+                    state = None;
                 }
                 Err(e) => return Err(e),
             }
