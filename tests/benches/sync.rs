@@ -43,6 +43,36 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Prints one run of many engineers against the 250 ms p99 target.
+fn report_many(
+    what: &str,
+    pace: Option<Duration>,
+    where_: &str,
+    latencies: &mut [Duration],
+    errors: usize,
+    wall: Duration,
+) {
+    latencies.sort();
+    let p99 = percentile(latencies, 0.99);
+    let how = match pace {
+        None => "back to back",
+        Some(_) => "each once a second",
+    };
+    println!(
+        "{what}, {how}, {where_}: {} cycles in {:.2} s = {:.0} cycles/s, p50 {}, p99 {}, errors {errors}  target: no error, p99 < 250 ms {}",
+        latencies.len(),
+        wall.as_secs_f64(),
+        latencies.len() as f64 / wall.as_secs_f64(),
+        ms(percentile(latencies, 0.5)),
+        ms(p99),
+        if errors == 0 && p99 < Duration::from_millis(250) {
+            "✓"
+        } else {
+            "✗"
+        }
+    );
+}
+
 /// Puts `orders` orders with their graphs on the server and assigns them to `engineer`.
 fn seed(storage: &dyn Storage, engineer: Uuid, orders: usize, seed: u64) -> Vec<Uuid> {
     let now = chrono::Utc::now();
@@ -431,24 +461,13 @@ fn main() {
     for pace in [None, Some(Duration::from_secs(1))] {
         let (mut all, errors, wall) =
             rt.block_on(engineers_on_the_wire(&url, &names, &scopes, pace));
-        all.sort();
-        let p99 = percentile(&all, 0.99);
-        let how = match pace {
-            None => "back to back",
-            Some(_) => "each once a second",
-        };
-        println!(
-            "{engineers} engineers × 10 cycles (push 1 change + pull), {how}, the server's share: {} cycles in {:.2} s = {:.0} cycles/s, p50 {}, p99 {}, errors {errors}  target: no error, p99 < 250 ms {}",
-            all.len(),
-            wall.as_secs_f64(),
-            all.len() as f64 / wall.as_secs_f64(),
-            ms(percentile(&all, 0.5)),
-            ms(p99),
-            if errors == 0 && p99 < Duration::from_millis(250) {
-                "✓"
-            } else {
-                "✗"
-            }
+        report_many(
+            &format!("{engineers} engineers × 10 cycles (push 1 change + pull)"),
+            pace,
+            "the server's share",
+            &mut all,
+            errors,
+            wall,
         );
     }
     // 4b. The same with a real laptop (sync engine + local SQLite, fsyncs and checkpoint)
@@ -498,21 +517,13 @@ fn main() {
                 all.extend(lat);
                 errors += e;
             }
-            let wall = start.elapsed();
-            all.sort();
-            let p99 = percentile(&all, 0.99);
-            let how = match pace {
-                None => "back to back",
-                Some(_) => "each once a second",
-            };
-            println!(
-                "{engineers} laptops × {rounds} sync cycles (1 change each), {how}, all on this machine: {} cycles in {:.2} s = {:.0} cycles/s, p50 {}, p99 {}, errors {errors}  target: no error, p99 < 250 ms {}",
-                all.len(),
-                wall.as_secs_f64(),
-                all.len() as f64 / wall.as_secs_f64(),
-                ms(percentile(&all, 0.5)),
-                ms(p99),
-                if errors == 0 && p99 < Duration::from_millis(250) { "✓" } else { "✗" }
+            report_many(
+                &format!("{engineers} laptops × {rounds} sync cycles (1 change each)"),
+                pace,
+                "all on this machine",
+                &mut all,
+                errors,
+                start.elapsed(),
             );
         });
     }

@@ -348,6 +348,34 @@ async fn requests_and_answers_cut_on_the_wire_lose_nothing_and_apply_nothing_twi
     assert_eq!(status_on_server(&server, orders[0]), "en_route");
 }
 
+/// A photo of `size` random bytes kept on the laptop, and the attachment record that shows
+/// it under `order`: (the bytes, their SHA-256).
+fn keep_photo(
+    store: &SharedStore,
+    order: Uuid,
+    seed: u64,
+    size: usize,
+    caption: &str,
+) -> (Vec<u8>, String) {
+    let mut rng = onsite_domain::demo::Rng::new(seed);
+    let photo: Vec<u8> = (0..size).map(|_| rng.below(256) as u8).collect();
+    let mut s = store.lock().expect("lock");
+    let sha = s.put_blob(&photo).expect("keeps the photo");
+    let attachment = onsite_domain::records::Attachment {
+        id: Uuid::now_v7(),
+        work_order_id: order,
+        sha256: sha.clone(),
+        kind: None,
+        mime: Some("image/jpeg".into()),
+        size: Some(photo.len() as u64),
+        caption: Some(caption.into()),
+        voids: None,
+    };
+    s.append(Entity::Attachment, &attachment, chrono::Utc::now())
+        .expect("records the photo");
+    (photo, sha)
+}
+
 #[tokio::test]
 async fn a_photo_goes_up_before_its_record_even_over_a_connection_cut_mid_upload() {
     use onsite_tests::proxy::{Fault, FaultProxy};
@@ -374,25 +402,7 @@ async fn a_photo_goes_up_before_its_record_even_over_a_connection_cut_mid_upload
         .expect("first sync");
 
     // A 2 MB photo of the nameplate, kept on the laptop, and the record that shows it.
-    let mut rng = onsite_domain::demo::Rng::new(9);
-    let photo: Vec<u8> = (0..2_000_000).map(|_| rng.below(256) as u8).collect();
-    let sha = {
-        let mut s = store.lock().expect("lock");
-        let sha = s.put_blob(&photo).expect("keeps the photo");
-        let attachment = onsite_domain::records::Attachment {
-            id: Uuid::now_v7(),
-            work_order_id: orders[0],
-            sha256: sha.clone(),
-            kind: None,
-            mime: Some("image/jpeg".into()),
-            size: Some(photo.len() as u64),
-            caption: Some("铭牌照片".into()),
-            voids: None,
-        };
-        s.append(Entity::Attachment, &attachment, chrono::Utc::now())
-            .expect("records the photo");
-        sha
-    };
+    let (photo, sha) = keep_photo(&store, orders[0], 9, 2_000_000, "铭牌照片");
 
     // The upload is cut a third of the way: the record is not pushed without its photo.
     proxy.set(Fault::CutRequest(700_000));
@@ -455,25 +465,7 @@ async fn a_20_mb_photo_gets_through_a_link_that_drops_every_3_mb_and_another_lap
         .await
         .expect("first sync");
 
-    let mut rng = onsite_domain::demo::Rng::new(20);
-    let photo: Vec<u8> = (0..20_000_000).map(|_| rng.below(256) as u8).collect();
-    let sha = {
-        let mut s = store.lock().expect("lock");
-        let sha = s.put_blob(&photo).expect("keeps the photo");
-        let attachment = onsite_domain::records::Attachment {
-            id: Uuid::now_v7(),
-            work_order_id: orders[0],
-            sha256: sha.clone(),
-            kind: None,
-            mime: Some("image/jpeg".into()),
-            size: Some(photo.len() as u64),
-            caption: Some("控制柜内部".into()),
-            voids: None,
-        };
-        s.append(Entity::Attachment, &attachment, chrono::Utc::now())
-            .expect("records the photo");
-        sha
-    };
+    let (photo, sha) = keep_photo(&store, orders[0], 20, 20_000_000, "控制柜内部");
 
     // Every connection dies after 3 MB: the photo in one request never gets through.
     proxy.set(Fault::DropAfter(3_000_000));
