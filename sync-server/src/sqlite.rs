@@ -31,7 +31,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 /// The reference data every engineer pulls.
-const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_schedule')";
+const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_schedule', 'company')";
 
 #[derive(Debug)]
 pub struct SqliteStorage {
@@ -757,14 +757,17 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let order_id = work_order_id.to_string();
         let mut order = live_order(&tx, &order_id)?;
+        let mut names = Vec::with_capacity(engineers.len());
         for e in engineers {
-            let role: Option<String> = tx
+            let user: Option<(String, String)> = tx
                 .query_row(
-                    "SELECT role FROM users WHERE id = ?1",
+                    "SELECT role, name FROM users WHERE id = ?1",
                     params![e.to_string()],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
+            let (role, name) = user.unzip();
+            names.push(name);
             if role.as_deref() != Some("engineer") {
                 return Err(onsite_domain::DomainError::Invalid {
                     field: "engineer_ids",
@@ -808,7 +811,7 @@ impl Storage for SqliteStorage {
                 }
             }
         }
-        let assignees: Vec<Value> = engineers.iter().map(|e| serde_json::json!({"engineer_id": e, "manager": manager == Some(*e) && engineers.len() > 1})).collect();
+        let assignees: Vec<Value> = engineers.iter().zip(&names).map(|(e, name)| serde_json::json!({"engineer_id": e, "manager": manager == Some(*e) && engineers.len() > 1, "name": name})).collect();
         let status = order
             .row
             .get("status")

@@ -289,6 +289,7 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             assignees: vec![Assignment {
                 engineer_id: engineer,
                 manager: false,
+                name: None,
             }],
             recorded_by: Some(format!("客服{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))),
             diagnosis: None,

@@ -87,10 +87,12 @@ pub enum Entity {
     ChecklistTemplate,
     FaultLevels,
     FeeSchedule,
+    /// The service company's letterhead printed on every document.
+    Company,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 24] = [
+    pub const ALL: [Entity; 25] = [
         Entity::Customer,
         Entity::Equipment,
         Entity::WorkOrder,
@@ -115,6 +117,7 @@ impl Entity {
         Entity::ChecklistTemplate,
         Entity::FaultLevels,
         Entity::FeeSchedule,
+        Entity::Company,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +146,7 @@ impl Entity {
             Entity::ChecklistTemplate => "checklist_template",
             Entity::FaultLevels => "fault_levels",
             Entity::FeeSchedule => "fee_schedule",
+            Entity::Company => "company",
         }
     }
 
@@ -155,7 +159,8 @@ impl Entity {
             | Entity::Part
             | Entity::ChecklistTemplate
             | Entity::FaultLevels
-            | Entity::FeeSchedule => MergeRule::ServerOwned,
+            | Entity::FeeSchedule
+            | Entity::Company => MergeRule::ServerOwned,
             _ => MergeRule::AppendOnly,
         }
     }

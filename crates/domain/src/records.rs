@@ -470,6 +470,26 @@ pub struct Training {
     pub voids: Option<Uuid>,
 }
 
+/// The service company (服务单位) as printed at the top of every document: reference data
+/// the server sends to every laptop (entity `company`, one record).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Company {
+    pub id: Uuid,
+    /// 单位名称 in Chinese.
+    pub name: String,
+    /// The name on English documents; the Chinese name when absent.
+    #[serde(default)]
+    pub name_en: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// 服务热线
+    #[serde(default)]
+    pub hotline: Option<String>,
+}
+
 /// A person who signs in: an engineer, a dispatcher or an admin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

@@ -63,6 +63,7 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         }
         Entity::FaultLevels => readable::<sla::SlaConfig>(row, "fault levels"),
         Entity::FeeSchedule => readable::<fees::FeeSchedule>(row, "fee schedule"),
+        Entity::Company => readable::<r::Company>(row, "company"),
     }
 }
 

@@ -358,6 +358,10 @@ pub struct Assignment {
     pub engineer_id: Uuid,
     #[serde(default)]
     pub manager: bool,
+    /// The engineer's name as the dispatcher's server knows it, for documents and screens
+    /// (a laptop only knows its own user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The work order. Mutable record: each field merges last-writer-wins by HLC.
