@@ -224,8 +224,9 @@ pub fn render(
 }
 
 /// printpdf writes a random file identifier into the trailer (`/ID[(…)(…)]`, two
-/// 32-character strings); replace both with one derived from the file itself so that the
-/// same document gives the same bytes on the laptop and on the server.
+/// 32-character strings); replace both with one derived from the file itself (its
+/// creation date left out) so that the same document gives the same bytes on the laptop
+/// and on the server.
 fn stable_id(bytes: &mut [u8]) {
     let Some(at) = find_last(bytes, b"/ID[(") else {
         return;
@@ -237,10 +238,32 @@ fn stable_id(bytes: &mut [u8]) {
     }
     bytes[first..first + 32].fill(b'0');
     bytes[second..second + 32].fill(b'0');
-    let digest = Sha256::digest(&*bytes);
+    let digest = Sha256::digest(without_dates(bytes));
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     bytes[first..first + 32].copy_from_slice(hex.as_bytes());
     bytes[second..second + 32].copy_from_slice(hex.as_bytes());
+}
+
+/// The PDF with its creation and modification dates blanked: two renderings of the same
+/// document at different times are equal this way, byte for byte.
+pub fn without_dates(pdf: &[u8]) -> Vec<u8> {
+    let mut out = pdf.to_vec();
+    for key in [b"/CreationDate(".as_slice(), b"/ModDate(".as_slice()] {
+        let mut from = 0;
+        while let Some(pos) = out
+            .get(from..)
+            .and_then(|rest| rest.windows(key.len()).position(|w| w == key))
+        {
+            let start = from + pos + key.len();
+            let end = out
+                .get(start..)
+                .and_then(|rest| rest.iter().position(|b| *b == b')'))
+                .map_or(out.len(), |e| start + e);
+            out[start..end].fill(b'0');
+            from = end;
+        }
+    }
+    out
 }
 
 fn find_last(hay: &[u8], needle: &[u8]) -> Option<usize> {
