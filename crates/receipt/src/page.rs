@@ -4,7 +4,9 @@
 //! Positions are millimetres from the top-left corner of the page; PDF's points from the
 //! bottom-left are computed only when an operation is written.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use onsite_domain::signature::sha256_hex;
 
 use printpdf::{
     Color, FontId, Line, LinePoint, Op, PaintMode, PdfFontHandle, Point, Pt, RawImage, Rect, Rgb,
@@ -111,6 +113,7 @@ pub(crate) struct Canvas {
     pub y: f32,
     pub missing: BTreeSet<char>,
     pub images: Vec<(XObjectId, RawImage)>,
+    image_ids: BTreeMap<String, (XObjectId, f32, f32)>,
     head: Option<Head>,
     /// Pages of the current part (a copy of the repair record restarts at 1).
     part_pages: usize,
@@ -126,6 +129,7 @@ impl Canvas {
             y: MARGIN,
             missing: BTreeSet::new(),
             images: Vec::new(),
+            image_ids: BTreeMap::new(),
             head: None,
             part_pages: 0,
         })
@@ -509,18 +513,28 @@ impl Canvas {
         w: f32,
         h: f32,
     ) -> Result<(), ReceiptError> {
-        let raw = RawImage::decode_from_bytes(png, &mut Vec::new())
-            .map_err(|e| ReceiptError::Image(e.to_string()))?;
-        if raw.width == 0 || raw.height == 0 {
-            return Err(ReceiptError::Image("the image is empty".into()));
-        }
-        // At 72 dpi one pixel is one point.
-        let (pw, ph) = (raw.width as f32, raw.height as f32);
+        // The same image on several pages (the three copies) is embedded once.
+        let key = sha256_hex(png);
+        let (id, pw, ph) = match self.image_ids.get(&key) {
+            Some(known) => known.clone(),
+            None => {
+                let raw = RawImage::decode_from_bytes(png, &mut Vec::new())
+                    .map_err(|e| ReceiptError::Image(e.to_string()))?;
+                if raw.width == 0 || raw.height == 0 {
+                    return Err(ReceiptError::Image("the image is empty".into()));
+                }
+                let id = XObjectId(format!("Img{}", self.images.len() + 1));
+                // At 72 dpi one pixel is one point.
+                let known = (id.clone(), raw.width as f32, raw.height as f32);
+                self.images.push((id, raw));
+                self.image_ids.insert(key, known.clone());
+                known
+            }
+        };
         let scale = (pt(w).0 / pw).min(pt(h).0 / ph);
         let drawn_h = mm(ph * scale);
-        let id = XObjectId(format!("Img{}", self.images.len() + 1));
         self.ops.push(Op::UseXobject {
-            id: id.clone(),
+            id,
             transform: XObjectTransform {
                 translate_x: Some(pt(x)),
                 translate_y: Some(pt(PAGE_H - y - h + (h - drawn_h) / 2.0)),
@@ -530,7 +544,6 @@ impl Canvas {
                 ..XObjectTransform::default()
             },
         });
-        self.images.push((id, raw));
         Ok(())
     }
 }
