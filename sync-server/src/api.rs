@@ -110,6 +110,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
                 .put(put_blob_piece)
                 .layer(DefaultBodyLimit::max(MAX_BLOB_PIECE_BYTES)),
         )
+        .route("/v1/work-orders/{id}/receipt.pdf", get(receipt_pdf))
         .route("/v1/admin/users", post(create_user))
         .route(
             "/v1/admin/customers",
@@ -646,6 +647,88 @@ async fn put_blob_piece(
             "the pieces hash to {actual}, not the name of the blob: upload it again from the start"
         ))),
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct ReceiptQuery {
+    /// `repair_record` (default), `field_service_record`, `quote`, `settlement`,
+    /// `service_receipt`.
+    doc: Option<String>,
+    /// `zh-CN` (default) or `en`.
+    lang: Option<String>,
+}
+
+/// A printed document of one work order, made by the same function as the app's
+/// (`onsite_receipt::render`); an engineer gets only the orders assigned to them.
+async fn receipt_pdf(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    q: Result<Query<ReceiptQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    use onsite_receipt::{Document, Lang, ReceiptError};
+    let id = order_id(p)?;
+    let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let bad = |e: ReceiptError| ApiError::BadRequest(e.to_string());
+    let doc: Document = q.doc.as_deref().unwrap_or("repair_record").parse().map_err(bad)?;
+    let lang: Lang = q.lang.as_deref().unwrap_or("zh-CN").parse().map_err(bad)?;
+    let user = session.user;
+    let rendered = state
+        .blocking(move |s| {
+            let Some(rows) = s.order_rows(&user, id)? else {
+                return Ok(None);
+            };
+            // A signature image the server lacks is printed as a box that says so.
+            let image = |sha: &str| s.blob(sha, &user, true).ok().flatten();
+            Ok(Some(onsite_receipt::render_rows(
+                id,
+                rows.iter().map(|(e, b)| (*e, b.as_str())),
+                image,
+                doc,
+                lang,
+                Utc::now(),
+            )))
+        })
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such work order in your scope".into()))?;
+    let pdf = rendered.map_err(|e| match e {
+        ReceiptError::NoQuote | ReceiptError::NoSettlement => ApiError::NotFound(e.to_string()),
+        ReceiptError::SettlementDiffers(_) => ApiError::Conflict(e.to_string()),
+        ReceiptError::UnknownDocument(_) | ReceiptError::UnknownLang(_) => {
+            ApiError::BadRequest(e.to_string())
+        }
+        ReceiptError::NoOrder(_) => ApiError::NotFound(e.to_string()),
+        ReceiptError::Record { .. } | ReceiptError::Font | ReceiptError::Image(_) => {
+            ApiError::Internal(e.to_string())
+        }
+    })?;
+    let name = pdf.file_name.clone();
+    // The name in ASCII for every client, and in UTF-8 (RFC 5987) for those that read it.
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        pdf.bytes,
+    )
+        .into_response())
 }
 
 async fn get_blob(

@@ -154,6 +154,21 @@ pub const CALLS: &[Call] = &[
     },
     Call {
         method: Method::Get,
+        path: "/v1/work-orders/{id}/receipt.pdf",
+        summary: "A printed document of a work order in your scope, the same bytes the app makes \
+                  (apart from the creation date): ?doc=repair_record|field_service_record|quote|settlement|service_receipt \
+                  (default repair_record) &lang=zh-CN|en (default zh-CN)",
+        auth: true,
+        body: None,
+        responses: &[
+            ("200", "application/pdf"),
+            ("400", "unknown doc or lang"),
+            ("404", "no such order in your scope, or no quote / settlement to print"),
+            ("409", "the settlement differs from the approved quote"),
+        ],
+    },
+    Call {
+        method: Method::Get,
         path: "/v1/blobs/{sha256}/upload",
         summary: "How far an upload in pieces has come: {received, total, complete}",
         auth: true,

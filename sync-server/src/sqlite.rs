@@ -1022,6 +1022,45 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
+    fn order_rows(&self, user: &User, id: Uuid) -> Result<Option<Vec<(Entity, String)>>> {
+        let conn = self.reader()?;
+        let key = id.to_string();
+        let visible: bool = if user.role == Role::Engineer {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM assignments WHERE work_order_id = ?1 AND engineer_id = ?2)",
+                params![key, user.id.to_string()],
+                |r| r.get(0),
+            )?
+        } else {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE entity = 'work_order' AND id = ?1 AND deleted = 0)",
+                params![key],
+                |r| r.get(0),
+            )?
+        };
+        if !visible {
+            return Ok(None);
+        }
+        let mut stmt = conn.prepare_cached(
+            "WITH o AS (SELECT row FROM records WHERE entity = 'work_order' AND id = ?1)
+             SELECT entity, row FROM records WHERE deleted = 0 AND (
+                 (entity = 'work_order' AND id = ?1) OR work_order_id = ?1
+                 OR entity IN ('part', 'fee_schedule', 'company')
+                 OR (entity = 'customer' AND id = (SELECT json_extract(row, '$.customer_id') FROM o))
+                 OR (entity = 'equipment' AND id = (SELECT json_extract(row, '$.equipment_id') FROM o)))",
+        )?;
+        let rows = stmt
+            .query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (entity, row) in rows {
+            if let Ok(e) = entity.parse::<Entity>() {
+                out.push((e, row));
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn lease_numbers(
         &self,
         department: &Department,

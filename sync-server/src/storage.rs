@@ -166,6 +166,10 @@ pub trait Storage: Send + Sync + 'static {
     /// A blob, if a record in the user's scope references it (`with_bytes` false: only
     /// whether it is there, as an empty vector).
     fn blob(&self, sha256: &str, user: &User, with_bytes: bool) -> Result<Option<Vec<u8>>>;
+    /// The stored rows a printed document of order `id` is made from (the order, the
+    /// records under it, its customer and equipment, parts, fee schedules, the company),
+    /// as `(entity, JSON)`; `None` when the order is not in the user's scope.
+    fn order_rows(&self, user: &User, id: Uuid) -> Result<Option<Vec<(Entity, String)>>>;
     /// Leases `count` new numbers of `department` for the month of `local_date`.
     fn lease_numbers(
         &self,

@@ -537,3 +537,132 @@ async fn a_20_mb_photo_gets_through_a_link_that_drops_every_3_mb_and_another_lap
         .expect("kept");
     assert!(offline == photo);
 }
+
+/// Issue 5: the app (the laptop's rows) and `GET /v1/work-orders/{id}/receipt.pdf` (the
+/// server's rows) print the same bytes for the same order and language, apart from the
+/// creation date; another engineer cannot print the order.
+#[tokio::test]
+async fn the_laptop_and_the_server_print_the_same_documents() {
+    use onsite_receipt::{Document, Lang, render_rows, sample, without_dates};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = TestServer::start(&dir.path().join("server.db"));
+    let storage = server.storage();
+    let users = onsite_tests::add_users(
+        &storage,
+        &[("wang", onsite_domain::Role::Engineer), ("li", onsite_domain::Role::Engineer)],
+    );
+    let file = sample::repair_job(20).expect("sample");
+    let now = chrono::Utc::now();
+    let put = |entity: Entity, row: Map<String, Value>| {
+        storage.admin_put(entity, row, now).expect("stored");
+    };
+    put(Entity::Company, object(&file.company.clone().expect("company")));
+    put(Entity::Customer, object(&file.customer.clone().expect("customer")));
+    put(Entity::Equipment, object(&file.equipment.clone().expect("equipment")));
+    for p in &file.parts {
+        put(Entity::Part, object(p));
+    }
+    for s in &file.fee_schedules {
+        put(Entity::FeeSchedule, object(s));
+    }
+    let mut order = file.order.clone();
+    order.assignees = Vec::new();
+    put(Entity::WorkOrder, object(&order));
+    storage.assign(order.id, &[users[0]], None, now).expect("assigned");
+    for u in &file.part_usages {
+        put(Entity::PartUsage, object(u));
+    }
+    for q in &file.quotes {
+        put(Entity::Quote, object(q));
+    }
+    for s in &file.settlements {
+        put(Entity::Settlement, object(s));
+    }
+    for s in &file.signatures {
+        put(Entity::Signature, object(s));
+    }
+    for s in &file.satisfaction {
+        put(Entity::Satisfaction, object(s));
+    }
+    for l in &file.log_entries {
+        put(Entity::LogEntry, object(l));
+    }
+    for f in &file.follow_ups {
+        put(Entity::FollowUp, object(f));
+    }
+    for png in [sample::CUSTOMER_SIGNATURE, sample::ENGINEER_SIGNATURE] {
+        let sha = onsite_domain::signature::sha256_hex(png);
+        storage.put_blob(&sha, png, now).expect("blob");
+    }
+
+    let (store, client, session) = laptop(&dir, &server, "laptop-1").await;
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    // Signature images are fetched when a document needs them, as the app does.
+    for sha in file.signature_images() {
+        onsite_sync_client::fetch_blob(&store, &client, &sha)
+            .await
+            .expect("the signature image comes down");
+    }
+    let http = reqwest::Client::new();
+    for (doc, lang, query) in [
+        (Document::RepairRecord, Lang::Zh, "doc=repair_record&lang=zh-CN"),
+        (Document::Quote, Lang::En, "doc=quote&lang=en"),
+        (Document::Settlement, Lang::Zh, "doc=settlement"),
+        (Document::ServiceReceipt, Lang::En, "doc=service_receipt&lang=en"),
+        (Document::FieldServiceRecord, Lang::Zh, "doc=field_service_record"),
+    ] {
+        let app = {
+            let s = store.lock().expect("lock");
+            let rows = s.order_rows(order.id).expect("rows on the laptop");
+            render_rows(
+                order.id,
+                rows.iter().map(|(e, b)| (*e, b.as_str())),
+                |sha| s.blob(sha).ok().flatten(),
+                doc,
+                lang,
+                chrono::Utc::now(),
+            )
+            .expect("the app renders")
+        };
+        let resp = http
+            .get(format!("{}/v1/work-orders/{}/receipt.pdf?{query}", server.url(), order.id))
+            .bearer_auth(&session.token)
+            .send()
+            .await
+            .expect("the server answers");
+        assert_eq!(resp.status(), 200, "{query}");
+        assert_eq!(
+            resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/pdf")
+        );
+        let served = resp.bytes().await.expect("body");
+        assert!(app.pages >= 1);
+        assert!(
+            without_dates(&app.bytes) == without_dates(&served),
+            "{query}: the app made {} bytes, the server {}",
+            app.bytes.len(),
+            served.len()
+        );
+    }
+
+    // The other engineer: not their order. Bad input: a clear 400, nothing else.
+    let other = Client::login(&server.url(), "li", PASSWORD, "laptop-2", "ThinkPad")
+        .await
+        .expect("li signs in");
+    let url = format!("{}/v1/work-orders/{}/receipt.pdf", server.url(), order.id);
+    let resp = http.get(&url).bearer_auth(&other.token).send().await.expect("answers");
+    assert_eq!(resp.status(), 404, "an engineer prints only their own orders");
+    let resp = http.get(&url).send().await.expect("answers");
+    assert_eq!(resp.status(), 401, "signed in only");
+    let resp = http
+        .get(format!("{url}?doc=invoice"))
+        .bearer_auth(&session.token)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(resp.status(), 400);
+    let text = resp.text().await.expect("body");
+    assert!(text.contains("repair_record"), "the error names what to use: {text}");
+}

@@ -120,6 +120,8 @@ impl std::str::FromStr for Document {
 #[derive(Debug, Clone)]
 pub struct Rendered {
     pub bytes: Vec<u8>,
+    /// What to save it as ([`file_name`]).
+    pub file_name: String,
     pub pages: usize,
     /// Characters the font cannot draw, printed as a red `[U+XXXX]` instead.
     pub missing_glyphs: Vec<char>,
@@ -141,6 +143,26 @@ pub fn file_name(file: &OrderFile, doc: Document, lang: Lang) -> String {
             .collect()
     };
     format!("{}_{}.pdf", clean(&file.order.number), clean(title))
+}
+
+/// The one entry point of the app and the server: builds the order's file from stored
+/// rows `(entity, JSON)` ([`OrderFile::from_rows`]), draws in the signature images
+/// `image(sha256)` finds, and renders `doc` ([`render`]).
+pub fn render_rows<'a>(
+    id: Uuid,
+    rows: impl IntoIterator<Item = (onsite_domain::protocol::Entity, &'a str)>,
+    mut image: impl FnMut(&str) -> Option<Vec<u8>>,
+    doc: Document,
+    lang: Lang,
+    generated_at: DateTime<Utc>,
+) -> Result<Rendered, ReceiptError> {
+    let mut file = OrderFile::from_rows(id, rows)?;
+    for sha in file.signature_images() {
+        if let Some(bytes) = image(&sha) {
+            file.images.insert(sha, bytes);
+        }
+    }
+    render(&file, doc, lang, generated_at)
 }
 
 /// Lays out `doc` for the order in `file` and writes the PDF. `generated_at` is the
@@ -218,6 +240,7 @@ pub fn render(
     stable_id(&mut bytes);
     Ok(Rendered {
         bytes,
+        file_name: file_name(file, doc, lang),
         pages: total,
         missing_glyphs: missing.into_iter().collect(),
     })

@@ -451,6 +451,30 @@ impl Store {
         )?)
     }
 
+    /// The stored rows a printed document of order `id` is made from — the order, what
+    /// hangs under it, its customer and equipment, the parts catalogue, fee schedules and
+    /// the company — as `(entity, JSON)`, for `onsite_receipt::render_rows`.
+    pub fn order_rows(&self, id: Uuid) -> Result<Vec<(Entity, String)>> {
+        let key = id.to_string();
+        load_order(&self.conn, &key)?;
+        let mut stmt = self.conn.prepare_cached(
+            "WITH o AS (SELECT body FROM record WHERE entity = 'work_order' AND id = ?1)
+             SELECT entity, body FROM record WHERE deleted = 0 AND (
+                 (entity = 'work_order' AND id = ?1) OR work_order_id = ?1
+                 OR entity IN ('part', 'fee_schedule', 'company')
+                 OR (entity = 'customer' AND id = (SELECT json_extract(body, '$.customer_id') FROM o))
+                 OR (entity = 'equipment' AND id = (SELECT json_extract(body, '$.equipment_id') FROM o)))",
+        )?;
+        let rows = stmt
+            .query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (entity, body) in rows {
+            out.push((entity.parse::<Entity>()?, body));
+        }
+        Ok(out)
+    }
+
     /// A record's visible fields as JSON (for tests and diagnostics).
     pub fn record_json(
         &self,
