@@ -670,7 +670,12 @@ async fn receipt_pdf(
     let id = order_id(p)?;
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let bad = |e: ReceiptError| ApiError::BadRequest(e.to_string());
-    let doc: Document = q.doc.as_deref().unwrap_or("repair_record").parse().map_err(bad)?;
+    let doc: Document = q
+        .doc
+        .as_deref()
+        .unwrap_or("repair_record")
+        .parse()
+        .map_err(bad)?;
     let lang: Lang = q.lang.as_deref().unwrap_or("zh-CN").parse().map_err(bad)?;
     let user = session.user;
     let rendered = state
@@ -706,7 +711,13 @@ async fn receipt_pdf(
     // The name in ASCII for every client, and in UTF-8 (RFC 5987) for those that read it.
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()

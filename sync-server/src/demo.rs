@@ -168,5 +168,59 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
             storage.assign(order.id, &[engineers[i % engineers.len()]], None, now)?;
         }
     }
+    put_printed_job(storage, engineers, now)
+}
+
+/// The letterhead, and one finished paid repair with everything its documents print
+/// (quote signed, parts in and out of warranty, settlement, ratings, signature images):
+/// `onsite_receipt::sample`'s order, assigned to the first two engineers.
+fn put_printed_job(
+    storage: &dyn Storage,
+    engineers: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let file = onsite_receipt::sample::repair_job(12)
+        .map_err(|e| ApiError::Internal(format!("the demo repair job: {e}")))?;
+    if let Some(company) = &file.company {
+        storage.admin_put(Entity::Company, object(company)?, now)?;
+    }
+    if let Some(c) = &file.customer {
+        storage.admin_put(Entity::Customer, object(c)?, now)?;
+    }
+    if let Some(e) = &file.equipment {
+        storage.admin_put(Entity::Equipment, object(e)?, now)?;
+    }
+    for p in &file.parts {
+        storage.admin_put(Entity::Part, object(p)?, now)?;
+    }
+    let mut order = file.order.clone();
+    order.assignees = Vec::new();
+    storage.admin_put(Entity::WorkOrder, object(&order)?, now)?;
+    for u in &file.part_usages {
+        storage.admin_put(Entity::PartUsage, object(u)?, now)?;
+    }
+    for q in &file.quotes {
+        storage.admin_put(Entity::Quote, object(q)?, now)?;
+    }
+    for x in &file.settlements {
+        storage.admin_put(Entity::Settlement, object(x)?, now)?;
+    }
+    for x in &file.signatures {
+        storage.admin_put(Entity::Signature, object(x)?, now)?;
+    }
+    for x in &file.satisfaction {
+        storage.admin_put(Entity::Satisfaction, object(x)?, now)?;
+    }
+    for x in &file.log_entries {
+        storage.admin_put(Entity::LogEntry, object(x)?, now)?;
+    }
+    for x in &file.follow_ups {
+        storage.admin_put(Entity::FollowUp, object(x)?, now)?;
+    }
+    for (sha, png) in &file.images {
+        storage.put_blob(sha, png, now)?;
+    }
+    let team: Vec<Uuid> = engineers.iter().take(2).copied().collect();
+    storage.assign(order.id, &team, team.first().copied(), now)?;
     Ok(())
 }

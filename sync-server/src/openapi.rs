@@ -163,7 +163,10 @@ pub const CALLS: &[Call] = &[
         responses: &[
             ("200", "application/pdf"),
             ("400", "unknown doc or lang"),
-            ("404", "no such order in your scope, or no quote / settlement to print"),
+            (
+                "404",
+                "no such order in your scope, or no quote / settlement to print",
+            ),
             ("409", "the settlement differs from the approved quote"),
         ],
     },

@@ -1050,7 +1050,9 @@ impl Storage for SqliteStorage {
                  OR (entity = 'equipment' AND id = (SELECT json_extract(row, '$.equipment_id') FROM o)))",
         )?;
         let rows = stmt
-            .query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .query_map(params![key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (entity, row) in rows {

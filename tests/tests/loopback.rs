@@ -549,16 +549,28 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
     let storage = server.storage();
     let users = onsite_tests::add_users(
         &storage,
-        &[("wang", onsite_domain::Role::Engineer), ("li", onsite_domain::Role::Engineer)],
+        &[
+            ("wang", onsite_domain::Role::Engineer),
+            ("li", onsite_domain::Role::Engineer),
+        ],
     );
     let file = sample::repair_job(20).expect("sample");
     let now = chrono::Utc::now();
     let put = |entity: Entity, row: Map<String, Value>| {
         storage.admin_put(entity, row, now).expect("stored");
     };
-    put(Entity::Company, object(&file.company.clone().expect("company")));
-    put(Entity::Customer, object(&file.customer.clone().expect("customer")));
-    put(Entity::Equipment, object(&file.equipment.clone().expect("equipment")));
+    put(
+        Entity::Company,
+        object(&file.company.clone().expect("company")),
+    );
+    put(
+        Entity::Customer,
+        object(&file.customer.clone().expect("customer")),
+    );
+    put(
+        Entity::Equipment,
+        object(&file.equipment.clone().expect("equipment")),
+    );
     for p in &file.parts {
         put(Entity::Part, object(p));
     }
@@ -568,7 +580,9 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
     let mut order = file.order.clone();
     order.assignees = Vec::new();
     put(Entity::WorkOrder, object(&order));
-    storage.assign(order.id, &[users[0]], None, now).expect("assigned");
+    storage
+        .assign(order.id, &[users[0]], None, now)
+        .expect("assigned");
     for u in &file.part_usages {
         put(Entity::PartUsage, object(u));
     }
@@ -607,11 +621,23 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
     }
     let http = reqwest::Client::new();
     for (doc, lang, query) in [
-        (Document::RepairRecord, Lang::Zh, "doc=repair_record&lang=zh-CN"),
+        (
+            Document::RepairRecord,
+            Lang::Zh,
+            "doc=repair_record&lang=zh-CN",
+        ),
         (Document::Quote, Lang::En, "doc=quote&lang=en"),
         (Document::Settlement, Lang::Zh, "doc=settlement"),
-        (Document::ServiceReceipt, Lang::En, "doc=service_receipt&lang=en"),
-        (Document::FieldServiceRecord, Lang::Zh, "doc=field_service_record"),
+        (
+            Document::ServiceReceipt,
+            Lang::En,
+            "doc=service_receipt&lang=en",
+        ),
+        (
+            Document::FieldServiceRecord,
+            Lang::Zh,
+            "doc=field_service_record",
+        ),
     ] {
         let app = {
             let s = store.lock().expect("lock");
@@ -627,14 +653,20 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
             .expect("the app renders")
         };
         let resp = http
-            .get(format!("{}/v1/work-orders/{}/receipt.pdf?{query}", server.url(), order.id))
+            .get(format!(
+                "{}/v1/work-orders/{}/receipt.pdf?{query}",
+                server.url(),
+                order.id
+            ))
             .bearer_auth(&session.token)
             .send()
             .await
             .expect("the server answers");
         assert_eq!(resp.status(), 200, "{query}");
         assert_eq!(
-            resp.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
             Some("application/pdf")
         );
         let served = resp.bytes().await.expect("body");
@@ -652,8 +684,17 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
         .await
         .expect("li signs in");
     let url = format!("{}/v1/work-orders/{}/receipt.pdf", server.url(), order.id);
-    let resp = http.get(&url).bearer_auth(&other.token).send().await.expect("answers");
-    assert_eq!(resp.status(), 404, "an engineer prints only their own orders");
+    let resp = http
+        .get(&url)
+        .bearer_auth(&other.token)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(
+        resp.status(),
+        404,
+        "an engineer prints only their own orders"
+    );
     let resp = http.get(&url).send().await.expect("answers");
     assert_eq!(resp.status(), 401, "signed in only");
     let resp = http
@@ -664,5 +705,8 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
         .expect("answers");
     assert_eq!(resp.status(), 400);
     let text = resp.text().await.expect("body");
-    assert!(text.contains("repair_record"), "the error names what to use: {text}");
+    assert!(
+        text.contains("repair_record"),
+        "the error names what to use: {text}"
+    );
 }

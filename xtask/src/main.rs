@@ -502,7 +502,14 @@ fn bench(extra: &[String]) -> Result<()> {
             "store",
         ])
         .args(extra))?;
-    run(cargo().args(["bench", "--locked", "-p", "onsite-receipt", "--bench", "receipt"]))?;
+    run(cargo().args([
+        "bench",
+        "--locked",
+        "-p",
+        "onsite-receipt",
+        "--bench",
+        "receipt",
+    ]))?;
     // The sync benchmark runs the real server binary's code in-process, over loopback.
     run(cargo().args(["bench", "--locked", "-p", "onsite-tests", "--bench", "sync"]))
 }

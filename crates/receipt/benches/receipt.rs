@@ -39,7 +39,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let median = times[times.len() / 2];
     let worst = times[times.len() - 1];
-    println!("receipt: 3-copy repair record, 20 parts, 2 signatures (zh), {} pages", first.pages);
+    println!(
+        "receipt: 3-copy repair record, 20 parts, 2 signatures (zh), {} pages",
+        first.pages
+    );
     println!(
         "receipt: first render in a process (font parsed) {:.1} ms; then median {:.1} ms, slowest {:.1} ms of 30 (target < 50 ms; Chromium 1.2 s)",
         ms(cold),
@@ -51,8 +54,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         first.bytes.len() as f64 / 1024.0
     );
     let en = render(&file, Document::RepairRecord, Lang::En, now)?;
-    println!("receipt: the same in English {:.1} KB", en.bytes.len() as f64 / 1024.0);
-    for doc in [Document::Quote, Document::Settlement, Document::FieldServiceRecord, Document::ServiceReceipt] {
+    println!(
+        "receipt: the same in English {:.1} KB",
+        en.bytes.len() as f64 / 1024.0
+    );
+    for doc in [
+        Document::Quote,
+        Document::Settlement,
+        Document::FieldServiceRecord,
+        Document::ServiceReceipt,
+    ] {
         let t = Instant::now();
         let r = render(&file, doc, Lang::Zh, now)?;
         println!(
@@ -64,7 +75,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if let Some(mb) = peak_rss_mb() {
-        println!("receipt: peak memory of the whole benchmark process {mb:.0} MB (Chromium 230 MB)");
+        println!(
+            "receipt: peak memory of the whole benchmark process {mb:.0} MB (Chromium 230 MB)"
+        );
     }
     Ok(())
 }

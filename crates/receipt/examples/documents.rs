@@ -23,7 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 file_name(&file, doc, lang)
             ));
             std::fs::write(&path, &out.bytes)?;
-            println!("{} {} pages, {} bytes", path.display(), out.pages, out.bytes.len());
+            println!(
+                "{} {} pages, {} bytes",
+                path.display(),
+                out.pages,
+                out.bytes.len()
+            );
         }
     }
     Ok(())

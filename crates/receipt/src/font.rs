@@ -44,8 +44,13 @@ impl Face {
     /// measured as the `[U+XXXX]` marker drawn in its place.
     pub fn advance(&self, c: char, size: f32) -> f32 {
         match self.parsed.lookup_glyph_index(u32::from(c)) {
-            Some(gid) => f32::from(self.parsed.get_horizontal_advance(gid)) * size / self.units_per_em,
-            None => missing_marker(c).chars().map(|m| self.advance(m, size)).sum(),
+            Some(gid) => {
+                f32::from(self.parsed.get_horizontal_advance(gid)) * size / self.units_per_em
+            }
+            None => missing_marker(c)
+                .chars()
+                .map(|m| self.advance(m, size))
+                .sum(),
         }
     }
 

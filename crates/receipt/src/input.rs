@@ -75,13 +75,45 @@ impl OrderFile {
                 Entity::Company => companies.push(decode(entity, body)?),
                 Entity::Part => f.parts.push(decode(entity, body)?),
                 Entity::FeeSchedule => f.fee_schedules.push(decode(entity, body)?),
-                Entity::PartUsage => keep(&mut f.part_usages, decode(entity, body)?, id, |p: &PartUsage| p.work_order_id),
-                Entity::Quote => keep(&mut f.quotes, decode(entity, body)?, id, |q: &Quote| q.work_order_id),
-                Entity::Settlement => keep(&mut f.settlements, decode(entity, body)?, id, |s: &Settlement| s.work_order_id),
-                Entity::Signature => keep(&mut f.signatures, decode(entity, body)?, id, |s: &Signature| s.work_order_id),
-                Entity::Satisfaction => keep(&mut f.satisfaction, decode(entity, body)?, id, |s: &Satisfaction| s.work_order_id),
-                Entity::LogEntry => keep(&mut f.log_entries, decode(entity, body)?, id, |l: &LogEntry| l.work_order_id),
-                Entity::FollowUp => keep(&mut f.follow_ups, decode(entity, body)?, id, |l: &FollowUp| l.work_order_id),
+                Entity::PartUsage => keep(
+                    &mut f.part_usages,
+                    decode(entity, body)?,
+                    id,
+                    |p: &PartUsage| p.work_order_id,
+                ),
+                Entity::Quote => keep(&mut f.quotes, decode(entity, body)?, id, |q: &Quote| {
+                    q.work_order_id
+                }),
+                Entity::Settlement => keep(
+                    &mut f.settlements,
+                    decode(entity, body)?,
+                    id,
+                    |s: &Settlement| s.work_order_id,
+                ),
+                Entity::Signature => keep(
+                    &mut f.signatures,
+                    decode(entity, body)?,
+                    id,
+                    |s: &Signature| s.work_order_id,
+                ),
+                Entity::Satisfaction => keep(
+                    &mut f.satisfaction,
+                    decode(entity, body)?,
+                    id,
+                    |s: &Satisfaction| s.work_order_id,
+                ),
+                Entity::LogEntry => keep(
+                    &mut f.log_entries,
+                    decode(entity, body)?,
+                    id,
+                    |l: &LogEntry| l.work_order_id,
+                ),
+                Entity::FollowUp => keep(
+                    &mut f.follow_ups,
+                    decode(entity, body)?,
+                    id,
+                    |l: &FollowUp| l.work_order_id,
+                ),
                 _ => {}
             }
         }
@@ -160,7 +192,11 @@ fn sorted<T>(mut items: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<T> {
 }
 
 /// Append-only records that still stand: those no correction voids.
-fn standing<T>(items: Vec<T>, id: impl Fn(&T) -> Uuid, voids: impl Fn(&T) -> Option<Uuid>) -> Vec<T> {
+fn standing<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> Uuid,
+    voids: impl Fn(&T) -> Option<Uuid>,
+) -> Vec<T> {
     let voided: Vec<Uuid> = items.iter().filter_map(&voids).collect();
     let items = items
         .into_iter()

@@ -39,7 +39,9 @@ pub enum ReceiptError {
         entity: &'static str,
         message: String,
     },
-    #[error("the document font could not be loaded: the installation is damaged, reinstall the app")]
+    #[error(
+        "the document font could not be loaded: the installation is damaged, reinstall the app"
+    )]
     Font,
     #[error("a signature image cannot be drawn ({0}); ask the customer to sign again")]
     Image(String),
@@ -47,9 +49,13 @@ pub enum ReceiptError {
     NoQuote,
     #[error("there is no settlement on this work order to print: settle the approved quote first")]
     NoSettlement,
-    #[error("the settlement does not match the approved quote; a customer document shows only what was agreed: {0}")]
+    #[error(
+        "the settlement does not match the approved quote; a customer document shows only what was agreed: {0}"
+    )]
     SettlementDiffers(String),
-    #[error("unknown document {0:?}: use repair_record, field_service_record, quote, settlement or service_receipt")]
+    #[error(
+        "unknown document {0:?}: use repair_record, field_service_record, quote, settlement or service_receipt"
+    )]
     UnknownDocument(String),
     #[error("unknown language {0:?}: use zh-CN or en")]
     UnknownLang(String),
@@ -139,7 +145,13 @@ pub fn file_name(file: &OrderFile, doc: Document, lang: Lang) -> String {
     };
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_alphanumeric() || c == '-' { c } else { '_' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     format!("{}_{}.pdf", clean(&file.order.number), clean(title))
@@ -194,7 +206,11 @@ pub fn render(
         Document::Settlement => docs::quote::draw_settlement(&ctx, &mut canvas)?,
         Document::ServiceReceipt => docs::service_receipt::draw(&ctx, &mut canvas)?,
     }
-    let (pages, missing, images) = canvas.finish();
+    let page::Finished {
+        pages,
+        missing,
+        images,
+    } = canvas.finish();
     let total = pages.len();
     let tz_note = (ctx.w.local_time)(tz.name());
     let mut pdf = PdfDocument::new(&format!(
@@ -202,10 +218,12 @@ pub fn render(
         file.order.number,
         file_name(file, doc, lang).trim_end_matches(".pdf")
     ));
-    let stamp = printpdf::OffsetDateTime::from_unix_timestamp(generated_at.timestamp())
-        .map_err(|e| ReceiptError::Record {
-            entity: "generated_at",
-            message: e.to_owned(),
+    let stamp =
+        printpdf::OffsetDateTime::from_unix_timestamp(generated_at.timestamp()).map_err(|e| {
+            ReceiptError::Record {
+                entity: "generated_at",
+                message: e.to_owned(),
+            }
         })?;
     pdf.metadata.info.creation_date = stamp;
     pdf.metadata.info.modification_date = stamp;
@@ -227,8 +245,7 @@ pub fn render(
         let p = (ctx.w.page)(i + 1, total);
         let pw = foot.width(&p, 7.5);
         foot.text(PAGE_W - MARGIN - pw, PAGE_H - 8.0, 7.5, &p, false);
-        let (foot_pages, _, _) = foot.finish();
-        ops.extend(foot_pages.into_iter().flatten());
+        ops.extend(foot.finish().pages.into_iter().flatten());
         out_pages.push(PdfPage::new(
             printpdf::Mm(PAGE_W),
             printpdf::Mm(PAGE_H),

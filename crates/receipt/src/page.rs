@@ -102,6 +102,15 @@ pub(crate) struct Head {
     pub continued: String,
 }
 
+/// A laid-out document: the pages' operations, the characters the font lacked, and the
+/// images the pages use.
+#[derive(Debug)]
+pub(crate) struct Finished {
+    pub pages: Vec<Vec<Op>>,
+    pub missing: BTreeSet<char>,
+    pub images: Vec<(XObjectId, RawImage)>,
+}
+
 /// A document being laid out: finished pages, the page being drawn, and where.
 #[derive(Debug)]
 pub(crate) struct Canvas {
@@ -210,9 +219,13 @@ impl Canvas {
     }
 
     /// The finished pages (the one being drawn included).
-    pub fn finish(mut self) -> (Vec<Vec<Op>>, BTreeSet<char>, Vec<(XObjectId, RawImage)>) {
+    pub fn finish(mut self) -> Finished {
         self.flush();
-        (self.pages, self.missing, self.images)
+        Finished {
+            pages: self.pages,
+            missing: self.missing,
+            images: self.images,
+        }
     }
 
     // --- text -------------------------------------------------------------------------
@@ -574,6 +587,26 @@ fn is_closing(token: &str) -> bool {
     let mut chars = token.chars();
     matches!(
         (chars.next(), chars.next()),
-        (Some('，' | '。' | '、' | '；' | '：' | '？' | '！' | '）' | '」' | '』' | '》' | '”' | ',' | '.' | ';' | ':' | ')'), None)
+        (
+            Some(
+                '，' | '。'
+                    | '、'
+                    | '；'
+                    | '：'
+                    | '？'
+                    | '！'
+                    | '）'
+                    | '」'
+                    | '』'
+                    | '》'
+                    | '”'
+                    | ','
+                    | '.'
+                    | ';'
+                    | ':'
+                    | ')'
+            ),
+            None
+        )
     )
 }

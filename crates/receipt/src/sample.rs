@@ -213,7 +213,7 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         },
     };
     let record_hash = repair_record_hash(&order, &usages).unwrap_or_default();
-    let signatures = vec![
+    let signatures = [
         quote_sig,
         Signature {
             id: id(9),
@@ -257,8 +257,12 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         damage: Damage::None,
         hygiene_good: true,
         overall: Overall::Satisfied,
-        suggestions: Some("工程师到场及时，讲解清楚。希望常用备件能在苏州备库，缩短等待时间。".into()),
-        commitment: Some("三个月内同一故障免费上门复修；30 日内完成备件本地化评估并回复客户。".into()),
+        suggestions: Some(
+            "工程师到场及时，讲解清楚。希望常用备件能在苏州备库，缩短等待时间。".into(),
+        ),
+        commitment: Some(
+            "三个月内同一故障免费上门复修；30 日内完成备件本地化评估并回复客户。".into(),
+        ),
         collected_at: at(19, 9, 10),
         voids: None,
     };

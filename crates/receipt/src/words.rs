@@ -177,7 +177,9 @@ pub(crate) static ZH: Words = Words {
     lead: "部门负责人",
     warehouse: "库房",
     repairer: "维修人",
-    signed: |doc, hash, name, at| format!("签字确认：{name} 于 {at} 签署{doc}（内容校验码 {hash}）"),
+    signed: |doc, hash, name, at| {
+        format!("签字确认：{name} 于 {at} 签署{doc}（内容校验码 {hash}）")
+    },
     invalidated: "签字后内容已更改，此签字无效，请重新签字",
     not_signed: "未签字",
     image_missing: "签字图像未同步到本机",
@@ -364,13 +366,16 @@ pub(crate) struct Fmt {
 
 impl Fmt {
     pub fn time(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.tz).format("%Y-%m-%d %H:%M").to_string()
+        t.with_timezone(&self.tz)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
     }
     pub fn opt_time(&self, t: Option<DateTime<Utc>>) -> String {
         t.map(|t| self.time(t)).unwrap_or_default()
     }
     pub fn day(&self, d: Option<NaiveDate>) -> String {
-        d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+        d.map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
     }
     /// `1234.50`: 元 with two decimals (the column says 元 / CNY).
     pub fn money(&self, f: Fen) -> String {
@@ -632,11 +637,7 @@ pub(crate) fn yuan_in_words(f: Fen) -> String {
             out.push('分');
         }
     }
-    if negative {
-        format!("负{out}")
-    } else {
-        out
-    }
+    if negative { format!("负{out}") } else { out }
 }
 
 #[cfg(test)]
@@ -648,7 +649,7 @@ mod tests {
         assert_eq!(yuan_in_words(Fen(217_238)), "贰仟壹佰柒拾贰元叁角捌分");
         assert_eq!(yuan_in_words(Fen(30_000)), "叁佰元整");
         assert_eq!(yuan_in_words(Fen(100_500)), "壹仟零伍元整");
-        assert_eq!(yuan_in_words(Fen(1_000_000_00)), "壹佰万元整");
+        assert_eq!(yuan_in_words(Fen(100_000_000)), "壹佰万元整");
         assert_eq!(yuan_in_words(Fen(1_000_100)), "壹万零壹元整");
         assert_eq!(yuan_in_words(Fen(5)), "零元零伍分");
         assert_eq!(yuan_in_words(Fen(10)), "零元壹角");

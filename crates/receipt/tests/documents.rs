@@ -34,13 +34,24 @@ fn write(name: &str, r: &Rendered) -> PathBuf {
 }
 
 fn tool(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (run cargo xtask setup)"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (run cargo xtask setup)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn text_of(path: &Path) -> String {
-    tool(Command::new("pdftotext").args(["-layout", "-enc", "UTF-8"]).arg(path).arg("-"))
+    tool(
+        Command::new("pdftotext")
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(path)
+            .arg("-"),
+    )
 }
 
 fn pages_of(path: &Path) -> usize {
@@ -58,8 +69,15 @@ fn qpdf_ok(path: &Path) {
         .output()
         .expect("qpdf runs (cargo xtask setup)");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "qpdf --check {}: {text}", path.display());
-    assert!(text.contains("No syntax or stream encoding errors"), "{text}");
+    assert!(
+        out.status.success(),
+        "qpdf --check {}: {text}",
+        path.display()
+    );
+    assert!(
+        text.contains("No syntax or stream encoding errors"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -71,7 +89,10 @@ fn the_repair_record_is_three_labelled_copies_with_parts_and_totals_in_chinese()
     assert_eq!(pages_of(&path), 3);
     let text = text_of(&path);
     let pages: Vec<&str> = text.split('\u{c}').collect();
-    for (page, copy) in pages.iter().zip(["第一联 存根", "第二联 售后服务", "第三联 客户"]) {
+    for (page, copy) in pages
+        .iter()
+        .zip(["第一联 存根", "第二联 售后服务", "第三联 客户"])
+    {
         assert!(page.contains(copy), "copy label {copy} on its page");
         for label in [
             "售后服务维修记录单",
@@ -88,16 +109,25 @@ fn the_repair_record_is_three_labelled_copies_with_parts_and_totals_in_chinese()
             "维修人",
             "张伟（项目经理）、刘洋",
         ] {
-            assert!(page.contains(label), "{label:?} missing from a copy:\n{page}");
+            assert!(
+                page.contains(label),
+                "{label:?} missing from a copy:\n{page}"
+            );
         }
         // The purchased parts of the sample: 14 lines adding up to 3994.70.
         assert!(page.contains("3994.70"), "purchased parts total");
         assert!(page.contains("1560.00"), "a unit price with two decimals");
         // Times in the customer's zone: reported 01:20 UTC is 09:20 in Shanghai.
-        assert!(page.contains("2026-11-18 09:20"), "reported time in local time");
+        assert!(
+            page.contains("2026-11-18 09:20"),
+            "reported time in local time"
+        );
         assert!(page.contains("签字确认：王建国 于 2026-11-19 17:05 签署维修记录单"));
     }
-    assert!(!text.contains("此签字无效"), "the signatures match the record");
+    assert!(
+        !text.contains("此签字无效"),
+        "the signatures match the record"
+    );
 }
 
 #[test]
@@ -121,11 +151,21 @@ fn english_documents_carry_english_labels_and_the_same_figures() {
     ] {
         assert!(text.contains(label), "{label:?} missing:\n{text}");
     }
-    assert!(!text.contains("三包件"), "no Chinese labels on the English record");
+    assert!(
+        !text.contains("三包件"),
+        "no Chinese labels on the English record"
+    );
 
     let q = render(&file, Document::Quote, Lang::En, when()).expect("renders");
     let qt = text_of(&write("quote-en.pdf", &q));
-    for label in ["Quotation", "Subtotal", "Tax 15%", "Management fee 40%", "7294.43", "Approved with the customer's signature"] {
+    for label in [
+        "Quotation",
+        "Subtotal",
+        "Tax 15%",
+        "Management fee 40%",
+        "7294.43",
+        "Approved with the customer's signature",
+    ] {
         assert!(qt.contains(label), "{label:?} missing:\n{qt}");
     }
 }
@@ -143,10 +183,15 @@ fn quote_and_settlement_print_every_step_of_the_price_and_match() {
     // travel 186.00 + meals 50.00 = 236.00; subtotal 4530.70; tax 15 % = 679.605 → 679.61;
     // cost 5210.31; management 40 % = 2084.124 → 2084.12; total 7294.43.
     for text in [&qt, &st] {
-        for figure in ["3994.70", "300.00", "236.00", "4530.70", "679.61", "5210.31", "2084.12", "7294.43"] {
+        for figure in [
+            "3994.70", "300.00", "236.00", "4530.70", "679.61", "5210.31", "2084.12", "7294.43",
+        ] {
             assert!(text.contains(figure), "{figure} missing:\n{text}");
         }
-        assert!(text.contains("柒仟贰佰玖拾肆元肆角叁分"), "the total in capital numerals");
+        assert!(
+            text.contains("柒仟贰佰玖拾肆元肆角叁分"),
+            "the total in capital numerals"
+        );
     }
     assert!(qt.contains("报价单") && qt.contains("客户已签字确认"));
     assert!(st.contains("结算单") && st.contains("电子支付") && st.contains("0451 8823"));
@@ -172,14 +217,32 @@ fn field_record_and_service_receipt_print_ratings_open_items_and_handover() {
     let fp = write("field-zh.pdf", &f);
     qpdf_ok(&fp);
     let ft = text_of(&fp);
-    for label in ["外出安装/售后/维修服务记录表", "工作态度", "■很好", "□差", "■无", "■满意", "公司承诺", "7294.43 元"] {
+    for label in [
+        "外出安装/售后/维修服务记录表",
+        "工作态度",
+        "■很好",
+        "□差",
+        "■无",
+        "■满意",
+        "公司承诺",
+        "7294.43 元",
+    ] {
         assert!(ft.contains(label), "{label:?} missing:\n{ft}");
     }
     let r = render(&file, Document::ServiceReceipt, Lang::Zh, when()).expect("renders");
     let rp = write("receipt-zh.pdf", &r);
     qpdf_ok(&rp);
     let rt = text_of(&rp);
-    for label in ["服务回执单", "完成的工作", "遗留问题及计划", "冷却水温偏高", "有偿维修回访", "2026-11-26 17:45", "旧件，客户留存", "客户盖章或签字"] {
+    for label in [
+        "服务回执单",
+        "完成的工作",
+        "遗留问题及计划",
+        "冷却水温偏高",
+        "有偿维修回访",
+        "2026-11-26 17:45",
+        "旧件，客户留存",
+        "客户盖章或签字",
+    ] {
         assert!(rt.contains(label), "{label:?} missing:\n{rt}");
     }
 }
@@ -189,20 +252,35 @@ fn text_too_long_for_its_cell_wraps_and_none_of_it_is_lost() {
     let mut file = job();
     let long = "液压系统压力不稳定，".repeat(30) + "END-OF-TEXT";
     file.order.fault_description = long.clone();
-    file.order.diagnosis = Some(format!("{} {}", "Supercalifragilistic".repeat(8), "tail-word"));
+    file.order.diagnosis = Some(format!(
+        "{} {}",
+        "Supercalifragilistic".repeat(8),
+        "tail-word"
+    ));
     let r = render(&file, Document::RepairRecord, Lang::Zh, when()).expect("renders");
     let path = write("long.pdf", &r);
     qpdf_ok(&path);
     // No layout: one string per line of text, so joining the lines gives back the input.
-    let raw = tool(Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-"));
+    let raw = tool(
+        Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-"),
+    );
     let flat: String = raw.split_whitespace().collect();
-    assert!(flat.contains("END-OF-TEXT"), "the end of a long text is printed");
+    assert!(
+        flat.contains("END-OF-TEXT"),
+        "the end of a long text is printed"
+    );
     assert_eq!(
         flat.matches("液压系统压力不稳定").count(),
         30 * 3,
         "every repetition on every copy"
     );
-    assert!(flat.contains("tail-word"), "a word longer than the cell is broken, not cut");
+    assert!(
+        flat.contains("tail-word"),
+        "a word longer than the cell is broken, not cut"
+    );
     // The longer text pushes the copies onto more pages rather than off the paper.
     assert!(r.pages >= 3);
 }
@@ -214,10 +292,17 @@ fn rare_characters_render_or_fall_back_visibly() {
         c.contact = "龘先生 𠀀女士".into();
     }
     let r = render(&file, Document::RepairRecord, Lang::Zh, when()).expect("renders");
-    assert_eq!(r.missing_glyphs, vec!['𠀀'], "龘 is in the font, U+20000 is not");
+    assert_eq!(
+        r.missing_glyphs,
+        vec!['𠀀'],
+        "龘 is in the font, U+20000 is not"
+    );
     let text = text_of(&write("rare.pdf", &r));
     assert!(text.contains("龘先生"), "龘 printed as itself");
-    assert!(text.contains("[U+20000]女士"), "U+20000 printed as a visible marker");
+    assert!(
+        text.contains("[U+20000]女士"),
+        "U+20000 printed as a visible marker"
+    );
 }
 
 #[test]
@@ -226,10 +311,22 @@ fn the_same_order_gives_the_same_bytes_and_a_small_file() {
     let a = render(&file, Document::RepairRecord, Lang::Zh, when()).expect("renders");
     let b = render(&job(), Document::RepairRecord, Lang::Zh, when()).expect("renders");
     assert!(a.bytes == b.bytes, "rendering is deterministic");
-    assert!(a.bytes.len() < 200 * 1024, "three copies, 20 parts, 2 signatures: {} bytes", a.bytes.len());
-    let later = render(&file, Document::RepairRecord, Lang::Zh, when() + chrono::Duration::hours(1))
-        .expect("renders");
-    assert!(a.bytes != later.bytes, "the creation date is the rendering time");
+    assert!(
+        a.bytes.len() < 200 * 1024,
+        "three copies, 20 parts, 2 signatures: {} bytes",
+        a.bytes.len()
+    );
+    let later = render(
+        &file,
+        Document::RepairRecord,
+        Lang::Zh,
+        when() + chrono::Duration::hours(1),
+    )
+    .expect("renders");
+    assert!(
+        a.bytes != later.bytes,
+        "the creation date is the rendering time"
+    );
     assert!(
         onsite_receipt::without_dates(&a.bytes) == onsite_receipt::without_dates(&later.bytes),
         "only the creation date differs"
@@ -244,10 +341,12 @@ fn page_one_looks_like_the_reviewed_reference() {
     let r = render(&job(), Document::RepairRecord, Lang::Zh, when()).expect("renders");
     let path = write("reference.pdf", &r);
     let prefix = out_dir().join("page");
-    tool(Command::new("pdftoppm")
-        .args(["-gray", "-r", "50", "-f", "1", "-l", "1"])
-        .arg(&path)
-        .arg(&prefix));
+    tool(
+        Command::new("pdftoppm")
+            .args(["-gray", "-r", "50", "-f", "1", "-l", "1"])
+            .arg(&path)
+            .arg(&prefix),
+    );
     let rendered = std::fs::read_dir(out_dir())
         .expect("dir")
         .filter_map(Result::ok)
@@ -259,7 +358,8 @@ fn page_one_looks_like_the_reviewed_reference() {
         })
         .expect("pdftoppm wrote a page");
     let got = std::fs::read(&rendered).expect("read page");
-    let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/repair-record-zh-p1.pgm");
+    let reference =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/repair-record-zh-p1.pgm");
     if std::env::var_os("ONSITE_UPDATE_REFERENCE").is_some() {
         std::fs::create_dir_all(reference.parent().expect("parent")).expect("dir");
         std::fs::write(&reference, &got).expect("write reference");

@@ -466,7 +466,9 @@ impl Store {
                  OR (entity = 'equipment' AND id = (SELECT json_extract(body, '$.equipment_id') FROM o)))",
         )?;
         let rows = stmt
-            .query_map(params![key], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .query_map(params![key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(rows.len());
         for (entity, body) in rows {

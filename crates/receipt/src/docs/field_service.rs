@@ -22,7 +22,13 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
             None => e.model.clone(),
         })
         .unwrap_or_default();
-    rows.push(quad(ctx, w.product_type, product, w.installer, ctx.engineers()));
+    rows.push(quad(
+        ctx,
+        w.product_type,
+        product,
+        w.installer,
+        ctx.engineers(),
+    ));
     rows.push(quad(
         ctx,
         w.delivered,

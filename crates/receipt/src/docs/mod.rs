@@ -27,7 +27,13 @@ pub(crate) fn label_w(ctx: &Ctx<'_>) -> f32 {
 }
 
 /// Four columns: label, value, label, value.
-pub(crate) fn quad(ctx: &Ctx<'_>, a: &str, av: String, b: &str, bv: String) -> (Vec<f32>, Vec<Cell>) {
+pub(crate) fn quad(
+    ctx: &Ctx<'_>,
+    a: &str,
+    av: String,
+    b: &str,
+    bv: String,
+) -> (Vec<f32>, Vec<Cell>) {
     let l = label_w(ctx);
     (
         vec![l, CONTENT_W / 2.0 - l, l, CONTENT_W / 2.0 - l],
@@ -99,10 +105,22 @@ pub(crate) fn unit_price(ctx: &Ctx<'_>, u: &PartUsage) -> Fen {
 pub(crate) fn parts_tables(ctx: &Ctx<'_>, c: &mut Canvas) -> Fen {
     let (w, f) = (ctx.w, ctx.f);
     let warranty: Vec<&PartUsage> = ctx.file.part_usages.iter().filter(|u| u.warranty).collect();
-    let bought: Vec<&PartUsage> = ctx.file.part_usages.iter().filter(|u| !u.warranty).collect();
+    let bought: Vec<&PartUsage> = ctx
+        .file
+        .part_usages
+        .iter()
+        .filter(|u| !u.warranty)
+        .collect();
 
     c.heading(w.warranty_parts);
-    let widths = [10.0, 34.0, CONTENT_W - 10.0 - 34.0 - 16.0 - 14.0 - 30.0, 16.0, 14.0, 30.0];
+    let widths = [
+        10.0,
+        34.0,
+        CONTENT_W - 10.0 - 34.0 - 16.0 - 14.0 - 30.0,
+        16.0,
+        14.0,
+        30.0,
+    ];
     let header = [
         Cell::label(w.seq),
         Cell::label(w.part_no),
@@ -140,7 +158,15 @@ pub(crate) fn parts_tables(ctx: &Ctx<'_>, c: &mut Canvas) -> Fen {
     c.table(&widths, &header, &rows, TABLE);
 
     c.heading(w.purchased_parts);
-    let widths = [10.0, 34.0, CONTENT_W - 10.0 - 34.0 - 14.0 - 12.0 - 26.0 - 28.0, 14.0, 12.0, 26.0, 28.0];
+    let widths = [
+        10.0,
+        34.0,
+        CONTENT_W - 10.0 - 34.0 - 14.0 - 12.0 - 26.0 - 28.0,
+        14.0,
+        12.0,
+        26.0,
+        28.0,
+    ];
     let header = [
         Cell::label(w.seq),
         Cell::label(w.part_no),
@@ -243,12 +269,22 @@ pub(crate) fn signature_boxes(
                     x + 1.5,
                     top + box_h - 2.0,
                     7.5,
-                    &format!("{}    {} {}", sig.signer_name, w.date, f.time(sig.signed_at)),
+                    &format!(
+                        "{}    {} {}",
+                        sig.signer_name,
+                        w.date,
+                        f.time(sig.signed_at)
+                    ),
                     false,
                 );
                 let hash: String = sig.document_hash.chars().take(12).collect();
                 notes.push((
-                    (w.signed)(f.document(kind), &hash, &sig.signer_name, &f.time(sig.signed_at)),
+                    (w.signed)(
+                        f.document(kind),
+                        &hash,
+                        &sig.signer_name,
+                        &f.time(sig.signed_at),
+                    ),
                     false,
                 ));
                 if let Some(now) = current_hash
@@ -258,7 +294,13 @@ pub(crate) fn signature_boxes(
                 }
             }
             None => {
-                c.text(x + 1.5, top + box_h - 2.0, 7.5, &format!("{}    {}", w.not_signed, w.date), false);
+                c.text(
+                    x + 1.5,
+                    top + box_h - 2.0,
+                    7.5,
+                    &format!("{}    {}", w.not_signed, w.date),
+                    false,
+                );
             }
         }
     }

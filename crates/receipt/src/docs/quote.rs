@@ -27,9 +27,22 @@ pub(crate) fn draw_quote(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptErr
         } => (w.approved_verbal)(name, &f.time(*at)),
         QuoteState::Declined { reason } => (w.declined)(reason),
     };
-    rows.push(quad(ctx, w.quoted_at, f.time(quote.created_at), w.quote_state, state));
-    if let Some(old) = quote.supersedes.and_then(|id| file.quotes.iter().find(|q| q.id == id)) {
-        rows.push(wide(ctx, w.description, (w.supersedes)(&f.time(old.created_at))));
+    rows.push(quad(
+        ctx,
+        w.quoted_at,
+        f.time(quote.created_at),
+        w.quote_state,
+        state,
+    ));
+    if let Some(old) = quote
+        .supersedes
+        .and_then(|id| file.quotes.iter().find(|q| q.id == id))
+    {
+        rows.push(wide(
+            ctx,
+            w.description,
+            (w.supersedes)(&f.time(old.created_at)),
+        ));
     }
     c.grid(&rows, BODY);
     let schedule = file.schedule(quote.schedule_version);
@@ -59,8 +72,11 @@ pub(crate) fn draw_settlement(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), Recei
         .quotes
         .iter()
         .find(|q| q.id == s.quote_id)
-        .ok_or_else(|| ReceiptError::SettlementDiffers("its quote is not on this work order".into()))?;
-    check_settlement(quote, &s.items).map_err(|e| ReceiptError::SettlementDiffers(e.to_string()))?;
+        .ok_or_else(|| {
+            ReceiptError::SettlementDiffers("its quote is not on this work order".into())
+        })?;
+    check_settlement(quote, &s.items)
+        .map_err(|e| ReceiptError::SettlementDiffers(e.to_string()))?;
     c.start(ctx.head(w.settlement_title, None));
     let mut rows = head_rows(ctx);
     rows.push(quad(
@@ -108,7 +124,7 @@ fn head_rows(ctx: &Ctx<'_>) -> Vec<(Vec<f32>, Vec<Cell>)> {
 }
 
 fn rate(r: Rate) -> String {
-    if r.bp() % 100 == 0 {
+    if r.bp().is_multiple_of(100) {
         format!("{}%", r.bp() / 100)
     } else {
         format!("{}.{:02}%", r.bp() / 100, r.bp() % 100)
@@ -123,7 +139,14 @@ fn priced_lines(
     schedule: &FeeSchedule,
 ) -> Result<(), ReceiptError> {
     let (w, f) = (ctx.w, ctx.f);
-    let widths = [10.0, 18.0, CONTENT_W - 10.0 - 18.0 - 16.0 - 28.0 - 30.0, 16.0, 28.0, 30.0];
+    let widths = [
+        10.0,
+        18.0,
+        CONTENT_W - 10.0 - 18.0 - 16.0 - 28.0 - 30.0,
+        16.0,
+        28.0,
+        30.0,
+    ];
     let header = [
         Cell::label(w.seq),
         Cell::label(w.item),
@@ -173,7 +196,11 @@ fn priced_lines(
         (w.subtotal.to_owned(), p.subtotal, false),
         (format!("{} {}", w.tax, rate(schedule.tax)), p.tax, false),
         (w.cost.to_owned(), p.cost, false),
-        (format!("{} {}", w.management, rate(schedule.management)), p.management, false),
+        (
+            format!("{} {}", w.management, rate(schedule.management)),
+            p.management,
+            false,
+        ),
         (w.grand_total.to_owned(), p.total, true),
     ]);
     c.gap(2.0);
@@ -197,7 +224,11 @@ fn priced_lines(
             f.money(p.total),
             (w.schedule)(p.schedule_version)
         ),
-        Lang::En => format!("CNY {}, {}", f.money(p.total), (w.schedule)(p.schedule_version)),
+        Lang::En => format!(
+            "CNY {}, {}",
+            f.money(p.total),
+            (w.schedule)(p.schedule_version)
+        ),
     };
     c.grid(&[wide(ctx, w.in_words, note)], BODY);
     Ok(())

@@ -30,7 +30,13 @@ fn one_copy(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
         f.paren(f.service_type(o.service_type), f.paid(o.paid)),
     )];
     rows.extend(parties(ctx));
-    rows.push(quad(ctx, w.quantity, "1".into(), w.warranty, f.warranty(o.warranty).into()));
+    rows.push(quad(
+        ctx,
+        w.quantity,
+        "1".into(),
+        w.warranty,
+        f.warranty(o.warranty).into(),
+    ));
     rows.push(quad(
         ctx,
         w.requested,
@@ -39,8 +45,16 @@ fn one_copy(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
         f.time(o.reported_at),
     ));
     rows.push(wide(ctx, w.problem, o.fault_description.clone()));
-    rows.push(wide(ctx, w.diagnosis, o.diagnosis.clone().unwrap_or_default()));
-    rows.push(wide(ctx, w.result, o.repair_result.clone().unwrap_or_default()));
+    rows.push(wide(
+        ctx,
+        w.diagnosis,
+        o.diagnosis.clone().unwrap_or_default(),
+    ));
+    rows.push(wide(
+        ctx,
+        w.result,
+        o.repair_result.clone().unwrap_or_default(),
+    ));
     let outcome = match &o.outcome {
         Some(Outcome::Completed) => w.completed.to_owned(),
         Some(Outcome::NotCompleted(reason)) => f.labelled(w.not_completed, reason),

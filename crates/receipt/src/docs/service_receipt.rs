@@ -42,8 +42,18 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
         done.push((f.opt_time(o.repair_ended_at), r.to_owned()));
     }
     let widths = [30.0, CONTENT_W - 30.0];
-    let rows = lines_or_none(ctx, done, |(day, text)| vec![Cell::new(day), Cell::new(text)], 2);
-    c.table(&widths, &[Cell::label(w.log_day), Cell::label(w.work_done)], &rows, BODY);
+    let rows = lines_or_none(
+        ctx,
+        done,
+        |(day, text)| vec![Cell::new(day), Cell::new(text)],
+        2,
+    );
+    c.table(
+        &widths,
+        &[Cell::label(w.log_day), Cell::label(w.work_done)],
+        &rows,
+        BODY,
+    );
 
     c.heading(w.open_items);
     let mut open: Vec<(String, String)> = Vec::new();
@@ -63,12 +73,22 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
     let rows = lines_or_none(
         ctx,
         open.into_iter().enumerate().collect(),
-        |(i, (text, due))| vec![Cell::center((i + 1).to_string()), Cell::new(text), Cell::new(due)],
+        |(i, (text, due))| {
+            vec![
+                Cell::center((i + 1).to_string()),
+                Cell::new(text),
+                Cell::new(due),
+            ]
+        },
         3,
     );
     c.table(
         &widths,
-        &[Cell::label(w.seq), Cell::label(w.description), Cell::label(w.due)],
+        &[
+            Cell::label(w.seq),
+            Cell::label(w.description),
+            Cell::label(w.due),
+        ],
         &rows,
         BODY,
     );
