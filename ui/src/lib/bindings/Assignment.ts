@@ -3,4 +3,9 @@
 /**
  * An engineer on the order; one is project manager (项目经理) when two or more go.
  */
-export type Assignment = { engineer_id: string, manager: boolean, };
+export type Assignment = { engineer_id: string, manager: boolean, 
+/**
+ * The engineer's name as the dispatcher's server knows it, for documents and screens
+ * (a laptop only knows its own user).
+ */
+name?: string | null, };
