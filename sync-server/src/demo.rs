@@ -168,7 +168,7 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
             storage.assign(order.id, &[engineers[i % engineers.len()]], None, now)?;
         }
     }
-    put_printed_job(storage, engineers, now)
+    put_printed_job(storage, &engineers, now)
 }
 
 /// The letterhead, and one finished paid repair with everything its documents print
