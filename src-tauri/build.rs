@@ -10,6 +10,9 @@ const COMMANDS: &[&str] = &[
     "order_detail",
     "transition_order",
     "photo",
+    "document_pdf",
+    "save_document",
+    "open_document",
     "sync_now",
     "sync_status",
 ];

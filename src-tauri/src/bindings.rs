@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS, TypeVisitor};
 
-use crate::commands::{AppInfo, Language, OrderScreen, SessionInfo, TransitionInput};
+use crate::commands::{
+    AppInfo, Language, OrderScreen, SavedDocument, SessionInfo, TransitionInput,
+};
 use crate::error::AppError;
 use crate::state::SyncStatus;
 
@@ -28,6 +30,8 @@ pub fn export_to(dir: &Path) -> Result<(), ts_rs::ExportError> {
     TransitionInput::export_all(&cfg)?;
     AppError::export_all(&cfg)?;
     SyncStatus::export_all(&cfg)?;
+    SavedDocument::export_all(&cfg)?;
+    onsite_receipt::Document::export_all(&cfg)?;
     onsite_store::WorkOrderSummary::export_all(&cfg)?;
     onsite_domain::Status::export_all(&cfg)?;
     Ok(())

@@ -301,3 +301,156 @@ pub async fn sync_status(
     let s = state.sync_state().await;
     Ok(status_of(&app, s).await)
 }
+
+/// Makes a printed document of order `id` in `language`, from this laptop's rows with the
+/// function the server uses too (`onsite_receipt::render_rows`). Signature images the
+/// laptop lacks are fetched first when the server is reachable; offline, such an image
+/// prints as a box that says so.
+async fn render_document(
+    state: &AppState,
+    id: Uuid,
+    document: onsite_receipt::Document,
+    language: Language,
+) -> Result<onsite_receipt::Rendered, AppError> {
+    if let Some(session) = state.session() {
+        let images: Vec<String> = state
+            .with_store(move |s| {
+                Ok(s.work_order(id)?
+                    .signatures
+                    .into_iter()
+                    .map(|sig| sig.sha256)
+                    .collect())
+            })
+            .await?;
+        let store = state.store()?;
+        let client = Client::new(&session);
+        for sha in images {
+            if let Err(e) = onsite_sync_client::fetch_blob(&store, &client, &sha).await {
+                tracing::info!(%sha, error = %e, "a signature image stays missing on this print");
+            }
+        }
+    }
+    let lang = match language {
+        Language::ZhCn => onsite_receipt::Lang::Zh,
+        Language::En => onsite_receipt::Lang::En,
+    };
+    state
+        .with_store(move |s| {
+            let rows = s.order_rows(id)?;
+            Ok(onsite_receipt::render_rows(
+                id,
+                rows.iter().map(|(e, b)| (*e, b.as_str())),
+                |sha| s.blob(sha).ok().flatten(),
+                document,
+                lang,
+                Utc::now(),
+            )?)
+        })
+        .await
+}
+
+/// Writes `bytes` to `path` and flushes them to the disk before answering.
+fn write_durably(path: &std::path::Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| {
+        AppError::new(
+            ErrorCode::PrintFailed,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let mut f = std::fs::File::create(path).map_err(failed)?;
+    f.write_all(bytes).map_err(failed)?;
+    f.sync_all().map_err(failed)
+}
+
+/// The PDF of a document, for the window's preview. Raw bytes, not JSON.
+#[tauri::command]
+pub async fn document_pdf(
+    state: State<'_, AppState>,
+    id: Uuid,
+    document: onsite_receipt::Document,
+    language: Language,
+) -> Result<tauri::ipc::Response, AppError> {
+    let r = render_document(&state, id, document, language).await?;
+    Ok(tauri::ipc::Response::new(r.bytes))
+}
+
+/// What became of a document the engineer saved or opened.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SavedDocument {
+    pub path: String,
+    pub pages: u32,
+    /// Characters the font cannot draw, printed as a red `[U+XXXX]`.
+    pub missing_glyphs: Vec<String>,
+}
+
+fn saved(path: &std::path::Path, r: &onsite_receipt::Rendered) -> SavedDocument {
+    SavedDocument {
+        path: path.display().to_string(),
+        pages: u32::try_from(r.pages).unwrap_or(u32::MAX),
+        missing_glyphs: r.missing_glyphs.iter().map(char::to_string).collect(),
+    }
+}
+
+/// Asks where to save the document (the system's save dialog) and writes it there;
+/// `None` when the engineer cancelled.
+#[tauri::command]
+pub async fn save_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: Uuid,
+    document: onsite_receipt::Document,
+    language: Language,
+) -> Result<Option<SavedDocument>, AppError> {
+    use tauri_plugin_dialog::DialogExt;
+    let r = render_document(&state, id, document, language).await?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_file_name(&r.file_name)
+        .add_filter("PDF", &["pdf"])
+        .save_file(move |path| {
+            // The window waits for this answer; a closed channel only means it stopped.
+            let _ = tx.send(path);
+        });
+    let Some(path) = rx.await.ok().flatten() else {
+        return Ok(None);
+    };
+    let path = path.into_path().map_err(|e| {
+        AppError::new(
+            ErrorCode::Invalid,
+            format!("that place cannot be saved to: {e}"),
+        )
+    })?;
+    write_durably(&path, &r.bytes)?;
+    Ok(Some(saved(&path, &r)))
+}
+
+/// Writes the document into the app's `documents` folder and opens it in the system's
+/// PDF viewer, to print from there. Works offline.
+#[tauri::command]
+pub async fn open_document(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: Uuid,
+    document: onsite_receipt::Document,
+    language: Language,
+) -> Result<SavedDocument, AppError> {
+    use tauri_plugin_opener::OpenerExt;
+    let r = render_document(&state, id, document, language).await?;
+    let path = state.documents_dir().join(&r.file_name);
+    write_durably(&path, &r.bytes)?;
+    let shown = path.display().to_string();
+    app.opener()
+        .open_path(shown.clone(), None::<&str>)
+        .map_err(|e| {
+            AppError::new(
+                ErrorCode::CannotOpen,
+                format!("saved as {shown}, but no PDF viewer opened it: {e}"),
+            )
+        })?;
+    Ok(saved(&path, &r))
+}

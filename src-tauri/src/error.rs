@@ -35,6 +35,14 @@ pub enum ErrorCode {
     Storage,
     /// The server refused or answered something unexpected.
     Server,
+    /// The document has nothing to print yet (no quote, no settlement).
+    NothingToPrint,
+    /// The settlement differs from the approved quote: it may not be printed.
+    SettlementDiffers,
+    /// The document could not be made or written (font, image, disk).
+    PrintFailed,
+    /// The system has no viewer for PDF files: the file is saved, open it by hand.
+    CannotOpen,
 }
 
 /// A command's failure. Nothing was changed when a command returns one.
@@ -66,6 +74,20 @@ impl AppError {
             ),
             other => other.into(),
         }
+    }
+}
+
+impl From<onsite_receipt::ReceiptError> for AppError {
+    fn from(e: onsite_receipt::ReceiptError) -> AppError {
+        use onsite_receipt::ReceiptError as R;
+        let code = match e {
+            R::NoQuote | R::NoSettlement => ErrorCode::NothingToPrint,
+            R::SettlementDiffers(_) => ErrorCode::SettlementDiffers,
+            R::NoOrder(_) => ErrorCode::NotFound,
+            R::UnknownDocument(_) | R::UnknownLang(_) => ErrorCode::Invalid,
+            R::Record { .. } | R::Font | R::Image(_) => ErrorCode::PrintFailed,
+        };
+        AppError::new(code, e.to_string())
     }
 }
 

@@ -41,6 +41,10 @@ pub fn run() {
         )
         .init();
     let app = tauri::Builder::default()
+        // Used from Rust only (the save dialog, opening a PDF to print): the window is
+        // granted none of their commands.
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let dir = data_dir(app)?;
             let state = state::AppState::open(&dir);
@@ -62,6 +66,9 @@ pub fn run() {
             commands::order_detail,
             commands::transition_order,
             commands::photo,
+            commands::document_pdf,
+            commands::save_document,
+            commands::open_document,
             commands::sync_now,
             commands::sync_status,
         ])

@@ -1,6 +1,6 @@
 //! What the app holds while it runs: the opened store, the session and the sync engine.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use onsite_store::{OpenOptions, Store, StoreError};
@@ -31,6 +31,8 @@ pub struct AppState {
     open_error: Option<AppError>,
     session: Mutex<Option<Session>>,
     sync: tokio::sync::Mutex<Option<SyncHandle>>,
+    /// The folder the database lives in; printed documents go to `documents/` in it.
+    dir: PathBuf,
 }
 
 impl AppState {
@@ -65,7 +67,13 @@ impl AppState {
             open_error,
             session: Mutex::new(None),
             sync: tokio::sync::Mutex::new(None),
+            dir: dir.to_path_buf(),
         }
+    }
+
+    /// Where documents opened for printing are kept.
+    pub fn documents_dir(&self) -> PathBuf {
+        self.dir.join("documents")
     }
 
     /// The store, or why there is none.

@@ -282,6 +282,28 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(&c, "[data-testid=sync-connection]", "Offline").await;
     text_becomes(&c, "[data-testid=sign-out]", "Sign out").await;
     shot(&c, "07-english").await;
+
+    // Issue 5: the repair record of the order, previewed in the window offline — made on
+    // the laptop and drawn by pdf.js, three copies, one page each.
+    find(
+        &c,
+        &format!("[data-testid=order-item][data-number='{number}']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("opens the order");
+    text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    click(&c, "[data-testid=docs-preview]", "previews").await;
+    attr_becomes(&c, "[data-testid=preview-pages]", "data-pages", "3").await;
+    let canvases = c
+        .find_all(Locator::Css("[data-testid=preview-pages] canvas"))
+        .await
+        .expect("pages")
+        .len();
+    assert_eq!(canvases, 3, "one canvas per page");
+    shot(&c, "08-repair-record-preview").await;
+    click(&c, "[data-testid=docs-close]", "closes the preview").await;
     c.close().await.expect("closes the app");
     drop(desktop);
 }

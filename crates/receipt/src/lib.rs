@@ -83,6 +83,7 @@ impl std::str::FromStr for Lang {
 
 /// The printable documents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PrintedDocument"))]
 #[serde(rename_all = "snake_case")]
 pub enum Document {
     RepairRecord,

@@ -6,6 +6,8 @@ import type { AppError } from "./bindings/AppError";
 import type { AppInfo } from "./bindings/AppInfo";
 import type { Language } from "./bindings/Language";
 import type { OrderScreen } from "./bindings/OrderScreen";
+import type { PrintedDocument } from "./bindings/PrintedDocument";
+import type { SavedDocument } from "./bindings/SavedDocument";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import type { Status } from "./bindings/Status";
 import type { SyncStatus } from "./bindings/SyncStatus";
@@ -41,6 +43,12 @@ export const api = {
   orderDetail: (id: string) => call<OrderScreen>("order_detail", { id }),
   transition: (input: TransitionInput) => call<OrderScreen>("transition_order", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
+  documentPdf: (id: string, document: PrintedDocument, language: Language) =>
+    call<ArrayBuffer>("document_pdf", { id, document, language }),
+  saveDocument: (id: string, document: PrintedDocument, language: Language) =>
+    call<SavedDocument | null>("save_document", { id, document, language }),
+  openDocument: (id: string, document: PrintedDocument, language: Language) =>
+    call<SavedDocument>("open_document", { id, document, language }),
   syncNow: () => call<void>("sync_now"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
