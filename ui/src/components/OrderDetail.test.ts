@@ -147,4 +147,17 @@ describe("one work order", () => {
     await fireEvent.click(screen.getByRole("button", { name: "查看" }));
     expect((await screen.findByRole("alert")).textContent).toBe("这张照片还不在本机，联网后即可查看。");
   });
+
+  it("keeps the postpone form open when a background sync refreshes the same order", async () => {
+    const onTransition = vi.fn(async (_: TransitionInput) => {});
+    const view = render(OrderDetail, {
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto },
+    });
+    await fireEvent.click(screen.getByTestId("action-postponed"));
+    await fireEvent.input(screen.getByTestId("postpone-reason"), { target: { value: "现场未具备施工条件" } });
+    // The app reloads the open order after every sync: a new object, the same order.
+    await view.rerender({ screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto });
+    expect(screen.getByTestId("postpone-form")).toBeTruthy();
+    expect((screen.getByTestId("postpone-reason") as HTMLInputElement).value).toBe("现场未具备施工条件");
+  });
 });
