@@ -444,13 +444,12 @@ pub async fn open_document(
     let path = state.documents_dir().join(&r.file_name);
     write_durably(&path, &r.bytes)?;
     let shown = path.display().to_string();
+    // The message is the saved file's path: the window tells where it is.
     app.opener()
         .open_path(shown.clone(), None::<&str>)
         .map_err(|e| {
-            AppError::new(
-                ErrorCode::CannotOpen,
-                format!("saved as {shown}, but no PDF viewer opened it: {e}"),
-            )
+            tracing::warn!(path = %shown, error = %e, "no PDF viewer opened the document");
+            AppError::new(ErrorCode::CannotOpen, shown.clone())
         })?;
     Ok(saved(&path, &r))
 }

@@ -41,7 +41,7 @@ pub enum ErrorCode {
     SettlementDiffers,
     /// The document could not be made or written (font, image, disk).
     PrintFailed,
-    /// The system has no viewer for PDF files: the file is saved, open it by hand.
+    /// The system has no viewer for PDF files: the file is saved (the message is its path).
     CannotOpen,
 }
 

@@ -143,7 +143,7 @@ export const zhCN = {
   "error.nothing_to_print": "这张工单还没有报价或结算，这份文件暂无可打印的内容。",
   "error.settlement_differs": "结算单与客户确认的报价不一致，不能打印：请先让客户签字确认变更。",
   "error.print_failed": "无法生成文件：{message}",
-  "error.cannot_open": "文件已保存，但没有 PDF 阅读器能打开它：{message}",
+  "error.cannot_open": "文件已保存到 {message}，但本机没有能打开它的 PDF 阅读器：请用其他程序打开并打印。",
   "error.unknown": "出错了：{message}",
 
   "status.new": "新建",
@@ -317,7 +317,7 @@ export const en: Record<MessageKey, string> = {
   "error.nothing_to_print": "This order has no quote or settlement yet: there is nothing to print in this document.",
   "error.settlement_differs": "The settlement differs from the quote the customer approved and cannot be printed: get the change signed first.",
   "error.print_failed": "The document could not be made: {message}",
-  "error.cannot_open": "The file is saved, but no PDF viewer opened it: {message}",
+  "error.cannot_open": "Saved as {message}, but no PDF viewer on this computer opened it: open it with another program to print.",
   "error.unknown": "Something went wrong: {message}",
 
   "status.new": "New",
