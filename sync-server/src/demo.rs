@@ -181,46 +181,63 @@ fn put_printed_job(
 ) -> Result<(), ApiError> {
     let file = onsite_receipt::sample::repair_job(12)
         .map_err(|e| ApiError::Internal(format!("the demo repair job: {e}")))?;
+    let team: Vec<Uuid> = engineers.iter().take(2).copied().collect();
+    put_order_file(storage, &file, &team, team.first().copied(), now)
+}
+
+/// Puts an order with everything under it on the server as the dispatcher would have it
+/// (letterhead, customer, equipment, parts, the records, signature images), then assigns
+/// it to `team`. Fee schedules are left to the caller: the server has its own.
+pub fn put_order_file(
+    storage: &dyn Storage,
+    file: &onsite_receipt::OrderFile,
+    team: &[Uuid],
+    manager: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let put = |entity: Entity, row: Map<String, Value>| -> Result<(), ApiError> {
+        storage.admin_put(entity, row, now)?;
+        Ok(())
+    };
     if let Some(company) = &file.company {
-        storage.admin_put(Entity::Company, object(company)?, now)?;
+        put(Entity::Company, object(company)?)?;
     }
     if let Some(c) = &file.customer {
-        storage.admin_put(Entity::Customer, object(c)?, now)?;
+        put(Entity::Customer, object(c)?)?;
     }
     if let Some(e) = &file.equipment {
-        storage.admin_put(Entity::Equipment, object(e)?, now)?;
+        put(Entity::Equipment, object(e)?)?;
     }
     for p in &file.parts {
-        storage.admin_put(Entity::Part, object(p)?, now)?;
+        put(Entity::Part, object(p)?)?;
     }
     let mut order = file.order.clone();
     order.assignees = Vec::new();
-    storage.admin_put(Entity::WorkOrder, object(&order)?, now)?;
+    put(Entity::WorkOrder, object(&order)?)?;
     for u in &file.part_usages {
-        storage.admin_put(Entity::PartUsage, object(u)?, now)?;
+        put(Entity::PartUsage, object(u)?)?;
     }
     for q in &file.quotes {
-        storage.admin_put(Entity::Quote, object(q)?, now)?;
+        put(Entity::Quote, object(q)?)?;
     }
     for x in &file.settlements {
-        storage.admin_put(Entity::Settlement, object(x)?, now)?;
+        put(Entity::Settlement, object(x)?)?;
     }
     for x in &file.signatures {
-        storage.admin_put(Entity::Signature, object(x)?, now)?;
+        put(Entity::Signature, object(x)?)?;
     }
     for x in &file.satisfaction {
-        storage.admin_put(Entity::Satisfaction, object(x)?, now)?;
+        put(Entity::Satisfaction, object(x)?)?;
     }
     for x in &file.log_entries {
-        storage.admin_put(Entity::LogEntry, object(x)?, now)?;
+        put(Entity::LogEntry, object(x)?)?;
     }
     for x in &file.follow_ups {
-        storage.admin_put(Entity::FollowUp, object(x)?, now)?;
+        put(Entity::FollowUp, object(x)?)?;
     }
     for (sha, png) in &file.images {
         storage.put_blob(sha, png, now)?;
     }
-    let team: Vec<Uuid> = engineers.iter().take(2).copied().collect();
-    storage.assign(order.id, &team, team.first().copied(), now)?;
+    storage.assign(order.id, team, manager, now)?;
     Ok(())
 }

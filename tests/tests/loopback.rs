@@ -556,58 +556,14 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
     );
     let file = sample::repair_job(20).expect("sample");
     let now = chrono::Utc::now();
-    let put = |entity: Entity, row: Map<String, Value>| {
-        storage.admin_put(entity, row, now).expect("stored");
-    };
-    put(
-        Entity::Company,
-        object(&file.company.clone().expect("company")),
-    );
-    put(
-        Entity::Customer,
-        object(&file.customer.clone().expect("customer")),
-    );
-    put(
-        Entity::Equipment,
-        object(&file.equipment.clone().expect("equipment")),
-    );
-    for p in &file.parts {
-        put(Entity::Part, object(p));
-    }
     for s in &file.fee_schedules {
-        put(Entity::FeeSchedule, object(s));
+        storage
+            .admin_put(Entity::FeeSchedule, object(s), now)
+            .expect("fee schedule");
     }
-    let mut order = file.order.clone();
-    order.assignees = Vec::new();
-    put(Entity::WorkOrder, object(&order));
-    storage
-        .assign(order.id, &[users[0]], None, now)
-        .expect("assigned");
-    for u in &file.part_usages {
-        put(Entity::PartUsage, object(u));
-    }
-    for q in &file.quotes {
-        put(Entity::Quote, object(q));
-    }
-    for s in &file.settlements {
-        put(Entity::Settlement, object(s));
-    }
-    for s in &file.signatures {
-        put(Entity::Signature, object(s));
-    }
-    for s in &file.satisfaction {
-        put(Entity::Satisfaction, object(s));
-    }
-    for l in &file.log_entries {
-        put(Entity::LogEntry, object(l));
-    }
-    for f in &file.follow_ups {
-        put(Entity::FollowUp, object(f));
-    }
-    for png in [sample::CUSTOMER_SIGNATURE, sample::ENGINEER_SIGNATURE] {
-        let sha = onsite_domain::signature::sha256_hex(png);
-        storage.put_blob(&sha, png, now).expect("blob");
-    }
+    onsite_sync_server::demo::put_order_file(&storage, &file, &[users[0]], None, now)
+        .expect("the order and all under it on the server");
+    let order = file.order.clone();
 
     let (store, client, session) = laptop(&dir, &server, "laptop-1").await;
     sync_once(&store, &client, &Config::default(), &|_| {})
