@@ -14,6 +14,7 @@ mod merge;
 mod migrate;
 mod numbers;
 mod query;
+mod raw;
 mod row;
 mod write;
 

@@ -20,7 +20,9 @@ use onsite_domain::{Change, ChangeOp, Entity, Op, OpKind, OpStatus};
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
+use crate::raw::{Incoming, RawChange, RawRow, bad_change, written_as_is};
 use crate::row::{self, Base, Fields, StoredRecord};
 use crate::{Result, Store, StoreError, index, meta_set};
 
@@ -189,6 +191,26 @@ fn store_record(conn: &Connection, record: StoredRecord, reindex: &mut Reindex) 
     Ok(())
 }
 
+/// What one pulled page has done so far.
+#[derive(Default)]
+struct Page {
+    stats: ApplyStats,
+    reindex: Reindex,
+    sla_changed: Option<SlaConfig>,
+    /// The newest stamp seen: local edits made after this pull must order after it.
+    newest: Option<String>,
+}
+
+impl Page {
+    fn observe_clocks<'a>(&mut self, stamps: impl Iterator<Item = &'a str>) {
+        for c in stamps {
+            if self.newest.as_deref().is_none_or(|n| n < c) {
+                self.newest = Some(c.to_owned());
+            }
+        }
+    }
+}
+
 /// What applying a pulled page did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -221,6 +243,40 @@ impl Store {
         server_time: DateTime<Utc>,
         local_now: DateTime<Utc>,
     ) -> Result<ApplyStats> {
+        self.apply_page(
+            changes.into_iter().map(Incoming::Parsed),
+            cursor,
+            server_time,
+            local_now,
+        )
+    }
+
+    /// [`Store::apply_pull`] for changes as the JSON text they came in (`Change` objects):
+    /// the rows under an order with nothing pending here (checklist answers, part
+    /// usages, …: most of a first sync) are written as they came, without being parsed
+    /// into values and written out again.
+    pub fn apply_pull_raw(
+        &mut self,
+        changes: &[Box<RawValue>],
+        cursor: &str,
+        server_time: DateTime<Utc>,
+        local_now: DateTime<Utc>,
+    ) -> Result<ApplyStats> {
+        self.apply_page(
+            changes.iter().map(|c| Incoming::Raw(c)),
+            cursor,
+            server_time,
+            local_now,
+        )
+    }
+
+    fn apply_page<'a>(
+        &mut self,
+        changes: impl Iterator<Item = Incoming<'a>>,
+        cursor: &str,
+        server_time: DateTime<Utc>,
+        local_now: DateTime<Utc>,
+    ) -> Result<ApplyStats> {
         let tx = self.conn.transaction()?;
         // The records with pending operations, read once: usually few or none.
         let pending_records: HashSet<(String, String)> = tx
@@ -234,86 +290,49 @@ impl Store {
             pending_ids.contains(id)
                 && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()))
         };
-        let mut stats = ApplyStats::default();
-        let mut reindex = Reindex::default();
-        let mut sla_changed = None;
-        // The newest stamp seen: local edits made after this pull must order after it.
-        let mut newest: Option<String> = None;
-        for change in changes {
-            let id = change.id.to_string();
-            match change.op {
-                ChangeOp::Put => {
-                    let Some(row) = change.row else {
-                        return Err(StoreError::BadData {
-                            what: format!("pulled {} {id}", change.entity),
-                            detail: "a put without a row".into(),
-                        });
-                    };
-                    let (body, clocks) = row::split_clocks(row);
-                    for c in clocks.values().filter_map(Value::as_str) {
-                        if newest.as_deref().is_none_or(|n| n < c) {
-                            newest = Some(c.to_owned());
+        let mut page = Page::default();
+        for incoming in changes {
+            let change = match incoming {
+                Incoming::Parsed(change) => change,
+                Incoming::Raw(raw) => {
+                    let head: RawChange<'_> = serde_json::from_str(raw.get())
+                        .map_err(|e| bad_change(raw, &e.to_string()))?;
+                    let id = head.id.to_string();
+                    match head.row {
+                        Some(row)
+                            if head.op == ChangeOp::Put
+                                && written_as_is(head.entity)
+                                && !has_pending(head.entity, &id) =>
+                        {
+                            let row = RawRow::split(head.entity, &id, row)?;
+                            page.observe_clocks(row.clock_values());
+                            row::save_text(
+                                &tx,
+                                &row::TextRecord::server_row(
+                                    head.entity,
+                                    &id,
+                                    row.work_order_id.as_deref(),
+                                    &row.body,
+                                    row.clocks,
+                                ),
+                                &mut page.reindex.saves,
+                            )?;
+                            page.stats.put += 1;
+                            continue;
                         }
+                        _ => serde_json::from_str::<Change>(raw.get())
+                            .map_err(|e| bad_change(raw, &e.to_string()))?,
                     }
-                    if change.entity == Entity::FaultLevels {
-                        sla_changed = Some(
-                            serde_json::from_value::<SlaConfig>(Value::Object(body.clone()))
-                                .map_err(|e| StoreError::BadData {
-                                    what: "fault level table".into(),
-                                    detail: e.to_string(),
-                                })?,
-                        );
-                    }
-                    let pending = if change.entity.merge_rule() == MergeRule::ServerOwned
-                        || !has_pending(change.entity, &id)
-                    {
-                        Vec::new()
-                    } else {
-                        pending_ops(&tx, change.entity, &id)?
-                    };
-                    let mut record = StoredRecord {
-                        entity: change.entity,
-                        work_order_id: row::owner_of(change.entity, &id, &body),
-                        id,
-                        body,
-                        clocks,
-                        base: Base::Same,
-                        deleted: false,
-                    };
-                    if !pending.is_empty() {
-                        record.base = Base::Row(record.body.clone(), record.clocks.clone());
-                        rebase(&mut record, &pending);
-                        stats.rebased += 1;
-                    }
-                    store_record(&tx, record, &mut reindex)?;
-                    stats.put += 1;
                 }
-                ChangeOp::Delete => {
-                    if change.entity == Entity::WorkOrder {
-                        reindex.forget(&id);
-                    }
-                    if !has_pending(change.entity, &id) {
-                        row::remove(&tx, change.entity, &id)?;
-                        if change.entity == Entity::WorkOrder {
-                            index::unindex_work_order(&tx, &id)?;
-                        }
-                    } else if let Some(mut record) = row::load(&tx, change.entity, &id)? {
-                        // Keep what the engineer is still sending; the server will judge it.
-                        record.deleted = true;
-                        row::save(&tx, &record)?;
-                        if change.entity == Entity::WorkOrder {
-                            index::unindex_work_order(&tx, &id)?;
-                        }
-                    }
-                    stats.deleted += 1;
-                }
-                ChangeOp::Revoke => {
-                    reindex.forget(&id);
-                    stats.kept_pending += revoke(&tx, &self.sla, &id)?;
-                    stats.revoked += 1;
-                }
-            }
+            };
+            Self::apply_change(&tx, &self.sla, change, &has_pending, &mut page)?;
         }
+        let Page {
+            stats,
+            reindex,
+            sla_changed,
+            newest,
+        } = page;
         reindex.finish(&tx, &self.sla)?;
         if let Some(sla) = &sla_changed {
             index::reindex_all(&tx, sla)?;
@@ -332,6 +351,87 @@ impl Store {
             self.sla = sla;
         }
         Ok(stats)
+    }
+
+    /// One parsed change of a page: the general path, with the merge of pending work.
+    fn apply_change(
+        tx: &Connection,
+        sla: &SlaConfig,
+        change: Change,
+        has_pending: &dyn Fn(Entity, &str) -> bool,
+        page: &mut Page,
+    ) -> Result<()> {
+        let id = change.id.to_string();
+        match change.op {
+            ChangeOp::Put => {
+                let Some(row) = change.row else {
+                    return Err(StoreError::BadData {
+                        what: format!("pulled {} {id}", change.entity),
+                        detail: "a put without a row".into(),
+                    });
+                };
+                let (body, clocks) = row::split_clocks(row);
+                page.observe_clocks(clocks.values().filter_map(Value::as_str));
+                if change.entity == Entity::FaultLevels {
+                    page.sla_changed = Some(
+                        serde_json::from_value::<SlaConfig>(Value::Object(body.clone())).map_err(
+                            |e| StoreError::BadData {
+                                what: "fault level table".into(),
+                                detail: e.to_string(),
+                            },
+                        )?,
+                    );
+                }
+                let pending = if change.entity.merge_rule() == MergeRule::ServerOwned
+                    || !has_pending(change.entity, &id)
+                {
+                    Vec::new()
+                } else {
+                    pending_ops(tx, change.entity, &id)?
+                };
+                let mut record = StoredRecord {
+                    entity: change.entity,
+                    work_order_id: row::owner_of(change.entity, &id, &body),
+                    id,
+                    body,
+                    clocks,
+                    base: Base::Same,
+                    deleted: false,
+                };
+                if !pending.is_empty() {
+                    record.base = Base::Row(record.body.clone(), record.clocks.clone());
+                    rebase(&mut record, &pending);
+                    page.stats.rebased += 1;
+                }
+                store_record(tx, record, &mut page.reindex)?;
+                page.stats.put += 1;
+            }
+            ChangeOp::Delete => {
+                if change.entity == Entity::WorkOrder {
+                    page.reindex.forget(&id);
+                }
+                if !has_pending(change.entity, &id) {
+                    row::remove(tx, change.entity, &id)?;
+                    if change.entity == Entity::WorkOrder {
+                        index::unindex_work_order(tx, &id)?;
+                    }
+                } else if let Some(mut record) = row::load(tx, change.entity, &id)? {
+                    // Keep what the engineer is still sending; the server will judge it.
+                    record.deleted = true;
+                    row::save(tx, &record)?;
+                    if change.entity == Entity::WorkOrder {
+                        index::unindex_work_order(tx, &id)?;
+                    }
+                }
+                page.stats.deleted += 1;
+            }
+            ChangeOp::Revoke => {
+                page.reindex.forget(&id);
+                page.stats.kept_pending += revoke(tx, sla, &id)?;
+                page.stats.revoked += 1;
+            }
+        }
+        Ok(())
     }
 
     /// Records the server's answers to a push: accepted operations leave the outbox; the

@@ -116,6 +116,57 @@ pub(crate) fn save_as(conn: &Connection, r: &StoredRecord, hint: &mut SaveHint) 
     };
     let body = body_json(&r.body);
     let clocks = to_json(&r.clocks);
+    save_text(
+        conn,
+        &TextRecord {
+            entity: r.entity,
+            id: &r.id,
+            work_order_id: r.work_order_id.as_deref(),
+            body: &body,
+            clocks: &clocks,
+            base_body: base_body.as_deref(),
+            base_clocks: base_clocks.as_deref(),
+            deleted: r.deleted,
+        },
+        hint,
+    )
+}
+
+/// A record as the text its columns hold.
+pub(crate) struct TextRecord<'a> {
+    pub entity: Entity,
+    pub id: &'a str,
+    pub work_order_id: Option<&'a str>,
+    pub body: &'a str,
+    pub clocks: &'a str,
+    pub base_body: Option<&'a str>,
+    pub base_clocks: Option<&'a str>,
+    pub deleted: bool,
+}
+
+impl<'a> TextRecord<'a> {
+    /// The server's row with nothing pending here.
+    pub fn server_row(
+        entity: Entity,
+        id: &'a str,
+        work_order_id: Option<&'a str>,
+        body: &'a str,
+        clocks: &'a str,
+    ) -> TextRecord<'a> {
+        TextRecord {
+            entity,
+            id,
+            work_order_id,
+            body,
+            clocks,
+            base_body: None,
+            base_clocks: None,
+            deleted: false,
+        }
+    }
+}
+
+pub(crate) fn save_text(conn: &Connection, r: &TextRecord<'_>, hint: &mut SaveHint) -> Result<()> {
     let inserted = if hint.inserts_first() {
         // ON CONFLICT DO UPDATE leaves `work_order_id` as it was, as the UPDATE below.
         // Only an insert moves `last_insert_rowid`.
@@ -126,15 +177,15 @@ pub(crate) fn save_as(conn: &Connection, r: &StoredRecord, hint: &mut SaveHint) 
              ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks,
                  base_body = excluded.base_body, base_clocks = excluded.base_clocks, deleted = excluded.deleted",
         )?
-        .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
+        .execute(params![r.entity.as_str(), r.id, r.work_order_id, r.body, r.clocks, r.base_body, r.base_clocks, r.deleted])?;
         conn.last_insert_rowid() != before
     } else {
         let updated = conn
             .prepare_cached("UPDATE record SET body = ?3, clocks = ?4, base_body = ?5, base_clocks = ?6, deleted = ?7 WHERE entity = ?1 AND id = ?2")?
-            .execute(params![r.entity.as_str(), r.id, body, clocks, base_body, base_clocks, r.deleted])?;
+            .execute(params![r.entity.as_str(), r.id, r.body, r.clocks, r.base_body, r.base_clocks, r.deleted])?;
         if updated == 0 {
             conn.prepare_cached("INSERT INTO record (entity, id, work_order_id, body, clocks, base_body, base_clocks, deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
-                .execute(params![r.entity.as_str(), r.id, r.work_order_id, body, clocks, base_body, base_clocks, r.deleted])?;
+                .execute(params![r.entity.as_str(), r.id, r.work_order_id, r.body, r.clocks, r.base_body, r.base_clocks, r.deleted])?;
         }
         updated == 0
     };

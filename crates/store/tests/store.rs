@@ -589,6 +589,132 @@ fn search_follows_a_customer_renamed_by_sync() {
 }
 
 #[test]
+fn changes_applied_as_text_give_the_same_laptop_as_changes_parsed() {
+    // The sync engine hands pulled changes over as JSON text and rows under an order with
+    // nothing pending are stored as they came; the store must end up exactly as if every
+    // change had been parsed and merged.
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(7, support::size(40), engineer, now());
+    let all = support::changes(&data, engineer);
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let (mut parsed, mut text) = (open(&dir_a), open(&dir_b));
+    for (i, page) in all.chunks(300).enumerate() {
+        let cursor = format!("c{i}");
+        parsed
+            .apply_pull(page.to_vec(), &cursor, now(), now())
+            .expect("applies");
+        text.apply_pull_raw(&support::raw(page), &cursor, now(), now())
+            .expect("applies");
+    }
+    // Local work on both laptops, then a page that brings newer server rows for the very
+    // records being edited, a null field, and a row under an order with a clock per field.
+    let item = data.checklist_items[3].clone();
+    let usage = data.part_usages[0].clone();
+    for store in [&mut parsed, &mut text] {
+        store
+            .update(
+                Entity::ChecklistItem,
+                item.id,
+                fields(json!({"note": "本地备注"})),
+                now(),
+            )
+            .expect("edits offline");
+    }
+    let mut newer = item.clone();
+    newer.label = "服务器改了标签".into();
+    newer.note = None;
+    let mut page = vec![
+        Change::put_record(900_001, Entity::ChecklistItem, &newer, &server_hlc(5))
+            .expect("serialises"),
+        Change::put_record(900_002, Entity::PartUsage, &usage, &server_hlc(6)).expect("serialises"),
+    ];
+    let mut entry = serde_json::to_value(log_entry(item.work_order_id, "带\"引号\"的\n日志"))
+        .expect("serialises");
+    // Stamped a minute ahead of this laptop's clock.
+    entry["_clocks"] =
+        json!({"text": server_hlc(-60_000).to_string(), "day": server_hlc(-59_000).to_string()});
+    page.push(Change {
+        seq: 900_003,
+        entity: Entity::LogEntry,
+        id: entry["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("an id"),
+        op: ChangeOp::Put,
+        row: entry.as_object().cloned(),
+    });
+    parsed
+        .apply_pull(page.clone(), "c-last", now(), now())
+        .expect("applies");
+    text.apply_pull_raw(&support::raw(&page), "c-last", now(), now())
+        .expect("applies");
+
+    let a = parsed.visible_records().expect("reads");
+    let b = text.visible_records().expect("reads");
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y, "the same record on both laptops");
+    }
+    let kept = text
+        .record_json(Entity::ChecklistItem, item.id)
+        .expect("reads")
+        .expect("there");
+    assert_eq!(kept["note"], "本地备注", "the pending local note survives");
+    assert_eq!(
+        kept["label"], "服务器改了标签",
+        "the server's newer label arrives"
+    );
+    assert_eq!(
+        parsed
+            .open_work_orders(
+                None,
+                onsite_store::Page {
+                    offset: 0,
+                    limit: 500
+                }
+            )
+            .expect("lists"),
+        text.open_work_orders(
+            None,
+            onsite_store::Page {
+                offset: 0,
+                limit: 500
+            }
+        )
+        .expect("lists")
+    );
+    assert_eq!(
+        parsed.van_stock().expect("reads"),
+        text.van_stock().expect("reads")
+    );
+    assert_eq!(
+        parsed.cursor().expect("reads"),
+        text.cursor().expect("reads")
+    );
+    // Local edits after the pull are stamped after the newest server stamp on both.
+    let stamp = |s: &mut Store| {
+        s.update(
+            Entity::ChecklistItem,
+            data.checklist_items[5].id,
+            fields(json!({"note": "后来写的"})),
+            now(),
+        )
+        .expect("edits")
+        .hlc
+        .to_string()
+    };
+    let (sa, sb) = (stamp(&mut parsed), stamp(&mut text));
+    let ahead = server_hlc(-60_000).to_string();
+    assert!(sa > ahead && sb > ahead, "{sa} {sb} after {ahead}");
+    assert_eq!(sa[..21], sb[..21], "the same physical time and counter");
+    text.verify()
+        .expect("tables, indexes and the search index agree");
+}
+
+#[test]
 fn a_page_of_new_rows_that_also_replaces_rows_already_here_keeps_both() {
     // After 20 inserts a page's saves try INSERT first; the replacements that follow must
     // still replace (and the order's search row follow them).

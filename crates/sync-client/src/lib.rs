@@ -176,6 +176,15 @@ async fn answer<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Resul
     serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
 }
 
+/// A pull page whose changes are kept as the JSON text they came in.
+#[derive(Debug, Deserialize)]
+pub struct RawPullResponse {
+    pub changes: Vec<Box<serde_json::value::RawValue>>,
+    pub cursor: String,
+    pub has_more: bool,
+    pub server_time: DateTime<Utc>,
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -237,6 +246,20 @@ impl Client {
     }
 
     pub async fn pull(&self, cursor: Option<&str>, limit: usize) -> Result<PullResponse> {
+        self.pull_as(cursor, limit).await
+    }
+
+    /// [`Client::pull`] with each change left as its JSON text, for
+    /// [`Store::apply_pull_raw`]: what the sync engine uses.
+    pub async fn pull_raw(&self, cursor: Option<&str>, limit: usize) -> Result<RawPullResponse> {
+        self.pull_as(cursor, limit).await
+    }
+
+    async fn pull_as<T: serde::de::DeserializeOwned>(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<T> {
         let mut url = format!("{}/v1/sync/pull?limit={limit}", self.base);
         if let Some(c) = cursor {
             url.push_str(&format!("&cursor={c}"));
@@ -605,11 +628,13 @@ pub async fn sync_once(
         done: 0,
         total: 0,
     });
-    let mut page = client.pull(cursor.as_deref(), config.pull_limit).await?;
+    let mut page = client
+        .pull_raw(cursor.as_deref(), config.pull_limit)
+        .await?;
     loop {
         let count = u64::try_from(page.changes.len()).unwrap_or(0);
         let local_now = Utc::now();
-        let PullResponse {
+        let RawPullResponse {
             changes,
             cursor: page_cursor,
             has_more,
@@ -618,7 +643,7 @@ pub async fn sync_once(
         let next = page_cursor.clone();
         // The page, the rebase of pending work on top of it and the cursor: one transaction.
         let apply = with_store(store, move |s| {
-            s.apply_pull(changes, &page_cursor, server_time, local_now)
+            s.apply_pull_raw(&changes, &page_cursor, server_time, local_now)
         });
         if !has_more {
             apply.await?;
@@ -627,7 +652,8 @@ pub async fn sync_once(
         }
         // The next page travels while this one is written: the server and the laptop work
         // at the same time. A page is applied only after the one before it committed.
-        let (applied, fetched) = tokio::join!(apply, client.pull(Some(&next), config.pull_limit));
+        let (applied, fetched) =
+            tokio::join!(apply, client.pull_raw(Some(&next), config.pull_limit));
         applied?;
         report.pulled += count;
         progress(SyncState::Syncing {

@@ -7,6 +7,7 @@ use onsite_domain::demo::{self, DemoData, DemoSize};
 use onsite_domain::records::VanStock;
 use onsite_domain::{Change, Entity, Hlc};
 use onsite_store::{OpenOptions, Store};
+use serde_json::value::RawValue;
 use tempfile::TempDir;
 use uuid::Uuid;
 
@@ -96,6 +97,17 @@ pub fn changes(data: &DemoData, engineer: Uuid) -> Vec<Change> {
     out
 }
 
+/// Changes as the JSON text they travel as (what [`Store::apply_pull_raw`] takes).
+pub fn raw(changes: &[Change]) -> Vec<Box<RawValue>> {
+    changes
+        .iter()
+        .map(|c| {
+            RawValue::from_string(serde_json::to_string(c).expect("a change serialises"))
+                .expect("valid JSON")
+        })
+        .collect()
+}
+
 /// Tiny object-safe serialisation, so one closure takes every record type.
 pub mod erased {
     pub trait Ser {
@@ -121,15 +133,12 @@ pub fn world_timed(orders: usize) -> (World, std::time::Duration) {
     let engineer = Uuid::from_u128(0xE1);
     let data = demo::generate(42, size(orders), engineer, now());
     let all = changes(&data, engineer);
-    let mut pages: Vec<Vec<Change>> = Vec::new();
-    let mut all = all.into_iter().peekable();
-    while all.peek().is_some() {
-        pages.push(all.by_ref().take(5000).collect());
-    }
+    // As the sync engine receives them: each change as its JSON text.
+    let pages: Vec<Vec<Box<RawValue>>> = all.chunks(5000).map(raw).collect();
     let started = std::time::Instant::now();
-    for (i, page) in pages.into_iter().enumerate() {
+    for (i, page) in pages.iter().enumerate() {
         store
-            .apply_pull(page, &format!("c{i}"), now(), now())
+            .apply_pull_raw(page, &format!("c{i}"), now(), now())
             .expect("page applies");
     }
     store.checkpoint().expect("checkpoints");
