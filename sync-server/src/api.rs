@@ -96,6 +96,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route("/v1/auth/logout", post(logout))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", get(pull))
+        .route("/v1/sync/snapshot", get(snapshot))
         .route("/v1/numbers/lease", post(lease))
         .route(
             "/v1/blobs/{sha256}",
@@ -272,6 +273,40 @@ async fn push(
         results,
         server_time: Utc::now(),
     }))
+}
+
+/// The caller's whole scope as of one moment, for a first sync (`docs/protocol.md`):
+/// written by a storage task in pieces while it reads, so that neither end holds the
+/// whole of a large scope in memory. A failure half-way cuts the body short; the trailer
+/// is then missing and the client starts again.
+async fn snapshot(Auth(session): Auth, State(state): State<AppState>) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
+    let storage = Arc::clone(&state.storage);
+    let user = session.user;
+    tokio::task::spawn_blocking(move || {
+        let sent = storage.snapshot(&user, &mut |piece| {
+            tx.blocking_send(Ok(axum::body::Bytes::copy_from_slice(piece)))
+                .map_err(|_| StorageError::Database("the client went away".into()))
+        });
+        match sent {
+            Ok(records) => tracing::debug!(user = %user.username, records, "snapshot sent"),
+            Err(e) => {
+                tracing::warn!(user = %user.username, error = %e, "snapshot cut short");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|piece| (piece, rx))
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/tab-separated-values; charset=utf-8",
+        )],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -115,6 +115,14 @@ pub const CALLS: &[Call] = &[
         responses: &[("200", "{changes, cursor, has_more, server_time}"), ERRORS],
     },
     Call {
+        method: Method::Get,
+        path: "/v1/sync/snapshot",
+        summary: "The caller's whole scope at one moment, for a first sync: tab-separated lines (header with the cursor to pull from, one record per line, trailer with the count)",
+        auth: true,
+        body: None,
+        responses: &[("200", "text/tab-separated-values"), ERRORS],
+    },
+    Call {
         method: Method::Post,
         path: "/v1/numbers/lease",
         summary: "Lease record numbers: {department, count} → {numbers}",

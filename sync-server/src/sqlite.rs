@@ -714,6 +714,86 @@ impl Storage for SqliteStorage {
         })
     }
 
+    fn snapshot(&self, user: &User, out: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<u64> {
+        let reader = self.reader()?;
+        // One read transaction: the counter and the rows are of the same moment, and every
+        // change numbered up to the counter has committed (SQLite has one writer at a
+        // time), so pulling from it afterwards misses nothing.
+        let tx = reader.unchecked_transaction()?;
+        let cursor: i64 =
+            tx.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
+        let me = user.id.to_string();
+        let everything = user.role != Role::Engineer;
+        let columns = "r.entity, r.id, r.work_order_id, r.row, r.clocks";
+        let sql = if everything {
+            format!("SELECT {columns} FROM records r WHERE NOT r.deleted")
+        } else {
+            // The same scope as `pull`, walked from the engineer's assignments rather than
+            // checked row by row along the log.
+            format!(
+                "SELECT {columns} FROM records r WHERE NOT r.deleted
+                   AND (r.entity IN {REFERENCE} OR (r.entity = 'van_stock' AND r.owner_ref = ?1))
+                 UNION ALL
+                 SELECT {columns} FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
+                 WHERE a.engineer_id = ?1 AND NOT r.deleted
+                 UNION ALL
+                 SELECT {columns} FROM records r WHERE r.entity = 'customer' AND NOT r.deleted AND r.id IN
+                   (SELECT w.customer_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
+                    WHERE a.engineer_id = ?1)
+                 UNION ALL
+                 SELECT {columns} FROM records r WHERE r.entity = 'equipment' AND NOT r.deleted AND r.id IN
+                   (SELECT w.equipment_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
+                    WHERE a.engineer_id = ?1)"
+            )
+        };
+        const PIECE: usize = 256 * 1024;
+        let mut buf: Vec<u8> = Vec::with_capacity(PIECE + 64 * 1024);
+        buf.extend_from_slice(
+            format!(
+                "{}\t{cursor}\t{}\n",
+                onsite_domain::protocol::SNAPSHOT_MAGIC,
+                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            )
+            .as_bytes(),
+        );
+        let mut count: u64 = 0;
+        {
+            let mut stmt = tx.prepare(&sql)?;
+            let mut rows = if everything {
+                stmt.query([])?
+            } else {
+                stmt.query(params![me])?
+            };
+            while let Some(r) = rows.next()? {
+                // Stored rows are compact JSON written by this server: no raw tab or newline
+                // (JSON escapes them inside strings), so a tab-separated line holds them.
+                for (i, sep) in [(0, b'\t'), (1, b'\t'), (2, b'\t'), (3, b'\t'), (4, b'\n')] {
+                    match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Text(t) => buf.extend_from_slice(t),
+                        rusqlite::types::ValueRef::Null => {}
+                        other => {
+                            return Err(StorageError::Database(format!(
+                                "a stored record has a {:?} where text belongs",
+                                other.data_type()
+                            )));
+                        }
+                    }
+                    buf.push(sep);
+                }
+                count += 1;
+                if buf.len() >= PIECE {
+                    out(&buf)?;
+                    buf.clear();
+                }
+            }
+        }
+        buf.extend_from_slice(format!("end\t{count}\n").as_bytes());
+        out(&buf)?;
+        Ok(count)
+    }
+
     fn admin_put(
         &self,
         entity: Entity,

@@ -108,6 +108,11 @@ pub trait Storage: Send + Sync + 'static {
     fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>>;
     /// The changes after `cursor` in the user's scope, at most `limit`.
     fn pull(&self, user: &User, cursor: i64, limit: usize) -> Result<PullPage>;
+    /// The user's whole scope as of one moment, for a first sync, written to `out` in
+    /// pieces as the text of `GET /v1/sync/snapshot` (see `docs/protocol.md`): a header
+    /// with the cursor to pull from afterwards, one line per live record, a trailer with
+    /// the count. Returns the number of records. An error from `out` stops it.
+    fn snapshot(&self, user: &User, out: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<u64>;
 
     /// Creates or replaces a record as the dispatcher (its fields all stamped now).
     fn admin_put(

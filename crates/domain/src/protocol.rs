@@ -31,6 +31,14 @@ pub struct UploadState {
 }
 /// The key of a pulled row that carries its per-field clocks.
 pub const CLOCKS_KEY: &str = "_clocks";
+
+/// The first field of a snapshot's header line (`GET /v1/sync/snapshot`): the format and
+/// its version. A snapshot is text, one line per record:
+/// `onsite-snapshot/1 TAB cursor TAB server_time`, then
+/// `entity TAB id TAB work_order_id (empty when none) TAB row JSON TAB clocks JSON` per
+/// record, then `end TAB count`. Rows are compact JSON, which never holds a raw tab or
+/// newline. A snapshot without its trailer was cut off and must not be used.
+pub const SNAPSHOT_MAGIC: &str = "onsite-snapshot/1";
 /// In a clock map, the clock of every field not listed by name. A row written at once has
 /// just this one entry, which keeps rows small on the wire and on disk.
 pub const DEFAULT_CLOCK_KEY: &str = "*";

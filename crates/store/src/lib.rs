@@ -9,6 +9,7 @@
 //! `spawn_blocking`), never on the async runtime or the UI thread.
 
 mod blobs;
+mod bootstrap;
 mod index;
 mod merge;
 mod migrate;
@@ -25,6 +26,7 @@ use onsite_domain::sla::SlaConfig;
 use onsite_domain::{DomainError, Hlc, HlcClock};
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use bootstrap::{Bootstrap, BootstrapStats};
 pub use merge::{ApplyStats, OpOutcome};
 pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
 
@@ -94,19 +96,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let mut conn = Connection::open(&path)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // Durable before the UI says saved: WAL with a sync at every commit.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // A laptop has memory to spare: 64 MB of page cache, reads through mmap.
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.pragma_update(None, "mmap_size", 268_435_456)?;
-        conn.set_prepared_statement_cache_capacity(128);
-        // Copying the WAL back into the file (a checkpoint) is done when sync is idle, by
-        // `checkpoint`; the automatic one is only a safety net at ~64 MB of WAL, so that
-        // a pull does not stop halfway to copy pages.
-        conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        configure(&conn)?;
         let opened_with = migrate::check_integrity(&conn, &path, false)?;
         migrate::migrate(&mut conn, &path)?;
         let device_id = match meta_get(&conn, "device_id")? {
@@ -229,6 +219,24 @@ impl Store {
         meta_set(tx, "hlc_last", &hlc.to_string())?;
         Ok(hlc)
     }
+}
+
+/// The settings of the store's connection.
+pub(crate) fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Durable before the UI says saved: WAL with a sync at every commit.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // A laptop has memory to spare: 64 MB of page cache, reads through mmap.
+    conn.pragma_update(None, "cache_size", -65_536)?;
+    conn.pragma_update(None, "mmap_size", 268_435_456)?;
+    conn.set_prepared_statement_cache_capacity(128);
+    // Copying the WAL back into the file (a checkpoint) is done when sync is idle, by
+    // `checkpoint`; the automatic one is only a safety net at ~64 MB of WAL, so that
+    // a pull does not stop halfway to copy pages.
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+    Ok(())
 }
 
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {

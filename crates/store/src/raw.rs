@@ -30,8 +30,9 @@ pub(crate) struct RawChange<'a> {
     pub entity: Entity,
     pub id: Uuid,
     pub op: ChangeOp,
+    /// The row's top-level fields, read in the same pass as the rest of the change.
     #[serde(borrow, default)]
-    pub row: Option<&'a RawValue>,
+    pub row: Option<Fields<'a>>,
 }
 
 /// Whether a put of `entity` with nothing pending may be written as it came: everything
@@ -55,53 +56,53 @@ pub(crate) fn bad_change(raw: &RawValue, detail: &str) -> StoreError {
 }
 
 /// An object key: borrowed from the text unless it had escapes.
-struct Key<'a>(Cow<'a, str>);
+pub(crate) struct Key<'a>(pub(crate) Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl<'de> Visitor<'de> for KeyVisitor {
-            type Value = Key<'de>;
+        struct KeyVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for KeyVisitor<'a> {
+            type Value = Key<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a field name")
             }
             fn visit_borrowed_str<E: de::Error>(
                 self,
                 v: &'de str,
-            ) -> std::result::Result<Key<'de>, E> {
+            ) -> std::result::Result<Key<'a>, E> {
                 Ok(Key(Cow::Borrowed(v)))
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Key<'a>, E> {
                 Ok(Key(Cow::Owned(v.to_owned())))
             }
         }
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(KeyVisitor(std::marker::PhantomData))
     }
 }
 
 /// The top-level fields of a JSON object, in order, each value as its text.
-struct Fields<'a>(Vec<(Key<'a>, &'a RawValue)>);
+pub(crate) struct Fields<'a>(pub(crate) Vec<(Key<'a>, &'a RawValue)>);
 
-impl<'de> Deserialize<'de> for Fields<'de> {
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct FieldsVisitor;
-        impl<'de> Visitor<'de> for FieldsVisitor {
-            type Value = Fields<'de>;
+        struct FieldsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for FieldsVisitor<'a> {
+            type Value = Fields<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(
                 self,
                 mut map: A,
-            ) -> std::result::Result<Fields<'de>, A::Error> {
+            ) -> std::result::Result<Fields<'a>, A::Error> {
                 let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(entry) = map.next_entry::<Key<'de>, &'de RawValue>()? {
+                while let Some(entry) = map.next_entry::<Key<'a>, &'de RawValue>()? {
                     fields.push(entry);
                 }
                 Ok(Fields(fields))
             }
         }
-        d.deserialize_map(FieldsVisitor)
+        d.deserialize_map(FieldsVisitor(std::marker::PhantomData))
     }
 }
 
@@ -116,14 +117,17 @@ pub(crate) struct RawRow<'a> {
 }
 
 impl<'a> RawRow<'a> {
-    pub fn split(entity: Entity, id: &str, row: &'a RawValue) -> Result<RawRow<'a>> {
+    pub fn split(entity: Entity, id: &str, row: Fields<'a>) -> Result<RawRow<'a>> {
         let bad = |detail: String| StoreError::BadData {
             what: format!("pulled {entity} {id}"),
             detail,
         };
-        let Fields(fields) =
-            serde_json::from_str::<Fields<'a>>(row.get()).map_err(|e| bad(e.to_string()))?;
-        let mut body = String::with_capacity(row.get().len());
+        let Fields(fields) = row;
+        let size: usize = fields
+            .iter()
+            .map(|(k, v)| k.0.len() + v.get().len() + 4)
+            .sum();
+        let mut body = String::with_capacity(size + 2);
         body.push('{');
         let mut clocks = "{}";
         let mut clock_values = Vec::new();
@@ -199,7 +203,8 @@ mod tests {
             "_clocks": {"*": "001795350000000-00000-dev", "label": "001795350000009-00002-dev"}
         });
         let text = raw(&row);
-        let split = RawRow::split(Entity::ChecklistItem, "x", &text).expect("splits");
+        let fields: Fields<'_> = serde_json::from_str(text.get()).expect("an object");
+        let split = RawRow::split(Entity::ChecklistItem, "x", fields).expect("splits");
         let body: Value = serde_json::from_str(&split.body).expect("the body is JSON");
         let mut expected = row.clone();
         let obj = expected.as_object_mut().expect("object");
@@ -221,9 +226,18 @@ mod tests {
     }
 
     #[test]
-    fn a_row_that_is_not_an_object_is_refused_with_its_record_named() {
-        let text = raw(&json!([1, 2]));
-        let err = RawRow::split(Entity::PartUsage, "p-1", &text)
+    fn a_change_whose_row_is_not_an_object_is_refused() {
+        let text = raw(
+            &json!({"seq": 1, "entity": "part_usage", "id": "0192f0c4-0000-7000-8000-000000000001", "op": "put", "row": [1, 2]}),
+        );
+        assert!(serde_json::from_str::<RawChange<'_>>(text.get()).is_err());
+    }
+
+    #[test]
+    fn clocks_that_are_not_an_object_are_refused_with_the_record_named() {
+        let text = raw(&json!({"id": "p-1", "_clocks": "yesterday"}));
+        let fields: Fields<'_> = serde_json::from_str(text.get()).expect("an object");
+        let err = RawRow::split(Entity::PartUsage, "p-1", fields)
             .err()
             .expect("refused");
         assert!(err.to_string().contains("part_usage p-1"), "{err}");

@@ -274,6 +274,31 @@ impl Client {
         answer(res).await
     }
 
+    /// Starts `GET /v1/sync/snapshot` (the whole scope at one moment, for a first sync).
+    /// `None` when the server has no snapshots (an older server: pull page by page).
+    pub async fn snapshot(&self) -> Result<Option<reqwest::Response>> {
+        let res = self
+            .http
+            .get(format!("{}/v1/sync/snapshot", self.base))
+            .bearer_auth(&self.token)
+            // A large scope over a slow link takes its time; a stalled one is cut by the
+            // connection, and a cut snapshot is never used.
+            .timeout(Duration::from_secs(30 * 60))
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        let status = res.status();
+        if status == reqwest::StatusCode::NOT_FOUND
+            || status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+        {
+            return Ok(None);
+        }
+        if status.is_success() {
+            return Ok(Some(res));
+        }
+        answer::<serde_json::Value>(res).await.map(|_| None)
+    }
+
     /// Leases `count` record numbers of `department` (`POST /v1/numbers/lease`).
     pub async fn lease_numbers(&self, department: &str, count: u32) -> Result<Vec<String>> {
         #[derive(Deserialize)]
@@ -572,6 +597,70 @@ pub async fn fetch_blob(
     Ok(Some(bytes))
 }
 
+/// Set when a snapshot was cut off: the first sync then goes page by page, each page kept,
+/// which a flaky link gets through in the end.
+const FIRST_SYNC_BY_PAGES: &str = "first_sync_by_pages";
+
+/// Writes the server's snapshot into a new database and puts it in place of the empty
+/// store. `None` when the server has no snapshots or the store got work meanwhile: the
+/// caller pulls page by page.
+async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>> {
+    let Some(mut res) = client.snapshot().await? else {
+        return Ok(None);
+    };
+    let boot = with_store(store, |s| s.begin_bootstrap()).await?;
+    // The bytes are written by a blocking thread while the next ones travel.
+    let (tx, mut rx) = mpsc::channel::<bytes::Bytes>(16);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut boot = boot;
+        while let Some(piece) = rx.blocking_recv() {
+            boot.feed(&piece)?;
+        }
+        Ok::<_, StoreError>(boot)
+    });
+    let mut received = Ok(());
+    loop {
+        match res.chunk().await {
+            Ok(Some(piece)) => {
+                if tx.send(piece).await.is_err() {
+                    break; // the writer stopped: its error says why
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                received = Err(offline(&e));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let boot = writer
+        .await
+        .map_err(|e| SyncError::Protocol(format!("a store task failed: {e}")))??;
+    let cut = |store: &SharedStore| {
+        let store = Arc::clone(store);
+        async move { with_store(&store, |s| s.set_setting(FIRST_SYNC_BY_PAGES, "1")).await }
+    };
+    if let Err(e) = received {
+        cut(store).await?;
+        return Err(e);
+    }
+    let local_now = Utc::now();
+    match with_store(store, move |s| s.finish_bootstrap(boot, local_now)).await {
+        Ok(put) => Ok(put.map(|stats| stats.records)),
+        Err(SyncError::Store(e @ StoreError::BadData { .. })) => {
+            // Cut off (or damaged) on the way, like a dropped connection: next time page
+            // by page.
+            cut(store).await?;
+            Err(SyncError::Offline(e.to_string()))
+        }
+        Err(e) => {
+            cut(store).await?;
+            Err(e)
+        }
+    }
+}
+
 /// One sync cycle: push everything pending in batches, then pull until the server has no
 /// more, then checkpoint the local database. `progress` hears every step.
 pub async fn sync_once(
@@ -622,12 +711,29 @@ pub async fn sync_once(
             total,
         });
     }
-    let cursor = with_store(store, |s| s.cursor()).await?;
+    let mut cursor = with_store(store, |s| s.cursor()).await?;
     progress(SyncState::Syncing {
         phase: Phase::Pull,
         done: 0,
         total: 0,
     });
+    // A first sync on an empty laptop: the whole scope at once into a new database file,
+    // then the pages written since (usually none).
+    if cursor.is_none()
+        && with_store(store, |s| {
+            Ok(s.can_bootstrap()? && s.setting(FIRST_SYNC_BY_PAGES)?.is_none())
+        })
+        .await?
+        && let Some(records) = first_sync(store, client).await?
+    {
+        report.pulled += records;
+        progress(SyncState::Syncing {
+            phase: Phase::Pull,
+            done: report.pulled,
+            total: 0,
+        });
+        cursor = with_store(store, |s| s.cursor()).await?;
+    }
     let mut page = client
         .pull_raw(cursor.as_deref(), config.pull_limit)
         .await?;

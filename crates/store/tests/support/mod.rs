@@ -134,7 +134,11 @@ pub fn world_timed(orders: usize) -> (World, std::time::Duration) {
     let data = demo::generate(42, size(orders), engineer, now());
     let all = changes(&data, engineer);
     // As the sync engine receives them: each change as its JSON text.
-    let pages: Vec<Vec<Box<RawValue>>> = all.chunks(5000).map(raw).collect();
+    let page_size = std::env::var("ONSITE_BENCH_PAGE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let pages: Vec<Vec<Box<RawValue>>> = all.chunks(page_size).map(raw).collect();
     let started = std::time::Instant::now();
     for (i, page) in pages.iter().enumerate() {
         store

@@ -1,0 +1,354 @@
+//! A first sync written into a fresh database file, then put in place of the empty one.
+//!
+//! A first sync of a big scope is hundreds of thousands of rows. Written page by page
+//! through the WAL of the live database, every page goes to disk twice (WAL, then the
+//! checkpoint) and each commit flushes the search index; that was most of a first sync.
+//! Here the server's snapshot (`GET /v1/sync/snapshot`) is written into a new file beside
+//! the store, without a journal and in one transaction — nothing in it is the engineer's,
+//! and a failure only throws the new file away — then indexed once, given this laptop's
+//! settings, flushed to disk, and renamed over the store, whose database held nothing but
+//! settings. Only a store with no records and nothing waiting to be sent is replaced; a
+//! write that slips in meanwhile makes the bootstrap give way to an ordinary pull.
+//!
+//! Crash safety: until the rename the store is untouched (a leftover file is removed by the
+//! next attempt); the rename is atomic; the live database was checkpointed and closed
+//! before it, so no write-ahead log of the old file can be replayed into the new one.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use onsite_domain::protocol::SNAPSHOT_MAGIC;
+use onsite_domain::sla::SlaConfig;
+use onsite_domain::{Entity, Hlc};
+use rusqlite::{Connection, params};
+
+use crate::raw::Fields;
+use crate::{Result, Store, StoreError, index, meta_set, migrate};
+
+/// What a bootstrap put in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootstrapStats {
+    pub records: u64,
+    pub work_orders: u64,
+}
+
+/// A first sync being written into a new database file (see the module's notes). Feed it
+/// the snapshot's bytes as they arrive, then hand it to [`Store::finish_bootstrap`].
+#[derive(Debug)]
+pub struct Bootstrap {
+    conn: Connection,
+    path: PathBuf,
+    /// The end of a line that has not fully arrived yet.
+    partial: Vec<u8>,
+    header: Option<(String, DateTime<Utc>)>,
+    trailer: Option<u64>,
+    records: u64,
+    work_orders: u64,
+    sla: Option<SlaConfig>,
+    newest: Option<String>,
+}
+
+fn bad(detail: impl Into<String>) -> StoreError {
+    StoreError::BadData {
+        what: "first-sync snapshot".into(),
+        detail: detail.into(),
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Store {
+    /// Whether a first sync may be written as a new database: no cursor yet, no records,
+    /// nothing waiting to be sent.
+    pub fn can_bootstrap(&self) -> Result<bool> {
+        let busy: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM record) OR EXISTS (SELECT 1 FROM outbox)
+                 OR EXISTS (SELECT 1 FROM meta WHERE key = 'cursor')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(!busy)
+    }
+
+    /// Starts writing a first sync into a new file beside the store.
+    pub fn begin_bootstrap(&self) -> Result<Bootstrap> {
+        let path = PathBuf::from(format!("{}.first-sync", self.path.display()));
+        for p in [
+            path.clone(),
+            PathBuf::from(format!("{}-journal", path.display())),
+        ] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(&p)(e)),
+            }
+        }
+        let mut conn = Connection::open(&path)?;
+        // Nothing here is the engineer's until the rename: no journal, no syncs; the file
+        // is flushed once, whole, before it replaces anything.
+        conn.pragma_update(None, "journal_mode", "OFF")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.pragma_update(None, "cache_size", -131_072)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        migrate::migrate(&mut conn, &path)?;
+        conn.execute_batch("BEGIN")?;
+        Ok(Bootstrap {
+            conn,
+            path,
+            partial: Vec::new(),
+            header: None,
+            trailer: None,
+            records: 0,
+            work_orders: 0,
+            sla: None,
+            newest: None,
+        })
+    }
+
+    /// Puts a complete bootstrap in place of this (empty) store. Refused, with the new file
+    /// removed and the store unchanged, when the snapshot was cut off or when the store
+    /// got records or pending work meanwhile (the caller then pulls as usual).
+    pub fn finish_bootstrap(
+        &mut self,
+        mut boot: Bootstrap,
+        local_now: DateTime<Utc>,
+    ) -> Result<Option<BootstrapStats>> {
+        let done = boot.complete_header();
+        if done.is_none() || !self.can_bootstrap()? {
+            boot.discard();
+            return match done {
+                None => Err(bad("the snapshot was cut off before its end: sync again")),
+                Some(_) => Ok(None),
+            };
+        }
+        match self.put_in_place(&mut boot, local_now) {
+            Ok(stats) => Ok(Some(stats)),
+            Err(e) => {
+                boot.discard();
+                Err(e)
+            }
+        }
+    }
+
+    fn put_in_place(
+        &mut self,
+        boot: &mut Bootstrap,
+        local_now: DateTime<Utc>,
+    ) -> Result<BootstrapStats> {
+        let (cursor, server_time) = boot.header.clone().ok_or_else(|| bad("no header line"))?;
+        let sla = boot.sla.clone().unwrap_or_else(|| self.sla.clone());
+        // The order list and its search, built once for the whole scope.
+        index::reindex_all(&boot.conn, &sla)?;
+        let mut clock = self.clock.clone();
+        clock.set_server_offset(server_time, local_now);
+        if let Some(stamp) = boot.newest.as_deref().and_then(|s| s.parse::<Hlc>().ok()) {
+            clock.observe(&stamp, local_now);
+        }
+        meta_set(&boot.conn, "cursor", &cursor)?;
+        meta_set(&boot.conn, "hlc_offset_ms", &clock.offset_ms().to_string())?;
+        meta_set(&boot.conn, "hlc_last", &clock.last().to_string())?;
+        boot.conn.execute_batch("COMMIT")?;
+        // This laptop's settings (device id, session, leased numbers, …) and the verdicts
+        // it keeps, copied while the store's lock is held: nothing can change them now.
+        boot.conn.execute(
+            "ATTACH DATABASE ?1 AS live",
+            params![self.path.to_string_lossy()],
+        )?;
+        boot.conn.execute_batch(
+            "BEGIN;
+             INSERT INTO main.meta (key, value) SELECT key, value FROM live.meta
+               WHERE key NOT IN ('cursor', 'hlc_offset_ms', 'hlc_last');
+             INSERT INTO main.op_outcome SELECT * FROM live.op_outcome;
+             COMMIT;
+             DETACH DATABASE live;",
+        )?;
+        let stats = BootstrapStats {
+            records: boot.records,
+            work_orders: boot.work_orders,
+        };
+        // Closed and flushed whole before it replaces anything.
+        let conn = std::mem::replace(&mut boot.conn, Connection::open_in_memory()?);
+        conn.close().map_err(|(_, e)| StoreError::Sql(e))?;
+        std::fs::File::open(&boot.path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&boot.path))?;
+        // The live database: checkpointed and closed, so that its write-ahead log is gone
+        // and cannot be replayed into the new file.
+        self.checkpoint()?;
+        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
+        if let Err((conn, e)) = old.close() {
+            self.conn = conn;
+            return Err(StoreError::Sql(e));
+        }
+        for suffix in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{suffix}", self.path.display()));
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return self.reopen_after(Err(io(&p)(e))),
+            }
+        }
+        let renamed = std::fs::rename(&boot.path, &self.path).map_err(io(&self.path));
+        if renamed.is_ok()
+            && let Some(dir) = self.path.parent()
+        {
+            // The rename itself made durable.
+            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+        }
+        self.reopen_after(renamed)?;
+        self.clock = clock;
+        self.sla = sla;
+        Ok(stats)
+    }
+
+    /// Opens the store's file again after a swap (or a failed one) and returns `outcome`.
+    fn reopen_after<T>(&mut self, outcome: Result<T>) -> Result<T> {
+        let conn = Connection::open(&self.path)?;
+        crate::configure(&conn)?;
+        meta_set(&conn, "clean_shutdown", "0")?;
+        self.conn = conn;
+        outcome
+    }
+}
+
+impl Bootstrap {
+    /// Takes the next bytes of the snapshot; whole lines are written as they complete.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<()> {
+        let mut rest = bytes;
+        if !self.partial.is_empty() {
+            match rest.iter().position(|b| *b == b'\n') {
+                None => {
+                    self.partial.extend_from_slice(rest);
+                    return Ok(());
+                }
+                Some(end) => {
+                    let mut line = std::mem::take(&mut self.partial);
+                    line.extend_from_slice(&rest[..end]);
+                    self.line(&line)?;
+                    rest = &rest[end + 1..];
+                }
+            }
+        }
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            self.line(&rest[..end])?;
+            rest = &rest[end + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// Records written so far.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The cursor and server time of a snapshot that arrived whole.
+    fn complete_header(&self) -> Option<(String, DateTime<Utc>)> {
+        match self.trailer {
+            Some(n) if n == self.records && self.partial.is_empty() => self.header.clone(),
+            _ => None,
+        }
+    }
+
+    fn discard(&mut self) {
+        if let Ok(conn) = Connection::open_in_memory() {
+            let _ = std::mem::replace(&mut self.conn, conn).close();
+        }
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    fn line(&mut self, line: &[u8]) -> Result<()> {
+        let line = std::str::from_utf8(line).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+        if self.trailer.is_some() {
+            return Err(bad("a line after the end"));
+        }
+        if self.header.is_none() {
+            let mut parts = line.split('\t');
+            return match (parts.next(), parts.next(), parts.next()) {
+                (Some(SNAPSHOT_MAGIC), Some(cursor), Some(at)) if !cursor.is_empty() => {
+                    let at = at
+                        .parse::<DateTime<Utc>>()
+                        .map_err(|e| bad(format!("server time {at:?}: {e}")))?;
+                    self.header = Some((cursor.to_owned(), at));
+                    Ok(())
+                }
+                _ => Err(bad(format!(
+                    "not a snapshot this version of Onsite reads (it begins {:?}): update Onsite",
+                    line.chars().take(40).collect::<String>()
+                ))),
+            };
+        }
+        if let Some(n) = line.strip_prefix("end\t") {
+            self.trailer = Some(n.parse().map_err(|_| bad(format!("trailer {line:?}")))?);
+            return Ok(());
+        }
+        let mut parts = line.splitn(5, '\t');
+        let (Some(entity), Some(id), Some(work_order_id), Some(row), Some(clocks)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return Err(bad(format!(
+                "a line without its five fields: {:?}",
+                line.chars().take(80).collect::<String>()
+            )));
+        };
+        let entity: Entity = entity.parse()?;
+        if uuid::Uuid::try_parse(id).is_err()
+            || !(row.starts_with('{') && row.ends_with('}'))
+            || !(clocks.starts_with('{') && clocks.ends_with('}'))
+        {
+            return Err(bad(format!("{entity} {id}: not a record line")));
+        }
+        // The newest stamp: local edits made after the first sync must order after it.
+        let Fields(stamps) = serde_json::from_str::<Fields<'_>>(clocks)
+            .map_err(|e| bad(format!("{entity} {id} clocks: {e}")))?;
+        for (_, v) in stamps {
+            let s = v.get();
+            if let Some(s) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"'))
+                && self.newest.as_deref().is_none_or(|n| n < s)
+            {
+                self.newest = Some(s.to_owned());
+            }
+        }
+        match entity {
+            Entity::FaultLevels => {
+                self.sla = Some(serde_json::from_str(row).map_err(|e| StoreError::BadData {
+                    what: "fault level table".into(),
+                    detail: e.to_string(),
+                })?);
+            }
+            Entity::WorkOrder => self.work_orders += 1,
+            _ => {}
+        }
+        let work_order_id = match entity {
+            Entity::WorkOrder => Some(id),
+            _ if work_order_id.is_empty() => None,
+            _ => Some(work_order_id),
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO record (entity, id, work_order_id, body, clocks) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks",
+            )?
+            .execute(params![entity.as_str(), id, work_order_id, row, clocks])?;
+        self.records += 1;
+        Ok(())
+    }
+}
+
+impl Drop for Bootstrap {
+    fn drop(&mut self) {
+        // Put in place, the file has been renamed away; otherwise it is of no use.
+        if self.path.exists() {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
