@@ -143,7 +143,7 @@ impl Store {
         let (cursor, server_time) = boot.header.clone().ok_or_else(|| bad("no header line"))?;
         let sla = boot.sla.clone().unwrap_or_else(|| self.sla.clone());
         // The order list and its search, built once for the whole scope.
-        index::reindex_all(&boot.conn, &sla)?;
+        index::build_all(&boot.conn, &sla)?;
         let mut clock = self.clock.clone();
         clock.set_server_offset(server_time, local_now);
         if let Some(stamp) = boot.newest.as_deref().and_then(|s| s.parse::<Hlc>().ok()) {

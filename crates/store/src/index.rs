@@ -89,17 +89,16 @@ fn owner_names(
     Ok((customer.unwrap_or_default(), text, model))
 }
 
-/// Writes the index and search rows of one order from its visible body. The names of its
-/// customer and equipment are looked up only when the order points elsewhere now or one
-/// of them changed (`refresh_names`).
-pub(crate) fn index_work_order(
+/// The index row of an order with this visible body (`previous`: its row now, whose
+/// customer and equipment names are kept unless it points elsewhere or `refresh_names`).
+fn index_row(
     conn: &Connection,
     sla: &SlaConfig,
-    id: &str,
     body: &Fields,
     revoked: bool,
+    previous: Option<&IndexRow>,
     refresh_names: bool,
-) -> Result<()> {
+) -> Result<IndexRow> {
     let status: Option<Status> = body
         .get("status")
         .and_then(Value::as_str)
@@ -130,6 +129,53 @@ pub(crate) fn index_work_order(
         ),
         None => (NO_DEADLINE, None),
     };
+    let customer_id = text(body, "customer_id");
+    let equipment_id = text(body, "equipment_id");
+    let (customer, equipment, equipment_model) = match previous {
+        Some(p)
+            if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id =>
+        {
+            (
+                p.customer.clone(),
+                p.equipment.clone(),
+                p.equipment_model.clone(),
+            )
+        }
+        _ => owner_names(conn, customer_id, equipment_id)?,
+    };
+    Ok(IndexRow {
+        number: text(body, "number").to_owned(),
+        status: status.map_or("", Status::as_str).to_owned(),
+        is_open: status.is_some_and(|s| !s.is_finished()),
+        fault_level: i64::from(fault_level),
+        service_type: body
+            .get("service_type")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        reported_at: reported_at.map_or(0, |t| t.timestamp_millis()),
+        due_at,
+        due_kind,
+        customer_id: customer_id.to_owned(),
+        equipment_id: equipment_id.to_owned(),
+        customer,
+        equipment,
+        equipment_model,
+        fault: text(body, "fault_description").to_owned(),
+        revoked,
+    })
+}
+
+/// Writes the index and search rows of one order from its visible body. The names of its
+/// customer and equipment are looked up only when the order points elsewhere now or one
+/// of them changed (`refresh_names`).
+pub(crate) fn index_work_order(
+    conn: &Connection,
+    sla: &SlaConfig,
+    id: &str,
+    body: &Fields,
+    revoked: bool,
+    refresh_names: bool,
+) -> Result<()> {
     let previous: Option<(i64, IndexRow)> = conn
         .prepare_cached(
             "SELECT seq, number, status, is_open, fault_level, service_type, reported_at, due_at, due_kind, customer_id, equipment_id,
@@ -159,40 +205,14 @@ pub(crate) fn index_work_order(
             ))
         })
         .optional()?;
-    let customer_id = text(body, "customer_id");
-    let equipment_id = text(body, "equipment_id");
-    let (customer, equipment, equipment_model) = match &previous {
-        Some((_, p))
-            if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id =>
-        {
-            (
-                p.customer.clone(),
-                p.equipment.clone(),
-                p.equipment_model.clone(),
-            )
-        }
-        _ => owner_names(conn, customer_id, equipment_id)?,
-    };
-    let wanted = IndexRow {
-        number: text(body, "number").to_owned(),
-        status: status.map_or("", Status::as_str).to_owned(),
-        is_open: status.is_some_and(|s| !s.is_finished()),
-        fault_level: i64::from(fault_level),
-        service_type: body
-            .get("service_type")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        reported_at: reported_at.map_or(0, |t| t.timestamp_millis()),
-        due_at,
-        due_kind,
-        customer_id: customer_id.to_owned(),
-        equipment_id: equipment_id.to_owned(),
-        customer,
-        equipment,
-        equipment_model,
-        fault: text(body, "fault_description").to_owned(),
+    let wanted = index_row(
+        conn,
+        sla,
+        body,
         revoked,
-    };
+        previous.as_ref().map(|(_, p)| p),
+        refresh_names,
+    )?;
     if let Some((_, p)) = &previous
         && *p == wanted
     {
@@ -456,6 +476,27 @@ pub(crate) fn orders_of(conn: &Connection, column: &str, owner_id: &str) -> Resu
 }
 
 /// Recomputes every order's deadline (after the fault-level table changed).
+/// Builds the order list and its search for every order of a freshly filled database
+/// (a first sync): the list rows one by one, then each search index in one pass. Writing
+/// the search rows order by order made SQLite flush the search index at nearly every
+/// statement, which cost more than everything else in a first sync.
+pub(crate) fn build_all(conn: &Connection, sla: &SlaConfig) -> Result<()> {
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, body FROM record WHERE entity = 'work_order' AND deleted = 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, body) in rows {
+        let body = crate::row::parse_object(&body, "work order")?;
+        let row = index_row(conn, sla, &body, false, None, true)?;
+        insert(conn, &id, &row)?;
+    }
+    conn.execute_batch(
+        "INSERT INTO work_order_fts (work_order_fts) VALUES ('rebuild');
+         INSERT INTO work_order_fault_fts (work_order_fault_fts) VALUES ('rebuild');",
+    )?;
+    Ok(())
+}
+
 pub(crate) fn reindex_all(conn: &Connection, sla: &SlaConfig) -> Result<()> {
     let rows: Vec<(String, String, bool)> = conn
         .prepare("SELECT r.id, r.body, COALESCE(i.revoked, 0) FROM record r LEFT JOIN work_order_index i ON i.id = r.id WHERE r.entity = 'work_order' AND r.deleted = 0")?

@@ -157,3 +157,36 @@ pub fn world_timed(orders: usize) -> (World, std::time::Duration) {
         applied,
     )
 }
+
+/// `changes` (puts) as the text of a server snapshot (`GET /v1/sync/snapshot`) taken at
+/// `cursor`, with its trailer.
+pub fn snapshot_text(changes: &[Change], cursor: &str) -> String {
+    let mut out = format!(
+        "{}\t{cursor}\t{}\n",
+        onsite_domain::protocol::SNAPSHOT_MAGIC,
+        now().to_rfc3339()
+    );
+    for c in changes {
+        let mut row = c.row.clone().expect("a put");
+        let clocks = row
+            .remove(onsite_domain::protocol::CLOCKS_KEY)
+            .unwrap_or_else(|| serde_json::json!({}));
+        let owner = if c.entity == onsite_domain::Entity::WorkOrder {
+            c.id.to_string()
+        } else {
+            row.get("work_order_id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        out.push_str(&format!(
+            "{}\t{}\t{owner}\t{}\t{}\n",
+            c.entity,
+            c.id,
+            serde_json::Value::Object(row),
+            clocks
+        ));
+    }
+    out.push_str(&format!("end\t{}\n", changes.len()));
+    out
+}

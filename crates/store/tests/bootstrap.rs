@@ -1,0 +1,196 @@
+//! A first sync written into a new database file and put in place of the empty store.
+
+mod support;
+
+use onsite_domain::Entity;
+use onsite_store::{Page, Store};
+use serde_json::json;
+use support::{now, open};
+use uuid::Uuid;
+
+fn feed_in_pieces(store: &Store, text: &str, piece: usize) -> onsite_store::Bootstrap {
+    let mut boot = store.begin_bootstrap().expect("starts");
+    for chunk in text.as_bytes().chunks(piece) {
+        boot.feed(chunk).expect("takes the bytes");
+    }
+    boot
+}
+
+#[test]
+fn a_snapshot_gives_the_same_laptop_as_the_same_rows_pulled_page_by_page() {
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(11, support::size(60), engineer, now());
+    let all = support::changes(&data, engineer);
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let mut paged = open(&dir_a);
+    for (i, page) in all.chunks(500).enumerate() {
+        paged
+            .apply_pull_raw(&support::raw(page), &format!("p{i}"), now(), now())
+            .expect("applies");
+    }
+    let mut fresh = open(&dir_b);
+    fresh.set_setting("language", "en").expect("a setting");
+    assert!(fresh.can_bootstrap().expect("reads"));
+    // Pieces that cut lines, and characters, anywhere.
+    let boot = feed_in_pieces(&fresh, &support::snapshot_text(&all, "4242"), 997);
+    let stats = fresh
+        .finish_bootstrap(boot, now())
+        .expect("puts it in place")
+        .expect("the store was empty");
+    assert_eq!(stats.records, all.len() as u64);
+    assert_eq!(stats.work_orders, 60);
+
+    // The same records with the same fields. The snapshot keeps the server's rows as
+    // written (null fields included); the pulled path leaves nulls out. Both read the same.
+    let without_nulls = |s: &Store| {
+        let mut records = s.visible_records().expect("reads");
+        for (_, _, fields) in &mut records {
+            fields.retain(|_, v| !v.is_null());
+        }
+        records
+    };
+    let (a, b) = (without_nulls(&paged), without_nulls(&fresh));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!(x == y, "{} {} differs:\n{:?}\n{:?}", x.0, x.1, x.2, y.2);
+    }
+    for o in &data.orders {
+        let read = |s: &Store| {
+            serde_json::to_value(s.work_order(o.id).expect("reads")).expect("serialises")
+        };
+        assert_eq!(
+            read(&paged),
+            read(&fresh),
+            "order {} reads the same",
+            o.number
+        );
+    }
+    let list = |s: &Store| {
+        s.open_work_orders(
+            None,
+            Page {
+                offset: 0,
+                limit: 500,
+            },
+        )
+        .expect("lists")
+    };
+    assert_eq!(list(&paged), list(&fresh));
+    let order = &data.orders[7];
+    let customer = data
+        .customers
+        .iter()
+        .find(|c| c.id == order.customer_id)
+        .expect("customer");
+    for query in [
+        order.number.as_str(),
+        customer.name.as_str(),
+        &order.fault_description[..6],
+    ] {
+        let ids = |s: &Store| {
+            let mut v: Vec<Uuid> = s
+                .search(query, 500)
+                .expect("searches")
+                .iter()
+                .map(|h| h.id)
+                .collect();
+            v.sort();
+            v
+        };
+        assert!(ids(&fresh).contains(&order.id), "{query} finds the order");
+        assert_eq!(ids(&paged), ids(&fresh), "{query}");
+    }
+    assert_eq!(fresh.cursor().expect("reads").as_deref(), Some("4242"));
+    assert_eq!(
+        fresh.setting("language").expect("reads").as_deref(),
+        Some("en"),
+        "settings kept"
+    );
+    assert_eq!(fresh.device_id(), support::DEVICE);
+    fresh
+        .verify()
+        .expect("tables, indexes and the search index agree");
+    // It is the store's file, and it works as one: a write, then a clean reopen.
+    let item = data.checklist_items[0].id;
+    fresh
+        .update(
+            Entity::ChecklistItem,
+            item,
+            serde_json::from_value(json!({"note": "现场备注"})).expect("fields"),
+            now(),
+        )
+        .expect("writes");
+    assert_eq!(fresh.pending_count().expect("counts"), 1);
+    let path = fresh.path().to_path_buf();
+    fresh.close().expect("closes");
+    assert!(!std::path::Path::new(&format!("{}.first-sync", path.display())).exists());
+    let again = open(&dir_b);
+    assert_eq!(again.opened_with, "quick_check", "closed cleanly");
+    assert_eq!(again.pending_count().expect("counts"), 1);
+    assert_eq!(
+        again
+            .record_json(Entity::ChecklistItem, item)
+            .expect("reads")
+            .expect("there")["note"],
+        "现场备注"
+    );
+}
+
+#[test]
+fn a_snapshot_cut_off_before_its_end_is_refused_and_changes_nothing() {
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(12, support::size(10), engineer, now());
+    let all = support::changes(&data, engineer);
+    let text = support::snapshot_text(&all, "77");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = open(&dir);
+    for cut in [text.len() / 2, text.rfind("end\t").expect("a trailer")] {
+        let boot = feed_in_pieces(&store, &text[..cut], 4096);
+        let err = store.finish_bootstrap(boot, now()).expect_err("refused");
+        assert!(err.to_string().contains("cut off"), "{err}");
+        assert!(store.can_bootstrap().expect("reads"), "still empty");
+        assert_eq!(store.cursor().expect("reads"), None);
+        assert!(store.visible_records().expect("reads").is_empty());
+    }
+    let leftover = format!("{}.first-sync", store.path().display());
+    assert!(
+        !std::path::Path::new(&leftover).exists(),
+        "the new file is removed"
+    );
+    // A line that is not a record stops it at once.
+    let mut boot = store.begin_bootstrap().expect("starts");
+    let header = text.lines().next().expect("header");
+    boot.feed(format!("{header}\nwork_order\tnot-an-id\t\t{{}}\t{{}}\n").as_bytes())
+        .expect_err("refused");
+    // Another format (a newer server) is refused with what to do.
+    let mut boot = store.begin_bootstrap().expect("starts");
+    let err = boot
+        .feed(b"onsite-snapshot/9\t1\t2026-11-22T08:00:00Z\n")
+        .expect_err("refused");
+    assert!(err.to_string().contains("update Onsite"), "{err}");
+}
+
+#[test]
+fn work_done_while_the_snapshot_arrived_makes_it_give_way_to_pages() {
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(13, support::size(10), engineer, now());
+    let all = support::changes(&data, engineer);
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = open(&dir);
+    let boot = feed_in_pieces(&store, &support::snapshot_text(&all, "9"), 65536);
+    // The engineer (or an ordinary pull) wrote something meanwhile.
+    store
+        .apply_pull_raw(&support::raw(&all[..3]), "c1", now(), now())
+        .expect("applies");
+    let before = store.visible_records().expect("reads");
+    assert_eq!(store.finish_bootstrap(boot, now()).expect("no error"), None);
+    assert_eq!(
+        store.visible_records().expect("reads"),
+        before,
+        "nothing replaced"
+    );
+    assert_eq!(store.cursor().expect("reads").as_deref(), Some("c1"));
+}
