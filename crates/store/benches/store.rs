@@ -61,6 +61,31 @@ fn main() {
         "  of which first-sync apply",
         ms(applied)
     );
+    // The same rows as a server snapshot, written into a new file and put in place.
+    {
+        let all = support::changes(&w.data, w.engineer);
+        let text = support::snapshot_text(&all, "1");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut fresh = open(&dir);
+        let t = Instant::now();
+        let mut boot = fresh.begin_bootstrap().expect("starts");
+        for piece in text.as_bytes().chunks(256 * 1024) {
+            boot.feed(piece).expect("takes the bytes");
+        }
+        let fed = t.elapsed();
+        fresh
+            .finish_bootstrap(boot, now())
+            .expect("puts it in place")
+            .expect("the store was empty");
+        println!(
+            "{:<46} total  {:>12}  ({:.1} MB snapshot: rows {}, then list, search, flush, rename {})",
+            "  the same as a snapshot (first sync)",
+            ms(t.elapsed()),
+            text.len() as f64 / 1e6,
+            ms(fed),
+            ms(t.elapsed() - fed)
+        );
+    }
     if std::env::var_os("ONSITE_BENCH_BUILD_ONLY").is_some() {
         return;
     }

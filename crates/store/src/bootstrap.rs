@@ -40,6 +40,8 @@ pub struct Bootstrap {
     path: PathBuf,
     /// The end of a line that has not fully arrived yet.
     partial: Vec<u8>,
+    /// Indexes of the record table dropped while rows arrive: (name, SQL).
+    deferred: Vec<(String, String)>,
     header: Option<(String, DateTime<Utc>)>,
     trailer: Option<u64>,
     records: u64,
@@ -91,16 +93,34 @@ impl Store {
         let mut conn = Connection::open(&path)?;
         // Nothing here is the engineer's until the rename: no journal, no syncs; the file
         // is flushed once, whole, before it replaces anything.
+        // Pages of 16 KiB: a first sync of 10,000 orders was a quarter faster than with
+        // the default 4 KiB (fewer, fuller B-tree pages); the file keeps them for good.
+        conn.pragma_update(None, "page_size", 16_384)?;
         conn.pragma_update(None, "journal_mode", "OFF")?;
         conn.pragma_update(None, "synchronous", "OFF")?;
-        conn.pragma_update(None, "cache_size", -131_072)?;
+        // Up to 256 MB of page cache while the rows arrive, given back when it is closed.
+        conn.pragma_update(None, "cache_size", -262_144)?;
         conn.set_prepared_statement_cache_capacity(32);
         migrate::migrate(&mut conn, &path)?;
+        // The index of records by order is built after the rows, in one sorted pass,
+        // from the very statement the schema made it with (the rows arrive in no useful
+        // order for it). The index of pending records stays: no snapshot row enters it.
+        let deferred: Vec<(String, String)> = conn
+            .prepare(
+                "SELECT name, sql FROM sqlite_master
+                 WHERE type = 'index' AND name = 'record_by_work_order' AND sql IS NOT NULL",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         conn.execute_batch("BEGIN")?;
+        for (name, _) in &deferred {
+            conn.execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+        }
         Ok(Bootstrap {
             conn,
             path,
             partial: Vec::new(),
+            deferred,
             header: None,
             trailer: None,
             records: 0,
@@ -142,6 +162,9 @@ impl Store {
     ) -> Result<BootstrapStats> {
         let (cursor, server_time) = boot.header.clone().ok_or_else(|| bad("no header line"))?;
         let sla = boot.sla.clone().unwrap_or_else(|| self.sla.clone());
+        for (_, sql) in &boot.deferred {
+            boot.conn.execute_batch(sql)?;
+        }
         // The order list and its search, built once for the whole scope.
         index::build_all(&boot.conn, &sla)?;
         let mut clock = self.clock.clone();

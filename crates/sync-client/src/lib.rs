@@ -619,14 +619,24 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
         Ok::<_, StoreError>(boot)
     });
     let mut received = Ok(());
+    // The network hands over small pieces; the writer gets them in batches of about
+    // half a megabyte, so that it is woken a few hundred times, not thousands.
+    const BATCH: usize = 512 * 1024;
+    let mut batch = bytes::BytesMut::with_capacity(BATCH + 64 * 1024);
     loop {
         match res.chunk().await {
             Ok(Some(piece)) => {
-                if tx.send(piece).await.is_err() {
+                batch.extend_from_slice(&piece);
+                if batch.len() >= BATCH && tx.send(batch.split().freeze()).await.is_err() {
                     break; // the writer stopped: its error says why
                 }
             }
-            Ok(None) => break,
+            Ok(None) => {
+                if !batch.is_empty() {
+                    let _ = tx.send(batch.split().freeze()).await;
+                }
+                break;
+            }
             Err(e) => {
                 received = Err(offline(&e));
                 break;
