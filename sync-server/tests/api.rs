@@ -913,3 +913,98 @@ async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
     assert_eq!(body["results"][0]["status"], "applied", "{body}");
     assert_eq!(body["results"][1]["status"], "applied", "{body}");
 }
+
+#[tokio::test]
+async fn a_snapshot_holds_exactly_what_a_first_pull_brings_and_its_cursor_misses_nothing() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let mine = s.order(&dispatch, Some("wang")).await;
+    let _theirs = s.order(&dispatch, Some("li")).await;
+    let moved = s.order(&dispatch, Some("wang")).await;
+    let (status, _) = s
+        .json(
+            "POST",
+            &format!("/v1/admin/work-orders/{moved}/assign"),
+            Some(&dispatch),
+            json!({"engineer_ids": [s.user_id("li")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let log = Uuid::now_v7();
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "log_entry", "id": log, "kind": "append",
+                        "fields": {"id": log, "work_order_id": mine, "day": "2026-11-22", "text": "到达现场，\t设备已停机"}})],
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+
+    let (status, body) = s.call("GET", "/v1/sync/snapshot", Some(&wang), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = body.as_str().expect("text").to_owned();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header: Vec<&str> = lines.remove(0).split('\t').collect();
+    assert_eq!(header[0], onsite_domain::protocol::SNAPSHOT_MAGIC);
+    let cursor = header[1].to_owned();
+    assert!(
+        header[2].parse::<chrono::DateTime<chrono::Utc>>().is_ok(),
+        "{header:?}"
+    );
+    let trailer = lines.pop().expect("a trailer");
+    assert_eq!(trailer, format!("end\t{}", lines.len()));
+
+    let mut snapshot: Vec<(String, String, Value)> = lines
+        .iter()
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            assert_eq!(f.len(), 5, "{line}");
+            let mut row: Value = serde_json::from_str(f[3]).expect("row JSON");
+            row["_clocks"] = serde_json::from_str(f[4]).expect("clocks JSON");
+            if f[0] != "work_order" && !f[2].is_empty() {
+                assert_eq!(row["work_order_id"], json!(f[2]), "{line}");
+            }
+            (f[0].to_owned(), f[1].to_owned(), row)
+        })
+        .collect();
+    let (changes, _) = s.pull_all(&wang, "").await;
+    let mut pulled: Vec<(String, String, Value)> = changes
+        .iter()
+        .filter(|c| c["op"] == "put")
+        .map(|c| {
+            (
+                c["entity"].as_str().expect("entity").to_owned(),
+                c["id"].as_str().expect("id").to_owned(),
+                c["row"].clone(),
+            )
+        })
+        .collect();
+    snapshot.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    pulled.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(snapshot, pulled, "the same records, the same rows");
+    assert!(
+        snapshot
+            .iter()
+            .any(|(e, id, _)| e == "log_entry" && *id == log.to_string())
+    );
+    assert!(
+        snapshot.iter().all(|(_, id, _)| *id != moved.to_string()),
+        "a revoked order is not in it"
+    );
+
+    // Pulling from its cursor brings nothing already in it, and everything after it.
+    let (after, _) = s.pull_all(&wang, &cursor).await;
+    assert!(after.is_empty(), "{after:?}");
+    let later = s.order(&dispatch, Some("wang")).await;
+    let (after, _) = s.pull_all(&wang, &cursor).await;
+    assert!(
+        after
+            .iter()
+            .any(|c| c["id"] == json!(later) && c["op"] == "put")
+    );
+
+    let (status, _) = s.call("GET", "/v1/sync/snapshot", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
