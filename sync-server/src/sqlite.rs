@@ -176,9 +176,73 @@ fn admin_put_in(
 }
 
 fn next_seq(tx: &Transaction<'_>) -> Result<i64> {
+    #[cfg(feature = "test-hooks")]
+    if let Some(seq) = hooks::skewed_seq(tx)? {
+        return Ok(seq);
+    }
     Ok(tx
         .prepare_cached("UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Faults a test can switch on, compiled only with the `test-hooks` feature (never in the
+/// server binary's release build).
+#[cfg(feature = "test-hooks")]
+mod hooks {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use rusqlite::{OptionalExtension, Transaction};
+
+    use super::Result;
+
+    /// Set once any database of this process has the skew switched on: until then the
+    /// hook costs nothing.
+    pub(super) static SKEW_ANYWHERE: AtomicBool = AtomicBool::new(false);
+
+    /// The PostgreSQL pitfall of PROTOCOL.md, made to happen on SQLite: change-log
+    /// positions not taken in commit order. A writer takes two positions, uses the higher
+    /// and leaves the lower for the next writer, which commits after it: a puller in
+    /// between moves its cursor past a position that is still to come.
+    pub(super) fn skewed_seq(tx: &Transaction<'_>) -> Result<Option<i64>> {
+        if !SKEW_ANYWHERE.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let on: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'test_hook_skew')",
+            [],
+            |r| r.get(0),
+        )?;
+        if !on {
+            return Ok(None);
+        }
+        if let Some(held) = tx
+            .query_row("DELETE FROM test_hook_skew RETURNING held", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+        {
+            return Ok(Some(held));
+        }
+        let top: i64 = tx.query_row(
+            "UPDATE change_counter SET value = value + 2 WHERE id = 1 RETURNING value",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute("INSERT INTO test_hook_skew (held) VALUES (?1)", [top - 1])?;
+        Ok(Some(top))
+    }
+}
+
+#[cfg(feature = "test-hooks")]
+impl SqliteStorage {
+    /// Test hook: from now on this database numbers changes out of commit order (see
+    /// `hooks::skewed_seq`), so that a test can show its check would catch that.
+    pub fn number_changes_out_of_commit_order(&self) -> Result<()> {
+        self.conn()?
+            .execute_batch("CREATE TABLE IF NOT EXISTS test_hook_skew (held INTEGER NOT NULL)")?;
+        hooks::SKEW_ANYWHERE.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
 }
 
 fn load(tx: &Transaction<'_>, entity: Entity, id: &str) -> Result<Option<Current>> {
