@@ -30,6 +30,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_blob_uploads.sql"),
 ];
 
+/// How long an upload in pieces may stay unfinished and untouched before it is dropped.
+pub const UPLOAD_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(14);
+
 /// The reference data every engineer pulls.
 const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_schedule', 'company')";
 
@@ -496,8 +499,6 @@ impl SqliteStorage {
     fn conn(&self) -> Result<parking_lot::FairMutexGuard<'_, Connection>> {
         Ok(self.conn.lock())
     }
-
-
 
     fn stamp(&self, now: DateTime<Utc>) -> Result<String> {
         let mut clock = self
@@ -1094,6 +1095,20 @@ impl Storage for SqliteStorage {
             return Ok(PieceOutcome::OutOfPlace(state));
         }
         let sql_int = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        if offset == 0 {
+            // Uploads abandoned half-way (a laptop replaced, a photo deleted) are dropped
+            // when untouched for UPLOAD_EXPIRY: their pieces would otherwise stay forever.
+            // A laptop that comes back later starts that photo again from its first byte.
+            let stale = (now - UPLOAD_EXPIRY).timestamp_millis();
+            tx.execute(
+                "DELETE FROM blob_pieces WHERE sha256 IN (SELECT sha256 FROM blob_uploads WHERE updated_at < ?1)",
+                params![stale],
+            )?;
+            tx.execute(
+                "DELETE FROM blob_uploads WHERE updated_at < ?1",
+                params![stale],
+            )?;
+        }
         tx.execute(
             "INSERT INTO blob_pieces (sha256, offset, bytes) VALUES (?1, ?2, ?3)",
             params![sha256, sql_int(offset), bytes],

@@ -1008,3 +1008,44 @@ async fn a_snapshot_holds_exactly_what_a_first_pull_brings_and_its_cursor_misses
     let (status, _) = s.call("GET", "/v1/sync/snapshot", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[test]
+fn an_upload_abandoned_half_way_is_dropped_after_two_weeks_and_a_recent_one_is_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let storage = SqliteStorage::open(&dir.path().join("server.db")).expect("opens");
+    let t0 = chrono::Utc::now();
+    let photo = |seed: u8| -> Vec<u8> { (0..200_000u32).map(|i| (i as u8) ^ seed).collect() };
+    let (old, recent, next) = (photo(1), photo(2), photo(3));
+    let sha = |b: &[u8]| onsite_domain::signature::sha256_hex(b);
+    let half = |b: &[u8], at| {
+        storage
+            .put_blob_piece(&sha(b), 0, b.len() as u64, &b[..100_000], at)
+            .expect("a piece")
+    };
+    half(&old, t0);
+    half(&recent, t0 + chrono::TimeDelta::days(10));
+    // A new upload starting 15 days after the first piece of `old`.
+    half(&next, t0 + chrono::TimeDelta::days(15));
+    let received = |b: &[u8]| storage.blob_upload(&sha(b)).expect("reads").received;
+    assert_eq!(
+        received(&old),
+        0,
+        "untouched for 15 days: dropped, it starts again"
+    );
+    assert_eq!(received(&recent), 100_000, "touched 5 days ago: kept");
+    assert_eq!(received(&next), 100_000);
+    // The dropped one starts again from its first byte and completes.
+    let outcome = storage
+        .put_blob_piece(
+            &sha(&old),
+            0,
+            old.len() as u64,
+            &old,
+            t0 + chrono::TimeDelta::days(15),
+        )
+        .expect("the whole photo");
+    assert!(
+        matches!(outcome, onsite_sync_server::storage::PieceOutcome::Accepted(s) if s.complete),
+        "{outcome:?}"
+    );
+}
