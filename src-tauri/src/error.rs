@@ -113,7 +113,8 @@ impl From<StoreError> for AppError {
             | StoreError::TooNew { .. }
             | StoreError::BadData { .. }
             | StoreError::Sql(_)
-            | StoreError::Io { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
+            | StoreError::Io { .. }
+            | StoreError::InUse { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
         }
     }
 }

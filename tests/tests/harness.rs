@@ -310,6 +310,26 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
                 task.abort();
                 let _ = task.await;
+                // A killed process's threads die with it; here a store call already
+                // running on a blocking thread finishes first (the old process still
+                // dying). Then the old process's handle on the database goes away and the
+                // app opens it again (without a clean close: as after a crash).
+                let mut waited = 0;
+                while Arc::strong_count(&l.store) > 1 && waited < 400 {
+                    waited += 1;
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                let scratch = Store::open(
+                    dir.path().join(format!("{}-between-{step}.db", l.name)),
+                    &OpenOptions {
+                        device_id: l.name.clone(),
+                    },
+                )
+                .map_err(|e| format!("a scratch store: {e}"))?;
+                drop(std::mem::replace(
+                    &mut l.store,
+                    Arc::new(Mutex::new(scratch)),
+                ));
                 let reopened = Store::open(
                     dir.path().join(format!("{}.db", l.name)),
                     &OpenOptions {

@@ -50,6 +50,10 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error(
+        "the local database {path} is open in another Onsite window on this laptop: use that window, or close it and start Onsite again"
+    )]
+    InUse { path: PathBuf },
     #[error("{0}")]
     Rule(#[from] DomainError),
     #[error("{entity} {id} is not on this laptop: sync, or check that it is assigned to you")]
@@ -88,6 +92,10 @@ pub struct Store {
     /// The integrity check that ran at open: `quick_check`, or `integrity_check` after an
     /// unclean shutdown.
     pub opened_with: &'static str,
+    /// An exclusive lock on `<database>.lock`, held while the store is open: one store per
+    /// database file, so that nothing else has the file open when a first sync renames a
+    /// new one over it, and two windows never work on the same data.
+    _lock: std::fs::File,
 }
 
 impl Store {
@@ -95,6 +103,7 @@ impl Store {
     /// and migrates it when the schema is older, and resumes the device's clock.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
+        let lock = lock_file(&path)?;
         let mut conn = Connection::open(&path)?;
         configure(&conn)?;
         let opened_with = migrate::check_integrity(&conn, &path, false)?;
@@ -136,6 +145,7 @@ impl Store {
             clock,
             sla,
             opened_with,
+            _lock: lock,
         })
     }
 
@@ -218,6 +228,28 @@ impl Store {
         let hlc = clock.tick(now);
         meta_set(tx, "hlc_last", &hlc.to_string())?;
         Ok(hlc)
+    }
+}
+
+/// Takes the exclusive lock that makes a store the only one on its database file.
+fn lock_file(path: &Path) -> Result<std::fs::File> {
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let io = |source| StoreError::Io {
+        path: lock_path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::InUse {
+            path: path.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
 

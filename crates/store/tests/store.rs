@@ -74,6 +74,20 @@ fn a_new_store_is_migrated_and_reopens_with_a_quick_check_after_a_clean_close() 
 }
 
 #[test]
+fn a_second_window_on_the_same_data_is_refused_until_the_first_closes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = open(&dir);
+    let options = OpenOptions {
+        device_id: DEVICE.into(),
+    };
+    let err = Store::open(dir.path().join("onsite.db"), &options).expect_err("refused");
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    assert!(err.to_string().contains("another Onsite window"), "{err}");
+    first.close().expect("closes");
+    Store::open(dir.path().join("onsite.db"), &options).expect("opens once the first closed");
+}
+
+#[test]
 fn the_device_id_of_the_first_open_is_kept() {
     let dir = tempfile::tempdir().expect("temp dir");
     drop(open(&dir));
