@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_blobs.sql"),
     include_str!("../migrations/0003_scope_indexes.sql"),
     include_str!("../migrations/0004_blob_uploads.sql"),
+    include_str!("../migrations/0005_snapshot_order.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
@@ -794,26 +795,35 @@ impl Storage for SqliteStorage {
         let me = user.id.to_string();
         let everything = user.role != Role::Engineer;
         let columns = "r.entity, r.id, r.work_order_id, r.row, r.clocks";
-        let sql = if everything {
-            format!("SELECT {columns} FROM records r WHERE NOT r.deleted")
+        // The same scope as `pull`, walked from the engineer's assignments rather than
+        // checked row by row along the log: reference data and van stock, the customers
+        // and equipment of the assigned orders, then each order with everything under it,
+        // in order id order (the laptop's index of records by order is then appended to).
+        let statements: Vec<String> = if everything {
+            vec![format!(
+                "SELECT {columns} FROM records r WHERE NOT r.deleted"
+            )]
         } else {
-            // The same scope as `pull`, walked from the engineer's assignments rather than
-            // checked row by row along the log.
-            format!(
-                "SELECT {columns} FROM records r WHERE NOT r.deleted
-                   AND (r.entity IN {REFERENCE} OR (r.entity = 'van_stock' AND r.owner_ref = ?1))
-                 UNION ALL
-                 SELECT {columns} FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
-                 WHERE a.engineer_id = ?1 AND NOT r.deleted
-                 UNION ALL
-                 SELECT {columns} FROM records r WHERE r.entity = 'customer' AND NOT r.deleted AND r.id IN
-                   (SELECT w.customer_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
-                    WHERE a.engineer_id = ?1)
-                 UNION ALL
-                 SELECT {columns} FROM records r WHERE r.entity = 'equipment' AND NOT r.deleted AND r.id IN
-                   (SELECT w.equipment_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
-                    WHERE a.engineer_id = ?1)"
-            )
+            vec![
+                format!(
+                    "SELECT {columns} FROM records r WHERE NOT r.deleted
+                       AND (r.entity IN {REFERENCE} OR (r.entity = 'van_stock' AND r.owner_ref = ?1))"
+                ),
+                format!(
+                    "SELECT {columns} FROM records r WHERE r.entity = 'customer' AND NOT r.deleted AND r.id IN
+                       (SELECT w.customer_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
+                        WHERE a.engineer_id = ?1)"
+                ),
+                format!(
+                    "SELECT {columns} FROM records r WHERE r.entity = 'equipment' AND NOT r.deleted AND r.id IN
+                       (SELECT w.equipment_ref FROM assignments a JOIN records w ON w.entity = 'work_order' AND w.id = a.work_order_id
+                        WHERE a.engineer_id = ?1)"
+                ),
+                format!(
+                    "SELECT {columns} FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
+                     WHERE a.engineer_id = ?1 AND NOT r.deleted ORDER BY a.work_order_id"
+                ),
+            ]
         };
         const PIECE: usize = 256 * 1024;
         let mut buf: Vec<u8> = Vec::with_capacity(PIECE + 64 * 1024);
@@ -826,8 +836,8 @@ impl Storage for SqliteStorage {
             .as_bytes(),
         );
         let mut count: u64 = 0;
-        {
-            let mut stmt = tx.prepare(&sql)?;
+        for sql in &statements {
+            let mut stmt = tx.prepare(sql)?;
             let mut rows = if everything {
                 stmt.query([])?
             } else {

@@ -108,9 +108,9 @@ impl Store {
         let deferred: Vec<(String, String)> = conn
             .prepare(
                 "SELECT name, sql FROM sqlite_master
-                 WHERE type = 'index' AND name = 'record_by_work_order' AND sql IS NOT NULL",
+                 WHERE type = 'index' AND name = ?1 AND sql IS NOT NULL",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(["record_by_work_order"], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         conn.execute_batch("BEGIN")?;
         for (name, _) in &deferred {
