@@ -33,6 +33,8 @@ pub enum ErrorCode {
     Invalid,
     /// The local database cannot be used (damaged, newer, disk).
     Storage,
+    /// Another Onsite window has this laptop's data open.
+    InUse,
     /// The server refused or answered something unexpected.
     Server,
     /// The document has nothing to print yet (no quote, no settlement).
@@ -113,8 +115,8 @@ impl From<StoreError> for AppError {
             | StoreError::TooNew { .. }
             | StoreError::BadData { .. }
             | StoreError::Sql(_)
-            | StoreError::Io { .. }
-            | StoreError::InUse { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
+            | StoreError::Io { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
+            StoreError::InUse { .. } => AppError::new(ErrorCode::InUse, e.to_string()),
         }
     }
 }
@@ -161,5 +163,13 @@ mod tests {
         }));
         assert_eq!(e.code, ErrorCode::NotAllowed);
         assert!(e.message.contains("cannot go from"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_second_window_on_the_same_data_gets_its_own_code() {
+        let e = AppError::from(StoreError::InUse {
+            path: "/home/wang/.local/share/onsite/onsite.db".into(),
+        });
+        assert_eq!(e.code, ErrorCode::InUse);
     }
 }
