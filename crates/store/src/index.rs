@@ -176,6 +176,22 @@ pub(crate) fn index_work_order(
     revoked: bool,
     refresh_names: bool,
 ) -> Result<()> {
+    let mut search = SearchBatch::default();
+    index_work_order_into(conn, sla, id, body, revoked, refresh_names, &mut search)?;
+    search.write(conn)
+}
+
+/// [`index_work_order`], with the search rows left in `search` for the caller to write
+/// together with other orders' (see [`SearchBatch`]).
+pub(crate) fn index_work_order_into(
+    conn: &Connection,
+    sla: &SlaConfig,
+    id: &str,
+    body: &Fields,
+    revoked: bool,
+    refresh_names: bool,
+    search: &mut SearchBatch,
+) -> Result<()> {
     let previous: Option<(i64, IndexRow)> = conn
         .prepare_cached(
             "SELECT seq, number, status, is_open, fault_level, service_type, reported_at, due_at, due_kind, customer_id, equipment_id,
@@ -226,7 +242,8 @@ pub(crate) fn index_work_order(
         None => insert(conn, id, &wanted)?,
     };
     let old = previous.as_ref().map(|(_, p)| p);
-    search_replace(conn, seq, old, Some(&wanted))
+    search.replace(seq, old, Some(&wanted));
+    Ok(())
 }
 
 fn insert(conn: &Connection, id: &str, w: &IndexRow) -> Result<i64> {
@@ -354,37 +371,73 @@ fn update_changed(conn: &Connection, seq: i64, old: &IndexRow, new: &IndexRow) -
     Ok(())
 }
 
-/// Keeps the two search indexes in step with a row going from `old` to `new` (either may
-/// be absent). External-content FTS5 needs the old text to delete it; each index is
-/// touched only when its own text changed.
-fn search_replace(
-    conn: &Connection,
-    seq: i64,
-    old: Option<&IndexRow>,
-    new: Option<&IndexRow>,
-) -> Result<()> {
-    let names = |r: &IndexRow| (r.number.clone(), r.customer.clone(), r.equipment.clone());
-    if old.map(names) != new.map(names) {
-        if let Some(o) = old {
-            conn.prepare_cached("INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment) VALUES ('delete', ?1, ?2, ?3, ?4)")?
-                .execute(params![seq, o.number, o.customer, o.equipment])?;
+/// Changes to the two search indexes, written together: external-content FTS5 needs the
+/// old text to delete a row, and each index is touched only when its own text changed.
+/// FTS5 flushes its pending rows at the start of every statement that writes it, so one
+/// statement per order and index made a segment per order (and merges of them); here each
+/// kind of change is one `INSERT … SELECT` over all the orders of a transaction.
+#[derive(Debug, Default)]
+pub(crate) struct SearchBatch {
+    names_gone: Vec<Value>,
+    names_new: Vec<Value>,
+    fault_gone: Vec<Value>,
+    fault_new: Vec<Value>,
+}
+
+impl SearchBatch {
+    /// An index row going from `old` to `new` (either may be absent).
+    fn replace(&mut self, seq: i64, old: Option<&IndexRow>, new: Option<&IndexRow>) {
+        let names = |r: &IndexRow| (r.number.clone(), r.customer.clone(), r.equipment.clone());
+        if old.map(names) != new.map(names) {
+            if let Some(o) = old {
+                self.names_gone
+                    .push(serde_json::json!([seq, o.number, o.customer, o.equipment]));
+            }
+            if let Some(n) = new {
+                self.names_new
+                    .push(serde_json::json!([seq, n.number, n.customer, n.equipment]));
+            }
         }
-        if let Some(n) = new {
-            conn.prepare_cached("INSERT INTO work_order_fts (rowid, number, customer, equipment) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![seq, n.number, n.customer, n.equipment])?;
+        if old.map(|r| &r.fault) != new.map(|r| &r.fault) {
+            if let Some(o) = old {
+                self.fault_gone.push(serde_json::json!([seq, o.fault]));
+            }
+            if let Some(n) = new {
+                self.fault_new.push(serde_json::json!([seq, n.fault]));
+            }
         }
     }
-    if old.map(|r| &r.fault) != new.map(|r| &r.fault) {
-        if let Some(o) = old {
-            conn.prepare_cached("INSERT INTO work_order_fault_fts (work_order_fault_fts, rowid, fault) VALUES ('delete', ?1, ?2)")?
-                .execute(params![seq, o.fault])?;
-        }
-        if let Some(n) = new {
-            conn.prepare_cached("INSERT INTO work_order_fault_fts (rowid, fault) VALUES (?1, ?2)")?
-                .execute(params![seq, n.fault])?;
-        }
+
+    /// Writes the changes: every removal before every addition.
+    pub(crate) fn write(self, conn: &Connection) -> Result<()> {
+        let run = |sql: &str, rows: Vec<Value>| -> Result<()> {
+            if !rows.is_empty() {
+                conn.prepare_cached(sql)?
+                    .execute(params![Value::Array(rows).to_string()])?;
+            }
+            Ok(())
+        };
+        run(
+            "INSERT INTO work_order_fts (work_order_fts, rowid, number, customer, equipment)
+             SELECT 'delete', value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)",
+            self.names_gone,
+        )?;
+        run(
+            "INSERT INTO work_order_fault_fts (work_order_fault_fts, rowid, fault)
+             SELECT 'delete', value ->> 0, value ->> 1 FROM json_each(?1)",
+            self.fault_gone,
+        )?;
+        run(
+            "INSERT INTO work_order_fts (rowid, number, customer, equipment)
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1)",
+            self.names_new,
+        )?;
+        run(
+            "INSERT INTO work_order_fault_fts (rowid, fault)
+             SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+            self.fault_new,
+        )
     }
-    Ok(())
 }
 
 /// Drops an order from the index and the search.
@@ -401,7 +454,9 @@ pub(crate) fn unindex_work_order(conn: &Connection, id: &str) -> Result<()> {
             fault,
             ..IndexRow::empty()
         };
-        search_replace(conn, seq, Some(&gone), None)?;
+        let mut search = SearchBatch::default();
+        search.replace(seq, Some(&gone), None);
+        search.write(conn)?;
     }
     Ok(())
 }

@@ -139,12 +139,15 @@ impl Reindex {
         for (column, owner) in &self.owners {
             refresh.extend(index::orders_of(conn, column, owner)?);
         }
+        // The search rows of all these orders are written together at the end.
+        let mut search = index::SearchBatch::default();
         for id in &self.arrival {
             if let Some(body) = self.orders.get(id) {
                 let names = refresh.remove(id);
-                index::index_work_order(conn, sla, id, body, false, names)?;
+                index::index_work_order_into(conn, sla, id, body, false, names, &mut search)?;
             }
         }
+        search.write(conn)?;
         // Orders of a renamed customer or equipment that this transaction did not write.
         for id in refresh {
             index::reindex_order(conn, sla, &id)?;
