@@ -22,7 +22,8 @@ use onsite_domain::sla::SlaConfig;
 use onsite_domain::{Entity, Hlc};
 use rusqlite::{Connection, params};
 
-use crate::raw::Fields;
+use crate::raw::stamps;
+use crate::row::{self, SaveHint, TextRecord};
 use crate::{Result, Store, StoreError, index, meta_set, migrate};
 
 /// What a bootstrap put in place.
@@ -48,6 +49,8 @@ pub struct Bootstrap {
     work_orders: u64,
     sla: Option<SlaConfig>,
     newest: Option<String>,
+    /// Inserts first once the rows have been mostly new (always, in a fresh file).
+    saves: SaveHint,
 }
 
 fn bad(detail: impl Into<String>) -> StoreError {
@@ -127,6 +130,7 @@ impl Store {
             work_orders: 0,
             sla: None,
             newest: None,
+            saves: SaveHint::default(),
         })
     }
 
@@ -331,13 +335,8 @@ impl Bootstrap {
             return Err(bad(format!("{entity} {id}: not a record line")));
         }
         // The newest stamp: local edits made after the first sync must order after it.
-        let Fields(stamps) = serde_json::from_str::<Fields<'_>>(clocks)
-            .map_err(|e| bad(format!("{entity} {id} clocks: {e}")))?;
-        for (_, v) in stamps {
-            let s = v.get();
-            if let Some(s) = s.strip_prefix('"').and_then(|s| s.strip_suffix('"'))
-                && self.newest.as_deref().is_none_or(|n| n < s)
-            {
+        for s in stamps(clocks).map_err(|e| bad(format!("{entity} {id} clocks: {e}")))? {
+            if self.newest.as_deref().is_none_or(|n| n < s) {
                 self.newest = Some(s.to_owned());
             }
         }
@@ -356,12 +355,11 @@ impl Bootstrap {
             _ if work_order_id.is_empty() => None,
             _ => Some(work_order_id),
         };
-        self.conn
-            .prepare_cached(
-                "INSERT INTO record (entity, id, work_order_id, body, clocks) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks",
-            )?
-            .execute(params![entity.as_str(), id, work_order_id, row, clocks])?;
+        row::save_text(
+            &self.conn,
+            &TextRecord::server_row(entity, id, work_order_id, row, clocks),
+            &mut self.saves,
+        )?;
         self.records += 1;
         Ok(())
     }

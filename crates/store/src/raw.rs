@@ -106,6 +106,21 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     }
 }
 
+/// The HLC stamps of a clocks object (`{"field": "hlc", …}`) as they stand in its text.
+/// HLC strings have nothing to escape; a value that is not a plain string is no stamp.
+pub(crate) fn stamps(clocks: &str) -> serde_json::Result<Vec<&str>> {
+    let Fields(fields) = serde_json::from_str::<Fields<'_>>(clocks)?;
+    Ok(fields
+        .iter()
+        .filter_map(|(_, v)| {
+            v.get()
+                .strip_prefix('"')
+                .and_then(|s| s.strip_suffix('"'))
+                .filter(|s| !s.contains('\\'))
+        })
+        .collect())
+}
+
 /// A pulled row taken apart for storing as it came.
 pub(crate) struct RawRow<'a> {
     /// The fields without `_clocks`, nulls left out (as the store writes bodies).
@@ -135,19 +150,8 @@ impl<'a> RawRow<'a> {
         for (Key(key), value) in fields {
             let text = value.get();
             if key == CLOCKS_KEY {
-                let Fields(stamps) = serde_json::from_str::<Fields<'a>>(text)
-                    .map_err(|e| bad(format!("{CLOCKS_KEY}: {e}")))?;
+                clock_values = stamps(text).map_err(|e| bad(format!("{CLOCKS_KEY}: {e}")))?;
                 clocks = text;
-                // HLC strings have nothing to escape; anything else is not a stamp.
-                clock_values = stamps
-                    .iter()
-                    .filter_map(|(_, v)| {
-                        let s = v.get();
-                        s.strip_prefix('"')
-                            .and_then(|s| s.strip_suffix('"'))
-                            .filter(|s| !s.contains('\\'))
-                    })
-                    .collect();
                 continue;
             }
             if text == "null" {

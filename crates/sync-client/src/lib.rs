@@ -647,12 +647,8 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
     let boot = writer
         .await
         .map_err(|e| SyncError::Protocol(format!("a store task failed: {e}")))??;
-    let cut = |store: &SharedStore| {
-        let store = Arc::clone(store);
-        async move { with_store(&store, |s| s.set_setting(FIRST_SYNC_BY_PAGES, "1")).await }
-    };
     if let Err(e) = received {
-        cut(store).await?;
+        go_by_pages(store).await?;
         return Err(e);
     }
     let local_now = Utc::now();
@@ -661,14 +657,19 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
         Err(SyncError::Store(e @ StoreError::BadData { .. })) => {
             // Cut off (or damaged) on the way, like a dropped connection: next time page
             // by page.
-            cut(store).await?;
+            go_by_pages(store).await?;
             Err(SyncError::Offline(e.to_string()))
         }
         Err(e) => {
-            cut(store).await?;
+            go_by_pages(store).await?;
             Err(e)
         }
     }
+}
+
+/// After a snapshot that did not arrive whole: the next first sync goes page by page.
+async fn go_by_pages(store: &SharedStore) -> Result<()> {
+    with_store(store, |s| s.set_setting(FIRST_SYNC_BY_PAGES, "1")).await
 }
 
 /// One sync cycle: push everything pending in batches, then pull until the server has no
