@@ -42,6 +42,11 @@ fn local_today() -> Result<chrono::NaiveDate, ApiError> {
 #[derive(Clone)]
 pub struct AppState {
     storage: Arc<dyn Storage>,
+    /// Storage calls running at once. Each runs on a blocking thread; past a few per core
+    /// more of them only add threads fighting for the same cores (and, on SQLite, reader
+    /// connections opened and closed for one query each). The rest wait their turn here,
+    /// in arrival order, without a thread.
+    running: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -52,7 +57,12 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     pub fn new(storage: Arc<dyn Storage>) -> AppState {
-        AppState { storage }
+        AppState {
+            storage,
+            running: Arc::new(tokio::sync::Semaphore::new(
+                crate::storage::CONCURRENT_CALLS,
+            )),
+        }
     }
 
     /// Runs a storage call off the async runtime.
@@ -61,10 +71,18 @@ impl AppState {
         f: impl FnOnce(&dyn Storage) -> Result<T, StorageError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let storage = Arc::clone(&self.storage);
-        tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        let turn = Arc::clone(&self.running)
+            .acquire_owned()
             .await
-            .map_err(|e| ApiError::Internal(format!("a storage task failed: {e}")))?
-            .map_err(ApiError::from)
+            .map_err(|e| ApiError::Internal(format!("the storage queue is closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let result = f(storage.as_ref());
+            drop(turn);
+            result
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("a storage task failed: {e}")))?
+        .map_err(ApiError::from)
     }
 }
 

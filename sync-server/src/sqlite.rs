@@ -29,13 +29,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_scope_indexes.sql"),
     include_str!("../migrations/0004_blob_uploads.sql"),
     include_str!("../migrations/0005_snapshot_order.sql"),
+    include_str!("../migrations/0006_pull_by_order.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
 pub const UPLOAD_EXPIRY: chrono::TimeDelta = chrono::TimeDelta::days(14);
 
 /// The reference data every engineer pulls.
-const REFERENCE: &str = "('part', 'checklist_template', 'fault_levels', 'fee_schedule', 'company')";
+macro_rules! reference {
+    () => {
+        "('part', 'checklist_template', 'fault_levels', 'fee_schedule', 'company')"
+    };
+}
+const REFERENCE: &str = reference!();
 
 #[derive(Debug)]
 pub struct SqliteStorage {
@@ -50,8 +56,11 @@ pub struct SqliteStorage {
     clock: Mutex<HlcClock>,
 }
 
-/// Idle reader connections kept open.
-const IDLE_READERS: usize = 8;
+/// Idle reader connections kept open: one per storage call that may run at once, plus a
+/// few for snapshots (which stream outside that limit). Opening one costs a schema read
+/// and a fresh memory map, and closing it an unmap: under load, reopening per query took
+/// a fifth of the server's time.
+const IDLE_READERS: usize = crate::storage::CONCURRENT_CALLS + 4;
 
 /// A reader connection lent from the pool, returned when dropped.
 struct Reader<'a> {
@@ -285,10 +294,13 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
     } else {
         None
     };
+    // Only records under an order carry its id: a pull relies on it (`pull_by_orders`).
     let work_order_id = if entity == Entity::WorkOrder {
         Some(id.to_owned())
-    } else {
+    } else if entity.is_under_work_order() {
         c.work_order_id.clone()
+    } else {
+        None
     };
     tx.prepare_cached(
         "INSERT INTO records (entity, id, work_order_id, customer_ref, equipment_ref, owner_ref, row, clocks, deleted, seq)
@@ -434,6 +446,138 @@ fn upload_state(conn: &Connection, sha256: &str) -> Result<UploadState> {
             complete: false,
         },
     })
+}
+
+/// A change as the pull sends it, put together as text: `row` is an object this server
+/// wrote (never empty: it has an `id`), `clocks` one too, entity names and ids need no
+/// escaping. Parsing each row to add `_clocks` cost twice as much.
+fn change_json_sql() -> String {
+    format!(
+        "CASE WHEN r.deleted THEN json_object('seq', r.seq, 'entity', r.entity, 'id', r.id, 'op', 'delete')
+              ELSE '{{\"seq\":' || r.seq || ',\"entity\":\"' || r.entity || '\",\"id\":\"' || r.id
+                   || '\",\"op\":\"put\",\"row\":' || substr(r.row, 1, length(r.row) - 1)
+                   || ',\"{CLOCKS_KEY}\":' || r.clocks || '}}}}' END"
+    )
+}
+
+/// Which records outside any order (`work_order_id IS NULL`) an engineer `?2` has:
+/// reference data, their van stock, and the customers and equipment of their orders.
+const OUTSIDE_ORDERS_SCOPE: &str = concat!(
+    "(r.entity IN ",
+    reference!(),
+    "
+       OR (r.entity = 'van_stock' AND r.owner_ref = ?2)
+       OR (r.entity = 'customer' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+               WHERE w.customer_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2))
+       OR (r.entity = 'equipment' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+               WHERE w.equipment_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2)))"
+);
+
+/// A pull page walking the change log from the cursor in `seq` order, each change
+/// checked against the caller's scope with index lookups (correlated EXISTS): a page costs
+/// the changes walked, everyone's. Right for a first sync by pages and for dispatchers,
+/// whose scope is most of the log.
+fn pull_along_the_log(
+    tx: &Transaction<'_>,
+    user: &User,
+    cursor: i64,
+    limit: usize,
+) -> Result<Vec<(i64, String)>> {
+    let limit_sql = i64::try_from(limit).unwrap_or(1000) + 1;
+    let everything = user.role != Role::Engineer;
+    let sql = format!(
+        "SELECT r.seq, {} FROM records r WHERE r.seq > ?1 AND (?3
+           OR (r.work_order_id IS NULL AND {OUTSIDE_ORDERS_SCOPE})
+           OR (r.work_order_id IS NOT NULL AND EXISTS (SELECT 1 FROM assignments a
+                   WHERE a.work_order_id = r.work_order_id AND a.engineer_id = ?2)))
+         ORDER BY r.seq LIMIT ?4",
+        change_json_sql()
+    );
+    let rows = tx
+        .prepare_cached(&sql)?
+        .query_map(
+            params![cursor, user.id.to_string(), everything, limit_sql],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+/// Below this many changes since the cursor, walking the log is as cheap as anything.
+const SHORT_GAP: i64 = 64;
+
+/// The same page as `pull_along_the_log`, found from the engineer's side when the log
+/// since the cursor is long and their orders are few (an engineer syncing while 200
+/// others push): the positions of their orders' changes since the cursor
+/// (`records_work_order`, by order then position) and of the changes outside orders that
+/// are theirs (`records_outside_orders`, in log order); then those rows by position. It
+/// gives up (`None`) when the caller is not an engineer, when walking would be cheaper,
+/// or when more than a page is waiting (finding the first page among them would mean
+/// sorting them all, page after page); the walk then does it.
+fn pull_by_orders(
+    tx: &Transaction<'_>,
+    user: &User,
+    cursor: i64,
+    limit: usize,
+) -> Result<Option<Vec<(i64, String)>>> {
+    if user.role != Role::Engineer {
+        return Ok(None);
+    }
+    let newest: i64 = tx
+        .prepare_cached("SELECT value FROM change_counter WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    let gap = newest.saturating_sub(cursor);
+    if gap < SHORT_GAP {
+        return Ok(None);
+    }
+    let me = user.id.to_string();
+    // An order costs about as much as walking four changes (a seek, and customer and
+    // equipment lookups); counting stops as soon as walking is known to be cheaper.
+    let enough = gap / 4;
+    let orders: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM assignments WHERE engineer_id = ?1 LIMIT ?2)",
+        )?
+        .query_row(params![me, enough], |r| r.get(0))?;
+    if orders >= enough {
+        return Ok(None);
+    }
+    page_by_orders(tx, &me, cursor, limit)
+}
+
+/// `pull_by_orders` once it has chosen to: the page, or `None` when more than a page is
+/// waiting.
+fn page_by_orders(
+    tx: &Transaction<'_>,
+    me: &str,
+    cursor: i64,
+    limit: usize,
+) -> Result<Option<Vec<(i64, String)>>> {
+    let cap = i64::try_from(limit).unwrap_or(1000) + 1;
+    let mut seqs: Vec<i64> = tx
+        .prepare_cached(&format!(
+            "SELECT r.seq FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
+               WHERE a.engineer_id = ?2 AND r.seq > ?1
+             UNION ALL
+             SELECT r.seq FROM records r INDEXED BY records_outside_orders
+               WHERE r.work_order_id IS NULL AND r.seq > ?1 AND {OUTSIDE_ORDERS_SCOPE}
+             LIMIT ?3"
+        ))?
+        .query_map(params![cursor, me, cap + 1], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if seqs.len() > usize::try_from(cap).unwrap_or(usize::MAX) {
+        return Ok(None);
+    }
+    seqs.sort_unstable();
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT r.seq, {} FROM records r WHERE r.seq = ?1",
+        change_json_sql()
+    ))?;
+    let mut rows = Vec::with_capacity(seqs.len());
+    for seq in seqs {
+        rows.push(stmt.query_row(params![seq], |r| Ok((r.get(0)?, r.get(1)?)))?);
+    }
+    Ok(Some(rows))
 }
 
 impl SqliteStorage {
@@ -630,9 +774,11 @@ impl Storage for SqliteStorage {
     fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
         let conn = self.reader()?;
         let found = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT u.id, u.username, u.name, u.role, u.department, t.device_id FROM tokens t JOIN users u ON u.id = t.user_id
                  WHERE t.hash = ?1 AND t.expires_at > ?2",
+            )?
+            .query_row(
                 params![token_hash, now.timestamp_millis()],
                 |r| Ok((user_from_row(r)?, r.get::<_, String>(5)?)),
             )
@@ -729,44 +875,24 @@ impl Storage for SqliteStorage {
 
     fn pull(&self, user: &User, cursor: i64, limit: usize) -> Result<PullPage> {
         let conn = self.reader()?;
-        let limit_sql = i64::try_from(limit).unwrap_or(1000) + 1;
+        // One read transaction: the changes and the revocations are of the same moment.
+        // Read apart, a revocation committed between the two would have moved the cursor
+        // past changes the first read had not seen.
+        let tx = conn.unchecked_transaction()?;
         let me = user.id.to_string();
-        let everything = user.role != Role::Engineer;
-        let sql = format!(
-            // The log is walked in `seq` order and each row is checked with index lookups
-            // (correlated EXISTS), so a page costs its own size: sets of the whole scope
-            // built for every page made a first sync quadratic.
-            // The change's JSON is put together as text: `row` is an object this server
-            // wrote (never empty: it has an `id`), `clocks` one too, entity names and ids
-            // need no escaping. Parsing each row to add `_clocks` cost twice as much.
-            "SELECT seq, CASE WHEN deleted THEN json_object('seq', seq, 'entity', entity, 'id', id, 'op', 'delete')
-                    ELSE '{{\"seq\":' || seq || ',\"entity\":\"' || entity || '\",\"id\":\"' || id
-                         || '\",\"op\":\"put\",\"row\":' || substr(row, 1, length(row) - 1)
-                         || ',\"{CLOCKS_KEY}\":' || clocks || '}}}}' END
-             FROM records r WHERE seq > ?1 AND (?3 OR entity IN {REFERENCE}
-               OR (entity = 'van_stock' AND owner_ref = ?2)
-               OR (work_order_id IS NOT NULL AND EXISTS (SELECT 1 FROM assignments a
-                       WHERE a.work_order_id = r.work_order_id AND a.engineer_id = ?2))
-               OR (entity = 'customer' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
-                       WHERE w.customer_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2))
-               OR (entity = 'equipment' AND EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
-                       WHERE w.equipment_ref = r.id AND w.entity = 'work_order' AND a.engineer_id = ?2)))
-             ORDER BY seq LIMIT ?4"
-        );
-        let rows: Vec<(i64, String)> = conn
-            .prepare_cached(&sql)?
-            .query_map(params![cursor, me, everything, limit_sql], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let revokes: Vec<(i64, String)> = conn
+        let mut changes = match pull_by_orders(&tx, user, cursor, limit)? {
+            Some(changes) => changes,
+            None => pull_along_the_log(&tx, user, cursor, limit)?,
+        };
+        let limit_sql = i64::try_from(limit).unwrap_or(1000) + 1;
+        let revokes: Vec<(i64, String)> = tx
             .prepare_cached(
                 "SELECT seq, json_object('seq', seq, 'entity', 'work_order', 'id', work_order_id, 'op', 'revoke')
                  FROM revocations WHERE engineer_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?
             .query_map(params![me, cursor, limit_sql], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut changes = rows;
+        tx.finish()?;
         if !revokes.is_empty() {
             changes.extend(revokes);
             changes.sort_by_key(|(seq, _)| *seq);
@@ -1267,5 +1393,207 @@ impl Storage for SqliteStorage {
         )?;
         tx.commit()?;
         Ok(numbers)
+    }
+}
+
+#[cfg(test)]
+mod pull_plans {
+    //! The two ways of finding a pull page must find the same page: `page_by_orders` is
+    //! only ever a faster road to what `pull_along_the_log` defines.
+
+    use super::*;
+    use crate::storage::NewUser;
+    use onsite_domain::demo::{DemoSize, generate};
+    use onsite_domain::records::VanStock;
+
+    /// A small deterministic generator (the test must be reproducible).
+    struct Lcg(u64);
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(self.0 >> 33).unwrap_or(0) % n.max(1)
+        }
+    }
+
+    fn object<T: serde::Serialize>(v: &T) -> Map<String, Value> {
+        match serde_json::to_value(v) {
+            Ok(Value::Object(m)) => m,
+            _ => panic!("records serialise to objects"),
+        }
+    }
+
+    #[test]
+    fn finding_a_page_by_the_engineers_orders_gives_the_page_the_log_walk_gives() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = SqliteStorage::open(&dir.path().join("s.db")).expect("opens");
+        let now = Utc::now();
+        let engineers: Vec<User> = (0..4)
+            .map(|k| {
+                storage
+                    .create_user(
+                        NewUser {
+                            username: format!("e{k}"),
+                            name: format!("工程师{k}"),
+                            role: Role::Engineer,
+                            department: None,
+                            password_hash: "x".into(),
+                        },
+                        now,
+                    )
+                    .expect("user")
+            })
+            .collect();
+        let mut rng = Lcg(7);
+        let mut orders = Vec::new();
+        let mut items = Vec::new();
+        let mut customers = Vec::new();
+        for (k, e) in engineers.iter().enumerate() {
+            let data = generate(
+                40 + k as u64,
+                DemoSize {
+                    customers: 3,
+                    equipment: 4,
+                    orders: 6,
+                    checklist_items_per_order: 3,
+                    part_usages_per_order: 1,
+                },
+                e.id,
+                now,
+            );
+            for (entity, rows) in [
+                (
+                    Entity::Customer,
+                    data.customers.iter().map(object).collect(),
+                ),
+                (
+                    Entity::Equipment,
+                    data.equipment.iter().map(object).collect(),
+                ),
+                (
+                    Entity::Part,
+                    data.parts.iter().take(5).map(object).collect::<Vec<_>>(),
+                ),
+                (
+                    Entity::WorkOrder,
+                    data.orders
+                        .iter()
+                        .map(|o| {
+                            let mut o = o.clone();
+                            o.status = onsite_domain::Status::Assigned;
+                            o.assignees = Vec::new();
+                            object(&o)
+                        })
+                        .collect(),
+                ),
+                (
+                    Entity::ChecklistItem,
+                    data.checklist_items.iter().map(object).collect(),
+                ),
+                (
+                    Entity::PartUsage,
+                    data.part_usages.iter().map(object).collect(),
+                ),
+            ] {
+                storage.admin_put_many(entity, rows, now).expect("puts");
+            }
+            storage
+                .admin_put(
+                    Entity::VanStock,
+                    object(&VanStock {
+                        id: Uuid::now_v7(),
+                        engineer_id: e.id,
+                        part_id: data.parts[0].id,
+                        quantity: 3,
+                    }),
+                    now,
+                )
+                .expect("van stock");
+            orders.extend(data.orders.iter().map(|o| o.id));
+            items.extend(data.checklist_items.iter().map(object));
+            customers.extend(data.customers.iter().map(object));
+        }
+        // Assignments, reassignments (revocations, graphs re-sent), edits of records under
+        // orders and of customers, interleaved; one order left with nobody.
+        for round in 0..40 {
+            match rng.below(3) {
+                0 => {
+                    let order = orders[rng.below(orders.len() - 1)];
+                    let who: Vec<Uuid> = engineers
+                        .iter()
+                        .filter(|_| rng.below(3) == 0)
+                        .map(|e| e.id)
+                        .collect();
+                    storage.assign(order, &who, None, now).expect("assigns");
+                }
+                1 => {
+                    let mut item = items[rng.below(items.len())].clone();
+                    item.insert("note".into(), Value::String(format!("第{round}次")));
+                    storage
+                        .admin_put(Entity::ChecklistItem, item, now)
+                        .expect("edits");
+                }
+                _ => {
+                    let mut c = customers[rng.below(customers.len())].clone();
+                    c.insert("name".into(), Value::String(format!("客户{round}")));
+                    storage.admin_put(Entity::Customer, c, now).expect("edits");
+                }
+            }
+        }
+        storage
+            .conn()
+            .expect("writer")
+            .execute(
+                "UPDATE records SET deleted = 1 WHERE rowid IN (SELECT rowid FROM records ORDER BY seq DESC LIMIT 5)",
+                [],
+            )
+            .expect("tombstones");
+        let newest: i64 = storage
+            .conn()
+            .expect("writer")
+            .query_row("SELECT value FROM change_counter", [], |r| r.get(0))
+            .expect("counter");
+        let reader = storage.reader().expect("reader");
+        let tx = reader.unchecked_transaction().expect("reads");
+        let (mut compared, mut nonempty) = (0, 0);
+        for e in &engineers {
+            for cursor in 0..=newest {
+                for limit in [1, 7, 10_000] {
+                    let walked = pull_along_the_log(&tx, e, cursor, limit).expect("walks");
+                    let found =
+                        page_by_orders(&tx, &e.id.to_string(), cursor, limit).expect("finds");
+                    match found {
+                        Some(found) => {
+                            let seqs =
+                                |p: &[(i64, String)]| p.iter().map(|c| c.0).collect::<Vec<_>>();
+                            assert_eq!(
+                                seqs(&found),
+                                seqs(&walked),
+                                "{} from {cursor}, limit {limit}",
+                                e.username
+                            );
+                            assert_eq!(
+                                found, walked,
+                                "{} from {cursor}, limit {limit}",
+                                e.username
+                            );
+                            compared += 1;
+                            nonempty += usize::from(!found.is_empty());
+                        }
+                        None => assert!(
+                            walked.len() > limit,
+                            "by orders gives up only when more than a page waits ({} from {cursor})",
+                            e.username
+                        ),
+                    }
+                }
+            }
+        }
+        assert!(
+            compared > 400 && nonempty > 300,
+            "{compared} pages compared, {nonempty} not empty"
+        );
     }
 }

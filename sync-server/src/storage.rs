@@ -11,6 +11,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+/// How many storage calls the HTTP layer lets run at once; the others wait in arrival
+/// order without a thread. Enough that a call waiting on the disk or on the writer does
+/// not leave the cores idle; few enough that the SQLite storage keeps a reader connection
+/// for each and reuses it, instead of 200 waiting engineers meaning 200 threads each
+/// opening and closing a connection for one query.
+pub const CONCURRENT_CALLS: usize = 8;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("{0}")]

@@ -12,7 +12,11 @@
 //!   then 200 / throughput) and paced at one cycle per engineer per second.
 //!
 //! `ONSITE_BENCH_ORDERS` scales the first sync down for a quick look;
-//! `ONSITE_BENCH_FIRST_ONLY=1` stops after the first sync (for a profiler).
+//! `ONSITE_BENCH_FIRST_ONLY=1` stops after the first sync;
+//! `ONSITE_BENCH_MANY_ONLY=1` runs only the 200-engineer runs (with the server still
+//! holding the 10,000 orders); `ONSITE_BENCH_PERF_CTL=<fifo>` writes `enable`/`disable`
+//! to a `perf record --control fifo:<fifo> -D -1` around each measured 200-engineer run,
+//! so that a profile holds only those.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,6 +37,16 @@ fn ms(d: Duration) -> String {
 
 fn verdict(d: Duration, target: Duration) -> &'static str {
     if d < target { "✓" } else { "✗" }
+}
+
+/// Tells a waiting `perf record` (`ONSITE_BENCH_PERF_CTL`) to start or stop sampling.
+fn perf(command: &str) {
+    if let Some(fifo) = std::env::var_os("ONSITE_BENCH_PERF_CTL") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new().write(true).open(fifo) {
+            let _ = writeln!(f, "{command}");
+        }
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -184,6 +198,7 @@ async fn engineers_on_the_wire(
     }
     let engineers = ready.len().max(1) as u32;
     let rounds = 10u32;
+    perf("enable");
     let start = tokio::time::Instant::now();
     let mut tasks = Vec::new();
     for (k, (client, device, mut cursor, items)) in ready.into_iter().enumerate() {
@@ -234,7 +249,9 @@ async fn engineers_on_the_wire(
         all.extend(lat);
         errors += e;
     }
-    (all, errors, start.elapsed())
+    let wall = start.elapsed();
+    perf("disable");
+    (all, errors, wall)
 }
 
 fn main() {
@@ -269,8 +286,9 @@ fn main() {
     };
     let url = server.url();
 
+    let many_only = std::env::var_os("ONSITE_BENCH_MANY_ONLY").is_some();
     // The server's queries alone, no HTTP: where a slow first sync spends its time.
-    {
+    if !many_only {
         let (user, _) = storage
             .user_by_username("wang")
             .expect("reads")
@@ -305,7 +323,8 @@ fn main() {
             ms(t.elapsed())
         );
     }
-    rt.block_on(async {
+    if !many_only {
+        rt.block_on(async {
         // 0. The server and the wire alone: the same pages, pulled and parsed, not applied.
         let (_, raw) = laptop(dir.path(), &url, "wang", "raw").await;
         let t = Instant::now();
@@ -424,6 +443,7 @@ fn main() {
             r.pushed
         );
     });
+    }
 
     // 4. 200 engineers at once, each with 5 small orders.
     let engineers = 200usize;
@@ -522,6 +542,7 @@ fn main() {
                 laptops.push((store, client, scopes[k].clone()));
             }
             let rounds = 10u32;
+            perf("enable");
             let start = tokio::time::Instant::now();
             let mut tasks = Vec::new();
             for (k, (store, client, items)) in laptops.into_iter().enumerate() {
@@ -555,13 +576,15 @@ fn main() {
                 all.extend(lat);
                 errors += e;
             }
+            let wall = start.elapsed();
+            perf("disable");
             report_many(
                 &format!("{engineers} laptops × {rounds} sync cycles (1 change each)"),
                 pace,
                 "all on this machine",
                 &mut all,
                 errors,
-                start.elapsed(),
+                wall,
             );
         });
     }
