@@ -1,7 +1,9 @@
 //! The HTTP API of PROTOCOL.md: one router, assembled in [`router`] so that tests can call
 //! it without a socket; every handler returns `Result<_, ApiError>`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Json;
 use axum::Router;
@@ -26,7 +28,7 @@ use crate::auth::{
     Auth, Dispatcher, bearer, hash_password, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
-use crate::storage::{NewUser, PieceOutcome, Storage, StorageError, UploadState};
+use crate::storage::{NewUser, PieceOutcome, Session, Storage, StorageError, UploadState};
 
 /// Failed logins of one username allowed in [`THROTTLE_WINDOW_SECS`] before 429.
 pub const MAX_LOGIN_FAILURES: u32 = 5;
@@ -47,7 +49,29 @@ pub struct AppState {
     /// connections opened and closed for one query each). The rest wait their turn here,
     /// in arrival order, without a thread.
     running: Arc<tokio::sync::Semaphore>,
+    /// Sessions recently found by their token hash, so that every request of a syncing
+    /// laptop (a push and a pull a cycle) does not read the database to know who it is.
+    sessions: Arc<parking_lot::Mutex<HashMap<String, Known>>>,
+    /// Counts sign-outs: a lookup that overlapped one does not fill the cache, so that it
+    /// cannot put back a session that was just ended.
+    sign_outs: Arc<AtomicU64>,
 }
+
+/// A session as found, and when: it is looked up again after `SESSION_RECHECK`.
+#[derive(Clone)]
+struct Known {
+    session: Session,
+    found: std::time::Instant,
+}
+
+/// How long a session found in the database is taken on trust: twice the engine's idle
+/// sync interval (30 s), so that a connected laptop's session stays known. Signing out
+/// removes it at once (this process is the only one that ends sessions); a token that
+/// expires (after days), or is removed by any other means, is refused within this long.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sessions kept at most; the cache is emptied when it is full.
+const SESSIONS_KEPT: usize = 10_000;
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,7 +86,54 @@ impl AppState {
             running: Arc::new(tokio::sync::Semaphore::new(
                 crate::storage::CONCURRENT_CALLS,
             )),
+            sessions: Arc::default(),
+            sign_outs: Arc::default(),
         }
+    }
+
+    /// The session of a token (by its hash), from the cache if it was found recently.
+    pub async fn session(&self, hash: String) -> Result<Option<Session>, ApiError> {
+        if let Some(known) = self.sessions.lock().get(&hash)
+            && known.found.elapsed() < SESSION_RECHECK
+        {
+            return Ok(Some(known.session.clone()));
+        }
+        let now = chrono::Utc::now();
+        let key = hash.clone();
+        let sign_outs = self.sign_outs.load(Ordering::SeqCst);
+        let found = self.blocking(move |s| s.session(&key, now)).await?;
+        let mut sessions = self.sessions.lock();
+        match &found {
+            Some(session) if self.sign_outs.load(Ordering::SeqCst) == sign_outs => {
+                if sessions.len() >= SESSIONS_KEPT {
+                    sessions.clear();
+                }
+                sessions.insert(
+                    hash,
+                    Known {
+                        session: session.clone(),
+                        found: std::time::Instant::now(),
+                    },
+                );
+            }
+            _ => {
+                sessions.remove(&hash);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Ends a session: in the database, and in the cache at once.
+    pub async fn end_session(&self, hash: String) -> Result<(), ApiError> {
+        self.sign_outs.fetch_add(1, Ordering::SeqCst);
+        self.sessions.lock().remove(&hash);
+        let key = hash.clone();
+        let ended = self.blocking(move |s| s.end_session(&key)).await;
+        // Again once the token is gone: a lookup that read it before the delete and
+        // began after the first count must not cache it either.
+        self.sign_outs.fetch_add(1, Ordering::SeqCst);
+        self.sessions.lock().remove(&hash);
+        ended
     }
 
     /// Runs a storage call off the async runtime.
@@ -261,7 +332,7 @@ async fn logout(
     headers: axum::http::HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     let hash = token_hash(bearer(&headers).unwrap_or_default());
-    state.blocking(move |s| s.end_session(&hash)).await?;
+    state.end_session(hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -67,9 +67,7 @@ impl FromRequestParts<AppState> for Auth {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized)?;
-        let hash = token_hash(token);
-        let now = chrono::Utc::now();
-        let session = state.blocking(move |s| s.session(&hash, now)).await?;
+        let session = state.session(token_hash(token)).await?;
         session.map(Auth).ok_or(ApiError::Unauthorized)
     }
 }

@@ -62,6 +62,11 @@ pub struct SqliteStorage {
 /// a fifth of the server's time.
 const IDLE_READERS: usize = crate::storage::CONCURRENT_CALLS + 4;
 
+/// Prepared statements kept per connection. The default of 16 is fewer than the
+/// statements a reader runs (session, pull by either road, revocations, snapshot, blobs,
+/// order screens), so under load they pushed each other out and were parsed again.
+const STATEMENTS_KEPT: usize = 64;
+
 /// A reader connection lent from the pool, returned when dropped.
 struct Reader<'a> {
     conn: Option<Connection>,
@@ -590,6 +595,7 @@ impl SqliteStorage {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -65_536)?;
         conn.pragma_update(None, "mmap_size", 1_073_741_824)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
         if version > known {
@@ -632,6 +638,7 @@ impl SqliteStorage {
                 c.pragma_update(None, "cache_size", -16_384)?;
                 c.pragma_update(None, "mmap_size", 1_073_741_824)?;
                 c.pragma_update(None, "query_only", "ON")?;
+                c.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
                 c
             }
         };
