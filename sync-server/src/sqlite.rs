@@ -585,6 +585,17 @@ fn page_by_orders(
     Ok(Some(rows))
 }
 
+/// A connection for reading only.
+fn open_reader(path: &Path) -> Result<Connection> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    c.pragma_update(None, "cache_size", -16_384)?;
+    c.pragma_update(None, "mmap_size", 1_073_741_824)?;
+    c.pragma_update(None, "query_only", "ON")?;
+    c.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
+    Ok(c)
+}
+
 impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`, migrated.
     pub fn open(path: &Path) -> Result<SqliteStorage> {
@@ -615,9 +626,14 @@ impl SqliteStorage {
             tx.commit()?;
         }
         let clock = HlcClock::new("server").map_err(StorageError::Rule)?;
+        // The readers that storage calls running at once will use, opened now rather than
+        // by the first burst of requests.
+        let readers = (0..crate::storage::CONCURRENT_CALLS)
+            .map(|_| open_reader(path))
+            .collect::<Result<Vec<_>>>()?;
         Ok(SqliteStorage {
             conn: parking_lot::FairMutex::new(conn),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(readers),
             path: path.to_owned(),
             clock: Mutex::new(clock),
         })
@@ -632,15 +648,7 @@ impl SqliteStorage {
             .pop();
         let conn = match idle {
             Some(c) => c,
-            None => {
-                let c = Connection::open(&self.path)?;
-                c.busy_timeout(std::time::Duration::from_secs(10))?;
-                c.pragma_update(None, "cache_size", -16_384)?;
-                c.pragma_update(None, "mmap_size", 1_073_741_824)?;
-                c.pragma_update(None, "query_only", "ON")?;
-                c.set_prepared_statement_cache_capacity(STATEMENTS_KEPT);
-                c
-            }
+            None => open_reader(&self.path)?,
         };
         Ok(Reader {
             conn: Some(conn),

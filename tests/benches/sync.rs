@@ -9,7 +9,8 @@
 //! - 200 engineers syncing against one server: no error, p99 < 250 ms. Four runs: the
 //!   protocol alone (push one change, pull to the end) and full laptops (engine + SQLite
 //!   each, all 200 on this machine), each back to back (the server saturated: latency is
-//!   then 200 / throughput) and paced at one cycle per engineer per second.
+//!   then 200 / throughput; the protocol run twice, see below) and paced at one cycle per
+//!   engineer per second.
 //!
 //! `ONSITE_BENCH_ORDERS` scales the first sync down for a quick look;
 //! `ONSITE_BENCH_FIRST_ONLY=1` stops after the first sync;
@@ -513,16 +514,24 @@ fn main() {
     // 4a. The server's share: 200 engineers speaking the protocol (push one change, pull
     // to the end) without a laptop database each. On site each laptop has its own disk
     // and cores; here all 200 would share this machine's two with the server.
-    // First back to back (no pause between cycles: the server's saturation), then as
-    // engineers sync: each once a second (the engine syncs a second after an edit), their
-    // starts spread over the second.
-    for pace in [None, Some(Duration::from_secs(1))] {
+    // First back to back (no pause between cycles: the server's saturation), twice: the
+    // first run meets a server that has not had many requests at once yet, and its first
+    // two rounds are slower (p99 ~300 ms against ~160-200 ms for the rest; not found why:
+    // not the sessions, not the reader connections, not the synchronised start, since the
+    // second run starts just as synchronised); the second run is the server in service.
+    // Then as engineers sync: each once a second (the engine syncs a second after an
+    // edit), their starts spread over the second.
+    for (pace, run) in [
+        (None, "the server's share, first run"),
+        (None, "the server's share, run again"),
+        (Some(Duration::from_secs(1)), "the server's share"),
+    ] {
         let (mut all, errors, wall) =
             rt.block_on(engineers_on_the_wire(&url, &names, &scopes, pace));
         report_many(
             &format!("{engineers} engineers × 10 cycles (push 1 change + pull)"),
             pace,
-            "the server's share",
+            run,
             &mut all,
             errors,
             wall,
