@@ -523,14 +523,12 @@ fn pull_by_orders(
     tx: &Transaction<'_>,
     user: &User,
     cursor: i64,
+    newest: i64,
     limit: usize,
 ) -> Result<Option<Vec<(i64, String)>>> {
     if user.role != Role::Engineer {
         return Ok(None);
     }
-    let newest: i64 = tx
-        .prepare_cached("SELECT value FROM change_counter WHERE id = 1")?
-        .query_row([], |r| r.get(0))?;
     let gap = newest.saturating_sub(cursor);
     if gap < SHORT_GAP {
         return Ok(None);
@@ -895,7 +893,12 @@ impl Storage for SqliteStorage {
         // past changes the first read had not seen.
         let tx = conn.unchecked_transaction()?;
         let me = user.id.to_string();
-        let mut changes = match pull_by_orders(&tx, user, cursor, limit)? {
+        // The last change-log position handed out as of this read: with one writer at a
+        // time, every change up to it has committed and is visible here.
+        let newest: i64 = tx
+            .prepare_cached("SELECT value FROM change_counter WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        let mut changes = match pull_by_orders(&tx, user, cursor, newest, limit)? {
             Some(changes) => changes,
             None => pull_along_the_log(&tx, user, cursor, limit)?,
         };
@@ -914,7 +917,15 @@ impl Storage for SqliteStorage {
         }
         let has_more = changes.len() > limit;
         changes.truncate(limit);
-        let cursor = changes.last().map_or(cursor, |(seq, _)| *seq);
+        // The last page of a pull has every change of the caller's up to `newest`: the
+        // cursor goes there, past everyone else's changes, so that the next pull neither
+        // walks nor checks them again (an engineer with nothing new kept a cursor at their
+        // own last change, and each of their pulls re-read all changes since).
+        let cursor = if has_more {
+            changes.last().map_or(cursor, |(seq, _)| *seq)
+        } else {
+            cursor.max(newest)
+        };
         let changes = changes.into_iter().map(|(_, json)| json).collect();
         Ok(PullPage {
             changes,

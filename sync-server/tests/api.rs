@@ -351,6 +351,35 @@ async fn an_assigned_order_reaches_its_engineer_only() {
 }
 
 #[tokio::test]
+async fn a_pull_with_nothing_new_moves_the_cursor_past_other_engineers_changes() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let (_, before) = s.pull_all(&wang, "").await;
+    // Work for li only: nothing of it is wang's.
+    let li_order = s.order(&dispatch, Some("li")).await;
+    let (changes, after) = s.pull_all(&wang, &before).await;
+    assert!(changes.is_empty(), "{changes:?}");
+    let (before, after): (i64, i64) = (
+        before.parse().expect("a number"),
+        after.parse().expect("a number"),
+    );
+    assert!(
+        after > before,
+        "the cursor moves past li's order ({before} -> {after}), so the next pull does not read it again"
+    );
+    // And misses nothing of wang's that comes later.
+    let order = s.order(&dispatch, Some("wang")).await;
+    let (changes, _) = s.pull_all(&wang, &after.to_string()).await;
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["entity"] == "work_order" && c["id"] == json!(order))
+    );
+    assert!(changes.iter().all(|c| c["id"] != json!(li_order)));
+}
+
+#[tokio::test]
 async fn a_push_is_applied_once_and_a_replay_returns_the_first_answer() {
     let s = Server::new();
     let dispatch = s.login("dispatch", "console").await;
