@@ -514,13 +514,12 @@ fn main() {
     // 4a. The server's share: 200 engineers speaking the protocol (push one change, pull
     // to the end) without a laptop database each. On site each laptop has its own disk
     // and cores; here all 200 would share this machine's two with the server.
-    // First back to back (no pause between cycles: the server's saturation), twice: the
-    // first run meets a server that has not had many requests at once yet, and its first
-    // two rounds are slower (p99 ~300 ms against ~160-200 ms for the rest; not found why:
-    // not the sessions, not the reader connections, not the synchronised start, since the
-    // second run starts just as synchronised); the second run is the server in service.
-    // Then as engineers sync: each once a second (the engine syncs a second after an
-    // edit), their starts spread over the second.
+    // First back to back (no pause between cycles: the server's saturation), twice: each
+    // run's engineers sign in and pull anew, and the first run starts from cursors left
+    // by seeding (its first two rounds were slower, p99 ~300 ms, until a pull's last page
+    // moved the cursor to the log's head: engineers seeded early re-checked every
+    // customer seeded after them on each pull). Then as engineers sync: each once a
+    // second (the engine syncs a second after an edit), their starts spread over it.
     for (pace, run) in [
         (None, "the server's share, first run"),
         (None, "the server's share, run again"),
