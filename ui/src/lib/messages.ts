@@ -5,6 +5,7 @@ export const zhCN = {
   "app.title": "Onsite 现场服务",
   "app.loading": "正在打开…",
   "app.open_error": "本机数据库无法使用",
+  "app.already_open": "Onsite 已经打开",
   "app.language": "语言",
 
   "signin.title": "登录",
@@ -180,6 +181,7 @@ export const en: Record<MessageKey, string> = {
   "app.title": "Onsite field service",
   "app.loading": "Opening…",
   "app.open_error": "The local database cannot be used",
+  "app.already_open": "Onsite is already open",
   "app.language": "Language",
 
   "signin.title": "Sign in",
