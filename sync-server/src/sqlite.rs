@@ -465,6 +465,36 @@ fn change_json_sql() -> String {
     )
 }
 
+/// The pull's statements, put together once (a pull runs them on every sync cycle).
+struct PullSql {
+    along_the_log: String,
+    positions_by_orders: String,
+    change_at: String,
+}
+
+static PULL_SQL: std::sync::LazyLock<PullSql> = std::sync::LazyLock::new(|| PullSql {
+    along_the_log: format!(
+        "SELECT r.seq, {} FROM records r WHERE r.seq > ?1 AND (?3
+           OR (r.work_order_id IS NULL AND {OUTSIDE_ORDERS_SCOPE})
+           OR (r.work_order_id IS NOT NULL AND EXISTS (SELECT 1 FROM assignments a
+                   WHERE a.work_order_id = r.work_order_id AND a.engineer_id = ?2)))
+         ORDER BY r.seq LIMIT ?4",
+        change_json_sql()
+    ),
+    positions_by_orders: format!(
+        "SELECT r.seq FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
+           WHERE a.engineer_id = ?2 AND r.seq > ?1
+         UNION ALL
+         SELECT r.seq FROM records r INDEXED BY records_outside_orders
+           WHERE r.work_order_id IS NULL AND r.seq > ?1 AND {OUTSIDE_ORDERS_SCOPE}
+         LIMIT ?3"
+    ),
+    change_at: format!(
+        "SELECT r.seq, {} FROM records r WHERE r.seq = ?1",
+        change_json_sql()
+    ),
+});
+
 /// Which records outside any order (`work_order_id IS NULL`) an engineer `?2` has:
 /// reference data, their van stock, and the customers and equipment of their orders.
 const OUTSIDE_ORDERS_SCOPE: &str = concat!(
@@ -490,16 +520,8 @@ fn pull_along_the_log(
 ) -> Result<Vec<(i64, String)>> {
     let limit_sql = i64::try_from(limit).unwrap_or(1000) + 1;
     let everything = user.role != Role::Engineer;
-    let sql = format!(
-        "SELECT r.seq, {} FROM records r WHERE r.seq > ?1 AND (?3
-           OR (r.work_order_id IS NULL AND {OUTSIDE_ORDERS_SCOPE})
-           OR (r.work_order_id IS NOT NULL AND EXISTS (SELECT 1 FROM assignments a
-                   WHERE a.work_order_id = r.work_order_id AND a.engineer_id = ?2)))
-         ORDER BY r.seq LIMIT ?4",
-        change_json_sql()
-    );
     let rows = tx
-        .prepare_cached(&sql)?
+        .prepare_cached(&PULL_SQL.along_the_log)?
         .query_map(
             params![cursor, user.id.to_string(), everything, limit_sql],
             |r| Ok((r.get(0)?, r.get(1)?)),
@@ -558,24 +580,14 @@ fn page_by_orders(
 ) -> Result<Option<Vec<(i64, String)>>> {
     let cap = i64::try_from(limit).unwrap_or(1000) + 1;
     let mut seqs: Vec<i64> = tx
-        .prepare_cached(&format!(
-            "SELECT r.seq FROM assignments a JOIN records r ON r.work_order_id = a.work_order_id
-               WHERE a.engineer_id = ?2 AND r.seq > ?1
-             UNION ALL
-             SELECT r.seq FROM records r INDEXED BY records_outside_orders
-               WHERE r.work_order_id IS NULL AND r.seq > ?1 AND {OUTSIDE_ORDERS_SCOPE}
-             LIMIT ?3"
-        ))?
+        .prepare_cached(&PULL_SQL.positions_by_orders)?
         .query_map(params![cursor, me, cap + 1], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if seqs.len() > usize::try_from(cap).unwrap_or(usize::MAX) {
         return Ok(None);
     }
     seqs.sort_unstable();
-    let mut stmt = tx.prepare_cached(&format!(
-        "SELECT r.seq, {} FROM records r WHERE r.seq = ?1",
-        change_json_sql()
-    ))?;
+    let mut stmt = tx.prepare_cached(&PULL_SQL.change_at)?;
     let mut rows = Vec::with_capacity(seqs.len());
     for seq in seqs {
         rows.push(stmt.query_row(params![seq], |r| Ok((r.get(0)?, r.get(1)?)))?);
