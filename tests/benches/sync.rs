@@ -16,8 +16,8 @@
 //! `ONSITE_BENCH_FIRST_ONLY=1` stops after the first sync;
 //! `ONSITE_BENCH_MANY_ONLY=1` runs only the 200-engineer runs (with the server still
 //! holding the 10,000 orders); `ONSITE_BENCH_PERF_CTL=<fifo>` writes `enable`/`disable`
-//! to a `perf record --control fifo:<fifo> -D -1` around each measured 200-engineer run,
-//! so that a profile holds only those.
+//! to a `perf record --control fifo:<fifo> -D -1` around each first sync and each
+//! measured 200-engineer run, so that a profile holds only those.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -366,11 +366,13 @@ fn main() {
         let mut laptops = Vec::new();
         for k in 0..3 {
             let (store, client) = laptop(dir.path(), &url, "wang", &format!("first{k}")).await;
+            perf("enable");
             let t = Instant::now();
             let report = sync_once(&store, &client, &config, &|_| {})
                 .await
                 .expect("first sync");
             firsts.push(t.elapsed());
+            perf("disable");
             assert_eq!(report.pulled, pulled as u64, "the whole scope arrived");
             laptops.push((store, client));
         }

@@ -14,6 +14,7 @@
 //! next attempt); the rename is atomic; the live database was checkpointed and closed
 //! before it, so no write-ahead log of the old file can be replayed into the new one.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -23,7 +24,6 @@ use onsite_domain::{Entity, Hlc};
 use rusqlite::{Connection, params};
 
 use crate::raw::stamps;
-use crate::row::{self, SaveHint, TextRecord};
 use crate::{Result, Store, StoreError, index, meta_set, migrate};
 
 /// What a bootstrap put in place.
@@ -35,23 +35,71 @@ pub struct BootstrapStats {
 
 /// A first sync being written into a new database file (see the module's notes). Feed it
 /// the snapshot's bytes as they arrive, then hand it to [`Store::finish_bootstrap`].
+///
+/// Reading the bytes (cutting lines, checking them) and inserting them can run on two
+/// threads: take the [`SnapshotReader`] out with [`Bootstrap::take_reader`], give it the
+/// bytes on one thread, [`Bootstrap::write`] the lines it returns, in order, on another,
+/// and put it back with [`Bootstrap::put_reader`] before finishing.
 #[derive(Debug)]
 pub struct Bootstrap {
     conn: Connection,
     path: PathBuf,
-    /// The end of a line that has not fully arrived yet.
-    partial: Vec<u8>,
     /// Indexes of the record table dropped while rows arrive: (name, SQL).
     deferred: Vec<(String, String)>,
+    reader: SnapshotReader,
+    /// Records inserted so far.
+    written: u64,
+}
+
+/// Reads a snapshot's bytes into checked lines, without touching a database: the header,
+/// the records, the trailer, and what the bootstrap needs of them (the fault levels, the
+/// newest clock stamp, the counts).
+#[derive(Debug, Default)]
+pub struct SnapshotReader {
+    /// The end of a line that has not fully arrived yet.
+    partial: Vec<u8>,
     header: Option<(String, DateTime<Utc>)>,
     trailer: Option<u64>,
     records: u64,
     work_orders: u64,
     sla: Option<SlaConfig>,
     newest: Option<String>,
-    /// Inserts first once the rows have been mostly new (always, in a fresh file).
-    saves: SaveHint,
 }
+
+/// Complete record lines of a snapshot, read and checked, for [`Bootstrap::write`].
+#[derive(Debug, Default)]
+pub struct SnapshotLines {
+    text: String,
+    rows: Vec<RecordLine>,
+}
+
+/// Where one record's fields are in [`SnapshotLines::text`].
+#[derive(Debug)]
+struct RecordLine {
+    entity: Entity,
+    id: Range<usize>,
+    /// The order it belongs to (a work order's own id); `None` outside orders.
+    work_order_id: Option<Range<usize>>,
+    row: Range<usize>,
+    clocks: Range<usize>,
+}
+
+impl SnapshotLines {
+    /// How many records these lines hold.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// A snapshot row, inserted as it came (the file is new; a record sent twice keeps the
+/// later line).
+const INSERT_RECORD: &str = "INSERT INTO record (entity, id, work_order_id, body, clocks)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (entity, id) DO UPDATE SET body = excluded.body, clocks = excluded.clocks";
 
 fn bad(detail: impl Into<String>) -> StoreError {
     StoreError::BadData {
@@ -122,15 +170,9 @@ impl Store {
         Ok(Bootstrap {
             conn,
             path,
-            partial: Vec::new(),
             deferred,
-            header: None,
-            trailer: None,
-            records: 0,
-            work_orders: 0,
-            sla: None,
-            newest: None,
-            saves: SaveHint::default(),
+            reader: SnapshotReader::default(),
+            written: 0,
         })
     }
 
@@ -164,8 +206,12 @@ impl Store {
         boot: &mut Bootstrap,
         local_now: DateTime<Utc>,
     ) -> Result<BootstrapStats> {
-        let (cursor, server_time) = boot.header.clone().ok_or_else(|| bad("no header line"))?;
-        let sla = boot.sla.clone().unwrap_or_else(|| self.sla.clone());
+        let (cursor, server_time) = boot
+            .reader
+            .header
+            .clone()
+            .ok_or_else(|| bad("no header line"))?;
+        let sla = boot.reader.sla.clone().unwrap_or_else(|| self.sla.clone());
         for (_, sql) in &boot.deferred {
             boot.conn.execute_batch(sql)?;
         }
@@ -173,7 +219,12 @@ impl Store {
         index::build_all(&boot.conn, &sla)?;
         let mut clock = self.clock.clone();
         clock.set_server_offset(server_time, local_now);
-        if let Some(stamp) = boot.newest.as_deref().and_then(|s| s.parse::<Hlc>().ok()) {
+        if let Some(stamp) = boot
+            .reader
+            .newest
+            .as_deref()
+            .and_then(|s| s.parse::<Hlc>().ok())
+        {
             clock.observe(&stamp, local_now);
         }
         meta_set(&boot.conn, "cursor", &cursor)?;
@@ -195,8 +246,8 @@ impl Store {
              DETACH DATABASE live;",
         )?;
         let stats = BootstrapStats {
-            records: boot.records,
-            work_orders: boot.work_orders,
+            records: boot.written,
+            work_orders: boot.reader.work_orders,
         };
         // Closed and flushed whole before it replaces anything.
         let conn = std::mem::replace(&mut boot.conn, Connection::open_in_memory()?);
@@ -246,38 +297,54 @@ impl Store {
 impl Bootstrap {
     /// Takes the next bytes of the snapshot; whole lines are written as they complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<()> {
-        let mut rest = bytes;
-        if !self.partial.is_empty() {
-            match rest.iter().position(|b| *b == b'\n') {
-                None => {
-                    self.partial.extend_from_slice(rest);
-                    return Ok(());
-                }
-                Some(end) => {
-                    let mut line = std::mem::take(&mut self.partial);
-                    line.extend_from_slice(&rest[..end]);
-                    self.line(&line)?;
-                    rest = &rest[end + 1..];
-                }
-            }
+        let lines = self.reader.read(bytes)?;
+        self.write(&lines)
+    }
+
+    /// Inserts lines read by this bootstrap's reader (see [`Bootstrap::take_reader`]), in
+    /// the order it returned them.
+    pub fn write(&mut self, lines: &SnapshotLines) -> Result<()> {
+        if lines.rows.is_empty() {
+            return Ok(());
         }
-        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
-            self.line(&rest[..end])?;
-            rest = &rest[end + 1..];
+        let text = lines.text.as_str();
+        let mut insert = self.conn.prepare_cached(INSERT_RECORD)?;
+        for r in &lines.rows {
+            insert.execute(params![
+                r.entity.as_str(),
+                &text[r.id.clone()],
+                r.work_order_id.clone().map(|w| &text[w]),
+                &text[r.row.clone()],
+                &text[r.clocks.clone()],
+            ])?;
         }
-        self.partial.extend_from_slice(rest);
+        self.written += lines.rows.len() as u64;
         Ok(())
+    }
+
+    /// The reader of the snapshot's bytes, to be run on another thread; a fresh one is
+    /// left in its place until [`Bootstrap::put_reader`].
+    pub fn take_reader(&mut self) -> SnapshotReader {
+        std::mem::take(&mut self.reader)
+    }
+
+    /// Gives back the reader taken with [`Bootstrap::take_reader`], with everything it read.
+    pub fn put_reader(&mut self, reader: SnapshotReader) {
+        self.reader = reader;
     }
 
     /// Records written so far.
     pub fn records(&self) -> u64 {
-        self.records
+        self.written
     }
 
-    /// The cursor and server time of a snapshot that arrived whole.
+    /// The cursor and server time of a snapshot that arrived whole and was written whole.
     fn complete_header(&self) -> Option<(String, DateTime<Utc>)> {
-        match self.trailer {
-            Some(n) if n == self.records && self.partial.is_empty() => self.header.clone(),
+        let r = &self.reader;
+        match r.trailer {
+            Some(n) if n == r.records && n == self.written && r.partial.is_empty() => {
+                r.header.clone()
+            }
             _ => None,
         }
     }
@@ -288,9 +355,37 @@ impl Bootstrap {
         }
         let _ = std::fs::remove_file(&self.path);
     }
+}
 
-    fn line(&mut self, line: &[u8]) -> Result<()> {
-        let line = std::str::from_utf8(line).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+impl SnapshotReader {
+    /// Takes the next bytes of the snapshot and returns the record lines they complete
+    /// (the end of a line that has not fully arrived is kept for the next bytes).
+    pub fn read(&mut self, bytes: &[u8]) -> Result<SnapshotLines> {
+        let Some(last) = memchr::memrchr(b'\n', bytes) else {
+            self.partial.extend_from_slice(bytes);
+            return Ok(SnapshotLines::default());
+        };
+        let mut text = std::mem::take(&mut self.partial);
+        text.extend_from_slice(&bytes[..=last]);
+        self.partial.extend_from_slice(&bytes[last + 1..]);
+        // Lines end at a newline, which is never inside a character: whole lines are
+        // whole characters.
+        let text =
+            String::from_utf8(text).map_err(|e| bad(format!("not UTF-8: {}", e.utf8_error())))?;
+        let mut rows = Vec::new();
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            if let Some(row) = self.line(&text, start, end)? {
+                rows.push(row);
+            }
+            start = end + 1;
+        }
+        Ok(SnapshotLines { text, rows })
+    }
+
+    /// Reads the line `text[start..end]`: the header, a record or the trailer.
+    fn line(&mut self, text: &str, start: usize, end: usize) -> Result<Option<RecordLine>> {
+        let line = &text[start..end];
         if self.trailer.is_some() {
             return Err(bad("a line after the end"));
         }
@@ -302,7 +397,7 @@ impl Bootstrap {
                         .parse::<DateTime<Utc>>()
                         .map_err(|e| bad(format!("server time {at:?}: {e}")))?;
                     self.header = Some((cursor.to_owned(), at));
-                    Ok(())
+                    Ok(None)
                 }
                 _ => Err(bad(format!(
                     "not a snapshot this version of Onsite reads (it begins {:?}): update Onsite",
@@ -312,22 +407,31 @@ impl Bootstrap {
         }
         if let Some(n) = line.strip_prefix("end\t") {
             self.trailer = Some(n.parse().map_err(|_| bad(format!("trailer {line:?}")))?);
-            return Ok(());
+            return Ok(None);
         }
-        let mut parts = line.splitn(5, '\t');
-        let (Some(entity), Some(id), Some(work_order_id), Some(row), Some(clocks)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        // Five fields: entity, id and order id (short, first), the row, the clocks (last).
+        // JSON holds no raw tab, so the clocks begin after the last one.
+        let b = line.as_bytes();
+        let tab = |from: usize| memchr::memchr(b'\t', &b[from..]).map(|i| from + i);
+        let cut = tab(0).and_then(|t1| {
+            let t2 = tab(t1 + 1)?;
+            let t3 = tab(t2 + 1)?;
+            let t4 = memchr::memrchr(b'\t', b).filter(|t4| *t4 > t3)?;
+            Some((t1, t2, t3, t4))
+        });
+        let Some((t1, t2, t3, t4)) = cut else {
             return Err(bad(format!(
                 "a line without its five fields: {:?}",
                 line.chars().take(80).collect::<String>()
             )));
         };
-        let entity: Entity = entity.parse()?;
+        let entity: Entity = line[..t1].parse()?;
+        let (id, work_order_id, row, clocks) = (
+            &line[t1 + 1..t2],
+            &line[t2 + 1..t3],
+            &line[t3 + 1..t4],
+            &line[t4 + 1..],
+        );
         if uuid::Uuid::try_parse(id).is_err()
             || !(row.starts_with('{') && row.ends_with('}'))
             || !(clocks.starts_with('{') && clocks.ends_with('}'))
@@ -350,18 +454,21 @@ impl Bootstrap {
             Entity::WorkOrder => self.work_orders += 1,
             _ => {}
         }
+        let at = |from: usize, to: usize| start + from..start + to;
+        let id_range = at(t1 + 1, t2);
         let work_order_id = match entity {
-            Entity::WorkOrder => Some(id),
+            Entity::WorkOrder => Some(id_range.clone()),
             _ if work_order_id.is_empty() => None,
-            _ => Some(work_order_id),
+            _ => Some(at(t2 + 1, t3)),
         };
-        row::save_text(
-            &self.conn,
-            &TextRecord::server_row(entity, id, work_order_id, row, clocks),
-            &mut self.saves,
-        )?;
         self.records += 1;
-        Ok(())
+        Ok(Some(RecordLine {
+            entity,
+            id: id_range,
+            work_order_id,
+            row: at(t3 + 1, t4),
+            clocks: at(t4 + 1, line.len()),
+        }))
     }
 }
 

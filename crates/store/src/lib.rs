@@ -26,7 +26,7 @@ use onsite_domain::sla::SlaConfig;
 use onsite_domain::{DomainError, Hlc, HlcClock};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use bootstrap::{Bootstrap, BootstrapStats};
+pub use bootstrap::{Bootstrap, BootstrapStats, SnapshotLines, SnapshotReader};
 pub use merge::{ApplyStats, OpOutcome};
 pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
 

@@ -608,18 +608,29 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
     let Some(mut res) = client.snapshot().await? else {
         return Ok(None);
     };
-    let boot = with_store(store, |s| s.begin_bootstrap()).await?;
-    // The bytes are written by a blocking thread while the next ones travel.
-    let (tx, mut rx) = mpsc::channel::<bytes::Bytes>(16);
+    let mut boot = with_store(store, |s| s.begin_bootstrap()).await?;
+    // Three steps at once: the network brings bytes, a reader thread cuts and checks
+    // lines, a writer thread inserts them (SQLite's inserts are the slowest of the three).
+    let mut reader = boot.take_reader();
+    let (bytes_tx, mut bytes_rx) = mpsc::channel::<bytes::Bytes>(16);
+    let (lines_tx, mut lines_rx) = mpsc::channel::<onsite_store::SnapshotLines>(8);
+    let reading = tokio::task::spawn_blocking(move || {
+        while let Some(piece) = bytes_rx.blocking_recv() {
+            let lines = reader.read(&piece)?;
+            if !lines.is_empty() && lines_tx.blocking_send(lines).is_err() {
+                break; // the writer stopped: its error says why
+            }
+        }
+        Ok::<_, StoreError>(reader)
+    });
     let writer = tokio::task::spawn_blocking(move || {
-        let mut boot = boot;
-        while let Some(piece) = rx.blocking_recv() {
-            boot.feed(&piece)?;
+        while let Some(lines) = lines_rx.blocking_recv() {
+            boot.write(&lines)?;
         }
         Ok::<_, StoreError>(boot)
     });
     let mut received = Ok(());
-    // The network hands over small pieces; the writer gets them in batches of about
+    // The network hands over small pieces; the reader gets them in batches of about
     // half a megabyte, so that it is woken a few hundred times, not thousands.
     const BATCH: usize = 512 * 1024;
     let mut batch = bytes::BytesMut::with_capacity(BATCH + 64 * 1024);
@@ -627,13 +638,13 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
         match res.chunk().await {
             Ok(Some(piece)) => {
                 batch.extend_from_slice(&piece);
-                if batch.len() >= BATCH && tx.send(batch.split().freeze()).await.is_err() {
-                    break; // the writer stopped: its error says why
+                if batch.len() >= BATCH && bytes_tx.send(batch.split().freeze()).await.is_err() {
+                    break; // the reader stopped: its error (or the writer's) says why
                 }
             }
             Ok(None) => {
                 if !batch.is_empty() {
-                    let _ = tx.send(batch.split().freeze()).await;
+                    let _ = bytes_tx.send(batch.split().freeze()).await;
                 }
                 break;
             }
@@ -643,10 +654,12 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
             }
         }
     }
-    drop(tx);
-    let boot = writer
-        .await
-        .map_err(|e| SyncError::Protocol(format!("a store task failed: {e}")))??;
+    drop(bytes_tx);
+    let task_failed =
+        |e: tokio::task::JoinError| SyncError::Protocol(format!("a store task failed: {e}"));
+    let read = reading.await.map_err(task_failed)?;
+    let mut boot = writer.await.map_err(task_failed)??;
+    boot.put_reader(read?);
     if let Err(e) = received {
         go_by_pages(store).await?;
         return Err(e);
