@@ -3,6 +3,8 @@
 //! the columns the list shows, and the searchable text (number, customer, equipment model
 //! and serial, fault description).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use onsite_domain::Status;
 use onsite_domain::sla::SlaConfig;
@@ -81,12 +83,21 @@ fn owner_names(
         .query_row(params![equipment_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (model, serial) = equipment.unwrap_or_default();
+    Ok(names(customer, model, serial))
+}
+
+/// The customer's name, the equipment's "model serial" (as searched) and its model.
+fn names(
+    customer: Option<String>,
+    model: Option<String>,
+    serial: Option<String>,
+) -> (String, String, Option<String>) {
     let text = [model.as_deref(), serial.as_deref()]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join(" ");
-    Ok((customer.unwrap_or_default(), text, model))
+    (customer.unwrap_or_default(), text, model)
 }
 
 /// The index row of an order with this visible body (`previous`: its row now, whose
@@ -99,6 +110,31 @@ fn index_row(
     previous: Option<&IndexRow>,
     refresh_names: bool,
 ) -> Result<IndexRow> {
+    let customer_id = text(body, "customer_id");
+    let equipment_id = text(body, "equipment_id");
+    let names = match previous {
+        Some(p)
+            if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id =>
+        {
+            (
+                p.customer.clone(),
+                p.equipment.clone(),
+                p.equipment_model.clone(),
+            )
+        }
+        _ => owner_names(conn, customer_id, equipment_id)?,
+    };
+    Ok(named_index_row(sla, body, revoked, names))
+}
+
+/// The index row of an order with this visible body, whose customer and equipment have
+/// these names (see [`names`]).
+fn named_index_row(
+    sla: &SlaConfig,
+    body: &Fields,
+    revoked: bool,
+    (customer, equipment, equipment_model): (String, String, Option<String>),
+) -> IndexRow {
     let status: Option<Status> = body
         .get("status")
         .and_then(Value::as_str)
@@ -129,21 +165,7 @@ fn index_row(
         ),
         None => (NO_DEADLINE, None),
     };
-    let customer_id = text(body, "customer_id");
-    let equipment_id = text(body, "equipment_id");
-    let (customer, equipment, equipment_model) = match previous {
-        Some(p)
-            if !refresh_names && p.customer_id == customer_id && p.equipment_id == equipment_id =>
-        {
-            (
-                p.customer.clone(),
-                p.equipment.clone(),
-                p.equipment_model.clone(),
-            )
-        }
-        _ => owner_names(conn, customer_id, equipment_id)?,
-    };
-    Ok(IndexRow {
+    IndexRow {
         number: text(body, "number").to_owned(),
         status: status.map_or("", Status::as_str).to_owned(),
         is_open: status.is_some_and(|s| !s.is_finished()),
@@ -155,14 +177,14 @@ fn index_row(
         reported_at: reported_at.map_or(0, |t| t.timestamp_millis()),
         due_at,
         due_kind,
-        customer_id: customer_id.to_owned(),
-        equipment_id: equipment_id.to_owned(),
         customer,
         equipment,
         equipment_model,
+        customer_id: text(body, "customer_id").to_owned(),
+        equipment_id: text(body, "equipment_id").to_owned(),
         fault: text(body, "fault_description").to_owned(),
         revoked,
-    })
+    }
 }
 
 /// Writes the index and search rows of one order from its visible body. The names of its
@@ -545,11 +567,121 @@ pub(crate) fn build_all(conn: &Connection, sla: &SlaConfig) -> Result<()> {
         let row = index_row(conn, sla, &body, false, None, true)?;
         insert(conn, &id, &row)?;
     }
+    rebuild_search(conn)
+}
+
+fn rebuild_search(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "INSERT INTO work_order_fts (work_order_fts) VALUES ('rebuild');
          INSERT INTO work_order_fault_fts (work_order_fault_fts) VALUES ('rebuild');",
     )?;
     Ok(())
+}
+
+/// The order list of a first sync, made from the snapshot's lines as they are read (on the
+/// reader's thread, while the writer inserts), so that only its inserts are left for the
+/// end. It relies on the server's order: fault levels, customers and equipment before the
+/// orders. Any other order, an order sent twice, or a name it cannot read makes it give
+/// way to [`build_all`] over the written records, which gives the same list.
+#[derive(Debug, Default)]
+pub(crate) struct ListBuilder {
+    sla: SlaConfig,
+    customers: HashMap<String, Option<String>>,
+    /// Model and serial.
+    equipment: HashMap<String, (Option<String>, Option<String>)>,
+    rows: Vec<(String, IndexRow)>,
+    ids: HashSet<String>,
+    /// Something arrived out of that order: build from the records instead.
+    from_records: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct CustomerName {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct EquipmentName {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    serial: Option<String>,
+}
+
+impl ListBuilder {
+    pub(crate) fn new(sla: SlaConfig) -> ListBuilder {
+        ListBuilder {
+            sla,
+            ..ListBuilder::default()
+        }
+    }
+
+    /// The fault level table the deadlines are computed with.
+    pub(crate) fn fault_levels(&mut self, sla: &SlaConfig) {
+        self.from_records |= !self.rows.is_empty();
+        self.sla = sla.clone();
+    }
+
+    pub(crate) fn customer(&mut self, id: &str, row: &str) {
+        self.from_records |= !self.rows.is_empty();
+        match serde_json::from_str::<CustomerName>(row) {
+            Ok(c) => {
+                self.customers.insert(id.to_owned(), c.name);
+            }
+            Err(_) => self.from_records = true,
+        }
+    }
+
+    pub(crate) fn equipment(&mut self, id: &str, row: &str) {
+        self.from_records |= !self.rows.is_empty();
+        match serde_json::from_str::<EquipmentName>(row) {
+            Ok(e) => {
+                self.equipment.insert(id.to_owned(), (e.model, e.serial));
+            }
+            Err(_) => self.from_records = true,
+        }
+    }
+
+    pub(crate) fn work_order(&mut self, id: &str, row: &str) {
+        if self.from_records {
+            return;
+        }
+        let Ok(body) = crate::row::parse_object(row, "work order") else {
+            self.from_records = true;
+            return;
+        };
+        let customer = match text(&body, "customer_id") {
+            "" => Some(None),
+            c => self.customers.get(c).cloned(),
+        };
+        let equipment = match text(&body, "equipment_id") {
+            "" => Some((None, None)),
+            e => self.equipment.get(e).cloned(),
+        };
+        let (Some(customer), Some((model, serial))) = (customer, equipment) else {
+            // Not sent before the order (or not in the snapshot at all).
+            self.from_records = true;
+            return;
+        };
+        if !self.ids.insert(id.to_owned()) {
+            self.from_records = true;
+            return;
+        }
+        let row = named_index_row(&self.sla, &body, false, names(customer, model, serial));
+        self.rows.push((id.to_owned(), row));
+    }
+
+    /// Writes the list and its search into `conn`, whose records are the snapshot's.
+    pub(crate) fn write(self, conn: &Connection) -> Result<()> {
+        if self.from_records {
+            return build_all(conn, &self.sla);
+        }
+        for (id, row) in &self.rows {
+            insert(conn, id, row)?;
+        }
+        rebuild_search(conn)
+    }
 }
 
 pub(crate) fn reindex_all(conn: &Connection, sla: &SlaConfig) -> Result<()> {

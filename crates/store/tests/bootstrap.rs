@@ -194,3 +194,116 @@ fn work_done_while_the_snapshot_arrived_makes_it_give_way_to_pages() {
     );
     assert_eq!(store.cursor().expect("reads").as_deref(), Some("c1"));
 }
+
+/// The order list is made while the lines are read when the server sends fault levels,
+/// customers and equipment before the orders (as ours does), and from the written
+/// records otherwise. Both ways give the same list and search.
+#[test]
+fn the_order_list_is_the_same_whatever_order_the_snapshot_sends_its_lines_in() {
+    use onsite_domain::sla::SlaConfig;
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(14, support::size(40), engineer, now());
+    let all = support::changes(&data, engineer);
+    // This server's own table: every deadline 7 minutes later than the default one.
+    let mut sla = SlaConfig {
+        version: 2,
+        ..SlaConfig::default()
+    };
+    for l in &mut sla.levels {
+        l.respond_within_minutes += 7;
+        l.on_site_within_minutes = l.on_site_within_minutes.map(|m| m + 7);
+    }
+    sla.repair_simple_minutes += 7;
+    sla.repair_complex_minutes += 7;
+    let levels = format!(
+        "fault_levels\t{}\t\t{}\t{{}}\n",
+        Uuid::from_u128(0x51A),
+        serde_json::to_string(&sla).expect("serialises")
+    );
+    let text = support::snapshot_text(&all, "5");
+    let (header, rest) = text.split_once('\n').expect("a header");
+    let (rows, _) = rest.rsplit_once("end\t").expect("a trailer");
+    let trailer = format!("end\t{}\n", all.len() + 1);
+    let is_order = |l: &&str| l.starts_with("work_order\t");
+    let orders: Vec<&str> = rows.lines().filter(is_order).collect();
+    let others: Vec<&str> = rows.lines().filter(|l| !is_order(l)).collect();
+    let lines = |parts: &[&[&str]]| {
+        parts
+            .iter()
+            .flat_map(|p| p.iter())
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    };
+    let variants = [
+        // The server's order: the table, the owners, then the orders.
+        format!("{header}\n{levels}{}{trailer}", lines(&[&others, &orders])),
+        // The table last.
+        format!("{header}\n{}{levels}{trailer}", lines(&[&others, &orders])),
+        // The orders before their customers and equipment.
+        format!("{header}\n{levels}{}{trailer}", lines(&[&orders, &others])),
+    ];
+    let list = |s: &Store| {
+        s.open_work_orders(
+            None,
+            Page {
+                offset: 0,
+                limit: 500,
+            },
+        )
+        .expect("lists")
+    };
+    let mut made = Vec::new();
+    for text in &variants {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut store = open(&dir);
+        let boot = feed_in_pieces(&store, text, 4093);
+        store
+            .finish_bootstrap(boot, now())
+            .expect("puts it in place")
+            .expect("the store was empty");
+        store.verify().expect("the list and its search agree");
+        let customer = &data.customers[0].name;
+        let mut found: Vec<Uuid> = store
+            .search(customer, 500)
+            .expect("searches")
+            .iter()
+            .map(|h| h.id)
+            .collect();
+        found.sort();
+        assert!(!found.is_empty(), "{customer} finds orders");
+        made.push((list(&store), found, dir, store));
+    }
+    let open_orders = data
+        .orders
+        .iter()
+        .filter(|o| !o.status.is_finished())
+        .count();
+    assert_eq!(made[0].0.len(), open_orders);
+    for other in &made[1..] {
+        assert_eq!(made[0].0, other.0, "the same list");
+        assert_eq!(made[0].1, other.1, "the same search");
+    }
+    // The snapshot's table was used: 7 minutes later than a store with the default one
+    // (14 for a repair, which counts from the on-site deadline).
+    let dir = tempfile::tempdir().expect("dir");
+    let mut plain = open(&dir);
+    let boot = feed_in_pieces(&plain, &text, 4093);
+    plain
+        .finish_bootstrap(boot, now())
+        .expect("puts it in place");
+    let mut with_deadline = 0;
+    for (a, b) in list(&plain).iter().zip(&made[0].0) {
+        let (a, b) = (a.clone(), b.clone());
+        assert_eq!(a.id, b.id);
+        if let (Some(x), Some(y)) = (a.due_at, b.due_at) {
+            let later = if a.due_kind == Some(onsite_domain::sla::Milestone::Repair) {
+                14
+            } else {
+                7
+            };
+            assert_eq!(y - x, chrono::Duration::minutes(later), "{}", a.number);
+            with_deadline += 1;
+        }
+    }
+    assert!(with_deadline > 0, "some orders have a deadline");
+}
