@@ -16,6 +16,18 @@ fn feed_in_pieces(store: &Store, text: &str, piece: usize) -> onsite_store::Boot
     boot
 }
 
+/// The first 500 open orders, as the list shows them.
+fn open_list(s: &Store) -> Vec<onsite_store::WorkOrderSummary> {
+    s.open_work_orders(
+        None,
+        Page {
+            offset: 0,
+            limit: 500,
+        },
+    )
+    .expect("lists")
+}
+
 #[test]
 fn a_snapshot_gives_the_same_laptop_as_the_same_rows_pulled_page_by_page() {
     let engineer = Uuid::from_u128(0xE1);
@@ -68,17 +80,7 @@ fn a_snapshot_gives_the_same_laptop_as_the_same_rows_pulled_page_by_page() {
             o.number
         );
     }
-    let list = |s: &Store| {
-        s.open_work_orders(
-            None,
-            Page {
-                offset: 0,
-                limit: 500,
-            },
-        )
-        .expect("lists")
-    };
-    assert_eq!(list(&paged), list(&fresh));
+    assert_eq!(open_list(&paged), open_list(&fresh));
     let order = &data.orders[7];
     let customer = data
         .customers
@@ -242,16 +244,6 @@ fn the_order_list_is_the_same_whatever_order_the_snapshot_sends_its_lines_in() {
         // The orders before their customers and equipment.
         format!("{header}\n{levels}{}{trailer}", lines(&[&orders, &others])),
     ];
-    let list = |s: &Store| {
-        s.open_work_orders(
-            None,
-            Page {
-                offset: 0,
-                limit: 500,
-            },
-        )
-        .expect("lists")
-    };
     let mut made = Vec::new();
     for text in &variants {
         let dir = tempfile::tempdir().expect("dir");
@@ -271,7 +263,7 @@ fn the_order_list_is_the_same_whatever_order_the_snapshot_sends_its_lines_in() {
             .collect();
         found.sort();
         assert!(!found.is_empty(), "{customer} finds orders");
-        made.push((list(&store), found, dir, store));
+        made.push((open_list(&store), found, dir, store));
     }
     let open_orders = data
         .orders
@@ -292,7 +284,7 @@ fn the_order_list_is_the_same_whatever_order_the_snapshot_sends_its_lines_in() {
         .finish_bootstrap(boot, now())
         .expect("puts it in place");
     let mut with_deadline = 0;
-    for (a, b) in list(&plain).iter().zip(&made[0].0) {
+    for (a, b) in open_list(&plain).iter().zip(&made[0].0) {
         let (a, b) = (a.clone(), b.clone());
         assert_eq!(a.id, b.id);
         if let (Some(x), Some(y)) = (a.due_at, b.due_at) {
