@@ -133,6 +133,14 @@ fn insert_records(rows: usize) -> String {
 static INSERT_RECORDS: LazyLock<[String; 2]> =
     LazyLock::new(|| [insert_records(1), insert_records(ROWS_PER_INSERT)]);
 
+/// An empty read-only database in memory: every write fails, and every read of the
+/// store's tables (there are none) fails too.
+fn refusing_connection() -> Result<Connection> {
+    Ok(Connection::open_in_memory_with_flags(
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?)
+}
+
 fn bad(detail: impl Into<String>) -> StoreError {
     StoreError::BadData {
         what: "first-sync snapshot".into(),
@@ -307,7 +315,10 @@ impl Store {
         // The live database: checkpointed and closed, so that its write-ahead log is gone
         // and cannot be replayed into the new file.
         self.checkpoint()?;
-        let old = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
+        // Until the new file is open the store holds a connection that refuses every read
+        // and write: should the reopen fail, the engineer's next writes fail with an error
+        // rather than go into memory and be lost.
+        let old = std::mem::replace(&mut self.conn, refusing_connection()?);
         if let Err((conn, e)) = old.close() {
             self.conn = conn;
             return Err(StoreError::Sql(e));
@@ -553,5 +564,24 @@ impl Drop for Bootstrap {
         if self.path.exists() {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusing_connection;
+
+    #[test]
+    fn the_connection_held_between_files_refuses_reads_and_writes() {
+        let conn = refusing_connection().expect("opens");
+        assert!(
+            conn.execute_batch("CREATE TABLE record (id TEXT)").is_err(),
+            "a write fails"
+        );
+        assert!(
+            conn.query_row("SELECT count(*) FROM record", [], |r| r.get::<_, i64>(0))
+                .is_err(),
+            "a read fails"
+        );
     }
 }
