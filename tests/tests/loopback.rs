@@ -436,6 +436,38 @@ async fn a_first_sync_cut_mid_snapshot_leaves_the_laptop_empty_and_the_next_gets
     );
 }
 
+#[tokio::test]
+async fn the_sync_bar_counts_the_records_of_a_first_sync_as_they_are_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // About 1 MB of snapshot: written in two batches.
+    let (server, _, _) = seeded(&dir, 300);
+    let (store, client, _) = laptop(&dir, &server, "bar").await;
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let h = Arc::clone(&heard);
+    let config = Config {
+        progress_every: Duration::from_millis(1),
+        ..Config::default()
+    };
+    let report = sync_once(&store, &client, &config, &move |s| {
+        if let SyncState::Syncing { done, .. } = s {
+            h.lock().expect("lock").push(done);
+        }
+    })
+    .await
+    .expect("syncs");
+    let heard = heard.lock().expect("lock").clone();
+    assert!(
+        heard.iter().any(|d| *d > 0 && *d < report.pulled),
+        "a count between none and all ({} records) while the snapshot arrived: {heard:?}",
+        report.pulled
+    );
+    assert!(
+        heard.windows(2).all(|w| w[0] <= w[1]),
+        "never counts down: {heard:?}"
+    );
+    assert_eq!(heard.last().copied(), Some(report.pulled));
+}
+
 /// A photo of `size` random bytes kept on the laptop, and the attachment record that shows
 /// it under `order`: (the bytes, their SHA-256).
 fn keep_photo(

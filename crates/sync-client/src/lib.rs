@@ -553,6 +553,9 @@ pub struct Config {
     pub interval: Duration,
     pub backoff_start: Duration,
     pub backoff_max: Duration,
+    /// How often the sync bar hears the count of records written while a first sync's
+    /// snapshot arrives.
+    pub progress_every: Duration,
 }
 
 impl Default for Config {
@@ -568,6 +571,7 @@ impl Default for Config {
             interval: Duration::from_secs(30),
             backoff_start: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
+            progress_every: Duration::from_millis(250),
         }
     }
 }
@@ -604,10 +608,44 @@ const FIRST_SYNC_BY_PAGES: &str = "first_sync_by_pages";
 /// Writes the server's snapshot into a new database and puts it in place of the empty
 /// store. `None` when the server has no snapshots or the store got work meanwhile: the
 /// caller pulls page by page.
-async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>> {
-    let Some(mut res) = client.snapshot().await? else {
+async fn first_sync(
+    store: &SharedStore,
+    client: &Client,
+    config: &Config,
+    progress: &(dyn Fn(SyncState) + Send + Sync),
+) -> Result<Option<u64>> {
+    let Some(res) = client.snapshot().await? else {
         return Ok(None);
     };
+    // The records written so far, counted up in the sync bar while the snapshot arrives
+    // (over a slow link a big one takes minutes).
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let work = receive_snapshot(store, res, Arc::clone(&written));
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(config.progress_every.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shown = 0;
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = tick.tick() => {
+                let n = written.load(std::sync::atomic::Ordering::Relaxed);
+                if n > shown {
+                    shown = n;
+                    progress(SyncState::Syncing { phase: Phase::Pull, done: n, total: 0 });
+                }
+            }
+        }
+    }
+}
+
+/// [`first_sync`]'s work: the snapshot read, written and put in place; `written` counts
+/// the records inserted so far.
+async fn receive_snapshot(
+    store: &SharedStore,
+    mut res: reqwest::Response,
+    written: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Option<u64>> {
     let mut boot = with_store(store, |s| s.begin_bootstrap()).await?;
     // Three steps at once: the network brings bytes, a reader thread cuts and checks
     // lines, a writer thread inserts them (SQLite's inserts are the slowest of the three).
@@ -626,6 +664,7 @@ async fn first_sync(store: &SharedStore, client: &Client) -> Result<Option<u64>>
     let writer = tokio::task::spawn_blocking(move || {
         while let Some(lines) = lines_rx.blocking_recv() {
             boot.write(&lines)?;
+            written.store(boot.records(), std::sync::atomic::Ordering::Relaxed);
         }
         Ok::<_, StoreError>(boot)
     });
@@ -748,7 +787,7 @@ pub async fn sync_once(
             Ok(s.can_bootstrap()? && s.setting(FIRST_SYNC_BY_PAGES)?.is_none())
         })
         .await?
-        && let Some(records) = first_sync(store, client).await?
+        && let Some(records) = first_sync(store, client, config, progress).await?
     {
         report.pulled += records;
         progress(SyncState::Syncing {
