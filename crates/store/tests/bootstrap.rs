@@ -299,3 +299,93 @@ fn the_order_list_is_the_same_whatever_order_the_snapshot_sends_its_lines_in() {
     }
     assert!(with_deadline > 0, "some orders have a deadline");
 }
+
+/// A new engineer with nothing assigned yet: the snapshot is a header and a trailer.
+#[test]
+fn an_empty_snapshot_gives_an_empty_laptop_with_its_cursor() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = open(&dir);
+    let text = support::snapshot_text(&[], "31");
+    let boot = feed_in_pieces(&store, &text, 7);
+    let stats = store
+        .finish_bootstrap(boot, now())
+        .expect("puts it in place")
+        .expect("the store was empty");
+    assert_eq!((stats.records, stats.work_orders), (0, 0));
+    assert_eq!(store.cursor().expect("reads").as_deref(), Some("31"));
+    assert!(open_list(&store).is_empty());
+    assert!(store.search("SC", 10).expect("searches").is_empty());
+    store.verify().expect("consistent");
+}
+
+/// The reader on one thread, the writer on another (as the sync engine runs them): the
+/// same laptop as feeding on one thread; a damaged line stops the reader with an error,
+/// and the half-written file goes with the bootstrap.
+#[test]
+fn reading_and_writing_on_two_threads_gives_the_same_laptop_and_stops_at_a_damaged_line() {
+    let engineer = Uuid::from_u128(0xE1);
+    let data = onsite_domain::demo::generate(15, support::size(30), engineer, now());
+    let all = support::changes(&data, engineer);
+    let text = support::snapshot_text(&all, "8");
+    let two_threads = |store: &Store, text: String| {
+        let mut boot = store.begin_bootstrap().expect("starts");
+        let mut reader = boot.take_reader();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<onsite_store::SnapshotLines>(2);
+        let reading = std::thread::spawn(move || {
+            for piece in text.as_bytes().chunks(1000) {
+                let lines = reader.read(piece)?;
+                if tx.send(lines).is_err() {
+                    break;
+                }
+            }
+            Ok::<_, onsite_store::StoreError>(reader)
+        });
+        for lines in rx {
+            boot.write(&lines).expect("writes");
+        }
+        (boot, reading.join().expect("the reader thread"))
+    };
+
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    );
+    let mut one = open(&dir_a);
+    let boot = feed_in_pieces(&one, &text, 1000);
+    one.finish_bootstrap(boot, now()).expect("in place");
+    let mut two = open(&dir_b);
+    let (mut boot, read) = two_threads(&two, text.clone());
+    boot.put_reader(read.expect("reads"));
+    two.finish_bootstrap(boot, now()).expect("in place");
+    assert_eq!(
+        one.visible_records().expect("reads"),
+        two.visible_records().expect("reads")
+    );
+    assert_eq!(open_list(&one), open_list(&two));
+
+    // A line damaged two thirds of the way in.
+    let dir = tempfile::tempdir().expect("dir");
+    let store = open(&dir);
+    let at = text.len() * 2 / 3;
+    let start = text[..at].rfind('\n').expect("a line") + 1;
+    let damaged = format!(
+        "{}work_order\tnot-an-id\t\t{{}}\t{{}}\n{}",
+        &text[..start],
+        &text[start..]
+    );
+    let (boot, read) = two_threads(&store, damaged);
+    let err = read.expect_err("the damaged line is refused");
+    assert!(err.to_string().contains("not a record line"), "{err}");
+    assert!(boot.records() > 0, "the lines before it were written");
+    let new_file = format!("{}.first-sync", store.path().display());
+    assert!(std::path::Path::new(&new_file).exists());
+    drop(boot);
+    assert!(
+        !std::path::Path::new(&new_file).exists(),
+        "removed with the bootstrap"
+    );
+    assert!(
+        store.can_bootstrap().expect("reads"),
+        "the store is unchanged"
+    );
+}
