@@ -120,6 +120,9 @@ pub enum Milestone {
     Respond,
     OnSite,
     Repair,
+    /// The visit time agreed when the order was postponed (the customer's site was not
+    /// ready): what a postponed order works against, not its original SLA.
+    AgreedVisit,
 }
 
 /// Time left before a deadline, or how late it is.
@@ -194,6 +197,19 @@ impl Deadlines {
             | Status::Closed
             | Status::Cancelled
             | Status::Remote => None,
+        }
+    }
+
+    /// The deadline an order shows and is sorted by: [`Deadlines::current`], except that a
+    /// postponed order with an agreed visit time works against that time.
+    pub fn due(
+        &self,
+        status: Status,
+        agreed_visit: Option<DateTime<Utc>>,
+    ) -> Option<(Milestone, DateTime<Utc>)> {
+        match (status, agreed_visit) {
+            (Status::Postponed, Some(at)) => Some((Milestone::AgreedVisit, at)),
+            _ => self.current(status),
         }
     }
 }
@@ -282,6 +298,28 @@ mod tests {
             Some(Milestone::Repair)
         );
         assert_eq!(d.current(Status::Completed), None);
+    }
+
+    #[test]
+    fn a_postponed_order_works_against_the_visit_time_agreed_not_the_sla() {
+        let d = SlaConfig::default()
+            .deadlines(1, t(8, 0), false)
+            .expect("level 1");
+        let agreed = t(8, 0) + Duration::days(3);
+        assert_eq!(
+            d.due(Status::Postponed, Some(agreed)),
+            Some((Milestone::AgreedVisit, agreed))
+        );
+        // Without an agreed time (an older record), the on-site deadline as before.
+        assert_eq!(
+            d.due(Status::Postponed, None),
+            Some((Milestone::OnSite, t(10, 0)))
+        );
+        // A visit time on an order that is not postponed is a plan, not a deadline.
+        assert_eq!(
+            d.due(Status::EnRoute, Some(agreed)),
+            Some((Milestone::OnSite, t(10, 0)))
+        );
     }
 
     #[test]

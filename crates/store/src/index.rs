@@ -14,6 +14,10 @@ use serde_json::Value;
 use crate::Result;
 use crate::row::Fields;
 
+/// How the list rows are derived from the records; a store whose list was made by another
+/// version is re-indexed when it opens. 2: a postponed order is due at its agreed visit.
+pub(crate) const LIST_VERSION: &str = "2";
+
 /// `due_at` of orders with no deadline now: after every real deadline.
 pub(crate) const NO_DEADLINE: i64 = 9_000_000_000_000_000_000;
 
@@ -149,11 +153,12 @@ fn named_index_row(
         .get("complex")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    let agreed_visit = text(body, "scheduled_at").parse::<DateTime<Utc>>().ok();
     let due = match (status, reported_at) {
         (Some(st), Some(at)) => sla
             .deadlines(fault_level, at, complex)
             .ok()
-            .and_then(|d| d.current(st)),
+            .and_then(|d| d.due(st, agreed_visit)),
         _ => None,
     };
     let (due_at, due_kind) = match due {

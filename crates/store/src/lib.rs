@@ -137,6 +137,14 @@ impl Store {
             })?,
             None => SlaConfig::default(),
         };
+        // The order list is derived from the records: made again, once, when this version
+        // of Onsite derives it differently from the one that made it.
+        if meta_get(&conn, "list_version")?.as_deref() != Some(index::LIST_VERSION) {
+            let tx = conn.transaction()?;
+            index::reindex_all(&tx, &sla)?;
+            meta_set(&tx, "list_version", index::LIST_VERSION)?;
+            tx.commit()?;
+        }
         // Cleared again by `close`: finding it set at the next open means a crash.
         meta_set(&conn, "clean_shutdown", "0")?;
         Ok(Store {

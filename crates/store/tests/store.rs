@@ -7,6 +7,7 @@ use onsite_domain::checklist::Answer;
 use onsite_domain::protocol::{OpResult, Transition};
 use onsite_domain::records::{LogEntry, PartUsage};
 use onsite_domain::signature::{DocumentKind, Signature, SignerRole, sha256_hex};
+use onsite_domain::sla::Milestone;
 use onsite_domain::{Change, ChangeOp, Entity, OpKind, OpStatus, Status};
 use onsite_store::{OpenOptions, Page, Store, StoreError};
 use serde_json::{Map, Value, json};
@@ -247,6 +248,40 @@ fn postponing_records_the_new_date_with_the_transition() {
         (o.status, o.scheduled_at),
         (Status::Postponed, Some(new_date))
     );
+    // The list counts down to the agreed visit, not to the on-site deadline it missed.
+    let due = |store: &Store| {
+        let row = store
+            .open_work_orders(
+                Some(&[Status::Postponed]),
+                Page {
+                    offset: 0,
+                    limit: 500,
+                },
+            )
+            .expect("lists")
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("listed");
+        (row.due_kind, row.due_at)
+    };
+    let agreed = (Some(Milestone::AgreedVisit), Some(new_date));
+    assert_eq!(due(&w.store), agreed);
+
+    // A list made by an older Onsite (which showed the original SLA) is made again when
+    // the store opens.
+    let path = w.path();
+    let dir = std::mem::replace(&mut w.dir, tempfile::tempdir().expect("dir"));
+    drop(w);
+    {
+        let raw = rusqlite::Connection::open(&path).expect("opens the file");
+        raw.execute_batch(
+            "UPDATE work_order_index SET due_at = 0, due_kind = 'on_site';
+             UPDATE meta SET value = '1' WHERE key = 'list_version';",
+        )
+        .expect("an older list");
+    }
+    let store = open(&dir);
+    assert_eq!(due(&store), agreed);
 }
 
 #[test]

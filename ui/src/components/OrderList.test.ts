@@ -58,6 +58,20 @@ describe("the order list", () => {
     expect(screen.getByTestId("order-status").textContent).toBe("Assigned");
   });
 
+  it("counts a postponed order down to the visit agreed with the customer", () => {
+    locale.lang = "zh-CN";
+    renderList([
+      order("SC2611-04", "2026-11-25T10:00:00Z", { status: "postponed", due_kind: "agreed_visit" }),
+    ]);
+    expect(screen.getByTestId("order-sla").textContent?.trim()).toBe("约定到场剩余 2天2小时");
+    cleanup();
+    locale.lang = "en";
+    renderList([
+      order("SC2611-04", "2026-11-25T10:00:00Z", { status: "postponed", due_kind: "agreed_visit" }),
+    ]);
+    expect(screen.getByTestId("order-sla").textContent?.trim()).toBe("Agreed visit in 2 d 2 h");
+  });
+
   it("says so when there is nothing", () => {
     renderList([]);
     expect(screen.getByTestId("orders-empty").textContent).toContain("没有工单");

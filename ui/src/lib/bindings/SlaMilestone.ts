@@ -3,4 +3,4 @@
 /**
  * Which deadline an order is working against now.
  */
-export type SlaMilestone = "respond" | "on_site" | "repair";
+export type SlaMilestone = "respond" | "on_site" | "repair" | "agreed_visit";
