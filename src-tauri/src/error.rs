@@ -96,9 +96,10 @@ impl From<onsite_receipt::ReceiptError> for AppError {
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> AppError {
         let code = match e {
-            DomainError::TransitionNotAllowed { .. } | DomainError::TransitionNotYours { .. } => {
-                ErrorCode::NotAllowed
-            }
+            DomainError::TransitionNotAllowed { .. }
+            | DomainError::TransitionNotYours { .. }
+            | DomainError::NotYours { .. }
+            | DomainError::NotNow { .. } => ErrorCode::NotAllowed,
             _ => ErrorCode::Invalid,
         };
         AppError::new(code, e.to_string())

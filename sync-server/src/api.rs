@@ -29,10 +29,14 @@ use crate::auth::{
 };
 use crate::error::ApiError;
 use crate::storage::{NewUser, PieceOutcome, Session, Storage, StorageError, UploadState};
+use crate::throttle::LoginThrottle;
 
-/// Failed logins of one username allowed in [`THROTTLE_WINDOW_SECS`] before 429.
-pub const MAX_LOGIN_FAILURES: u32 = 5;
-pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+/// Password hashes computed at once (Argon2id takes ~19 MiB and tens of ms of a core
+/// each): sign-ins past these wait, and after [`HASHING_WAIT`] are told to come back.
+pub const CONCURRENT_HASHES: usize = 2;
+pub const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// The largest sign-in body: a name, a password and a device.
+pub const MAX_LOGIN_BYTES: usize = 16 * 1024;
 /// How long a session lasts.
 pub const SESSION_DAYS: i64 = 30;
 
@@ -55,6 +59,8 @@ pub struct AppState {
     /// Counts sign-outs: a lookup that overlapped one does not fill the cache, so that it
     /// cannot put back a session that was just ended.
     sign_outs: Arc<AtomicU64>,
+    logins: Arc<LoginThrottle>,
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// A session as found, and when: it is looked up again after `SESSION_RECHECK`.
@@ -88,7 +94,32 @@ impl AppState {
             )),
             sessions: Arc::default(),
             sign_outs: Arc::default(),
+            logins: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
         }
+    }
+
+    /// Runs an Argon2 computation on a blocking thread, at most [`CONCURRENT_HASHES`] at
+    /// once; 503 when the wait for a turn passes [`HASHING_WAIT`].
+    pub async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let busy = || ApiError::Unavailable {
+            message: "too many sign-ins at once".into(),
+            retry_after_secs: 2,
+        };
+        let turn = tokio::time::timeout(HASHING_WAIT, Arc::clone(&self.hashing).acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(turn);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
     }
 
     /// The session of a token (by its hash), from the cache if it was found recently.
@@ -181,7 +212,10 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
             "/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
         )
-        .route("/v1/auth/login", post(login))
+        .route(
+            "/v1/auth/login",
+            post(login).layer(DefaultBodyLimit::max(MAX_LOGIN_BYTES)),
+        )
         .route("/v1/auth/logout", post(logout))
         .route("/v1/sync/push", post(push))
         .route("/v1/sync/pull", get(pull))
@@ -262,6 +296,7 @@ struct LoginResponse {
 
 async fn login(
     State(state): State<AppState>,
+    source: SourceAddr,
     req: Result<Json<LoginRequest>, JsonRejection>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let req = body(req)?;
@@ -270,16 +305,19 @@ async fn login(
             "device.id must be 1–200 characters and device.name at most 200".into(),
         ));
     }
-    let now = Utc::now();
-    let username = req.username.clone();
-    let failures = state
-        .blocking(move |s| s.login_failures(&username, now, THROTTLE_WINDOW_SECS))
-        .await?;
-    if failures >= MAX_LOGIN_FAILURES {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: 60,
-        });
+    // No account has such a name or password: nothing to look up, hash or remember.
+    if onsite_domain::records::check_username(&req.username).is_err()
+        || req.password.len() > onsite_domain::records::MAX_PASSWORD_BYTES
+    {
+        return Err(ApiError::BadCredentials);
     }
+    let attempt = state
+        .logins
+        .begin(&req.username, source.0)
+        .map_err(|wait| ApiError::TooManyRequests {
+            retry_after_secs: wait.as_secs().max(1),
+        })?;
+    let now = Utc::now();
     let username = req.username.clone();
     let found = state
         .blocking(move |s| s.user_by_username(&username))
@@ -287,31 +325,25 @@ async fn login(
     let password = req.password.clone();
     // Argon2 is deliberately slow: verify off the async runtime, and against a dummy hash
     // when the user does not exist, so that timing does not tell which usernames exist.
-    let verified = tokio::task::spawn_blocking(move || match found {
-        Some((user, hash)) => verify_password(&password, &hash).then_some(user),
-        None => {
-            let _ = verify_password(&password, &DUMMY_HASH);
-            None
-        }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let username = req.username.clone();
+    let verified = state
+        .hashing(move || match found {
+            Some((user, hash)) => verify_password(&password, &hash).then_some(user),
+            None => {
+                let _ = verify_password(&password, &DUMMY_HASH);
+                None
+            }
+        })
+        .await?;
     let Some(user) = verified else {
-        state
-            .blocking(move |s| s.note_login_failure(&username, now))
-            .await?;
         return Err(ApiError::BadCredentials);
     };
+    state.logins.succeeded(attempt);
     let (token, hash) = new_token();
     let expires_at = now + Duration::days(SESSION_DAYS);
-    let (uid, uname) = (user.id, user.username.clone());
+    let uid = user.id;
     let (device_id, device_name) = (req.device.id, req.device.name);
     state
-        .blocking(move |s| {
-            s.clear_login_failures(&uname)?;
-            s.create_session(&hash, uid, &device_id, &device_name, now, expires_at)
-        })
+        .blocking(move |s| s.create_session(&hash, uid, &device_id, &device_name, now, expires_at))
         .await?;
     Ok(Json(LoginResponse {
         token,
@@ -319,6 +351,26 @@ async fn login(
         user,
         server_time: Utc::now(),
     }))
+}
+
+/// The address a request came from, when the server was started with it.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SourceAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(SourceAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// An Argon2id hash verified when a username is unknown, so that it costs the same time.
@@ -449,7 +501,7 @@ struct LeaseRequest {
 }
 
 async fn lease(
-    Auth(_): Auth,
+    Auth(session): Auth,
     State(state): State<AppState>,
     req: Result<Json<LeaseRequest>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -458,6 +510,17 @@ async fn lease(
         .department
         .parse()
         .map_err(|e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string()))?;
+    let user = &session.user;
+    onsite_domain::numbering::check_lease(
+        user.role,
+        user.department.as_deref(),
+        &department,
+        req.count,
+    )
+    .map_err(|e| match e {
+        onsite_domain::DomainError::NotYours { .. } => ApiError::Forbidden(e.to_string()),
+        e => ApiError::Unprocessable(e.to_string()),
+    })?;
     let local = local_today()?;
     let numbers = state
         .blocking(move |s| s.lease_numbers(&department, local, req.count, DEFAULT_WIDTH))
@@ -482,24 +545,11 @@ pub fn check_new_user(
     role: Role,
     department: Option<&str>,
 ) -> Result<(), ApiError> {
-    if username.trim().is_empty()
-        || username.len() > 64
-        || username.chars().any(char::is_whitespace)
-    {
-        return Err(ApiError::Unprocessable(
-            "username: 1–64 characters, no spaces".into(),
-        ));
-    }
-    if password.chars().count() < 8 {
-        return Err(ApiError::Unprocessable(
-            "password: at least 8 characters".into(),
-        ));
-    }
-    if name.trim().is_empty() {
-        return Err(ApiError::Unprocessable(
-            "name: write the person's name".into(),
-        ));
-    }
+    use onsite_domain::records::{check_password, check_person_name, check_username};
+    let invalid = |e: onsite_domain::DomainError| ApiError::Unprocessable(e.to_string());
+    check_username(username).map_err(invalid)?;
+    check_password(password, username).map_err(invalid)?;
+    check_person_name(name).map_err(invalid)?;
     if let Some(d) = department {
         d.parse::<Department>()
             .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
@@ -529,9 +579,7 @@ async fn create_user(
         req.department.as_deref(),
     )?;
     let password = req.password.clone();
-    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let password_hash = state.hashing(move || hash_password(&password)).await??;
     let new = NewUser {
         username: req.username,
         name: req.name,
@@ -553,7 +601,7 @@ async fn admin_put(
 ) -> Result<impl IntoResponse, ApiError> {
     let row = body(req)?;
     let id = state
-        .blocking(move |s| s.admin_put(entity, row, Utc::now()))
+        .blocking(move |s| s.admin_create(entity, row, Utc::now()))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
@@ -564,8 +612,18 @@ async fn create_work_order(
     req: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut row = body(req)?;
-    row.entry("status")
-        .or_insert(Value::String(Status::New.as_str().into()));
+    // A new order starts new; every later status goes by a transition.
+    match row.get("status") {
+        None => {
+            row.insert("status".into(), Value::String(Status::New.as_str().into()));
+        }
+        Some(s) if s.as_str() == Some(Status::New.as_str()) => {}
+        Some(s) => {
+            return Err(ApiError::Unprocessable(format!(
+                "status: a new work order starts as \"new\", not {s}; assign, cancel or close it with their calls"
+            )));
+        }
+    }
     row.entry("reported_at").or_insert(json!(Utc::now()));
     if !row.get("number").is_some_and(Value::is_string) {
         let dept: Department = row
@@ -585,7 +643,7 @@ async fn create_work_order(
         );
     }
     let id = state
-        .blocking(move |s| s.admin_put(Entity::WorkOrder, row, Utc::now()))
+        .blocking(move |s| s.admin_create(Entity::WorkOrder, row, Utc::now()))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
@@ -632,14 +690,8 @@ async fn assign(
 ) -> Result<StatusCode, ApiError> {
     let id = order_id(p)?;
     let req = body(req)?;
-    if req
-        .manager_id
-        .is_some_and(|m| !req.engineer_ids.contains(&m))
-    {
-        return Err(ApiError::Unprocessable(
-            "manager_id must be one of engineer_ids".into(),
-        ));
-    }
+    onsite_domain::work_order::check_assignment(&req.engineer_ids, req.manager_id)
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
     state
         .blocking(move |s| s.assign(id, &req.engineer_ids, req.manager_id, Utc::now()))
         .await?;
@@ -679,7 +731,7 @@ fn blob_key(
 }
 
 async fn put_blob(
-    Auth(_): Auth,
+    Auth(session): Auth,
     State(state): State<AppState>,
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
@@ -698,8 +750,9 @@ async fn put_blob(
             "the bytes hash to {actual}, not {sha}: upload again"
         )));
     }
+    let sender = session.user.id;
     let created = state
-        .blocking(move |s| s.put_blob(&sha, &bytes, Utc::now()))
+        .blocking(move |s| s.put_blob(&sha, &bytes, sender, Utc::now()))
         .await?;
     Ok(if created {
         StatusCode::CREATED
@@ -724,7 +777,7 @@ struct PieceQuery {
 }
 
 async fn put_blob_piece(
-    Auth(_): Auth,
+    Auth(session): Auth,
     State(state): State<AppState>,
     p: Result<Path<String>, axum::extract::rejection::PathRejection>,
     q: Result<Query<PieceQuery>, QueryRejection>,
@@ -756,8 +809,9 @@ async fn put_blob_piece(
             "an empty piece: send some bytes".into(),
         ));
     }
+    let sender = session.user.id;
     let outcome = state
-        .blocking(move |s| s.put_blob_piece(&sha, q.offset, q.total, &bytes, Utc::now()))
+        .blocking(move |s| s.put_blob_piece(&sha, q.offset, q.total, &bytes, sender, Utc::now()))
         .await?;
     match outcome {
         PieceOutcome::Accepted(st) if st.complete => Ok((StatusCode::CREATED, Json(st))),

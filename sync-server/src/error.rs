@@ -27,6 +27,11 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("too many attempts: wait {retry_after_secs} s and try again")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("{message}: try again in {retry_after_secs} s")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     #[error("server fault: {0}")]
     Internal(String),
 }
@@ -45,6 +50,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -58,8 +64,15 @@ impl IntoResponse for ApiError {
         }
         let body = json!({"error": {"code": code, "message": self.to_string()}});
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::TooManyRequests { retry_after_secs } = self
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        let retry_after = match self {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::Unavailable {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
+            _ => None,
+        };
+        if let Some(secs) = retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
@@ -73,6 +86,14 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound(m) => ApiError::NotFound(m),
             StorageError::Conflict(m) => ApiError::Conflict(m),
             StorageError::Rule(e) => ApiError::Unprocessable(e.to_string()),
+            StorageError::Busy(m) => ApiError::Unavailable {
+                message: m,
+                retry_after_secs: 5,
+            },
+            StorageError::Full(m) => ApiError::Unavailable {
+                message: m,
+                retry_after_secs: 60,
+            },
             StorageError::Database(m) => ApiError::Internal(m),
         }
     }

@@ -14,5 +14,6 @@ pub mod openapi;
 pub mod push;
 pub mod sqlite;
 pub mod storage;
+pub mod throttle;
 
 pub use api::router;

@@ -162,11 +162,14 @@ fn serve(listen: SocketAddr, db: &str, with_demo: bool) -> Result<()> {
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         tracing::info!("onsite-sync-server ready, listening on http://{addr}");
-        axum::serve(listener, onsite_sync_server::router(storage))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-            .context("serving")
+        axum::serve(
+            listener,
+            onsite_sync_server::router(storage).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
     })
 }

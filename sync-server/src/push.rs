@@ -2,17 +2,13 @@
 //! of PROTOCOL.md on top of the rules in `onsite_domain`. Storage implementations load the
 //! record, check the scope, call [`decide`], and write what it says.
 
-use chrono::{DateTime, Utc};
+use onsite_domain::authority::check_write;
 use onsite_domain::protocol::{Entity, MergeRule, Op, OpKind, OpStatus, merge_fields};
 use onsite_domain::rows::validate_row;
 use onsite_domain::work_order::{Role, check_transition};
-use onsite_domain::{DomainError, Status};
+use onsite_domain::{DomainError, Hlc, Status};
 use serde_json::{Map, Value};
 use uuid::Uuid;
-
-/// A stamp more than this far ahead of the server's clock is refused: the client corrects
-/// its clock by the offset it measured, so only a broken clock gets there.
-pub const MAX_CLOCK_AHEAD_MS: i64 = 24 * 3600 * 1000;
 
 /// A record as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,8 +22,9 @@ pub struct Current {
 /// What to do with an operation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Store this record state; the operation is `applied`.
-    Write(Current),
+    /// Store this record state; the operation is `applied` (with a note when some of its
+    /// fields lost to newer changes).
+    Write(Current, Option<String>),
     /// Store nothing; answer with this status and reason.
     Answer(OpStatus, Option<String>),
 }
@@ -55,27 +52,45 @@ fn invalid(e: &DomainError) -> Outcome {
     rejected(format!("invalid: {e}"))
 }
 
-/// Decides an operation pushed by a user with `role` (`user_id` fills in authors) against
-/// the record as stored (`None`: not there). Scope is checked before, by the caller.
-pub fn decide(
-    op: &Op,
-    current: Option<&Current>,
-    role: Role,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-) -> Outcome {
+/// The operation and where it lands, as the caller found them.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The record as stored (`None`: not there).
+    pub current: Option<&'a Current>,
+    /// The status of the work order the record belongs to, now (`None`: under no order).
+    pub order_status: Option<Status>,
+    pub role: Role,
+    /// Fills in authors.
+    pub user_id: Uuid,
+    /// The clock the operation's changes are stored with: its own stamp, or the server's
+    /// when the device's clock ran ahead (`hlc::accepted_stamp`).
+    pub stamp: &'a Hlc,
+}
+
+/// Decides an operation pushed by a user: the authority table, then the merge rule of its
+/// entity. Scope is checked before, by the caller.
+pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
+    let Context {
+        current,
+        order_status,
+        role,
+        user_id,
+        stamp,
+    } = cx;
     if let Err(e) = op.validate() {
         return invalid(&e);
     }
-    let ahead = i64::try_from(op.hlc.physical_ms())
-        .unwrap_or(i64::MAX)
-        .saturating_sub(now.timestamp_millis());
-    if ahead > MAX_CLOCK_AHEAD_MS {
-        return rejected(
-            "invalid: the device clock is more than a day ahead of the server; sync again to correct it",
-        );
+    let exists = current.is_some_and(|c| !c.deleted);
+    match check_write(role, op, exists, order_status) {
+        Ok(()) => {}
+        // The order moved on (completed, closed, cancelled) while the edit was offline: a
+        // conflict, kept and shown to both sides.
+        Err(e @ DomainError::NotNow { .. }) => {
+            return Outcome::Answer(OpStatus::Conflict, Some(e.to_string()));
+        }
+        Err(e) => return rejected(e.to_string()),
     }
-    let hlc = op.hlc.to_string();
+    let hlc = stamp.to_string();
     match op.kind {
         OpKind::Append => {
             if current.is_some() {
@@ -100,12 +115,15 @@ pub fn decide(
                 onsite_domain::protocol::DEFAULT_CLOCK_KEY.to_owned(),
                 Value::String(hlc),
             )]);
-            Outcome::Write(Current {
-                row,
-                clocks,
-                deleted: false,
-                work_order_id,
-            })
+            Outcome::Write(
+                Current {
+                    row,
+                    clocks,
+                    deleted: false,
+                    work_order_id,
+                },
+                None,
+            )
         }
         OpKind::Upsert => {
             let fields = op.fields.clone().unwrap_or_default();
@@ -134,14 +152,21 @@ pub fn decide(
                     ));
                 }
             };
-            if !merge_fields(&mut next.row, &mut next.clocks, &fields, &op.hlc) {
-                // Older than what the server has: nothing changes, and that is the verdict.
-                return Outcome::Answer(OpStatus::Applied, None);
+            let lost = merge_fields(&mut next.row, &mut next.clocks, &fields, stamp);
+            let note = (!lost.is_empty()).then(|| {
+                format!(
+                    "superseded: a newer change of {} was made before yours reached the server; yours was not kept",
+                    lost.join(", ")
+                )
+            });
+            if lost.len() == fields.len() {
+                // Older than what the server has: nothing changes, and the engineer is told.
+                return Outcome::Answer(OpStatus::Conflict, note);
             }
             if let Err(e) = validate_row(op.entity, &next.row) {
                 return invalid(&e);
             }
-            Outcome::Write(next)
+            Outcome::Write(next, note)
         }
         OpKind::Transition => {
             let (Some(c), Some(t)) = (current, op.transition) else {
@@ -169,13 +194,16 @@ pub fn decide(
             next.row
                 .insert("status".into(), Value::String(t.to.as_str().into()));
             next.clocks.insert("status".into(), Value::String(hlc));
-            Outcome::Write(next)
+            Outcome::Write(next, None)
         }
         OpKind::Delete => match current {
-            Some(c) if op.entity.merge_rule() == MergeRule::Mutable => Outcome::Write(Current {
-                deleted: true,
-                ..c.clone()
-            }),
+            Some(c) if op.entity.merge_rule() == MergeRule::Mutable => Outcome::Write(
+                Current {
+                    deleted: true,
+                    ..c.clone()
+                },
+                None,
+            ),
             Some(_) => rejected("not allowed: append-only records are voided, not deleted"),
             None => Outcome::Answer(OpStatus::Applied, None),
         },
@@ -237,19 +265,19 @@ mod tests {
     use onsite_domain::protocol::Transition;
     use serde_json::json;
 
-    fn at(ms: u64) -> onsite_domain::Hlc {
-        onsite_domain::Hlc::new(ms, 0, "dev").expect("valid")
+    fn at(ms: u64) -> Hlc {
+        Hlc::new(ms, 0, "dev").expect("valid")
     }
 
-    fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp_millis(1_795_350_000_000).expect("valid")
-    }
-
+    /// The sample paid repair, in `status`.
     fn order(status: &str) -> Current {
-        let Value::Object(row) = json!({"id": Uuid::from_u128(1).to_string(), "status": status})
-        else {
-            unreachable!("object")
+        let sample = onsite_receipt::sample::repair_job(1).expect("the sample");
+        let Ok(Value::Object(mut row)) = serde_json::to_value(&sample.order) else {
+            unreachable!("an order is an object")
         };
+        row.insert("id".into(), json!(Uuid::from_u128(1).to_string()));
+        row.insert("status".into(), json!(status));
+        row.insert("diagnosis".into(), Value::Null);
         Current {
             row,
             clocks: Map::from_iter([("*".to_owned(), json!("001795340000000-00000-server"))]),
@@ -270,64 +298,115 @@ mod tests {
         }
     }
 
+    fn run(op: &Op, current: &Current, role: Role) -> Outcome {
+        let status = current.row["status"].as_str().and_then(|s| s.parse().ok());
+        decide(
+            op,
+            Context {
+                current: Some(current),
+                order_status: status,
+                role,
+                user_id: Uuid::nil(),
+                stamp: &op.hlc,
+            },
+        )
+    }
+
     #[test]
     fn a_transition_from_a_status_that_moved_on_is_a_conflict() {
-        let got = decide(
+        let got = run(
             &transition(Status::Completed, Status::Closed),
-            Some(&order("cancelled")),
+            &order("cancelled"),
             Role::Dispatcher,
-            Uuid::nil(),
-            now(),
         );
         assert!(
             matches!(got, Outcome::Answer(OpStatus::Conflict, Some(ref r)) if r.contains("cancelled")),
             "{got:?}"
         );
-        let got = decide(
+        let got = run(
             &transition(Status::AwaitingSignature, Status::Completed),
-            Some(&order("cancelled")),
+            &order("cancelled"),
             Role::Engineer,
-            Uuid::nil(),
-            now(),
         );
         assert!(matches!(got, Outcome::Answer(OpStatus::Conflict, _)));
     }
 
     #[test]
     fn an_engineer_cannot_cancel_and_an_allowed_move_is_written() {
-        let got = decide(
+        let got = run(
             &transition(Status::Accepted, Status::Cancelled),
-            Some(&order("accepted")),
+            &order("accepted"),
             Role::Engineer,
-            Uuid::nil(),
-            now(),
         );
         assert!(matches!(got, Outcome::Answer(OpStatus::Rejected, _)));
-        let Outcome::Write(next) = decide(
+        let Outcome::Write(next, None) = run(
             &transition(Status::Assigned, Status::Accepted),
-            Some(&order("assigned")),
+            &order("assigned"),
             Role::Engineer,
-            Uuid::nil(),
-            now(),
         ) else {
             panic!("accepting is the engineer's")
         };
         assert_eq!(next.row["status"], "accepted");
     }
 
+    fn upsert(fields: Value, ms: u64) -> Op {
+        let Value::Object(fields) = fields else {
+            unreachable!("object")
+        };
+        Op {
+            op_id: Uuid::from_u128(10),
+            hlc: at(ms),
+            entity: Entity::WorkOrder,
+            id: Uuid::from_u128(1),
+            kind: OpKind::Upsert,
+            fields: Some(fields),
+            transition: None,
+        }
+    }
+
     #[test]
-    fn a_clock_days_ahead_is_refused() {
-        let mut op = transition(Status::Assigned, Status::Accepted);
-        op.hlc = at(1_795_350_000_000 + 3 * 24 * 3600 * 1000);
-        assert!(matches!(
-            decide(
-                &op,
-                Some(&order("assigned")),
-                Role::Engineer,
-                Uuid::nil(),
-                now()
+    fn an_engineers_write_to_the_offices_field_is_refused_with_the_field_named() {
+        let got = run(
+            &upsert(json!({"paid": false}), 1_795_350_000_000),
+            &order("diagnosing"),
+            Role::Engineer,
+        );
+        assert!(
+            matches!(got, Outcome::Answer(OpStatus::Rejected, Some(ref r)) if r.contains("paid") && r.contains("not allowed")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn an_edit_that_loses_to_a_newer_one_is_answered_as_such() {
+        // The server's row was written at ...340000000; an edit stamped before it loses.
+        let got = run(
+            &upsert(json!({"diagnosis": "old"}), 1_795_330_000_000),
+            &order("diagnosing"),
+            Role::Engineer,
+        );
+        assert!(
+            matches!(got, Outcome::Answer(OpStatus::Conflict, Some(ref r)) if r.contains("superseded") && r.contains("diagnosis")),
+            "{got:?}"
+        );
+        // Part of it lost: the rest is written, and the answer names what lost.
+        let mut current = order("diagnosing");
+        current
+            .clocks
+            .insert("diagnosis".into(), json!("001795360000000-00000-other"));
+        let got = run(
+            &upsert(
+                json!({"diagnosis": "mine", "repair_result": "ok"}),
+                1_795_350_000_000,
             ),
-            Outcome::Answer(OpStatus::Rejected, _)
-        ));
+            &current,
+            Role::Engineer,
+        );
+        let Outcome::Write(next, Some(note)) = got else {
+            panic!("partly applied: {got:?}")
+        };
+        assert_eq!(next.row["repair_result"], "ok");
+        assert_eq!(next.row["diagnosis"], Value::Null);
+        assert!(note.contains("diagnosis") && !note.contains("repair_result"));
     }
 }

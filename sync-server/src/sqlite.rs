@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use onsite_domain::hlc::HlcClock;
+use onsite_domain::hlc::{Hlc, HlcClock};
 use onsite_domain::numbering::{Department, Period, next_block};
 use onsite_domain::protocol::{CLOCKS_KEY, DEFAULT_CLOCK_KEY, Entity, Op, OpResult, OpStatus};
 use onsite_domain::records::User;
@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::push::{Current, Outcome, check_move, decide, order_of};
+use crate::push::{Context, Current, Outcome, check_move, decide, order_of};
 use crate::storage::{
     KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError, UploadState,
 };
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_blob_uploads.sql"),
     include_str!("../migrations/0005_snapshot_order.sql"),
     include_str!("../migrations/0006_pull_by_order.sql"),
+    include_str!("../migrations/0007_authority.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
@@ -315,23 +316,7 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
            deleted = excluded.deleted, seq = excluded.seq",
     )?
     .execute(params![entity.as_str(), id, work_order_id, customer_ref, equipment_ref, owner_ref, to_json(&c.row), to_json(&c.clocks), c.deleted, seq])?;
-    let mut blobs: Vec<&str> = c
-        .row
-        .get("sha256")
-        .and_then(Value::as_str)
-        .into_iter()
-        .collect();
-    if entity == Entity::Milestone {
-        blobs.extend(
-            c.row
-                .get("photos")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str),
-        );
-    }
-    for sha in blobs {
+    for sha in blobs_of(entity, &c.row) {
         tx.prepare_cached("INSERT INTO blob_refs (sha256, entity, id, work_order_id) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING")?
             .execute(params![sha, entity.as_str(), id, work_order_id])?;
     }
@@ -381,6 +366,85 @@ fn in_scope(tx: &Transaction<'_>, user: &User, op: &Op, current: Option<&Current
             None => Ok(false),
         },
     }
+}
+
+/// The status of the work order an operation's record belongs to (`None` for customers,
+/// equipment, and records whose order is not here).
+fn order_status(
+    tx: &Transaction<'_>,
+    op: &Op,
+    current: Option<&Current>,
+) -> Result<Option<Status>> {
+    if matches!(op.entity, Entity::Customer | Entity::Equipment) {
+        return Ok(None);
+    }
+    let Some(order) = order_of(op, current) else {
+        return Ok(None);
+    };
+    Ok(load(tx, Entity::WorkOrder, &order)?.and_then(|o| {
+        o.row
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+    }))
+}
+
+/// The files (SHA-256) a record refers to: its `sha256`, a milestone's photos.
+fn blobs_of(entity: Entity, row: &Map<String, Value>) -> Vec<&str> {
+    let mut blobs: Vec<&str> = row
+        .get("sha256")
+        .and_then(Value::as_str)
+        .into_iter()
+        .collect();
+    if entity == Entity::Milestone {
+        blobs.extend(
+            row.get("photos")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str),
+        );
+    }
+    blobs
+}
+
+/// A file a record of an engineer's refers to that they may not refer to: one the server
+/// holds that they neither sent nor already see on one of their orders. (A file the server
+/// does not hold yet may be named: its record can arrive before its bytes, and whoever
+/// sends the bytes proves they have them.)
+fn foreign_blob(
+    tx: &Transaction<'_>,
+    user: &User,
+    entity: Entity,
+    row: &Map<String, Value>,
+) -> Result<Option<String>> {
+    if user.role != Role::Engineer {
+        return Ok(None);
+    }
+    let me = user.id.to_string();
+    for sha in blobs_of(entity, row) {
+        let allowed: bool = tx
+            .prepare_cached(
+                "SELECT NOT EXISTS (SELECT 1 FROM blobs WHERE sha256 = ?1)
+                     OR EXISTS (SELECT 1 FROM blob_owners WHERE sha256 = ?1 AND user_id = ?2)
+                     OR EXISTS (SELECT 1 FROM blob_refs r JOIN assignments a ON a.work_order_id = r.work_order_id
+                                WHERE r.sha256 = ?1 AND a.engineer_id = ?2)",
+            )?
+            .query_row(params![sha, me], |r| r.get(0))?;
+        if !allowed {
+            return Ok(Some(sha.to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// Notes that `user` sent the bytes of `sha256`.
+fn own_blob(tx: &Transaction<'_>, sha256: &str, user: Uuid) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO blob_owners (sha256, user_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![sha256, user.to_string()])?;
+    Ok(())
 }
 
 /// The customer and the equipment an order points to: (entity, column, id).
@@ -678,10 +742,24 @@ impl SqliteStorage {
         Ok(clock.tick(now).to_string())
     }
 
-    fn observe(&self, op: &Op, now: DateTime<Utc>) {
+    fn observe(&self, stamp: &Hlc, now: DateTime<Utc>) {
         if let Ok(mut clock) = self.clock.lock() {
-            clock.observe(&op.hlc, now);
+            clock.observe(stamp, now);
         }
+    }
+
+    /// The stamp a pushed write is kept with: its own, or the server's when the device's
+    /// clock runs more than `hlc::MAX_DRIFT_MS` ahead (observed only once applied).
+    fn stamp_for(&self, remote: &Hlc, now: DateTime<Utc>) -> Result<Hlc> {
+        let mut clock = self
+            .clock
+            .lock()
+            .map_err(|_| StorageError::Database("clock lock poisoned".into()))?;
+        Ok(if clock.is_ahead(remote, now) {
+            clock.tick(now)
+        } else {
+            remote.clone()
+        })
     }
 
     /// Re-positions an order's whole graph after `seq`, so that an engineer who just got it
@@ -750,36 +828,6 @@ impl Storage for SqliteStorage {
         found.map(|(u, hash)| Ok((to_user(u)?, hash))).transpose()
     }
 
-    fn login_failures(&self, username: &str, now: DateTime<Utc>, window_secs: i64) -> Result<u32> {
-        let conn = self.reader()?;
-        let since = now.timestamp_millis() - window_secs * 1000;
-        let n: Option<i64> = conn
-            .query_row(
-                "SELECT count FROM login_failures WHERE username = ?1 AND last_at > ?2",
-                params![username, since],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(u32::try_from(n.unwrap_or(0)).unwrap_or(u32::MAX))
-    }
-
-    fn note_login_failure(&self, username: &str, now: DateTime<Utc>) -> Result<()> {
-        self.conn()?.execute(
-            "INSERT INTO login_failures (username, count, last_at) VALUES (?1, 1, ?2)
-             ON CONFLICT (username) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
-            params![username, now.timestamp_millis()],
-        )?;
-        Ok(())
-    }
-
-    fn clear_login_failures(&self, username: &str) -> Result<()> {
-        self.conn()?.execute(
-            "DELETE FROM login_failures WHERE username = ?1",
-            params![username],
-        )?;
-        Ok(())
-    }
-
     fn create_session(
         &self,
         token_hash: &str,
@@ -828,12 +876,13 @@ impl Storage for SqliteStorage {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(ops.len());
+        let me = session.user.id.to_string();
         for op in ops {
             let op_id = op.op_id.to_string();
             // The op_id decides before any rule: a replay gets its first answer, unchanged.
             let first: Option<(String, Option<String>)> = tx
-                .prepare_cached("SELECT status, reason FROM ops WHERE op_id = ?1")?
-                .query_row(params![op_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .prepare_cached("SELECT status, reason FROM ops WHERE user_id = ?1 AND op_id = ?2")?
+                .query_row(params![me, op_id], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((status, reason)) = first {
                 let status = serde_json::from_value(Value::String(status))
@@ -847,21 +896,42 @@ impl Storage for SqliteStorage {
             }
             let id = op.id.to_string();
             let current = load(&tx, op.entity, &id)?;
+            // A stamp from a clock that runs ahead is not believed: the write is kept with
+            // the server's stamp, and only an applied write's stamp is observed.
+            let stamp = self.stamp_for(&op.hlc, now)?;
             let outcome = if in_scope(&tx, &session.user, op, current.as_ref())? {
-                decide(
+                let order_status = order_status(&tx, op, current.as_ref())?;
+                let outcome = decide(
                     op,
-                    current.as_ref(),
-                    session.user.role,
-                    session.user.id,
-                    now,
-                )
+                    Context {
+                        current: current.as_ref(),
+                        order_status,
+                        role: session.user.role,
+                        user_id: session.user.id,
+                        stamp: &stamp,
+                    },
+                );
+                match outcome {
+                    Outcome::Write(next, note) => {
+                        match foreign_blob(&tx, &session.user, op.entity, &next.row)? {
+                            Some(sha) => Outcome::Answer(
+                                OpStatus::Rejected,
+                                Some(format!(
+                                    "not allowed: the file {sha} was neither sent by you nor is it on one of your orders; send the file first"
+                                )),
+                            ),
+                            None => Outcome::Write(next, note),
+                        }
+                    }
+                    other => other,
+                }
             } else {
                 Outcome::Answer(OpStatus::Quarantined, Some("not in your scope: the order is not assigned to you (kept for the dispatcher)".into()))
             };
             let outcome = match (outcome, op.transition) {
-                (Outcome::Write(next), Some(t)) => {
+                (Outcome::Write(next, note), Some(t)) => {
                     match check_move(&next.row, t.to, &records_under(&tx, &id)?) {
-                        Ok(()) => Outcome::Write(next),
+                        Ok(()) => Outcome::Write(next, note),
                         Err(e) => {
                             Outcome::Answer(OpStatus::Rejected, Some(format!("not allowed: {e}")))
                         }
@@ -870,9 +940,10 @@ impl Storage for SqliteStorage {
                 (outcome, _) => outcome,
             };
             let (status, reason) = match outcome {
-                Outcome::Write(next) => {
+                Outcome::Write(next, note) => {
                     write(&tx, op.entity, &id, &next)?;
-                    (OpStatus::Applied, None)
+                    self.observe(&stamp, now);
+                    (OpStatus::Applied, note)
                 }
                 Outcome::Answer(status, reason) => (status, reason),
             };
@@ -887,7 +958,6 @@ impl Storage for SqliteStorage {
                 reason,
                 now.timestamp_millis()
             ])?;
-            self.observe(op, now);
             results.push(OpResult {
                 op_id: op.op_id,
                 status,
@@ -1044,6 +1114,27 @@ impl Storage for SqliteStorage {
         let stamp = self.stamp(now)?;
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = admin_put_in(&tx, entity, row, &stamp)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    fn admin_create(
+        &self,
+        entity: Entity,
+        row: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        let stamp = self.stamp(now)?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(id) = row.get("id").and_then(Value::as_str)
+            && load(&tx, entity, id)?.is_some()
+        {
+            return Err(StorageError::Conflict(format!(
+                "a {entity} with id {id} exists already: change it with its own call, or leave the id out to create a new one"
+            )));
+        }
         let id = admin_put_in(&tx, entity, row, &stamp)?;
         tx.commit()?;
         Ok(id)
@@ -1228,7 +1319,13 @@ impl Storage for SqliteStorage {
             .collect()
     }
 
-    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool> {
+    fn put_blob(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        sender: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inserted = tx.execute(
@@ -1241,6 +1338,7 @@ impl Storage for SqliteStorage {
             "DELETE FROM blob_uploads WHERE sha256 = ?1",
             params![sha256],
         )?;
+        own_blob(&tx, sha256, sender)?;
         tx.commit()?;
         Ok(inserted == 1)
     }
@@ -1256,6 +1354,7 @@ impl Storage for SqliteStorage {
         offset: u64,
         total: u64,
         bytes: &[u8],
+        sender: Uuid,
         now: DateTime<Utc>,
     ) -> Result<PieceOutcome> {
         let mut conn = self.conn()?;
@@ -1324,6 +1423,7 @@ impl Storage for SqliteStorage {
             "INSERT INTO blobs (sha256, bytes, size, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (sha256) DO NOTHING",
             params![sha256, whole, sql_int(total), now.timestamp_millis()],
         )?;
+        own_blob(&tx, sha256, sender)?;
         tx.commit()?;
         Ok(PieceOutcome::Accepted(UploadState {
             received: total,

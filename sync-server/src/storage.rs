@@ -26,13 +26,26 @@ pub enum StorageError {
     Conflict(String),
     #[error("{0}")]
     Rule(#[from] DomainError),
+    /// The database is held by someone else for longer than a request waits.
+    #[error("the server's storage is busy ({0})")]
+    Busy(String),
+    /// The disk is full: nothing was written.
+    #[error("the server's disk is full ({0}); nothing was written")]
+    Full(String),
     #[error("database: {0}")]
     Database(String),
 }
 
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
-        StorageError::Database(e.to_string())
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+                StorageError::Busy(e.to_string())
+            }
+            Some(ErrorCode::DiskFull) => StorageError::Full(e.to_string()),
+            _ => StorageError::Database(e.to_string()),
+        }
     }
 }
 
@@ -95,10 +108,6 @@ pub trait Storage: Send + Sync + 'static {
     fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User>;
     /// The user and their password hash.
     fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>>;
-    /// Failed logins of `username` in the last `window_secs`.
-    fn login_failures(&self, username: &str, now: DateTime<Utc>, window_secs: i64) -> Result<u32>;
-    fn note_login_failure(&self, username: &str, now: DateTime<Utc>) -> Result<()>;
-    fn clear_login_failures(&self, username: &str) -> Result<()>;
     fn create_session(
         &self,
         token_hash: &str,
@@ -123,6 +132,14 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Creates or replaces a record as the dispatcher (its fields all stamped now).
     fn admin_put(
+        &self,
+        entity: Entity,
+        row: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> Result<Uuid>;
+    /// Creates a record as the dispatcher; `Conflict` when its id is taken (a create call
+    /// never overwrites: an order replaced that way skipped every transition check).
+    fn admin_create(
         &self,
         entity: Entity,
         row: Map<String, Value>,
@@ -160,8 +177,15 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     fn work_orders(&self, status: Option<Status>) -> Result<Vec<Map<String, Value>>>;
     fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>>;
-    /// Stores a blob under its (already checked) SHA-256; false when it was there.
-    fn put_blob(&self, sha256: &str, bytes: &[u8], now: DateTime<Utc>) -> Result<bool>;
+    /// Stores a blob under its (already checked) SHA-256, sent by `sender` (who may then
+    /// refer to it); false when it was there.
+    fn put_blob(
+        &self,
+        sha256: &str,
+        bytes: &[u8],
+        sender: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// How far an upload in pieces of `sha256` has come.
     fn blob_upload(&self, sha256: &str) -> Result<UploadState>;
     /// Adds a piece at `offset` of a `total`-byte upload; the last piece completes it
@@ -173,6 +197,7 @@ pub trait Storage: Send + Sync + 'static {
         offset: u64,
         total: u64,
         bytes: &[u8],
+        sender: Uuid,
         now: DateTime<Utc>,
     ) -> Result<PieceOutcome>;
     /// A blob, if a record in the user's scope references it (`with_bytes` false: only

@@ -92,7 +92,7 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
         .expect("runs");
     assert!(!short.status.success());
     let stderr = String::from_utf8_lossy(&short.stderr);
-    assert!(stderr.contains("at least 8"), "a clear error: {stderr}");
+    assert!(stderr.contains("at least 10"), "a clear error: {stderr}");
     assert!(
         stderr.lines().count() == 1 && !stderr.contains("backtrace"),
         "one line, not a backtrace: {stderr}"

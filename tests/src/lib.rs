@@ -51,7 +51,9 @@ impl TestServer {
             runtime.spawn(async move {
                 let listener = tokio::net::TcpListener::bind(addr).await.expect("binds");
                 let _ = ready_tx.send(listener.local_addr().expect("address"));
-                let _ = axum::serve(listener, onsite_sync_server::router(storage)).await;
+                let app = onsite_sync_server::router(storage)
+                    .into_make_service_with_connect_info::<std::net::SocketAddr>();
+                let _ = axum::serve(listener, app).await;
             });
             let _ = stop_rx.recv();
             runtime.shutdown_background();

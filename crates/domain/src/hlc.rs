@@ -17,6 +17,12 @@ use crate::DomainError;
 pub const MAX_PHYSICAL_MS: u64 = 999_999_999_999_999;
 /// Largest counter the 5-digit field can hold; one more tick moves the physical time on.
 pub const MAX_COUNTER: u32 = 99_999;
+/// How far ahead of a clock's own (corrected) time a stamp from elsewhere is believed.
+/// Beyond it the stamp comes from a clock that is wrong: observing it would carry that
+/// error into every later stamp of the observer, and from there to everyone it syncs with
+/// (one laptop five years ahead stopped the fleet), so it is observed as if it were only
+/// this far ahead, and a server stores such a write with a stamp of its own.
+pub const MAX_DRIFT_MS: u64 = 5 * 60 * 1000;
 
 /// One timestamp of the hybrid logical clock.
 ///
@@ -208,6 +214,7 @@ impl HlcClock {
     /// it (receive rule of the HLC). Returns the stamp of the receive event.
     pub fn observe(&mut self, remote: &Hlc, wall: DateTime<Utc>) -> Hlc {
         let now = self.corrected_ms(wall);
+        let remote = &self.believable(remote, now);
         let device = self.last.device.clone();
         let max_physical = now.max(self.last.physical_ms).max(remote.physical_ms);
         let next = if max_physical == now && now > self.last.physical_ms && now > remote.physical_ms
@@ -234,6 +241,38 @@ impl HlcClock {
         };
         self.last = next.clone();
         next
+    }
+
+    /// `remote` if it is at most [`MAX_DRIFT_MS`] ahead of `now`, else that limit.
+    fn believable(&self, remote: &Hlc, now: u64) -> Hlc {
+        let limit = now.saturating_add(MAX_DRIFT_MS).min(MAX_PHYSICAL_MS);
+        if remote.physical_ms <= limit {
+            remote.clone()
+        } else {
+            Hlc {
+                physical_ms: limit,
+                counter: 0,
+                device: remote.device.clone(),
+            }
+        }
+    }
+
+    /// Whether `remote` is further ahead of this clock's time than [`MAX_DRIFT_MS`]: it
+    /// was stamped by a clock that runs ahead.
+    pub fn is_ahead(&self, remote: &Hlc, wall: DateTime<Utc>) -> bool {
+        remote.physical_ms > self.corrected_ms(wall).saturating_add(MAX_DRIFT_MS)
+    }
+
+    /// The stamp a write made elsewhere and stamped `remote` is kept with: its own when
+    /// believable, else a new stamp of this clock (as far as anyone can tell, the write
+    /// happened when it arrived). Either way the clock has observed it.
+    pub fn accept(&mut self, remote: &Hlc, wall: DateTime<Utc>) -> Hlc {
+        if self.is_ahead(remote, wall) {
+            self.tick(wall)
+        } else {
+            self.observe(remote, wall);
+            remote.clone()
+        }
     }
 }
 
@@ -305,6 +344,29 @@ mod tests {
         assert_eq!(next.physical_ms(), 5_000);
     }
 
+    #[test]
+    fn a_stamp_years_ahead_does_not_drag_the_observer_with_it() {
+        let now = 1_795_350_000_000;
+        let mut server = HlcClock::new("server").expect("valid");
+        let five_years = 5 * 365 * 24 * 3600 * 1000;
+        let poisoned = Hlc::new(now as u64 + five_years, 0, "broken").expect("valid");
+        assert!(server.is_ahead(&poisoned, at(now)));
+        server.observe(&poisoned, at(now));
+        let next = server.tick(at(now));
+        assert!(
+            next.physical_ms() <= now as u64 + MAX_DRIFT_MS + 1,
+            "the server's own stamps stay within the drift: {next}"
+        );
+        // A write stamped so far ahead is kept with the server's stamp instead.
+        let kept = server.accept(&poisoned, at(now + 1));
+        assert_eq!(kept.device(), "server");
+        assert!(kept > next && kept.physical_ms() < now as u64 + MAX_DRIFT_MS + 10);
+        // A believable stamp is kept as it is, and observed.
+        let fine = Hlc::new(now as u64 + 60_000, 3, "laptop").expect("valid");
+        assert_eq!(server.accept(&fine, at(now + 2)), fine);
+        assert!(server.tick(at(now + 3)) > fine);
+    }
+
     proptest! {
         #[test]
         fn ticks_are_strictly_monotonic_whatever_the_wall_clock_does(
@@ -330,8 +392,16 @@ mod tests {
             for (wall, rp, rc, is_receive) in events {
                 let next = if is_receive {
                     let remote = Hlc::new(rp, rc, "dev-2").expect("valid");
+                    let believable = !clock.is_ahead(&remote, at(wall));
+                    let ceiling = clock.last().physical_ms().max(u64::try_from(wall).unwrap_or(0) + MAX_DRIFT_MS) + 1;
                     let n = clock.observe(&remote, at(wall));
-                    prop_assert!(n > remote);
+                    // Causality for every stamp within the drift; one from a clock further
+                    // ahead drags the observer no further than the drift.
+                    if believable {
+                        prop_assert!(n > remote);
+                    } else {
+                        prop_assert!(n.physical_ms() <= ceiling);
+                    }
                     n
                 } else {
                     clock.tick(at(wall))

@@ -2,12 +2,14 @@
 //! desktop client and the sync server apply. Pure: no I/O, no clock reads, no database.
 //!
 //! - [`work_order`]: the work order and its one transition table;
+//! - [`authority`]: who may write which field of which record in which status;
 //! - [`sla`]: fault levels and deadlines; [`fees`]: fee schedule, quotes, prices;
 //! - [`numbering`]: record numbers, leases and provisional numbers;
 //! - [`checklist`], [`completion`], [`signature`]: what must hold to finish a job;
 //! - [`records`]: customers, equipment, parts and the append-only site records;
 //! - [`hlc`], [`protocol`]: the clock and the messages of sync.
 
+pub mod authority;
 pub mod checklist;
 pub mod completion;
 pub mod demo;
@@ -59,6 +61,30 @@ pub enum DomainError {
     QuoteNotApproved,
     #[error("the settlement differs from the approved quote: get a signed change first")]
     SettlementDiffers,
+    #[error("not allowed: {} may not {action} {}{} (it is the {}'s)", role_name(*role), entity, field.as_ref().map(|f| format!(" field {f}")).unwrap_or_default(), other_side(*role))]
+    NotYours {
+        entity: Entity,
+        action: &'static str,
+        field: Option<String>,
+        role: Role,
+    },
+    #[error("the work order is {status} now: its {entity} records can no longer be changed")]
+    NotNow { entity: Entity, status: Status },
     #[error("the work order cannot be completed yet: {0:?}")]
     CannotComplete(Vec<completion::Blocker>),
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Engineer => "an engineer",
+        Role::Dispatcher => "a dispatcher",
+        Role::Admin => "an admin",
+    }
+}
+
+fn other_side(role: Role) -> &'static str {
+    match role {
+        Role::Engineer => "office",
+        Role::Dispatcher | Role::Admin => "engineer",
+    }
 }

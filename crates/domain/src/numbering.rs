@@ -187,6 +187,37 @@ pub fn is_provisional(number: &str) -> bool {
         .is_some_and(|(_, tail)| tail.starts_with('P'))
 }
 
+/// The most numbers one lease hands out: a laptop tops up its stock 20 at a time, and a
+/// department's month holds 99 at the default width, so a bigger lease would let one
+/// caller empty it.
+pub const MAX_LEASE: u32 = 20;
+
+/// Whether a user of `role` in `own` department may lease `count` numbers of `department`:
+/// an engineer numbers the records of their own department only; nobody takes more than
+/// [`MAX_LEASE`] at once.
+pub fn check_lease(
+    role: crate::Role,
+    own: Option<&str>,
+    department: &Department,
+    count: u32,
+) -> Result<(), DomainError> {
+    if count == 0 || count > MAX_LEASE {
+        return Err(DomainError::Invalid {
+            field: "count",
+            message: format!("lease 1 to {MAX_LEASE} numbers at a time"),
+        });
+    }
+    if role == crate::Role::Engineer && own != Some(department.as_str()) {
+        return Err(DomainError::NotYours {
+            entity: crate::Entity::WorkOrder,
+            action: "number records of",
+            field: Some(format!("department {department}")),
+            role,
+        });
+    }
+    Ok(())
+}
+
 /// Server side: the next `count` numbers after `last_issued` (0 when none yet) in one
 /// department and period. Fails, issuing nothing, when the block would pass the width.
 pub fn next_block(

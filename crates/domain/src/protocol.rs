@@ -204,23 +204,25 @@ impl std::str::FromStr for Entity {
 /// Field-level last-writer-wins: each field of `fields` replaces the row's value when
 /// `hlc` is newer than that field's clock. The one merge rule for mutable records, applied
 /// by the client (replaying pending operations) and the server (applying a push) alike.
-/// Returns whether anything changed.
-pub fn merge_fields(
+/// Returns the fields that lost (kept their newer value): none when everything was taken,
+/// all of them when nothing changed.
+pub fn merge_fields<'a>(
     row: &mut Map<String, Value>,
     clocks: &mut Map<String, Value>,
-    fields: &Map<String, Value>,
+    fields: &'a Map<String, Value>,
     hlc: &Hlc,
-) -> bool {
+) -> Vec<&'a str> {
     let stamp = hlc.to_string();
-    let mut changed = false;
+    let mut lost = Vec::new();
     for (k, v) in fields {
         if field_clock(clocks, k).is_none_or(|c| c < stamp.as_str()) {
             row.insert(k.clone(), v.clone());
             clocks.insert(k.clone(), Value::String(stamp.clone()));
-            changed = true;
+        } else {
+            lost.push(k.as_str());
         }
     }
-    changed
+    lost
 }
 
 /// What an operation does.

@@ -502,10 +502,140 @@ pub struct User {
     pub department: Option<String>,
 }
 
+/// The longest user name and display name, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+/// Passwords: at least this many characters that are not spaces …
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// … and at most this many bytes (hashing is paid per byte, by the server).
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
+/// Characters that change how text is shown without being seen (zero-width, bidi
+/// overrides and isolates, soft hyphen, byte-order mark, tags): in a name they let one
+/// account pass for another.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// A sign-in name: 1–64 letters (any script) or digits, and `.`, `_`, `-`, `@`.
+pub fn check_username(username: &str) -> Result<(), DomainError> {
+    let n = username.chars().count();
+    let ok = (1..=MAX_USERNAME_CHARS).contains(&n)
+        && username.chars().all(|c| {
+            (c.is_alphanumeric() && !is_invisible(c)) || matches!(c, '.' | '_' | '-' | '@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid {
+            field: "username",
+            message: format!(
+                "1–{MAX_USERNAME_CHARS} letters or digits, and . _ - @; no spaces, no invisible characters"
+            ),
+        })
+    }
+}
+
+/// A person's name as shown and printed: 1–64 characters, no control or invisible ones.
+pub fn check_person_name(name: &str) -> Result<(), DomainError> {
+    let n = name.chars().count();
+    if name.trim().is_empty()
+        || n > MAX_USERNAME_CHARS
+        || name.chars().any(|c| c.is_control() || is_invisible(c))
+    {
+        return Err(DomainError::Invalid {
+            field: "name",
+            message: format!(
+                "write the person's name: 1–{MAX_USERNAME_CHARS} characters, no control or invisible characters"
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// A password that is not trivially guessed: 10 or more characters that are not spaces,
+/// at least 5 different ones, not the user name, not one of the most common passwords.
+pub fn check_password(password: &str, username: &str) -> Result<(), DomainError> {
+    const COMMON: &[&str] = &[
+        "password",
+        "passw0rd",
+        "123456789",
+        "1234567890",
+        "qwertyuiop",
+        "1q2w3e4r5t",
+        "iloveyou",
+        "administrator",
+        "abcdefghij",
+        "0123456789",
+        "111111111",
+        "a123456789",
+    ];
+    let weak = |message: String| {
+        Err(DomainError::Invalid {
+            field: "password",
+            message,
+        })
+    };
+    if password.len() > MAX_PASSWORD_BYTES {
+        return weak(format!("at most {MAX_PASSWORD_BYTES} bytes"));
+    }
+    let visible = password.chars().filter(|c| !c.is_whitespace()).count();
+    if visible < MIN_PASSWORD_CHARS {
+        return weak(format!(
+            "at least {MIN_PASSWORD_CHARS} characters that are not spaces"
+        ));
+    }
+    let mut distinct: Vec<char> = password.chars().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let lower = password.to_lowercase();
+    if distinct.len() < 5
+        || lower.contains(&username.to_lowercase())
+        || COMMON.iter().any(|c| lower.starts_with(c))
+    {
+        return weak("too easy to guess: use a phrase of several words".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn names_that_pass_for_another_and_weak_passwords_are_refused() {
+        assert!(check_username("wanggong").is_ok());
+        assert!(check_username("王工.sc-2").is_ok());
+        for bad in [
+            "",
+            "wang gong",
+            "wang\u{200B}gong",
+            "admin\u{202E}",
+            "a\tb",
+            &"x".repeat(65),
+        ] {
+            assert!(check_username(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_person_name("王工").is_ok());
+        assert!(check_person_name("王\u{202E}工").is_err());
+        assert!(check_person_name("   ").is_err());
+        assert!(check_password("onsite-demo-2026", "wanggong").is_ok());
+        for bad in [
+            "        ",
+            "short",
+            "aaaaaaaaaaaa",
+            "password123",
+            "wanggong-1234",
+            "1234567890",
+        ] {
+            assert!(check_password(bad, "wanggong").is_err(), "{bad:?}");
+        }
+        assert!(check_password(&"ab1 ".repeat(100), "x").is_err());
+    }
 
     fn t(d: u32, h: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, d, h, 0, 0)

@@ -140,7 +140,8 @@ pub enum Role {
 }
 
 impl Role {
-    fn may_act_as(self, by: By) -> bool {
+    /// Whether this role acts for `by` (an admin acts for the office).
+    pub fn may_act_as(self, by: By) -> bool {
         match by {
             By::Engineer => self == Role::Engineer,
             By::Dispatcher => matches!(self, Role::Dispatcher | Role::Admin),
@@ -238,6 +239,39 @@ pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
         .filter(|(f, _, by)| *f == from && role.may_act_as(*by))
         .map(|(_, t, _)| *t)
         .collect()
+}
+
+/// The most engineers one order is assigned to.
+pub const MAX_ASSIGNEES: usize = 20;
+
+/// Checks a dispatcher's assignment: each engineer once, a sensible team size, the
+/// project manager (项目经理) one of the team.
+pub fn check_assignment(engineers: &[Uuid], manager: Option<Uuid>) -> Result<(), DomainError> {
+    let invalid = |message: String| {
+        Err(DomainError::Invalid {
+            field: "engineer_ids",
+            message,
+        })
+    };
+    if engineers.len() > MAX_ASSIGNEES {
+        return invalid(format!("at most {MAX_ASSIGNEES} engineers on one order"));
+    }
+    if let Some((_, e)) = engineers
+        .iter()
+        .enumerate()
+        .find(|(i, e)| engineers[..*i].contains(e))
+    {
+        return invalid(format!(
+            "engineer {e} is listed twice: list each engineer once"
+        ));
+    }
+    if manager.is_some_and(|m| !engineers.contains(&m)) {
+        return Err(DomainError::Invalid {
+            field: "manager_id",
+            message: "the project manager must be one of engineer_ids".into(),
+        });
+    }
+    Ok(())
 }
 
 /// Postponing (the site is not ready, the customer asks for another day) needs the new

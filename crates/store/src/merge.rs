@@ -31,7 +31,10 @@ pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
     let hlc = op.hlc.to_string();
     match op.kind {
         OpKind::Upsert => match &op.fields {
-            Some(fields) => merge_fields(&mut record.body, &mut record.clocks, fields, &op.hlc),
+            Some(fields) => {
+                merge_fields(&mut record.body, &mut record.clocks, fields, &op.hlc).len()
+                    < fields.len()
+            }
             None => false,
         },
         OpKind::Transition => match op.transition {

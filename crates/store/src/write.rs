@@ -2,6 +2,7 @@
 //! its outbox operation in the same transaction: when the call returns, both are on disk.
 
 use chrono::{DateTime, Utc};
+use onsite_domain::authority;
 use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::completion::{self, CompletionInput};
 use onsite_domain::fees::Quote;
@@ -177,6 +178,7 @@ fn write_op(
 ) -> Result<()> {
     let id = op.id.to_string();
     let existing = row::load(tx, op.entity, &id)?;
+    check_authority(tx, op, existing.as_ref())?;
     let mut record = match (existing, op.kind) {
         (Some(r), OpKind::Append) => {
             return Err(StoreError::AlreadyExists {
@@ -237,6 +239,34 @@ fn write_op(
         json,
         now.timestamp_millis()
     ])?;
+    Ok(())
+}
+
+/// The server's table of who writes what, checked before the op is queued: what the
+/// server would refuse is refused here, where the engineer can still see why.
+fn check_authority(tx: &Connection, op: &Op, existing: Option<&StoredRecord>) -> Result<()> {
+    let exists = existing.is_some_and(|r| !r.deleted);
+    let order_id = match (op.entity, existing) {
+        (Entity::Customer | Entity::Equipment, _) => None,
+        (Entity::WorkOrder, _) => Some(op.id.to_string()),
+        (_, Some(r)) => r.work_order_id.clone(),
+        (_, None) => op
+            .fields
+            .as_ref()
+            .and_then(|f| f.get("work_order_id"))
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    };
+    let order_status = match order_id {
+        Some(order) => row::load(tx, Entity::WorkOrder, &order)?.and_then(|o| {
+            o.body
+                .get("status")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Status>().ok())
+        }),
+        None => None,
+    };
+    authority::check_write(Role::Engineer, op, exists, order_status)?;
     Ok(())
 }
 
