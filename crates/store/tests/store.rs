@@ -188,6 +188,55 @@ fn a_bad_edit_is_refused_and_changes_nothing() {
 }
 
 #[test]
+fn the_offices_fields_and_a_finished_order_are_refused_on_the_laptop_before_queuing() {
+    let mut w = world(30);
+    let id = order_in(&w, Status::Assigned);
+    let before = w.store.record_json(Entity::WorkOrder, id).expect("reads");
+    for field in ["paid", "number", "reported_at", "assignees", "customer_id"] {
+        let err = w
+            .store
+            .update(Entity::WorkOrder, id, fields(json!({ field: null })), now())
+            .expect_err("the office's");
+        assert!(
+            matches!(
+                err,
+                onsite_store::StoreError::Rule(onsite_domain::DomainError::NotYours { .. })
+            ),
+            "{field}: {err}"
+        );
+        assert!(err.to_string().contains(field), "{err}");
+    }
+    let err = w
+        .store
+        .delete(Entity::WorkOrder, id, now())
+        .expect_err("never deleted from a laptop");
+    assert!(err.to_string().contains("not allowed"), "{err}");
+    assert_eq!(
+        w.store.record_json(Entity::WorkOrder, id).expect("reads"),
+        before
+    );
+    assert_eq!(w.store.pending_count().expect("counts"), 0);
+    let done = order_in(&w, Status::Completed);
+    let err = w
+        .store
+        .update(
+            Entity::WorkOrder,
+            done,
+            fields(json!({"diagnosis": "签字后再改"})),
+            now(),
+        )
+        .expect_err("signed and final");
+    assert!(
+        matches!(
+            err,
+            onsite_store::StoreError::Rule(onsite_domain::DomainError::NotNow { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(w.store.pending_count().expect("counts"), 0);
+}
+
+#[test]
 fn engineer_accepts_and_sets_off_offline_and_forbidden_moves_change_nothing() {
     let mut w = world(30);
     let id = order_in(&w, Status::Assigned);
