@@ -61,6 +61,8 @@ pub struct AppState {
     sign_outs: Arc<AtomicU64>,
     logins: Arc<LoginThrottle>,
     hashing: Arc<tokio::sync::Semaphore>,
+    snapshots: Arc<tokio::sync::Semaphore>,
+    streaming: Arc<parking_lot::Mutex<std::collections::HashSet<Uuid>>>,
 }
 
 /// A session as found, and when: it is looked up again after `SESSION_RECHECK`.
@@ -96,6 +98,8 @@ impl AppState {
             sign_outs: Arc::default(),
             logins: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_HASHES)),
+            snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS_AT_ONCE)),
+            streaming: Arc::default(),
         }
     }
 
@@ -420,14 +424,73 @@ async fn push(
 /// written by a storage task in pieces while it reads, so that neither end holds the
 /// whole of a large scope in memory. A failure half-way cuts the body short; the trailer
 /// is then missing and the client starts again.
+/// Snapshots streamed at once, all users together: each holds a read transaction and a
+/// thread while its client reads.
+pub const SNAPSHOTS_AT_ONCE: usize = 4;
+/// How long a snapshot waits for a turn before the caller is told to come back.
+const SNAPSHOT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a client may leave a piece of its snapshot unread before it is cut off.
+pub const SNAPSHOT_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A user's snapshot in flight; a second one of the same user waits for it to end.
+struct Streaming {
+    users: Arc<parking_lot::Mutex<std::collections::HashSet<Uuid>>>,
+    user: Uuid,
+    _turn: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        self.users.lock().remove(&self.user);
+    }
+}
+
 async fn snapshot(Auth(session): Auth, State(state): State<AppState>) -> Response {
+    match snapshot_turn(&state, session.user.id).await {
+        Ok(turn) => stream_snapshot(&state, session.user, turn),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A turn to stream: one snapshot per user, [`SNAPSHOTS_AT_ONCE`] in all.
+async fn snapshot_turn(state: &AppState, user: Uuid) -> Result<Streaming, ApiError> {
+    if !state.streaming.lock().insert(user) {
+        return Err(ApiError::TooManyRequests {
+            retry_after_secs: 10,
+        });
+    }
+    let users = Arc::clone(&state.streaming);
+    let turn =
+        tokio::time::timeout(SNAPSHOT_WAIT, Arc::clone(&state.snapshots).acquire_owned()).await;
+    match turn {
+        Ok(Ok(turn)) => Ok(Streaming {
+            users,
+            user,
+            _turn: turn,
+        }),
+        _ => {
+            users.lock().remove(&user);
+            Err(ApiError::Unavailable {
+                message: "other first syncs are being sent".into(),
+                retry_after_secs: 10,
+            })
+        }
+    }
+}
+
+fn stream_snapshot(state: &AppState, user: User, turn: Streaming) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(4);
     let storage = Arc::clone(&state.storage);
-    let user = session.user;
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        let _turn = turn;
         let sent = storage.snapshot(&user, &mut |piece| {
-            tx.blocking_send(Ok(axum::body::Bytes::copy_from_slice(piece)))
-                .map_err(|_| StorageError::Database("the client went away".into()))
+            let piece = Ok(axum::body::Bytes::copy_from_slice(piece));
+            match runtime.block_on(tokio::time::timeout(SNAPSHOT_SEND_TIMEOUT, tx.send(piece))) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(StorageError::Database("the client went away".into())),
+                Err(_) => Err(StorageError::Database("the client stopped reading".into())),
+            }
         });
         match sent {
             Ok(records) => tracing::debug!(user = %user.username, records, "snapshot sent"),

@@ -645,3 +645,45 @@ async fn p17_names_that_pass_for_another_and_weak_passwords_are_refused() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+async fn open_snapshot(s: &Server, token: &str) -> axum::response::Response {
+    let req = Request::builder()
+        .uri("/v1/sync/snapshot")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    s.router.clone().oneshot(req).await.expect("answers")
+}
+
+#[tokio::test]
+async fn p11_unread_snapshots_are_limited_per_user_and_freed_when_the_reader_goes() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "desk").await;
+    let wang = s.login("wang", "w1").await;
+    for _ in 0..3 {
+        s.order(&dispatch, Some("wang")).await;
+    }
+    let first = open_snapshot(&s, &wang).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let second = open_snapshot(&s, &wang).await;
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(second.headers().contains_key(header::RETRY_AFTER));
+    // The first reader goes away: its turn is given back.
+    drop(first);
+    let mut again = None;
+    for _ in 0..50 {
+        let r = open_snapshot(&s, &wang).await;
+        if r.status() == StatusCode::OK {
+            again = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let again = again.expect("a new snapshot once the first reader left");
+    let text = again.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.starts_with("onsite-snapshot/1") && text.contains("\nend\t"),
+        "{text:.200}"
+    );
+}
