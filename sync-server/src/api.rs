@@ -28,7 +28,7 @@ use crate::auth::{
     Auth, Dispatcher, bearer, hash_password, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
-use crate::storage::{NewUser, PieceOutcome, Session, Storage, StorageError, UploadState};
+use crate::storage::{AccountChange, NewUser, PieceOutcome, Session, Storage, StorageError, UploadState};
 use crate::throttle::LoginThrottle;
 
 /// Password hashes computed at once (Argon2id takes ~19 MiB and tens of ms of a core
@@ -171,6 +171,12 @@ impl AppState {
         ended
     }
 
+    /// Forgets the cached sessions of a user whose sessions were just ended.
+    pub fn forget_user(&self, user: Uuid) {
+        self.sign_outs.fetch_add(1, Ordering::SeqCst);
+        self.sessions.lock().retain(|_, k| k.session.user.id != user);
+    }
+
     /// Runs a storage call off the async runtime.
     pub async fn blocking<T: Send + 'static>(
         &self,
@@ -240,6 +246,19 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         )
         .route("/v1/work-orders/{id}/receipt.pdf", get(receipt_pdf))
         .route("/v1/admin/users", post(create_user))
+        .route(
+            "/v1/admin/users/{username}/disable",
+            post(|a: Dispatcher, s: State<AppState>, p| account(a, s, p, Account::Disable)),
+        )
+        .route(
+            "/v1/admin/users/{username}/enable",
+            post(|a: Dispatcher, s: State<AppState>, p| account(a, s, p, Account::Enable)),
+        )
+        .route(
+            "/v1/admin/users/{username}/sign-out",
+            post(|a: Dispatcher, s: State<AppState>, p| account(a, s, p, Account::EndSessions)),
+        )
+        .route("/v1/admin/users/{username}/password", post(reset_password))
         .route(
             "/v1/admin/customers",
             post(|d: Dispatcher, s: State<AppState>, b| admin_put(d, s, Entity::Customer, b)),
@@ -654,6 +673,88 @@ async fn create_user(
         .blocking(move |s| s.create_user(new, Utc::now()))
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// What an admin does to an account by a call without a body.
+#[derive(Debug, Clone, Copy)]
+enum Account {
+    Disable,
+    Enable,
+    EndSessions,
+}
+
+#[derive(Debug, Serialize)]
+struct AccountAnswer {
+    user: User,
+    sessions_ended: usize,
+}
+
+fn admin_only(session: &Session) -> Result<(), ApiError> {
+    if session.user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only an admin manages accounts".into()))
+    }
+}
+
+fn username_of(
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    let Path(username) = p.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    onsite_domain::records::check_username(&username)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(username)
+}
+
+async fn change_account(
+    state: &AppState,
+    username: String,
+    change: AccountChange,
+) -> Result<Json<AccountAnswer>, ApiError> {
+    let (user, sessions_ended) = state
+        .blocking(move |s| s.manage_account(&username, &change, Utc::now()))
+        .await?;
+    state.forget_user(user.id);
+    Ok(Json(AccountAnswer {
+        user,
+        sessions_ended,
+    }))
+}
+
+async fn account(
+    Dispatcher(session): Dispatcher,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    what: Account,
+) -> Result<Json<AccountAnswer>, ApiError> {
+    admin_only(&session)?;
+    let username = username_of(p)?;
+    let change = match what {
+        Account::Disable => AccountChange::Disable,
+        Account::Enable => AccountChange::Enable,
+        Account::EndSessions => AccountChange::EndSessions,
+    };
+    change_account(&state, username, change).await
+}
+
+#[derive(Debug, Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+async fn reset_password(
+    Dispatcher(session): Dispatcher,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    req: Result<Json<NewPassword>, JsonRejection>,
+) -> Result<Json<AccountAnswer>, ApiError> {
+    admin_only(&session)?;
+    let username = username_of(p)?;
+    let NewPassword { password } = body(req)?;
+    onsite_domain::records::check_password(&password, &username)
+        .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+    let hash = state.hashing(move || hash_password(&password)).await??;
+    change_account(&state, username, AccountChange::SetPassword(hash)).await
 }
 
 async fn admin_put(

@@ -12,7 +12,7 @@ use onsite_sync_server::api::check_new_user;
 use onsite_sync_server::auth::hash_password;
 use onsite_sync_server::demo::{self, DEMO_LOGINS, DEMO_PASSWORD};
 use onsite_sync_server::sqlite::SqliteStorage;
-use onsite_sync_server::storage::{NewUser, Storage};
+use onsite_sync_server::storage::{AccountChange, NewUser, Storage};
 
 #[derive(Debug, Parser)]
 #[command(name = "onsite-sync-server", version, about = "The Onsite sync server")]
@@ -57,6 +57,23 @@ enum UserCommand {
         #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
         db: String,
     },
+    /// Disable a user: they can no longer sign in and every session of theirs ends.
+    Disable(Account),
+    /// Let a disabled user sign in again.
+    Enable(Account),
+    /// Set a new password, read from standard input; every session of the user ends.
+    Password(Account),
+    /// End every session of a user: each of their devices signs in again.
+    SignOut(Account),
+}
+
+/// The user a command acts on.
+#[derive(Debug, clap::Args)]
+struct Account {
+    #[arg(long)]
+    username: String,
+    #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
+    db: String,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -138,7 +155,35 @@ fn run() -> Result<()> {
             );
             Ok(())
         }
+        Command::User { command } => manage(command),
     }
+}
+
+/// Disable, enable, re-password or sign out a user. A running server refuses the ended
+/// sessions within a minute (it keeps sessions it found for up to 60 s); the admin API's
+/// calls end them at once.
+fn manage(command: UserCommand) -> Result<()> {
+    let (account, change, done) = match command {
+        UserCommand::Add { .. } => bail!("user add is handled above"),
+        UserCommand::Disable(a) => (a, AccountChange::Disable, "disabled"),
+        UserCommand::Enable(a) => (a, AccountChange::Enable, "enabled"),
+        UserCommand::SignOut(a) => (a, AccountChange::EndSessions, "signed out"),
+        UserCommand::Password(a) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            onsite_domain::records::check_password(password, &a.username)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let hash = hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            (a, AccountChange::SetPassword(hash), "has a new password")
+        }
+    };
+    let storage = open(&account.db)?;
+    let (user, ended) = storage.manage_account(&account.username, &change, chrono::Utc::now())?;
+    println!("{} {done}; {ended} session(s) ended", user.username);
+    Ok(())
 }
 
 fn serve(listen: SocketAddr, db: &str, with_demo: bool) -> Result<()> {

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::push::{Context, Current, Outcome, check_move, decide, order_of};
 use crate::storage::{
-    KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError, UploadState,
+    AccountChange, KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError, UploadState,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_snapshot_order.sql"),
     include_str!("../migrations/0006_pull_by_order.sql"),
     include_str!("../migrations/0007_authority.sql"),
+    include_str!("../migrations/0008_accounts.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
@@ -821,7 +822,7 @@ impl Storage for SqliteStorage {
     fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>> {
         let conn = self.reader()?;
         let found = conn
-            .query_row("SELECT id, username, name, role, department, password_hash FROM users WHERE username = ?1", params![username], |r| {
+            .query_row("SELECT id, username, name, role, department, password_hash FROM users WHERE username = ?1 AND disabled_at IS NULL", params![username], |r| {
                 Ok((user_from_row(r)?, r.get::<_, String>(5)?))
             })
             .optional()?;
@@ -849,7 +850,7 @@ impl Storage for SqliteStorage {
         let found = conn
             .prepare_cached(
                 "SELECT u.id, u.username, u.name, u.role, u.department, t.device_id FROM tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.hash = ?1 AND t.expires_at > ?2",
+                 WHERE t.hash = ?1 AND t.expires_at > ?2 AND u.disabled_at IS NULL",
             )?
             .query_row(
                 params![token_hash, now.timestamp_millis()],
@@ -864,6 +865,56 @@ impl Storage for SqliteStorage {
                 })
             })
             .transpose()
+    }
+
+    fn manage_account(
+        &self,
+        username: &str,
+        change: &AccountChange,
+        now: DateTime<Utc>,
+    ) -> Result<(User, usize)> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found = tx
+            .query_row(
+                "SELECT id, username, name, role, department FROM users WHERE username = ?1",
+                params![username],
+                user_from_row,
+            )
+            .optional()?;
+        let Some(user) = found else {
+            return Err(StorageError::NotFound(format!("no user {username:?}")));
+        };
+        let user = to_user(user)?;
+        let id = user.id.to_string();
+        match change {
+            AccountChange::Disable => {
+                tx.execute(
+                    "UPDATE users SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+                    params![id, now.timestamp_millis()],
+                )?;
+            }
+            AccountChange::Enable => {
+                tx.execute(
+                    "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+                    params![id],
+                )?;
+            }
+            AccountChange::SetPassword(hash) => {
+                tx.execute(
+                    "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                    params![id, hash],
+                )?;
+            }
+            AccountChange::EndSessions => {}
+        }
+        let ended = if matches!(change, AccountChange::Enable) {
+            0
+        } else {
+            tx.execute("DELETE FROM tokens WHERE user_id = ?1", params![id])?
+        };
+        tx.commit()?;
+        Ok((user, ended))
     }
 
     fn end_session(&self, token_hash: &str) -> Result<()> {

@@ -68,6 +68,19 @@ pub struct NewUser {
     pub password_hash: String,
 }
 
+/// What an operator does to an account. Every change but `Enable` ends all of the
+/// user's sessions at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountChange {
+    /// The person can no longer sign in (left the company, lost the laptop).
+    Disable,
+    Enable,
+    /// A new Argon2id password hash.
+    SetPassword(String),
+    /// Every device signs in again (a laptop was stolen).
+    EndSessions,
+}
+
 /// One page of the change log for a user. Each change is the JSON text of a protocol
 /// `Change`, written by the storage (SQLite's `json_object`): a first sync moves hundreds
 /// of thousands of rows, and parsing each stored row only to print it again was most of
@@ -119,6 +132,14 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<()>;
     fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
     fn end_session(&self, token_hash: &str) -> Result<()>;
+    /// Disables, enables, re-passwords an account or ends its sessions; the user and how
+    /// many sessions ended. A disabled user's sign-ins and tokens are refused.
+    fn manage_account(
+        &self,
+        username: &str,
+        change: &AccountChange,
+        now: DateTime<Utc>,
+    ) -> Result<(User, usize)>;
 
     /// Applies pushed operations in one transaction; one result per operation, in order.
     fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>>;

@@ -129,3 +129,55 @@ fn an_admin_added_from_the_command_line_can_run_a_server_that_says_where_it_list
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(r#"{"status":"ok"}"#));
 }
+
+/// Runs the binary with `args` and `stdin`; (success, stdout, stderr).
+fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("writes");
+    let out = child.wait_with_output().expect("finishes");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_operator_disables_enables_re_passwords_and_signs_out_a_user_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("server.db").display());
+    let user = |what: &str, stdin: &str| {
+        run(
+            &["user", what, "--username", "wang", "--db", &db],
+            stdin,
+        )
+    };
+    let (ok, _, err) = run(
+        &["user", "add", "--username", "wang", "--role", "engineer", "--name", "王工", "--department", "SC", "--db", &db],
+        "a long enough password\n",
+    );
+    assert!(ok, "{err}");
+    for (what, said) in [("disable", "wang disabled"), ("enable", "wang enabled"), ("sign-out", "wang signed out")] {
+        let (ok, out, err) = user(what, "");
+        assert!(ok, "{what}: {err}");
+        assert!(out.contains(said), "{out}");
+    }
+    let (ok, _, err) = user("password", "weak\n");
+    assert!(!ok && err.contains("password"), "{err}");
+    let (ok, out, err) = user("password", "another long passphrase\n");
+    assert!(ok, "{err}");
+    assert!(out.contains("new password"), "{out}");
+    let (ok, _, err) = run(&["user", "disable", "--username", "nobody", "--db", &db], "");
+    assert!(!ok && err.contains("nobody") && err.lines().count() == 1, "{err}");
+}

@@ -687,3 +687,55 @@ async fn p11_unread_snapshots_are_limited_per_user_and_freed_when_the_reader_goe
         "{text:.200}"
     );
 }
+
+#[tokio::test]
+async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_effect_at_once() {
+    let s = Server::new();
+    let admin = s.login("admin", "desk").await;
+    let dispatch = s.login("dispatch", "desk2").await;
+    let wang = s.login("wang", "w1").await;
+    let pull = |token: String| async move {
+        s.call("GET", "/v1/sync/pull", Some(&token), None).await.0
+    };
+    assert_eq!(pull(wang.clone()).await, StatusCode::OK);
+    let act = |token: &str, what: &str, body: Option<Value>| {
+        let token = token.to_owned();
+        let uri = format!("/v1/admin/users/wang/{what}");
+        async move {
+            match body {
+                Some(b) => s.json("POST", &uri, Some(&token), b).await,
+                None => s.call("POST", &uri, Some(&token), None).await,
+            }
+        }
+    };
+    let (status, _) = act(&dispatch, "disable", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "accounts are the admin's");
+
+    let (status, body) = act(&admin, "disable", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["sessions_ended"], 1);
+    assert_eq!(pull(wang.clone()).await, StatusCode::UNAUTHORIZED, "at once");
+    let (status, _) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = act(&admin, "enable", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let wang = s.login("wang", "w1").await;
+
+    let (status, body) = act(&admin, "password", Some(json!({"password": "short"}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(pull(wang.clone()).await, StatusCode::OK, "a refused reset changes nothing");
+    let (status, body) = act(&admin, "password", Some(json!({"password": "a new long passphrase"}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(pull(wang).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    let (status, body) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": "a new long passphrase", "device": {"id": "w1", "name": "x"}})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let wang = body["token"].as_str().expect("token").to_owned();
+
+    let (status, body) = act(&admin, "sign-out", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(pull(wang).await, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.call("POST", "/v1/admin/users/nobody/disable", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
