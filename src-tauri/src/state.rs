@@ -20,6 +20,9 @@ pub struct SyncStatus {
     pub state: SyncState,
     /// Kept across restarts; `None` before the first sync on this laptop.
     pub last_synced_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How far this laptop's clock runs ahead of the server's (negative: behind), when it
+    /// is far enough off to tell the engineer (`hlc::clock_warning`).
+    pub clock_ahead_ms: Option<i64>,
 }
 
 /// The app's state, managed by Tauri.
@@ -166,15 +169,15 @@ impl AppState {
         Ok(())
     }
 
-    /// Signs out: stops syncing and forgets the session. The work stays on the laptop and
-    /// is sent after the next sign-in.
+    /// Signs out: stops syncing, forgets the session and revokes its token on the server
+    /// (now, or at the next sync when offline). The work stays on the laptop and is sent
+    /// after the next sign-in.
     pub async fn sign_out(&self) -> Result<(), AppError> {
         self.stop_sync().await;
-        if let Ok(mut s) = self.session.lock() {
-            *s = None;
-        }
-        self.with_store(|s| Session::forget(s).map_err(AppError::from))
+        let session = self.session.lock().ok().and_then(|mut s| s.take());
+        onsite_sync_client::sign_out(&self.store()?, session)
             .await
+            .map_err(AppError::from)
     }
 
     async fn stop_sync(&self) {
@@ -233,16 +236,19 @@ impl AppState {
 /// The sync bar's content for `state`.
 pub async fn status_of(app: &AppHandle, state: SyncState) -> SyncStatus {
     use tauri::Manager;
-    let last_synced_at = match app.try_state::<AppState>() {
+    let (last_synced_at, clock_ahead_ms) = match app.try_state::<AppState>() {
         Some(s) => s
-            .with_store(|s| onsite_sync_client::last_synced_at(s).map_err(AppError::from))
+            .with_store(|s| {
+                let last = onsite_sync_client::last_synced_at(s).map_err(AppError::from)?;
+                Ok((last, onsite_domain::hlc::clock_warning(s.clock_offset_ms())))
+            })
             .await
-            .ok()
-            .flatten(),
-        None => None,
+            .unwrap_or((None, None)),
+        None => (None, None),
     };
     SyncStatus {
         state,
         last_synced_at,
+        clock_ahead_ms,
     }
 }

@@ -786,3 +786,42 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
         "the error names what to use: {text}"
     );
 }
+
+#[tokio::test]
+async fn signing_out_ends_the_token_on_the_server_now_or_at_the_next_sync_when_offline() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, _) = seeded(&dir, 1);
+    let (store, client, session) = laptop(&dir, &server, "laptop-1").await;
+    sync_once(&store, &client, &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    onsite_sync_client::sign_out(&store, Some(session))
+        .await
+        .expect("signs out");
+    assert!(
+        matches!(client.pull(None, 10).await, Err(SyncError::Unauthorized)),
+        "the token works no more"
+    );
+
+    // Signed in again, then out while the server is down: the laptop does not wait, and
+    // the token ends at the next sync.
+    let again = Client::login(&server.url(), "wang", PASSWORD, "laptop-1", "笔记本")
+        .await
+        .expect("signs in");
+    let old = Client::new(&again);
+    server.stop();
+    let started = std::time::Instant::now();
+    onsite_sync_client::sign_out(&store, Some(again))
+        .await
+        .expect("signs out offline");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    server.restart();
+    assert!(old.pull(None, 10).await.is_ok(), "not revoked while offline");
+    let third = Client::login(&server.url(), "wang", PASSWORD, "laptop-1", "笔记本")
+        .await
+        .expect("signs in");
+    sync_once(&store, &Client::new(&third), &Config::default(), &|_| {})
+        .await
+        .expect("syncs");
+    assert!(matches!(old.pull(None, 10).await, Err(SyncError::Unauthorized)));
+}

@@ -122,6 +122,87 @@ impl Session {
     }
 }
 
+const REVOKE_KEY: &str = "session.revoke";
+/// Signed-out tokens kept for revoking at most: beyond that the oldest are dropped (they
+/// still expire on the server after their 30 days).
+const REVOKE_KEPT: usize = 20;
+
+/// Tokens of sessions signed out here that the server has not yet been told of.
+fn tokens_to_revoke(store: &Store) -> std::result::Result<Vec<(String, String)>, StoreError> {
+    Ok(store
+        .setting(REVOKE_KEY)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default())
+}
+
+fn set_tokens_to_revoke(
+    store: &Store,
+    tokens: &[(String, String)],
+) -> std::result::Result<(), StoreError> {
+    let json = serde_json::to_string(tokens).map_err(|e| StoreError::BadData {
+        what: "signed-out sessions".into(),
+        detail: e.to_string(),
+    })?;
+    store.set_setting(REVOKE_KEY, &json)
+}
+
+/// Signs out: the session is forgotten on this laptop at once and its token is revoked on
+/// the server now if it answers, else by [`revoke_signed_out`] at a later sync. The work
+/// stays in the store and is sent after the next sign-in.
+pub async fn sign_out(store: &SharedStore, session: Option<Session>) -> Result<()> {
+    with_store(store, move |s| {
+        if let Some(session) = session {
+            let mut tokens = tokens_to_revoke(s)?;
+            tokens.push((session.server, session.token));
+            let excess = tokens.len().saturating_sub(REVOKE_KEPT);
+            tokens.drain(..excess);
+            set_tokens_to_revoke(s, &tokens)?;
+        }
+        s.clear_setting(Session::KEY)
+    })
+    .await?;
+    // A laptop offline at the customer's must not wait for the network to sign out.
+    let _ = tokio::time::timeout(Duration::from_secs(3), revoke_signed_out(store)).await;
+    Ok(())
+}
+
+/// Tells the server to end the sessions signed out here while it could not be reached;
+/// those it answered for are forgotten. Returns how many were revoked.
+pub async fn revoke_signed_out(store: &SharedStore) -> Result<usize> {
+    let tokens = with_store(store, |s| tokens_to_revoke(s)).await?;
+    if tokens.is_empty() {
+        return Ok(0);
+    }
+    let mut done = Vec::new();
+    for (server, token) in &tokens {
+        let res = http()
+            .post(format!("{server}/v1/auth/logout"))
+            .bearer_auth(token)
+            .send()
+            .await;
+        match res {
+            // Ended now, or already ended (expired, or signed out elsewhere).
+            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::UNAUTHORIZED => {
+                done.push((server.clone(), token.clone()));
+            }
+            _ => {}
+        }
+    }
+    if done.is_empty() {
+        return Ok(0);
+    }
+    let n = done.len();
+    with_store(store, move |s| {
+        let left: Vec<(String, String)> = tokens_to_revoke(s)?
+            .into_iter()
+            .filter(|t| !done.contains(t))
+            .collect();
+        set_tokens_to_revoke(s, &left)
+    })
+    .await?;
+    Ok(n)
+}
+
 #[derive(Debug, Deserialize)]
 struct LoginAnswer {
     token: String,
@@ -733,6 +814,8 @@ pub async fn sync_once(
     progress: &(dyn Fn(SyncState) + Send + Sync),
 ) -> Result<CycleReport> {
     let mut report = CycleReport::default();
+    // Sessions signed out here while offline end on the server now.
+    revoke_signed_out(store).await?;
     // Photos and signature images first: a record never reaches the server before the
     // bytes it refers to.
     let blobs = with_store(store, |s| s.blobs_to_upload()).await?;
