@@ -19,9 +19,59 @@ fn readable<T: DeserializeOwned>(row: &Map<String, Value>, what: &str) -> Result
     typed::<T>(row, what).map(|_| ())
 }
 
+/// The longest text of any one field, in characters (a fault description, a day's log).
+pub const MAX_TEXT_CHARS: usize = 8000;
+
+/// The largest row of `entity`, as compact JSON. A signature carries its pen strokes;
+/// quotes, settlements and reference tables carry lists; everything else is a few
+/// fields of text.
+pub fn max_row_bytes(entity: Entity) -> usize {
+    match entity {
+        Entity::Signature => 1024 * 1024,
+        Entity::ChecklistTemplate | Entity::FeeSchedule | Entity::FaultLevels | Entity::Part => {
+            256 * 1024
+        }
+        Entity::Quote | Entity::Settlement | Entity::WorkOrder | Entity::Training => 128 * 1024,
+        _ => 64 * 1024,
+    }
+}
+
+/// Refuses a row larger than its entity allows or with a text longer than
+/// [`MAX_TEXT_CHARS`]: every stored row is sent to laptops, printed and indexed.
+pub fn check_size(entity: Entity, row: &Map<String, Value>) -> Result<(), DomainError> {
+    fn longest(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.chars().count(),
+            Value::Array(a) => a.iter().map(longest).max().unwrap_or(0),
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| longest(v).max(k.chars().count()))
+                .max()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let max = max_row_bytes(entity);
+    let bytes = serde_json::to_vec(row).map_or(usize::MAX, |v| v.len());
+    if bytes > max {
+        return Err(DomainError::Invalid {
+            field: "record",
+            message: format!("a {entity} is at most {max} bytes; this one is {bytes}: shorten it"),
+        });
+    }
+    if row.iter().any(|(k, v)| k.chars().count() > MAX_TEXT_CHARS || longest(v) > MAX_TEXT_CHARS) {
+        return Err(DomainError::Invalid {
+            field: "record",
+            message: format!("a text is at most {MAX_TEXT_CHARS} characters: shorten it"),
+        });
+    }
+    Ok(())
+}
+
 /// Checks a row of `entity` as it would be stored (reference data included).
 pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), DomainError> {
     use crate::{checklist, fees, records as r, signature, sla, work_order};
+    check_size(entity, row)?;
     match entity {
         Entity::WorkOrder => typed::<work_order::WorkOrder>(row, "work order")?.validate(),
         Entity::Customer => readable::<r::Customer>(row, "customer"),
@@ -71,6 +121,23 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_oversized_row_or_text_is_refused_with_its_limit() {
+        let Value::Object(log) = json!({"id": "0192f0c4-7a1b-7000-8000-000000000001", "work_order_id": "0192f0c4-7a1b-7000-8000-000000000002", "day": "2026-11-22", "text": "换".repeat(MAX_TEXT_CHARS + 1)})
+        else {
+            unreachable!("an object")
+        };
+        let err = validate_row(Entity::LogEntry, &log).expect_err("too long");
+        assert!(err.to_string().contains("8000"), "{err}");
+        let Value::Object(mut big) = json!({"id": "x", "notes": []}) else {
+            unreachable!("an object")
+        };
+        big.insert("notes".into(), json!(vec!["短句"; 20_000]));
+        let err = check_size(Entity::Expense, &big).expect_err("too big");
+        assert!(err.to_string().contains("65536"), "{err}");
+        assert!(check_size(Entity::Signature, &big).is_ok(), "strokes may be large");
+    }
 
     #[test]
     fn a_blank_log_entry_and_a_part_usage_of_nothing_are_refused() {
