@@ -23,6 +23,16 @@ pub const MAX_COUNTER: u32 = 99_999;
 /// (one laptop five years ahead stopped the fleet), so it is observed as if it were only
 /// this far ahead, and a server stores such a write with a stamp of its own.
 pub const MAX_DRIFT_MS: u64 = 5 * 60 * 1000;
+/// A laptop whose clock is this far from the server's is told so (its records are kept in
+/// server time all the same, by the offset): reports, check-ins and the customer's copy
+/// show the laptop's own clock.
+pub const CLOCK_WARNING_MS: i64 = 2 * 60 * 1000;
+
+/// How far the laptop's clock runs ahead of the server's (negative: behind), when that is
+/// worth telling the engineer; `offset_ms` is server time minus laptop time.
+pub fn clock_warning(offset_ms: i64) -> Option<i64> {
+    (offset_ms.saturating_abs() >= CLOCK_WARNING_MS).then(|| offset_ms.saturating_neg())
+}
 
 /// One timestamp of the hybrid logical clock.
 ///

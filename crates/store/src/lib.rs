@@ -99,6 +99,11 @@ pub struct Store {
 }
 
 impl Store {
+    /// Server time minus this laptop's time, as measured at the last sync.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock.offset_ms()
+    }
+
     /// Opens (creating if needed) the store at `path`: checks its integrity, backs it up
     /// and migrates it when the schema is older, and resumes the device's clock.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {

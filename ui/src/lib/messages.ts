@@ -129,6 +129,8 @@ export const zhCN = {
   "sync.sign_in_required": "登录已过期，请重新登录（本机更改不会丢失）。",
   "sync.failed": "同步失败：{message}",
   "sync.starting": "准备同步…",
+  "sync.clock_ahead": "本机时钟比服务器快 {duration}：请校正系统时间（记录仍按服务器时间保存）。",
+  "sync.clock_behind": "本机时钟比服务器慢 {duration}：请校正系统时间（记录仍按服务器时间保存）。",
 
   "error.offline": "无法连接服务器。已在本机保存，联网后自动发送。",
   "error.bad_credentials": "用户名或密码错误。",
@@ -306,6 +308,8 @@ export const en: Record<MessageKey, string> = {
   "sync.sign_in_required": "The session expired: sign in again (nothing on this laptop is lost).",
   "sync.failed": "Sync failed: {message}",
   "sync.starting": "Getting ready to sync…",
+  "sync.clock_ahead": "This laptop's clock is {duration} ahead of the server: set the system time (records are still kept in server time).",
+  "sync.clock_behind": "This laptop's clock is {duration} behind the server: set the system time (records are still kept in server time).",
 
   "error.offline": "The server cannot be reached. Saved here; it is sent when the network is back.",
   "error.bad_credentials": "The user name or the password is wrong.",
