@@ -315,6 +315,8 @@ struct LoginResponse {
     expires_at: DateTime<Utc>,
     user: User,
     server_time: DateTime<Utc>,
+    /// The identity of the server database's history (it changes when it is restored).
+    epoch: String,
 }
 
 async fn login(
@@ -544,13 +546,26 @@ async fn pull(
     q: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
+    let epoch = state.storage.epoch();
     let cursor = match q.cursor.as_deref() {
         None | Some("") => 0,
-        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "cursor {c:?} is not one this server gave: omit it to start over"
-            ))
-        })?,
+        Some(c) => {
+            let (position, of) = match c.split_once('.') {
+                Some((p, e)) => (p, Some(e)),
+                None => (c, None),
+            };
+            let position = position.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "cursor {c:?} is not one this server gave: omit it to start over"
+                ))
+            })?;
+            if of.is_some_and(|e| e != epoch) {
+                return Err(ApiError::ResyncRequired(format!(
+                    "the cursor {c:?} is of another history of this server's database (restored from a backup)"
+                )));
+            }
+            position
+        }
     };
     let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
     let user = session.user;
@@ -568,7 +583,7 @@ async fn pull(
         body.push_str(change);
     }
     body.push_str(&format!(
-        "],\"cursor\":\"{}\",\"has_more\":{},\"server_time\":{}}}",
+        "],\"cursor\":\"{}.{epoch}\",\"has_more\":{},\"server_time\":{},\"epoch\":\"{epoch}\"}}",
         page.cursor,
         page.has_more,
         serde_json::to_string(&Utc::now()).map_err(|e| ApiError::Internal(e.to_string()))?

@@ -27,6 +27,10 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("too many attempts: wait {retry_after_secs} s and try again")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The cursor belongs to another history of the server's database (it was restored
+    /// from a backup): sync again from scratch and send again what was sent since.
+    #[error("{0}: sync again from the start and send again what was sent since")]
+    ResyncRequired(String),
     #[error("{message}: try again in {retry_after_secs} s")]
     Unavailable {
         message: String,
@@ -50,6 +54,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            ApiError::ResyncRequired(_) => (StatusCode::CONFLICT, "resync_required"),
             ApiError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -86,6 +91,7 @@ impl From<StorageError> for ApiError {
             StorageError::NotFound(m) => ApiError::NotFound(m),
             StorageError::Conflict(m) => ApiError::Conflict(m),
             StorageError::Rule(e) => ApiError::Unprocessable(e.to_string()),
+            StorageError::Resync(m) => ApiError::ResyncRequired(m),
             StorageError::Busy(m) => ApiError::Unavailable {
                 message: m,
                 retry_after_secs: 5,

@@ -35,6 +35,13 @@ enum Command {
         #[arg(long, env = "ONSITE_DEMO")]
         demo: bool,
     },
+    /// After restoring the database from a backup: laptops then sync again from scratch
+    /// and send again what they had sent since the backup was taken. (A server finds most
+    /// restores by itself, from the high-water file beside the database.)
+    Restored {
+        #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
+        db: String,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -120,6 +127,16 @@ fn run() -> Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve { listen, db, demo } => serve(listen, &db, demo),
+        Command::Restored { db } => {
+            let Some(path) = db.strip_prefix("sqlite://") else {
+                bail!("--db {db:?}: use sqlite://PATH");
+            };
+            let storage = SqliteStorage::open(&PathBuf::from(path))
+                .with_context(|| format!("opening {db}"))?;
+            let epoch = storage.start_new_epoch()?;
+            println!("{db} starts epoch {epoch}: laptops will sync again and send again what it lacks");
+            Ok(())
+        }
         Command::User {
             command:
                 UserCommand::Add {

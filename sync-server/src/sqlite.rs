@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_pull_by_order.sql"),
     include_str!("../migrations/0007_authority.sql"),
     include_str!("../migrations/0008_accounts.sql"),
+    include_str!("../migrations/0009_epoch.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
@@ -56,6 +57,63 @@ pub struct SqliteStorage {
     readers: Mutex<Vec<Connection>>,
     path: std::path::PathBuf,
     clock: Mutex<HlcClock>,
+    /// The identity of this database's history (`server_identity`), read at open.
+    epoch: String,
+    /// The newest change-log position written to the high-water file.
+    high_water: std::sync::atomic::AtomicI64,
+}
+
+/// `<db>.high-water`: this database's epoch and the newest change-log position it
+/// reached, beside the database. A database found behind its high-water mark at open was
+/// restored from a backup.
+fn high_water_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".high-water");
+    std::path::PathBuf::from(name)
+}
+
+fn write_high_water(db: &Path, epoch: &str, position: i64) {
+    if let Err(e) = std::fs::write(high_water_path(db), format!("{epoch} {position}\n")) {
+        tracing::warn!(error = %e, "could not write the high-water file beside the database");
+    }
+}
+
+/// Gives the database a new epoch: every laptop syncs again from scratch and sends again
+/// what it had sent since the backup was taken.
+pub fn new_epoch(conn: &Connection) -> Result<String> {
+    Ok(conn.query_row(
+        "UPDATE server_identity SET epoch = lower(hex(randomblob(8))) WHERE id = 1 RETURNING epoch",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The epoch of the database, new if it was found behind its high-water mark (restored
+/// from an older copy), and the high-water mark written again.
+fn epoch_at_open(conn: &Connection, db: &Path) -> Result<(String, i64)> {
+    let mut epoch: String =
+        conn.query_row("SELECT epoch FROM server_identity WHERE id = 1", [], |r| r.get(0))?;
+    let position: i64 =
+        conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| r.get(0))?;
+    let mark = std::fs::read_to_string(high_water_path(db)).ok();
+    let reached = mark.as_deref().and_then(|m| {
+        let (e, p) = m.trim().split_once(' ')?;
+        Some((e.to_owned(), p.parse::<i64>().ok()?))
+    });
+    if let Some((e, p)) = reached
+        && e == epoch
+        && position < p
+    {
+        epoch = new_epoch(conn)?;
+        tracing::warn!(
+            position,
+            reached = p,
+            epoch,
+            "the database is behind what this server had reached: it was restored from a backup; laptops will sync again and send again what it lacks"
+        );
+    }
+    write_high_water(db, &epoch, position);
+    Ok((epoch, position))
 }
 
 /// Idle reader connections kept open: one per storage call that may run at once, plus a
@@ -701,6 +759,7 @@ impl SqliteStorage {
             tx.commit()?;
         }
         let clock = HlcClock::new("server").map_err(StorageError::Rule)?;
+        let (epoch, position) = epoch_at_open(&conn, path)?;
         // The readers that storage calls running at once will use, opened now rather than
         // by the first burst of requests.
         let readers = (0..crate::storage::CONCURRENT_CALLS)
@@ -711,6 +770,8 @@ impl SqliteStorage {
             readers: Mutex::new(readers),
             path: path.to_owned(),
             clock: Mutex::new(clock),
+            epoch,
+            high_water: std::sync::atomic::AtomicI64::new(position),
         })
     }
 
@@ -741,6 +802,25 @@ impl SqliteStorage {
             .lock()
             .map_err(|_| StorageError::Database("clock lock poisoned".into()))?;
         Ok(clock.tick(now).to_string())
+    }
+
+    /// Starts a new epoch (after the operator restored the database from a backup):
+    /// every laptop syncs again and sends again what it had sent since.
+    pub fn start_new_epoch(&self) -> Result<String> {
+        let conn = self.conn()?;
+        let epoch = new_epoch(&conn)?;
+        let position: i64 =
+            conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| r.get(0))?;
+        write_high_water(&self.path, &epoch, position);
+        Ok(epoch)
+    }
+
+    /// Notes that the change log reached `position` (committed) in the high-water file.
+    fn reached(&self, position: i64) {
+        use std::sync::atomic::Ordering;
+        if self.high_water.fetch_max(position, Ordering::SeqCst) < position {
+            write_high_water(&self.path, &self.epoch, position);
+        }
     }
 
     fn observe(&self, stamp: &Hlc, now: DateTime<Utc>) {
@@ -796,6 +876,10 @@ impl SqliteStorage {
 }
 
 impl Storage for SqliteStorage {
+    fn epoch(&self) -> String {
+        self.epoch.clone()
+    }
+
     fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User> {
         let conn = self.conn()?;
         let id = Uuid::now_v7();
@@ -928,6 +1012,7 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(ops.len());
         let me = session.user.id.to_string();
+        let mut newest = 0;
         for op in ops {
             let op_id = op.op_id.to_string();
             // The op_id decides before any rule: a replay gets its first answer, unchanged.
@@ -992,7 +1077,7 @@ impl Storage for SqliteStorage {
             };
             let (status, reason) = match outcome {
                 Outcome::Write(next, note) => {
-                    write(&tx, op.entity, &id, &next)?;
+                    newest = newest.max(write(&tx, op.entity, &id, &next)?);
                     self.observe(&stamp, now);
                     (OpStatus::Applied, note)
                 }
@@ -1016,6 +1101,7 @@ impl Storage for SqliteStorage {
             });
         }
         tx.commit()?;
+        self.reached(newest);
         Ok(results)
     }
 
@@ -1031,6 +1117,11 @@ impl Storage for SqliteStorage {
         let newest: i64 = tx
             .prepare_cached("SELECT value FROM change_counter WHERE id = 1")?
             .query_row([], |r| r.get(0))?;
+        if cursor > newest {
+            return Err(StorageError::Resync(format!(
+                "the cursor {cursor} is ahead of this server's history ({newest}): it was restored from a backup"
+            )));
+        }
         let mut changes = match pull_by_orders(&tx, user, cursor, newest, limit)? {
             Some(changes) => changes,
             None => pull_along_the_log(&tx, user, cursor, limit)?,
@@ -1114,8 +1205,9 @@ impl Storage for SqliteStorage {
         let mut buf: Vec<u8> = Vec::with_capacity(PIECE + 64 * 1024);
         buf.extend_from_slice(
             format!(
-                "{}\t{cursor}\t{}\n",
+                "{}\t{cursor}.{}\t{}\n",
                 onsite_domain::protocol::SNAPSHOT_MAGIC,
+                self.epoch,
                 Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             )
             .as_bytes(),

@@ -29,6 +29,10 @@ pub enum StorageError {
     /// The database is held by someone else for longer than a request waits.
     #[error("the server's storage is busy ({0})")]
     Busy(String),
+    /// The caller's cursor is not of this database's history (restored from a backup):
+    /// sync again from scratch.
+    #[error("{0}")]
+    Resync(String),
     /// The disk is full: nothing was written.
     #[error("the server's disk is full ({0}); nothing was written")]
     Full(String),
@@ -118,6 +122,8 @@ pub struct KeptOp {
 }
 
 pub trait Storage: Send + Sync + 'static {
+    /// The identity of this database's history: a cursor of another epoch is refused.
+    fn epoch(&self) -> String;
     fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User>;
     /// The user and their password hash.
     fn user_by_username(&self, username: &str) -> Result<Option<(User, String)>>;

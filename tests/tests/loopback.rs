@@ -825,3 +825,143 @@ async fn signing_out_ends_the_token_on_the_server_now_or_at_the_next_sync_when_o
         .expect("syncs");
     assert!(matches!(old.pull(None, 10).await, Err(SyncError::Unauthorized)));
 }
+
+/// The server's database, as a backup taken now would hold it.
+fn backup(server: &TestServer, to: &std::path::Path) {
+    rusqlite::Connection::open(&server.db)
+        .expect("opens")
+        .execute("VACUUM INTO ?1", [to.to_string_lossy()])
+        .expect("backs up");
+}
+
+/// Stops the server, puts `copy` in place of its database, starts it again.
+fn restore(server: &mut TestServer, copy: &std::path::Path) {
+    server.stop();
+    for suffix in ["-wal", "-shm"] {
+        let mut side = server.db.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(side));
+    }
+    std::fs::copy(copy, &server.db).expect("restores");
+    server.restart();
+}
+
+fn log_entry(order: Uuid, text: &str) -> onsite_domain::records::LogEntry {
+    onsite_domain::records::LogEntry {
+        id: Uuid::now_v7(),
+        work_order_id: order,
+        day: chrono::Utc::now().date_naive(),
+        text: text.into(),
+        progress: None,
+        open_problems: None,
+        next_plan: None,
+        author_id: None,
+        voids: None,
+    }
+}
+
+fn on_server(server: &TestServer, entity: Entity, id: Uuid) -> bool {
+    rusqlite::Connection::open(&server.db)
+        .expect("opens")
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE entity = ?1 AND id = ?2 AND NOT deleted)",
+            [entity.as_str(), &id.to_string()],
+            |r| r.get(0),
+        )
+        .expect("reads")
+}
+
+#[tokio::test]
+async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_sent() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, engineer, orders) = seeded(&dir, 2);
+    let (store, client, _) = laptop(&dir, &server, "laptop-1").await;
+    let config = Config::default();
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("first sync");
+    let copy = dir.path().join("backup.db");
+    backup(&server, &copy);
+
+    // After the backup: the engineer's log entry is acknowledged, and the dispatcher
+    // assigns a new order, which the laptop receives.
+    let entry = log_entry(orders[0], "更换轴承，试运行正常");
+    store
+        .lock()
+        .expect("lock")
+        .append(Entity::LogEntry, &entry, chrono::Utc::now())
+        .expect("saved");
+    let storage = server.storage();
+    let extra = generate(
+        11,
+        DemoSize {
+            customers: 1,
+            equipment: 1,
+            orders: 1,
+            checklist_items_per_order: 0,
+            part_usages_per_order: 0,
+        },
+        engineer,
+        chrono::Utc::now(),
+    );
+    let lost_order = onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
+    storage
+        .assign(lost_order, &[engineer], None, chrono::Utc::now())
+        .expect("assigns");
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs");
+    assert!(on_server(&server, Entity::LogEntry, entry.id));
+    assert!(store.lock().expect("lock").work_order(lost_order).is_ok());
+
+    // The server is put back to the backup: the log entry and the new order are gone.
+    restore(&mut server, &copy);
+    assert!(!on_server(&server, Entity::LogEntry, entry.id));
+    // Work done meanwhile on the laptop is not lost either.
+    let later = log_entry(orders[1], "客户确认，恢复之后写的");
+    store
+        .lock()
+        .expect("lock")
+        .append(Entity::LogEntry, &later, chrono::Utc::now())
+        .expect("saved");
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs again from the start");
+    assert!(
+        on_server(&server, Entity::LogEntry, entry.id),
+        "the acknowledged entry was sent again"
+    );
+    assert!(on_server(&server, Entity::LogEntry, later.id));
+    let s = store.lock().expect("lock");
+    assert_eq!(s.pending_count().expect("counts"), 0);
+    assert!(
+        s.work_order(lost_order).is_err(),
+        "the order the restored server never had is gone from the laptop"
+    );
+    let detail = s.work_order(orders[0]).expect("still here");
+    assert!(detail.log_entries.iter().any(|l| l.id == entry.id));
+    drop(s);
+
+    // A new order assigned after the restore arrives at the next sync, as usual.
+    let extra = generate(
+        12,
+        DemoSize {
+            customers: 1,
+            equipment: 1,
+            orders: 1,
+            checklist_items_per_order: 0,
+            part_usages_per_order: 0,
+        },
+        engineer,
+        chrono::Utc::now(),
+    );
+    let storage = server.storage();
+    let new_order = onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
+    storage
+        .assign(new_order, &[engineer], None, chrono::Utc::now())
+        .expect("assigns");
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs");
+    assert!(store.lock().expect("lock").work_order(new_order).is_ok());
+}

@@ -24,7 +24,13 @@ use serde_json::value::RawValue;
 
 use crate::raw::{Incoming, RawChange, RawRow, bad_change, written_as_is};
 use crate::row::{self, Base, Fields, StoredRecord};
-use crate::{Result, Store, StoreError, index, meta_set};
+use crate::{Result, Store, StoreError, index, meta_get, meta_set};
+
+/// How long acknowledged operations are kept for sending again, and how many at most.
+const JOURNAL_DAYS: chrono::TimeDelta = chrono::TimeDelta::days(30);
+const JOURNAL_MAX: i64 = 50_000;
+/// Set while the laptop syncs again from scratch (`Store::begin_resync`).
+const RESYNC_KEY: &str = "resync";
 
 /// Applies one operation to a visible row. Returns whether it changed anything.
 pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
@@ -297,13 +303,23 @@ impl Store {
                 && pending_records.contains(&(entity.as_str().to_owned(), id.to_owned()))
         };
         let mut page = Page::default();
+        let resyncing = meta_get(&tx, RESYNC_KEY)?.is_some();
+        let mut seen: Vec<(Entity, String)> = Vec::new();
         for incoming in changes {
             let change = match incoming {
-                Incoming::Parsed(change) => change,
+                Incoming::Parsed(change) => {
+                    if resyncing {
+                        seen.push((change.entity, change.id.to_string()));
+                    }
+                    change
+                }
                 Incoming::Raw(raw) => {
                     let head: RawChange<'_> = serde_json::from_str(raw.get())
                         .map_err(|e| bad_change(raw, &e.to_string()))?;
                     let id = head.id.to_string();
+                    if resyncing {
+                        seen.push((head.entity, id.clone()));
+                    }
                     match head.row {
                         Some(row)
                             if head.op == ChangeOp::Put
@@ -342,6 +358,10 @@ impl Store {
         reindex.finish(&tx, &self.sla)?;
         if let Some(sla) = &sla_changed {
             index::reindex_all(&tx, sla)?;
+        }
+        for (entity, id) in &seen {
+            tx.prepare_cached("DELETE FROM resync_unseen WHERE entity = ?1 AND id = ?2")?
+                .execute(params![entity.as_str(), id])?;
         }
         meta_set(&tx, "cursor", cursor)?;
         let mut clock = self.clock.clone();
@@ -454,21 +474,27 @@ impl Store {
         let mut reindex = Reindex::default();
         for result in results {
             let op_id = result.op_id.to_string();
-            let found: Option<(String, String, String)> = {
+            let found: Option<(String, String, String, i64, i64)> = {
                 let mut stmt = tx.prepare_cached(
-                    "DELETE FROM outbox WHERE op_id = ?1 RETURNING entity, record_id, op",
+                    "DELETE FROM outbox WHERE op_id = ?1 RETURNING entity, record_id, op, seq, created_at",
                 )?;
                 let mut rows = stmt.query(params![op_id])?;
                 match rows.next()? {
-                    Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                     None => None,
                 }
             };
-            let Some((entity, record_id, op_json)) = found else {
+            let Some((entity, record_id, op_json, seq, created_at)) = found else {
                 continue;
             };
             settled += 1;
             if result.status.is_accepted() {
+                // Kept, in case the server is restored from a backup that lacks it.
+                tx.prepare_cached(
+                    "INSERT INTO acked_op (seq, op_id, entity, record_id, op, created_at, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![seq, op_id, entity, record_id, op_json, created_at, local_now.timestamp_millis()])?;
                 continue;
             }
             tx.prepare_cached(
@@ -487,6 +513,13 @@ impl Store {
             }
         }
         reindex.finish(&tx, &self.sla)?;
+        let kept_since = (local_now - JOURNAL_DAYS).timestamp_millis();
+        tx.prepare_cached("DELETE FROM acked_op WHERE acked_at < ?1")?
+            .execute(params![kept_since])?;
+        tx.prepare_cached(
+            "DELETE FROM acked_op WHERE seq <= (SELECT seq FROM acked_op ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+        )?
+        .execute(params![JOURNAL_MAX])?;
         // Records with nothing pending any more show the server's row from now on.
         tx.execute(
             "UPDATE record SET base_body = NULL, base_clocks = NULL
@@ -503,6 +536,81 @@ impl Store {
     }
 
     /// The oldest pending operations, in the order they were made (a push batch).
+    /// The server's database was restored from an older backup (its history is not the one
+    /// this laptop's cursor is of): sync again from the start. In one transaction, the
+    /// operations the server acknowledged in the last 30 days go back into the outbox ahead
+    /// of those waiting (the server applies again what the backup lacks and answers the
+    /// rest as duplicates), the cursor goes, and every record is marked unseen until the
+    /// new pull brings it ([`Store::finish_resync`]). Returns how many go out again.
+    pub fn begin_resync(&mut self) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let journal: Vec<(String, String, String, String, i64)> = tx
+            .prepare(
+                "SELECT op_id, entity, record_id, op, created_at FROM acked_op
+                 WHERE op_id NOT IN (SELECT op_id FROM outbox) ORDER BY seq",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let first: i64 = tx.query_row("SELECT coalesce(min(seq), 1) FROM outbox", [], |r| {
+            r.get(0)
+        })?;
+        let n = i64::try_from(journal.len()).unwrap_or(i64::MAX);
+        for (i, (op_id, entity, record_id, op, created_at)) in journal.iter().enumerate() {
+            let seq = first - n + i64::try_from(i).unwrap_or(0);
+            tx.prepare_cached(
+                "INSERT INTO outbox (seq, op_id, entity, record_id, op, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![seq, op_id, entity, record_id, op, created_at])?;
+            // Pending again: what the laptop holds is its base, or for a record it added,
+            // none (the restored server may not have it).
+            let appended = entity.parse::<Entity>()?.merge_rule() == MergeRule::AppendOnly;
+            tx.prepare_cached(
+                "UPDATE record SET base_body = CASE WHEN ?3 THEN 'null' ELSE body END,
+                                   base_clocks = CASE WHEN ?3 THEN NULL ELSE clocks END
+                 WHERE entity = ?1 AND id = ?2 AND base_body IS NULL",
+            )?
+            .execute(params![entity, record_id, appended])?;
+        }
+        tx.execute("DELETE FROM acked_op", [])?;
+        tx.execute("DELETE FROM resync_unseen", [])?;
+        tx.execute(
+            "INSERT INTO resync_unseen (entity, id) SELECT entity, id FROM record",
+            [],
+        )?;
+        tx.execute("DELETE FROM meta WHERE key = 'cursor'", [])?;
+        meta_set(&tx, RESYNC_KEY, "1")?;
+        tx.commit()?;
+        Ok(journal.len())
+    }
+
+    /// Ends a sync from the start once its pull is complete: the records it did not bring
+    /// are no longer in the server's history (or this engineer's scope) and are dropped,
+    /// except those with work waiting to be sent. Returns how many were dropped.
+    pub fn finish_resync(&mut self) -> Result<usize> {
+        if meta_get(&self.conn, RESYNC_KEY)?.is_none() {
+            return Ok(0);
+        }
+        let tx = self.conn.transaction()?;
+        let gone: Vec<(String, String)> = tx
+            .prepare(
+                "SELECT u.entity, u.id FROM resync_unseen u
+                 WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.entity = u.entity AND o.record_id = u.id)",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (entity, id) in &gone {
+            if entity == Entity::WorkOrder.as_str() {
+                index::unindex_work_order(&tx, id)?;
+            }
+            tx.prepare_cached("DELETE FROM record WHERE entity = ?1 AND id = ?2")?
+                .execute(params![entity, id])?;
+        }
+        tx.execute("DELETE FROM resync_unseen", [])?;
+        tx.execute("DELETE FROM meta WHERE key = ?1", params![RESYNC_KEY])?;
+        tx.commit()?;
+        Ok(gone.len())
+    }
+
     pub fn pending_batch(&self, limit: usize) -> Result<Vec<Op>> {
         let mut stmt = self
             .conn

@@ -39,6 +39,10 @@ pub enum SyncError {
     Server { status: u16, message: String },
     #[error("the server answered something this app does not understand: {0}")]
     Protocol(String),
+    /// The server's database is not the history this laptop's cursor is of (restored from
+    /// a backup): sync again from the start, sending again what it had acknowledged.
+    #[error("the server was restored from a backup ({0}): syncing again from the start")]
+    ResyncRequired(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -217,6 +221,8 @@ struct ErrorAnswer {
 
 #[derive(Debug, Deserialize)]
 struct ErrorBody {
+    #[serde(default)]
+    code: String,
     message: String,
 }
 
@@ -246,9 +252,15 @@ async fn answer<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Resul
     }
     let bytes = res.bytes().await.map_err(|e| offline(&e))?;
     if !status.is_success() {
-        let message = serde_json::from_slice::<ErrorAnswer>(&bytes)
+        let error = serde_json::from_slice::<ErrorAnswer>(&bytes).ok();
+        if let Some(e) = &error
+            && e.error.code == "resync_required"
+        {
+            return Err(SyncError::ResyncRequired(e.error.message.clone()));
+        }
+        let message = error
             .map(|e| e.error.message)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
         return Err(SyncError::Server {
             status: status.as_u16(),
             message,
@@ -564,6 +576,45 @@ async fn with_store<T: Send + 'static>(
     .map_err(|e| SyncError::Protocol(format!("a store task failed: {e}")))?
 }
 
+/// Sends the outbox in batches; each answer is recorded in one local transaction with the
+/// outbox entries it settles.
+async fn push_outbox(
+    store: &SharedStore,
+    client: &Client,
+    config: &Config,
+    progress: &(dyn Fn(SyncState) + Send + Sync),
+    report: &mut CycleReport,
+) -> Result<()> {
+    let total = u64::try_from(with_store(store, |s| s.pending_count()).await?).unwrap_or(0);
+    progress(SyncState::Syncing {
+        phase: Phase::Push,
+        done: 0,
+        total,
+    });
+    let batch = config.push_batch;
+    loop {
+        let ops = with_store(store, move |s| s.pending_batch(batch)).await?;
+        if ops.is_empty() {
+            break;
+        }
+        let sent = u64::try_from(ops.len()).unwrap_or(0);
+        let answer = client.push(ops).await?;
+        let local_now = Utc::now();
+        // Recorded in one local transaction with the outbox entries it settles.
+        with_store(store, move |s| {
+            s.record_push_results(&answer.results, answer.server_time, local_now)
+        })
+        .await?;
+        report.pushed += sent;
+        progress(SyncState::Syncing {
+            phase: Phase::Push,
+            done: report.pushed.min(total),
+            total,
+        });
+    }
+    Ok(())
+}
+
 /// Where a sync cycle is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -830,33 +881,7 @@ pub async fn sync_once(
         with_store(store, move |s| s.blob_uploaded(&key)).await?;
         report.blobs += 1;
     }
-    let total = u64::try_from(with_store(store, |s| s.pending_count()).await?).unwrap_or(0);
-    progress(SyncState::Syncing {
-        phase: Phase::Push,
-        done: 0,
-        total,
-    });
-    let batch = config.push_batch;
-    loop {
-        let ops = with_store(store, move |s| s.pending_batch(batch)).await?;
-        if ops.is_empty() {
-            break;
-        }
-        let sent = u64::try_from(ops.len()).unwrap_or(0);
-        let answer = client.push(ops).await?;
-        let local_now = Utc::now();
-        // Recorded in one local transaction with the outbox entries it settles.
-        with_store(store, move |s| {
-            s.record_push_results(&answer.results, answer.server_time, local_now)
-        })
-        .await?;
-        report.pushed += sent;
-        progress(SyncState::Syncing {
-            phase: Phase::Push,
-            done: report.pushed.min(total),
-            total,
-        });
-    }
+    push_outbox(store, client, config, progress, &mut report).await?;
     let mut cursor = with_store(store, |s| s.cursor()).await?;
     progress(SyncState::Syncing {
         phase: Phase::Pull,
@@ -880,9 +905,17 @@ pub async fn sync_once(
         });
         cursor = with_store(store, |s| s.cursor()).await?;
     }
-    let mut page = client
-        .pull_raw(cursor.as_deref(), config.pull_limit)
-        .await?;
+    let mut page = match client.pull_raw(cursor.as_deref(), config.pull_limit).await {
+        // The server's database was restored from an older backup: send again what it had
+        // acknowledged (it lacks some of it), then take everything from the start.
+        Err(SyncError::ResyncRequired(why)) => {
+            let again = with_store(store, |s| s.begin_resync()).await?;
+            tracing::warn!(%why, again, "the server's history changed: syncing again from the start");
+            push_outbox(store, client, config, progress, &mut report).await?;
+            client.pull_raw(None, config.pull_limit).await?
+        }
+        page => page?,
+    };
     loop {
         let count = u64::try_from(page.changes.len()).unwrap_or(0);
         let local_now = Utc::now();
@@ -915,6 +948,8 @@ pub async fn sync_once(
         });
         page = fetched?;
     }
+    // After a sync from the start, what it did not bring is gone from the server.
+    with_store(store, |s| s.finish_resync()).await?;
     // Numbers are printed on site, offline: keep a stock of them for this month.
     if let Some(dept) = config.department.clone() {
         let department: onsite_domain::numbering::Department = dept
