@@ -739,3 +739,36 @@ async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_ef
     let (status, _) = s.call("POST", "/v1/admin/users/nobody/disable", Some(&admin), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn p12_a_cursor_of_another_history_or_ahead_of_the_server_is_refused_so_the_laptop_resyncs() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "desk").await;
+    let wang = s.login("wang", "w1").await;
+    s.order(&dispatch, Some("wang")).await;
+    let (_, cursor) = s.pull_all(&wang, "0").await;
+    let (position, epoch) = cursor.split_once('.').expect("position.epoch");
+    let (status, body) = s
+        .json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w2", "name": "x"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["epoch"], epoch, "login names the epoch");
+    let pull = |c: String| {
+        let token = wang.clone();
+        async move {
+            s.call("GET", &format!("/v1/sync/pull?cursor={c}"), Some(&token), None)
+                .await
+        }
+    };
+    let (status, page) = pull(cursor.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["epoch"], epoch);
+    for stale in [
+        format!("{position}.0123456789abcdef"),
+        format!("{}.{epoch}", position.parse::<i64>().expect("number") + 1000),
+    ] {
+        let (status, body) = pull(stale.clone()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{stale}: {body}");
+        assert_eq!(body["error"]["code"], "resync_required");
+    }
+}
