@@ -129,7 +129,9 @@ impl From<SyncError> for AppError {
             SyncError::BadAddress(_) => ErrorCode::BadAddress,
             SyncError::Unauthorized => ErrorCode::SessionExpired,
             SyncError::Server { status: 429, .. } => ErrorCode::Throttled,
-            SyncError::Server { .. } | SyncError::Protocol(_) => ErrorCode::Server,
+            SyncError::Server { .. } | SyncError::Protocol(_) | SyncError::ResyncRequired(_) => {
+                ErrorCode::Server
+            }
             SyncError::Store(_) => ErrorCode::Storage,
         };
         match e {

@@ -28,7 +28,9 @@ use crate::auth::{
     Auth, Dispatcher, bearer, hash_password, new_token, token_hash, verify_password,
 };
 use crate::error::ApiError;
-use crate::storage::{AccountChange, NewUser, PieceOutcome, Session, Storage, StorageError, UploadState};
+use crate::storage::{
+    AccountChange, NewUser, PieceOutcome, Session, Storage, StorageError, UploadState,
+};
 use crate::throttle::LoginThrottle;
 
 /// Password hashes computed at once (Argon2id takes ~19 MiB and tens of ms of a core
@@ -174,7 +176,9 @@ impl AppState {
     /// Forgets the cached sessions of a user whose sessions were just ended.
     pub fn forget_user(&self, user: Uuid) {
         self.sign_outs.fetch_add(1, Ordering::SeqCst);
-        self.sessions.lock().retain(|_, k| k.session.user.id != user);
+        self.sessions
+            .lock()
+            .retain(|_, k| k.session.user.id != user);
     }
 
     /// Runs a storage call off the async runtime.
@@ -375,6 +379,7 @@ async fn login(
         expires_at,
         user,
         server_time: Utc::now(),
+        epoch: state.storage.epoch(),
     }))
 }
 
@@ -537,6 +542,8 @@ fn stream_snapshot(state: &AppState, user: User, turn: Streaming) -> Response {
 #[derive(Debug, Deserialize)]
 struct PullQuery {
     cursor: Option<String>,
+    /// The epoch the cursor is of (`epoch` of the login or pull that gave it).
+    epoch: Option<String>,
     limit: Option<usize>,
 }
 
@@ -547,25 +554,19 @@ async fn pull(
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(format!("bad query: {}", e.body_text())))?;
     let epoch = state.storage.epoch();
+    if q.epoch.as_deref().is_some_and(|e| e != epoch) {
+        return Err(ApiError::ResyncRequired(
+            "the cursor is of another history of this server's database (restored from a backup)"
+                .into(),
+        ));
+    }
     let cursor = match q.cursor.as_deref() {
         None | Some("") => 0,
-        Some(c) => {
-            let (position, of) = match c.split_once('.') {
-                Some((p, e)) => (p, Some(e)),
-                None => (c, None),
-            };
-            let position = position.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "cursor {c:?} is not one this server gave: omit it to start over"
-                ))
-            })?;
-            if of.is_some_and(|e| e != epoch) {
-                return Err(ApiError::ResyncRequired(format!(
-                    "the cursor {c:?} is of another history of this server's database (restored from a backup)"
-                )));
-            }
-            position
-        }
+        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "cursor {c:?} is not one this server gave: omit it to start over"
+            ))
+        })?,
     };
     let limit = q.limit.unwrap_or(1000).clamp(1, 5000);
     let user = session.user;
@@ -583,7 +584,7 @@ async fn pull(
         body.push_str(change);
     }
     body.push_str(&format!(
-        "],\"cursor\":\"{}.{epoch}\",\"has_more\":{},\"server_time\":{},\"epoch\":\"{epoch}\"}}",
+        "],\"cursor\":\"{}\",\"has_more\":{},\"server_time\":{},\"epoch\":\"{epoch}\"}}",
         page.cursor,
         page.has_more,
         serde_json::to_string(&Utc::now()).map_err(|e| ApiError::Internal(e.to_string()))?
@@ -664,10 +665,10 @@ async fn create_user(
     State(state): State<AppState>,
     req: Result<Json<CreateUser>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let req = body(req)?;
     if session.user.role != Role::Admin {
         return Err(ApiError::Forbidden("only an admin creates users".into()));
     }
+    let req = body(req)?;
     check_new_user(
         &req.username,
         &req.password,

@@ -134,7 +134,9 @@ fn run() -> Result<()> {
             let storage = SqliteStorage::open(&PathBuf::from(path))
                 .with_context(|| format!("opening {db}"))?;
             let epoch = storage.start_new_epoch()?;
-            println!("{db} starts epoch {epoch}: laptops will sync again and send again what it lacks");
+            println!(
+                "{db} starts epoch {epoch}: laptops will sync again and send again what it lacks"
+            );
             Ok(())
         }
         Command::User {

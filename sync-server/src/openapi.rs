@@ -109,10 +109,14 @@ pub const CALLS: &[Call] = &[
     Call {
         method: Method::Get,
         path: "/v1/sync/pull",
-        summary: "Changes after ?cursor (omit for a first sync), at most ?limit",
+        summary: "Changes after ?cursor (omit for a first sync) of ?epoch (from the login or the last pull), at most ?limit; 409 resync_required when the cursor is of another epoch or ahead of the server (restored from a backup)",
         auth: true,
         body: None,
-        responses: &[("200", "{changes, cursor, has_more, server_time}"), ERRORS],
+        responses: &[
+            ("200", "{changes, cursor, has_more, server_time, epoch}"),
+            ("409", "resync_required"),
+            ERRORS,
+        ],
     },
     Call {
         method: Method::Get,
@@ -222,7 +226,11 @@ pub const CALLS: &[Call] = &[
         summary: "Disable a user (admin): no more sign-ins, every session ends → {user, sessions_ended}",
         auth: true,
         body: None,
-        responses: &[("200", "{user, sessions_ended}"), ("404", "no such user"), ERRORS],
+        responses: &[
+            ("200", "{user, sessions_ended}"),
+            ("404", "no such user"),
+            ERRORS,
+        ],
     },
     Call {
         method: Method::Post,
@@ -230,7 +238,11 @@ pub const CALLS: &[Call] = &[
         summary: "Let a disabled user sign in again (admin) → {user, sessions_ended}",
         auth: true,
         body: None,
-        responses: &[("200", "{user, sessions_ended}"), ("404", "no such user"), ERRORS],
+        responses: &[
+            ("200", "{user, sessions_ended}"),
+            ("404", "no such user"),
+            ERRORS,
+        ],
     },
     Call {
         method: Method::Post,
@@ -238,7 +250,11 @@ pub const CALLS: &[Call] = &[
         summary: "End every session of a user (admin) → {user, sessions_ended}",
         auth: true,
         body: None,
-        responses: &[("200", "{user, sessions_ended}"), ("404", "no such user"), ERRORS],
+        responses: &[
+            ("200", "{user, sessions_ended}"),
+            ("404", "no such user"),
+            ERRORS,
+        ],
     },
     Call {
         method: Method::Post,
@@ -246,7 +262,12 @@ pub const CALLS: &[Call] = &[
         summary: "Set a user's password (admin): {password}; every session ends → {user, sessions_ended}",
         auth: true,
         body: JSON,
-        responses: &[("200", "{user, sessions_ended}"), ("404", "no such user"), ("422", "a weak password"), ERRORS],
+        responses: &[
+            ("200", "{user, sessions_ended}"),
+            ("404", "no such user"),
+            ("422", "a weak password"),
+            ERRORS,
+        ],
     },
     Call {
         method: Method::Post,

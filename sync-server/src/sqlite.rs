@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 use crate::push::{Context, Current, Outcome, check_move, decide, order_of};
 use crate::storage::{
-    AccountChange, KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError, UploadState,
+    AccountChange, KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError,
+    UploadState,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -92,9 +93,13 @@ pub fn new_epoch(conn: &Connection) -> Result<String> {
 /// from an older copy), and the high-water mark written again.
 fn epoch_at_open(conn: &Connection, db: &Path) -> Result<(String, i64)> {
     let mut epoch: String =
-        conn.query_row("SELECT epoch FROM server_identity WHERE id = 1", [], |r| r.get(0))?;
+        conn.query_row("SELECT epoch FROM server_identity WHERE id = 1", [], |r| {
+            r.get(0)
+        })?;
     let position: i64 =
-        conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| r.get(0))?;
+        conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
+            r.get(0)
+        })?;
     let mark = std::fs::read_to_string(high_water_path(db)).ok();
     let reached = mark.as_deref().and_then(|m| {
         let (e, p) = m.trim().split_once(' ')?;
@@ -810,7 +815,9 @@ impl SqliteStorage {
         let conn = self.conn()?;
         let epoch = new_epoch(&conn)?;
         let position: i64 =
-            conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| r.get(0))?;
+            conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
         write_high_water(&self.path, &epoch, position);
         Ok(epoch)
     }
@@ -1205,9 +1212,8 @@ impl Storage for SqliteStorage {
         let mut buf: Vec<u8> = Vec::with_capacity(PIECE + 64 * 1024);
         buf.extend_from_slice(
             format!(
-                "{}\t{cursor}.{}\t{}\n",
+                "{}\t{cursor}\t{}\n",
                 onsite_domain::protocol::SNAPSHOT_MAGIC,
-                self.epoch,
                 Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             )
             .as_bytes(),

@@ -44,17 +44,45 @@ const MATRIX: &[(Method, &str, Who)] = &[
     (Method::Put, "/v1/blobs/{sha256}/upload", Who::Signed),
     (Method::Get, "/v1/work-orders/{id}/receipt.pdf", Who::Signed),
     (Method::Post, "/v1/admin/users", Who::Admin),
-    (Method::Post, "/v1/admin/users/{username}/disable", Who::Admin),
-    (Method::Post, "/v1/admin/users/{username}/enable", Who::Admin),
-    (Method::Post, "/v1/admin/users/{username}/sign-out", Who::Admin),
-    (Method::Post, "/v1/admin/users/{username}/password", Who::Admin),
+    (
+        Method::Post,
+        "/v1/admin/users/{username}/disable",
+        Who::Admin,
+    ),
+    (
+        Method::Post,
+        "/v1/admin/users/{username}/enable",
+        Who::Admin,
+    ),
+    (
+        Method::Post,
+        "/v1/admin/users/{username}/sign-out",
+        Who::Admin,
+    ),
+    (
+        Method::Post,
+        "/v1/admin/users/{username}/password",
+        Who::Admin,
+    ),
     (Method::Post, "/v1/admin/customers", Who::Office),
     (Method::Post, "/v1/admin/equipment", Who::Office),
     (Method::Post, "/v1/admin/work-orders", Who::Office),
     (Method::Get, "/v1/admin/work-orders", Who::Office),
-    (Method::Post, "/v1/admin/work-orders/{id}/assign", Who::Office),
-    (Method::Post, "/v1/admin/work-orders/{id}/cancel", Who::Office),
-    (Method::Post, "/v1/admin/work-orders/{id}/close", Who::Office),
+    (
+        Method::Post,
+        "/v1/admin/work-orders/{id}/assign",
+        Who::Office,
+    ),
+    (
+        Method::Post,
+        "/v1/admin/work-orders/{id}/cancel",
+        Who::Office,
+    ),
+    (
+        Method::Post,
+        "/v1/admin/work-orders/{id}/close",
+        Who::Office,
+    ),
     (Method::Get, "/v1/admin/quarantine", Who::Office),
     (Method::Get, "/v1/admin/conflicts", Who::Office),
 ];
@@ -96,16 +124,20 @@ fn every_route_has_a_row_and_every_row_is_a_described_call() {
     }
     for (method, path, _) in MATRIX {
         assert!(
-            CALLS
-                .iter()
-                .any(|c| c.method == *method && c.path == *path),
+            CALLS.iter().any(|c| c.method == *method && c.path == *path),
             "{} {path} is in MATRIX but not described in openapi::CALLS",
             method.as_str()
         );
     }
 }
 
-async fn call(s: &Server, method: Method, uri: &str, token: Option<&str>, body: Option<Value>) -> StatusCode {
+async fn call(
+    s: &Server,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> StatusCode {
     let mut req = Request::builder().method(method.as_str()).uri(uri);
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -129,7 +161,9 @@ fn body_for(method: Method, path: &str) -> Option<Value> {
         return None;
     }
     Some(match path {
-        "/v1/auth/login" => json!({"username": "zhao", "password": "a long enough password", "device": {"id": "d", "name": "x"}}),
+        "/v1/auth/login" => {
+            json!({"username": "zhao", "password": "a long enough password", "device": {"id": "d", "name": "x"}})
+        }
         "/v1/sync/push" => json!({"device_id": "matrix", "ops": []}),
         "/v1/numbers/lease" => json!({"department": "SC", "count": 1}),
         "/v1/admin/users/{username}/password" => json!({"password": "a new long passphrase"}),
@@ -156,6 +190,7 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
+    let s = &s;
     for (method, path, who) in MATRIX {
         let uri = |order: Uuid, sha: &str| {
             path.replace("{id}", &order.to_string())
@@ -172,7 +207,7 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
                 None
             }
         };
-        let anonymous = call(&s, *method, &uri(own, &own_photo), None, body.clone()).await;
+        let anonymous = call(s, *method, &uri(own, &own_photo), None, body.clone()).await;
         let expect_in = |status: StatusCode| {
             status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN
         };
@@ -182,32 +217,67 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
             _ => assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "anonymous, {label}"),
         }
         let wang_token = fresh("wang").await.unwrap_or_else(|| wang.clone());
-        let engineer = call(&s, *method, &uri(own, &own_photo), Some(&wang_token), body.clone()).await;
+        let engineer = call(
+            &s,
+            *method,
+            &uri(own, &own_photo),
+            Some(&wang_token),
+            body.clone(),
+        )
+        .await;
         match who {
-            Who::Anyone | Who::Signed => assert!(expect_in(engineer), "engineer, {label}: {engineer}"),
-            Who::Office | Who::Admin => assert_eq!(engineer, StatusCode::FORBIDDEN, "engineer, {label}"),
+            Who::Anyone | Who::Signed => {
+                assert!(expect_in(engineer), "engineer, {label}: {engineer}")
+            }
+            Who::Office | Who::Admin => {
+                assert_eq!(engineer, StatusCode::FORBIDDEN, "engineer, {label}")
+            }
         }
         // Another engineer's order or photo is not found for him.
         let scoped = path.contains("{id}") || path.contains("{sha256}");
         let reads = *method == Method::Get || *method == Method::Head;
         if *who == Who::Signed && scoped && reads && !path.ends_with("/upload") {
-            let status = call(&s, *method, &uri(others, &others_photo), Some(&wang), None).await;
-            assert_eq!(status, StatusCode::NOT_FOUND, "engineer on another's, {label}");
+            let status = call(s, *method, &uri(others, &others_photo), Some(&wang), None).await;
+            assert_eq!(
+                status,
+                StatusCode::NOT_FOUND,
+                "engineer on another's, {label}"
+            );
         }
         let dispatch_token = fresh("dispatch").await.unwrap_or_else(|| dispatch.clone());
-        let office = call(&s, *method, &uri(own, &own_photo), Some(&dispatch_token), body.clone()).await;
+        let office = call(
+            &s,
+            *method,
+            &uri(own, &own_photo),
+            Some(&dispatch_token),
+            body.clone(),
+        )
+        .await;
         match who {
             Who::Admin => assert_eq!(office, StatusCode::FORBIDDEN, "dispatcher, {label}"),
             _ => assert!(expect_in(office), "dispatcher, {label}: {office}"),
         }
         let admin_token = fresh("admin").await.unwrap_or_else(|| admin.clone());
-        let boss = call(&s, *method, &uri(others, &others_photo), Some(&admin_token), body).await;
+        let boss = call(
+            &s,
+            *method,
+            &uri(others, &others_photo),
+            Some(&admin_token),
+            body,
+        )
+        .await;
         assert!(expect_in(boss), "admin, {label}: {boss}");
     }
 }
 
 /// Sends a photo's bytes and an attachment naming it on `order`; its SHA-256.
-async fn put_photo(s: &Server, token: &str, device: &str, order: Uuid, bytes: &'static [u8]) -> String {
+async fn put_photo(
+    s: &Server,
+    token: &str,
+    device: &str,
+    order: Uuid,
+    bytes: &'static [u8],
+) -> String {
     let sha = onsite_domain::signature::sha256_hex(bytes);
     let req = Request::builder()
         .method("PUT")

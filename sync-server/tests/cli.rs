@@ -157,18 +157,31 @@ fn run(args: &[&str], stdin: &str) -> (bool, String, String) {
 fn an_operator_disables_enables_re_passwords_and_signs_out_a_user_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}", dir.path().join("server.db").display());
-    let user = |what: &str, stdin: &str| {
-        run(
-            &["user", what, "--username", "wang", "--db", &db],
-            stdin,
-        )
-    };
+    let user =
+        |what: &str, stdin: &str| run(&["user", what, "--username", "wang", "--db", &db], stdin);
     let (ok, _, err) = run(
-        &["user", "add", "--username", "wang", "--role", "engineer", "--name", "王工", "--department", "SC", "--db", &db],
+        &[
+            "user",
+            "add",
+            "--username",
+            "wang",
+            "--role",
+            "engineer",
+            "--name",
+            "王工",
+            "--department",
+            "SC",
+            "--db",
+            &db,
+        ],
         "a long enough password\n",
     );
     assert!(ok, "{err}");
-    for (what, said) in [("disable", "wang disabled"), ("enable", "wang enabled"), ("sign-out", "wang signed out")] {
+    for (what, said) in [
+        ("disable", "wang disabled"),
+        ("enable", "wang enabled"),
+        ("sign-out", "wang signed out"),
+    ] {
         let (ok, out, err) = user(what, "");
         assert!(ok, "{what}: {err}");
         assert!(out.contains(said), "{out}");
@@ -178,6 +191,12 @@ fn an_operator_disables_enables_re_passwords_and_signs_out_a_user_from_the_comma
     let (ok, out, err) = user("password", "another long passphrase\n");
     assert!(ok, "{err}");
     assert!(out.contains("new password"), "{out}");
-    let (ok, _, err) = run(&["user", "disable", "--username", "nobody", "--db", &db], "");
-    assert!(!ok && err.contains("nobody") && err.lines().count() == 1, "{err}");
+    let (ok, _, err) = run(
+        &["user", "disable", "--username", "nobody", "--db", &db],
+        "",
+    );
+    assert!(
+        !ok && err.contains("nobody") && err.lines().count() == 1,
+        "{err}"
+    );
 }

@@ -65,7 +65,10 @@ fn push(f: &Fixture, body: Vec<u8>) -> (StatusCode, Value) {
         let res = f.server.router.clone().oneshot(req).await.expect("answers");
         let status = res.status();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
     })
 }
 

@@ -660,9 +660,21 @@ async fn p11_unread_snapshots_are_limited_per_user_and_freed_when_the_reader_goe
     let s = Server::new();
     let dispatch = s.login("dispatch", "desk").await;
     let wang = s.login("wang", "w1").await;
-    for _ in 0..3 {
-        s.order(&dispatch, Some("wang")).await;
-    }
+    let order = s.order(&dispatch, Some("wang")).await;
+    // More than the pieces a snapshot sends ahead of its reader (about 2 MB).
+    let entries: Vec<serde_json::Map<String, Value>> = (0..100)
+        .map(|i| {
+            let Value::Object(row) = json!({"id": Uuid::now_v7(), "work_order_id": order, "day": "2026-12-04",
+                                            "text": format!("{i} {}", "检查接线".repeat(1900))})
+            else {
+                unreachable!("an object")
+            };
+            row
+        })
+        .collect();
+    s.storage
+        .admin_put_many(onsite_domain::Entity::LogEntry, entries, chrono::Utc::now())
+        .expect("log entries");
     let first = open_snapshot(&s, &wang).await;
     assert_eq!(first.status(), StatusCode::OK);
     let second = open_snapshot(&s, &wang).await;
@@ -694,9 +706,9 @@ async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_ef
     let admin = s.login("admin", "desk").await;
     let dispatch = s.login("dispatch", "desk2").await;
     let wang = s.login("wang", "w1").await;
-    let pull = |token: String| async move {
-        s.call("GET", "/v1/sync/pull", Some(&token), None).await.0
-    };
+    let s = &s;
+    let pull =
+        |token: String| async move { s.call("GET", "/v1/sync/pull", Some(&token), None).await.0 };
     assert_eq!(pull(wang.clone()).await, StatusCode::OK);
     let act = |token: &str, what: &str, body: Option<Value>| {
         let token = token.to_owned();
@@ -714,8 +726,19 @@ async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_ef
     let (status, body) = act(&admin, "disable", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["sessions_ended"], 1);
-    assert_eq!(pull(wang.clone()).await, StatusCode::UNAUTHORIZED, "at once");
-    let (status, _) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}})).await;
+    assert_eq!(
+        pull(wang.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "at once"
+    );
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = act(&admin, "enable", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -723,11 +746,27 @@ async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_ef
 
     let (status, body) = act(&admin, "password", Some(json!({"password": "short"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(pull(wang.clone()).await, StatusCode::OK, "a refused reset changes nothing");
-    let (status, body) = act(&admin, "password", Some(json!({"password": "a new long passphrase"}))).await;
+    assert_eq!(
+        pull(wang.clone()).await,
+        StatusCode::OK,
+        "a refused reset changes nothing"
+    );
+    let (status, body) = act(
+        &admin,
+        "password",
+        Some(json!({"password": "a new long passphrase"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(pull(wang).await, StatusCode::UNAUTHORIZED);
-    let (status, _) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}})).await;
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"username": "wang", "password": PASSWORD, "device": {"id": "w1", "name": "x"}}),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password is gone");
     let (status, body) = s.json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": "a new long passphrase", "device": {"id": "w1", "name": "x"}})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -736,7 +775,9 @@ async fn p18_an_admin_disables_re_passwords_and_signs_out_a_user_and_it_takes_ef
     let (status, body) = act(&admin, "sign-out", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(pull(wang).await, StatusCode::UNAUTHORIZED);
-    let (status, _) = s.call("POST", "/v1/admin/users/nobody/disable", Some(&admin), None).await;
+    let (status, _) = s
+        .call("POST", "/v1/admin/users/nobody/disable", Some(&admin), None)
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -746,26 +787,34 @@ async fn p12_a_cursor_of_another_history_or_ahead_of_the_server_is_refused_so_th
     let dispatch = s.login("dispatch", "desk").await;
     let wang = s.login("wang", "w1").await;
     s.order(&dispatch, Some("wang")).await;
-    let (_, cursor) = s.pull_all(&wang, "0").await;
-    let (position, epoch) = cursor.split_once('.').expect("position.epoch");
+    let (_, position) = s.pull_all(&wang, "0").await;
+    let s = &s;
     let (status, body) = s
-        .json("POST", "/v1/auth/login", None, json!({"username": "wang", "password": PASSWORD, "device": {"id": "w2", "name": "x"}}))
+        .json(
+            "POST",
+            "/v1/auth/login",
+            None,
+            json!({"username": "wang", "password": PASSWORD, "device": {"id": "w2", "name": "x"}}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["epoch"], epoch, "login names the epoch");
-    let pull = |c: String| {
+    let epoch = body["epoch"]
+        .as_str()
+        .expect("login names the epoch")
+        .to_owned();
+    let pull = |query: String| {
         let token = wang.clone();
         async move {
-            s.call("GET", &format!("/v1/sync/pull?cursor={c}"), Some(&token), None)
+            s.call("GET", &format!("/v1/sync/pull?{query}"), Some(&token), None)
                 .await
         }
     };
-    let (status, page) = pull(cursor.clone()).await;
+    let (status, page) = pull(format!("cursor={position}&epoch={epoch}")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["epoch"], epoch);
+    assert_eq!(page["epoch"], json!(epoch), "every pull names it");
     for stale in [
-        format!("{position}.0123456789abcdef"),
-        format!("{}.{epoch}", position.parse::<i64>().expect("number") + 1000),
+        format!("cursor={position}&epoch=0123456789abcdef"),
+        format!("cursor={}", position.parse::<i64>().expect("number") + 1000),
     ] {
         let (status, body) = pull(stale.clone()).await;
         assert_eq!(status, StatusCode::CONFLICT, "{stale}: {body}");

@@ -56,7 +56,9 @@ impl TestServer {
                 let _ = axum::serve(listener, app).await;
             });
             let _ = stop_rx.recv();
-            runtime.shutdown_background();
+            // Every task and blocking call ends before `stop` returns, so that the storage
+            // and its connections are gone (a test may then replace the database file).
+            runtime.shutdown_timeout(std::time::Duration::from_secs(10));
         });
         let addr = ready_rx.recv().expect("server starts");
         TestServer {

@@ -816,14 +816,20 @@ async fn signing_out_ends_the_token_on_the_server_now_or_at_the_next_sync_when_o
         .expect("signs out offline");
     assert!(started.elapsed() < Duration::from_secs(5));
     server.restart();
-    assert!(old.pull(None, 10).await.is_ok(), "not revoked while offline");
+    assert!(
+        old.pull(None, 10).await.is_ok(),
+        "not revoked while offline"
+    );
     let third = Client::login(&server.url(), "wang", PASSWORD, "laptop-1", "笔记本")
         .await
         .expect("signs in");
     sync_once(&store, &Client::new(&third), &Config::default(), &|_| {})
         .await
         .expect("syncs");
-    assert!(matches!(old.pull(None, 10).await, Err(SyncError::Unauthorized)));
+    assert!(matches!(
+        old.pull(None, 10).await,
+        Err(SyncError::Unauthorized)
+    ));
 }
 
 /// The server's database, as a backup taken now would hold it.
@@ -842,7 +848,12 @@ fn restore(server: &mut TestServer, copy: &std::path::Path) {
         side.push(suffix);
         let _ = std::fs::remove_file(std::path::PathBuf::from(side));
     }
-    std::fs::copy(copy, &server.db).expect("restores");
+    // A new file in its place, as an operator restores one: nothing open on the old one
+    // sees the new.
+    let mut restoring = server.db.as_os_str().to_owned();
+    restoring.push(".restoring");
+    std::fs::copy(copy, &restoring).expect("copies");
+    std::fs::rename(&restoring, &server.db).expect("restores");
     server.restart();
 }
 
@@ -904,10 +915,12 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
         engineer,
         chrono::Utc::now(),
     );
-    let lost_order = onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
+    let lost_order =
+        onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
     storage
         .assign(lost_order, &[engineer], None, chrono::Utc::now())
         .expect("assigns");
+    drop(storage);
     sync_once(&store, &client, &config, &|_| {})
         .await
         .expect("syncs");
@@ -956,7 +969,8 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
         chrono::Utc::now(),
     );
     let storage = server.storage();
-    let new_order = onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
+    let new_order =
+        onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
     storage
         .assign(new_order, &[engineer], None, chrono::Utc::now())
         .expect("assigns");

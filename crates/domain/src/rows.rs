@@ -59,7 +59,10 @@ pub fn check_size(entity: Entity, row: &Map<String, Value>) -> Result<(), Domain
             message: format!("a {entity} is at most {max} bytes; this one is {bytes}: shorten it"),
         });
     }
-    if row.iter().any(|(k, v)| k.chars().count() > MAX_TEXT_CHARS || longest(v) > MAX_TEXT_CHARS) {
+    if row
+        .iter()
+        .any(|(k, v)| k.chars().count() > MAX_TEXT_CHARS || longest(v) > MAX_TEXT_CHARS)
+    {
         return Err(DomainError::Invalid {
             field: "record",
             message: format!("a text is at most {MAX_TEXT_CHARS} characters: shorten it"),
@@ -136,7 +139,10 @@ mod tests {
         big.insert("notes".into(), json!(vec!["短句"; 20_000]));
         let err = check_size(Entity::Expense, &big).expect_err("too big");
         assert!(err.to_string().contains("65536"), "{err}");
-        assert!(check_size(Entity::Signature, &big).is_ok(), "strokes may be large");
+        assert!(
+            check_size(Entity::Signature, &big).is_ok(),
+            "strokes may be large"
+        );
     }
 
     #[test]

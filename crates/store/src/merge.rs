@@ -549,11 +549,12 @@ impl Store {
                 "SELECT op_id, entity, record_id, op, created_at FROM acked_op
                  WHERE op_id NOT IN (SELECT op_id FROM outbox) ORDER BY seq",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
-        let first: i64 = tx.query_row("SELECT coalesce(min(seq), 1) FROM outbox", [], |r| {
-            r.get(0)
-        })?;
+        let first: i64 =
+            tx.query_row("SELECT coalesce(min(seq), 1) FROM outbox", [], |r| r.get(0))?;
         let n = i64::try_from(journal.len()).unwrap_or(i64::MAX);
         for (i, (op_id, entity, record_id, op, created_at)) in journal.iter().enumerate() {
             let seq = first - n + i64::try_from(i).unwrap_or(0);

@@ -96,7 +96,8 @@ fn migrate_with(conn: &mut Connection, path: &Path, migrations: &[&str]) -> Resu
         .skip(usize::try_from(current).unwrap_or(0))
     {
         let version = i64::try_from(i).unwrap_or(i64::MAX);
-        if version > 0 {
+        // A database made just now (a new laptop, a first sync's file) has nothing to keep.
+        if version > 0 && current > 0 {
             // A copy of the database as it was, before anything changes its shape.
             let backup = backup_path(path, version);
             if backup.exists() {

@@ -276,6 +276,20 @@ pub struct RawPullResponse {
     pub cursor: String,
     pub has_more: bool,
     pub server_time: DateTime<Utc>,
+    /// The identity of the server database's history the cursor is of.
+    #[serde(default)]
+    pub epoch: Option<String>,
+}
+
+impl RawPullResponse {
+    /// The cursor as the laptop keeps it: `position.epoch`, so that the next pull names
+    /// the history it continues and a restored server can tell.
+    pub fn kept_cursor(&self) -> String {
+        match &self.epoch {
+            Some(e) => format!("{}.{e}", self.cursor),
+            None => self.cursor.clone(),
+        }
+    }
 }
 
 fn http() -> reqwest::Client {
@@ -354,8 +368,14 @@ impl Client {
         limit: usize,
     ) -> Result<T> {
         let mut url = format!("{}/v1/sync/pull?limit={limit}", self.base);
+        // A cursor is kept as `position.epoch` (see `kept_cursor`).
         if let Some(c) = cursor {
-            url.push_str(&format!("&cursor={c}"));
+            match c.split_once('.') {
+                Some((position, epoch)) => {
+                    url.push_str(&format!("&cursor={position}&epoch={epoch}"));
+                }
+                None => url.push_str(&format!("&cursor={c}")),
+            }
         }
         let res = self
             .http
@@ -919,11 +939,12 @@ pub async fn sync_once(
     loop {
         let count = u64::try_from(page.changes.len()).unwrap_or(0);
         let local_now = Utc::now();
+        let page_cursor = page.kept_cursor();
         let RawPullResponse {
             changes,
-            cursor: page_cursor,
             has_more,
             server_time,
+            ..
         } = page;
         let next = page_cursor.clone();
         // The page, the rebase of pending work on top of it and the cursor: one transaction.

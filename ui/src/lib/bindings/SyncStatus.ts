@@ -8,4 +8,9 @@ export type SyncStatus = { state: SyncState,
 /**
  * Kept across restarts; `None` before the first sync on this laptop.
  */
-last_synced_at: string | null, };
+last_synced_at: string | null, 
+/**
+ * How far this laptop's clock runs ahead of the server's (negative: behind), when it
+ * is far enough off to tell the engineer (`hlc::clock_warning`).
+ */
+clock_ahead_ms: number | null, };
