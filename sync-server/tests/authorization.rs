@@ -218,7 +218,7 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
         }
         let wang_token = fresh("wang").await.unwrap_or_else(|| wang.clone());
         let engineer = call(
-            &s,
+            s,
             *method,
             &uri(own, &own_photo),
             Some(&wang_token),
@@ -246,7 +246,7 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
         }
         let dispatch_token = fresh("dispatch").await.unwrap_or_else(|| dispatch.clone());
         let office = call(
-            &s,
+            s,
             *method,
             &uri(own, &own_photo),
             Some(&dispatch_token),
@@ -259,7 +259,7 @@ async fn each_caller_is_let_in_or_kept_out_of_every_call_as_the_matrix_says() {
         }
         let admin_token = fresh("admin").await.unwrap_or_else(|| admin.clone());
         let boss = call(
-            &s,
+            s,
             *method,
             &uri(others, &others_photo),
             Some(&admin_token),

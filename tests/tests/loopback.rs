@@ -945,15 +945,16 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
         "the acknowledged entry was sent again"
     );
     assert!(on_server(&server, Entity::LogEntry, later.id));
-    let s = store.lock().expect("lock");
-    assert_eq!(s.pending_count().expect("counts"), 0);
-    assert!(
-        s.work_order(lost_order).is_err(),
-        "the order the restored server never had is gone from the laptop"
-    );
-    let detail = s.work_order(orders[0]).expect("still here");
-    assert!(detail.log_entries.iter().any(|l| l.id == entry.id));
-    drop(s);
+    {
+        let s = store.lock().expect("lock");
+        assert_eq!(s.pending_count().expect("counts"), 0);
+        assert!(
+            s.work_order(lost_order).is_err(),
+            "the order the restored server never had is gone from the laptop"
+        );
+        let detail = s.work_order(orders[0]).expect("still here");
+        assert!(detail.log_entries.iter().any(|l| l.id == entry.id));
+    }
 
     // A new order assigned after the restore arrives at the next sync, as usual.
     let extra = generate(
