@@ -35,6 +35,8 @@ pub enum ErrorCode {
     Storage,
     /// Another Onsite window has this laptop's data open.
     InUse,
+    /// The system keyring, which holds the key of the laptop's data, cannot be used.
+    Keyring,
     /// The server refused or answered something unexpected.
     Server,
     /// The document has nothing to print yet (no quote, no settlement).
@@ -118,6 +120,9 @@ impl From<StoreError> for AppError {
             | StoreError::Sql(_)
             | StoreError::Io { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
             StoreError::InUse { .. } => AppError::new(ErrorCode::InUse, e.to_string()),
+            StoreError::Keyring(_) | StoreError::WrongKey { .. } => {
+                AppError::new(ErrorCode::Keyring, e.to_string())
+            }
         }
     }
 }

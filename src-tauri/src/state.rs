@@ -46,12 +46,15 @@ impl AppState {
                 path: dir.to_path_buf(),
                 source: e,
             })
-            .and_then(|()| {
+            // The data is encrypted with a key kept in the system keyring.
+            .and_then(|()| onsite_store::keychain::database_key(dir))
+            .and_then(|key| {
                 Store::open(
                     dir.join("onsite.db"),
                     &OpenOptions {
                         // Used on the first open only; the store keeps its device id.
                         device_id: uuid::Uuid::now_v7().to_string(),
+                        key: Some(key),
                     },
                 )
             });

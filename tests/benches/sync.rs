@@ -153,6 +153,7 @@ async fn laptop(
         dir.join(format!("{device}.db")),
         &OpenOptions {
             device_id: device.into(),
+            key: None,
         },
     )
     .expect("store");

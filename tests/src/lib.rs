@@ -203,6 +203,16 @@ pub fn seeded(dir: &tempfile::TempDir, orders: usize) -> (TestServer, Uuid, Vec<
     (server, engineer, order_ids)
 }
 
+/// The database key of a test laptop, the same at every open of it (an app reads it from
+/// the system keyring): test laptops are encrypted like real ones.
+pub fn laptop_key(device: &str) -> onsite_store::DbKey {
+    let mut bytes = [0x5au8; 32];
+    for (b, d) in bytes.iter_mut().zip(device.bytes().cycle()) {
+        *b ^= d;
+    }
+    onsite_store::DbKey::from_bytes(bytes)
+}
+
 /// A laptop: its own store in `dir`, signed in to `server` as the engineer `wang`.
 pub async fn laptop(
     dir: &tempfile::TempDir,
@@ -213,6 +223,7 @@ pub async fn laptop(
         dir.path().join(format!("{device}.db")),
         &OpenOptions {
             device_id: device.into(),
+            key: Some(laptop_key(device)),
         },
     )
     .expect("store");

@@ -277,6 +277,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             dir.path().join(format!("{name}.db")),
             &OpenOptions {
                 device_id: name.clone(),
+                key: Some(onsite_tests::laptop_key(&name)),
             },
         )
         .map_err(|e| e.to_string())?;
@@ -323,6 +324,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                     dir.path().join(format!("{}-between-{step}.db", l.name)),
                     &OpenOptions {
                         device_id: l.name.clone(),
+                        key: Some(onsite_tests::laptop_key(&l.name)),
                     },
                 )
                 .map_err(|e| format!("a scratch store: {e}"))?;
@@ -334,6 +336,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                     dir.path().join(format!("{}.db", l.name)),
                     &OpenOptions {
                         device_id: l.name.clone(),
+                        key: Some(onsite_tests::laptop_key(&l.name)),
                     },
                 )
                 .map_err(|e| format!("{} does not reopen: {e}", l.name))?;

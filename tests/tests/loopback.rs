@@ -234,6 +234,7 @@ async fn the_session_survives_a_restart_and_works_offline() {
         &path,
         &OpenOptions {
             device_id: "laptop-1".into(),
+            key: Some(onsite_tests::laptop_key("laptop-1")),
         },
     )
     .expect("reopens");
@@ -293,6 +294,7 @@ async fn requests_and_answers_cut_on_the_wire_lose_nothing_and_apply_nothing_twi
         dir.path().join("laptop.db"),
         &OpenOptions {
             device_id: "laptop-1".into(),
+            key: Some(onsite_tests::laptop_key("laptop-1")),
         },
     )
     .expect("store");
@@ -361,6 +363,7 @@ async fn a_first_sync_cut_mid_snapshot_leaves_the_laptop_empty_and_the_next_gets
         &path,
         &OpenOptions {
             device_id: "cut".into(),
+            key: Some(onsite_tests::laptop_key("cut")),
         },
     )
     .expect("store");
@@ -508,6 +511,7 @@ async fn a_photo_goes_up_before_its_record_even_over_a_connection_cut_mid_upload
         dir.path().join("laptop").join("laptop.db"),
         &OpenOptions {
             device_id: "laptop-1".into(),
+            key: Some(onsite_tests::laptop_key("laptop-1")),
         },
     )
     .expect("store");
@@ -571,6 +575,7 @@ async fn a_20_mb_photo_gets_through_a_link_that_drops_every_3_mb_and_another_lap
             dir.path().join(name).join("laptop.db"),
             &OpenOptions {
                 device_id: name.into(),
+                key: Some(onsite_tests::laptop_key(name)),
             },
         )
         .expect("store");

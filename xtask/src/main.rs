@@ -47,6 +47,9 @@ const APT_PACKAGES: &[&str] = &[
     "qpdf",
     "fonts-noto-cjk",
     "imagemagick",
+    // A headless Secret Service for the keyring the app keeps its database key in.
+    "dbus-daemon",
+    "gnome-keyring",
 ];
 /// Toolchain components the checks need.
 const RUSTUP_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
@@ -87,6 +90,34 @@ fn run(cmd: &mut Command) -> Result<()> {
         bail!("{cmd:?} failed ({status})");
     }
     Ok(())
+}
+
+/// `cmd` run inside a private D-Bus session with a headless Secret Service (gnome-keyring)
+/// unlocked, its keyrings in `home`: the desktop app keeps its database key in the system
+/// keyring, and a server or CI has none.
+fn in_keyring_session(cmd: &Command, home: &Path) -> Result<Command> {
+    std::fs::create_dir_all(home).with_context(|| format!("creating {}", home.display()))?;
+    let mut wrapped = Command::new("dbus-run-session");
+    wrapped.args([
+        "--",
+        "sh",
+        "-c",
+        "printf onsite | gnome-keyring-daemon --unlock --components=secrets >/dev/null || exit 1; exec \"$@\"",
+        "sh",
+    ]);
+    wrapped.arg(cmd.get_program()).args(cmd.get_args());
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    // gnome-keyring keeps its keyrings under $XDG_DATA_HOME/keyrings.
+    wrapped.env("XDG_DATA_HOME", home);
+    Ok(wrapped)
 }
 
 fn cargo() -> Command {
@@ -300,9 +331,10 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--locked", "--no-fail-fast"])
-        .stdout(Stdio::piped());
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
+    let mut cmd = in_keyring_session(&tests, &target_dir().join("keyring"))?;
+    cmd.stdout(Stdio::piped());
     eprintln!("xtask: running {cmd:?}");
     let mut child = cmd.spawn().context("could not start cargo test")?;
     if let Some(out) = child.stdout.take() {
@@ -404,6 +436,10 @@ fn run_demo(args: &[String]) -> Result<()> {
         } else {
             None
         };
+        // Without a session bus (a server, CI) the app gets a keyring of its own.
+        if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
+            app = in_keyring_session(&app, &demo.join("keyring"))?;
+        }
         run(&mut app)
     })();
     let _ = server.kill();

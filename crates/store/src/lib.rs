@@ -10,6 +10,9 @@
 
 mod blobs;
 mod bootstrap;
+mod cipher;
+#[cfg(feature = "keychain")]
+pub mod keychain;
 mod index;
 mod merge;
 mod migrate;
@@ -27,6 +30,7 @@ use onsite_domain::{DomainError, Hlc, HlcClock};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use bootstrap::{Bootstrap, BootstrapStats, SnapshotLines, SnapshotReader};
+pub use cipher::DbKey;
 pub use merge::{ApplyStats, OpOutcome};
 pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
 
@@ -64,6 +68,14 @@ pub enum StoreError {
     AlreadyExists { entity: String, id: String },
     #[error("a stored {what} could not be read ({detail}): sync again to repair it")]
     BadData { what: String, detail: String },
+    #[error(
+        "the local database {path} cannot be opened with this laptop's key (it was encrypted with another one): move it aside and sync again"
+    )]
+    WrongKey { path: PathBuf },
+    #[error(
+        "the system keyring cannot be used ({0}): unlock it (or install a Secret Service such as gnome-keyring) and start Onsite again"
+    )]
+    Keyring(String),
     #[error("database error: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("file error on {path}: {source}")]
@@ -80,6 +92,9 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub struct OpenOptions {
     /// This device's id, used in HLC stamps. Kept from the first open on.
     pub device_id: String,
+    /// The key the database is encrypted with (SQLCipher); `None`: not encrypted (tests
+    /// and tools only: the app always gives one).
+    pub key: Option<DbKey>,
 }
 
 /// The local database of one engineer's laptop.
@@ -96,6 +111,8 @@ pub struct Store {
     /// database file, so that nothing else has the file open when a first sync renames a
     /// new one over it, and two windows never work on the same data.
     _lock: std::fs::File,
+    /// What the database is encrypted with: a first sync's new file gets it too.
+    key: Option<DbKey>,
 }
 
 impl Store {
@@ -109,7 +126,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         let lock = lock_file(&path)?;
-        let mut conn = Connection::open(&path)?;
+        let mut conn = cipher::open(&path, options.key.as_ref())?;
         configure(&conn)?;
         let opened_with = migrate::check_integrity(&conn, &path, false)?;
         migrate::migrate(&mut conn, &path)?;
@@ -159,6 +176,7 @@ impl Store {
             sla,
             opened_with,
             _lock: lock,
+            key: options.key.clone(),
         })
     }
 

@@ -27,6 +27,7 @@ fn crash_child_writer() {
         &path,
         &onsite_store::OpenOptions {
             device_id: support::DEVICE.into(),
+            key: None,
         },
     )
     .expect("opens");
@@ -117,6 +118,7 @@ fn sigkill_in_a_burst_of_writes_loses_nothing_acknowledged() {
             &path,
             &onsite_store::OpenOptions {
                 device_id: support::DEVICE.into(),
+                key: None,
             },
         )
         .expect("opens after kill -9");

@@ -80,6 +80,7 @@ fn a_second_window_on_the_same_data_is_refused_until_the_first_closes() {
     let first = open(&dir);
     let options = OpenOptions {
         device_id: DEVICE.into(),
+        key: None,
     };
     let err = Store::open(dir.path().join("onsite.db"), &options).expect_err("refused");
     assert!(matches!(err, StoreError::InUse { .. }), "{err}");
@@ -96,6 +97,7 @@ fn the_device_id_of_the_first_open_is_kept() {
         dir.path().join("onsite.db"),
         &OpenOptions {
             device_id: "another".into(),
+            key: None,
         },
     )
     .expect("opens");
@@ -120,6 +122,7 @@ fn a_damaged_database_is_refused_with_a_way_out_and_can_be_moved_aside() {
         &path,
         &OpenOptions {
             device_id: DEVICE.into(),
+            key: None,
         },
     )
     .expect_err("damaged file is refused");
@@ -135,6 +138,7 @@ fn a_damaged_database_is_refused_with_a_way_out_and_can_be_moved_aside() {
         &path,
         &OpenOptions {
             device_id: DEVICE.into(),
+            key: None,
         },
     )
     .expect("a fresh store opens");

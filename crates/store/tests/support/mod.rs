@@ -44,6 +44,7 @@ pub fn open(dir: &TempDir) -> Store {
         dir.path().join("onsite.db"),
         &OpenOptions {
             device_id: DEVICE.into(),
+            key: None,
         },
     )
     .expect("store opens")
