@@ -59,7 +59,9 @@ impl AppState {
                 )
             });
         let (store, open_error) = match opened {
-            Ok(store) => {
+            Ok(mut store) => {
+                // The session token with the key, in the keyring.
+                store.keep_secrets_in_keyring();
                 tracing::info!(path = %store.path().display(), check = store.opened_with, "store opened");
                 (Some(Arc::new(Mutex::new(store))), None)
             }

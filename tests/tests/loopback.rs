@@ -242,6 +242,11 @@ async fn the_session_survives_a_restart_and_works_offline() {
         .expect("reads")
         .expect("still signed in");
     assert_eq!(kept, session);
+    let in_database = store.setting("session").expect("reads").expect("kept");
+    assert!(
+        !in_database.contains(&session.token),
+        "the token is kept in the keyring, not in the database"
+    );
     assert!(store.work_order(orders[0]).is_ok());
     onsite_sync_client::Session::forget(&store).expect("signs out");
     assert!(

@@ -269,14 +269,24 @@ fn main() {
 }
 
 /// The same rows as a server snapshot, written into a new file and put in place (a first
-/// sync through `GET /v1/sync/snapshot`). Run last: its 150 MB of writes would otherwise
-/// still be draining to disk while the other figures are measured.
+/// sync through `GET /v1/sync/snapshot`), on a plain store and on an encrypted one (the
+/// app's: SQLCipher), with what the engineer then waits for on each. Run last: its 150 MB
+/// of writes would otherwise still be draining to disk while the other figures are taken.
 fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uuid) {
-    {
-        let all = support::changes(data, engineer);
-        let text = support::snapshot_text(&all, "1");
+    let all = support::changes(data, engineer);
+    let text = support::snapshot_text(&all, "1");
+    let mut figures = Vec::new();
+    for key in [None, Some(onsite_store::DbKey::from_bytes([0x42; 32]))] {
+        let encrypted = key.is_some();
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut fresh = open(&dir);
+        let mut fresh = onsite_store::Store::open(
+            dir.path().join("onsite.db"),
+            &onsite_store::OpenOptions {
+                device_id: support::DEVICE.into(),
+                key,
+            },
+        )
+        .expect("opens");
         let t = Instant::now();
         let mut boot = fresh.begin_bootstrap().expect("starts");
         for piece in text.as_bytes().chunks(256 * 1024) {
@@ -287,13 +297,57 @@ fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uui
             .finish_bootstrap(boot, now())
             .expect("puts it in place")
             .expect("the store was empty");
+        let first_sync = t.elapsed();
         println!(
             "{:<46} total  {:>12}  ({:.1} MB snapshot: rows {}, then list, search, flush, rename {})",
-            "  the same as a snapshot (first sync)",
-            ms(t.elapsed()),
+            if encrypted {
+                "  the same, encrypted (SQLCipher, the app's)"
+            } else {
+                "  the same as a snapshot (first sync)"
+            },
+            ms(first_sync),
             text.len() as f64 / 1e6,
             ms(fed),
-            ms(t.elapsed() - fed)
+            ms(first_sync - fed)
         );
+        let mut list = Vec::new();
+        let mut search = Vec::new();
+        let mut write = Vec::new();
+        let order = data.orders[0].id;
+        for i in 0..101 {
+            let t = Instant::now();
+            let page = fresh.open_work_orders(None, Page::default()).expect("lists");
+            list.push(t.elapsed());
+            assert!(!page.is_empty());
+            let t = Instant::now();
+            let _ = fresh.search("过流故", 50).expect("searches");
+            search.push(t.elapsed());
+            let t = Instant::now();
+            fresh
+                .update(
+                    Entity::WorkOrder,
+                    order,
+                    serde_json::Map::from_iter([("diagnosis".to_owned(), json!(format!("写入 {i}")))]),
+                    now(),
+                )
+                .expect("writes");
+            write.push(t.elapsed());
+        }
+        figures.push((first_sync, median(list), median(search), median(write)));
+    }
+    if let [plain, encrypted] = figures[..] {
+        let cost = |p: Duration, e: Duration| {
+            format!(
+                "{} -> {} ({:+.0} %)",
+                ms(p),
+                ms(e),
+                (e.as_secs_f64() / p.as_secs_f64().max(1e-9) - 1.0) * 100.0
+            )
+        };
+        println!("encryption at rest (SQLCipher), plain -> encrypted:");
+        println!("  {:<44} {}", "first sync from the snapshot", cost(plain.0, encrypted.0));
+        println!("  {:<44} {}  target < 1.000 ms {}", "urgency list, first page of 50", cost(plain.1, encrypted.1), if encrypted.1 <= Duration::from_millis(1) { "✓" } else { "✗ MISSED" });
+        println!("  {:<44} {}", "search 3-char Chinese substring, common", cost(plain.2, encrypted.2));
+        println!("  {:<44} {}", "one edit, durable (synchronous = FULL)", cost(plain.3, encrypted.3));
     }
 }

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use onsite_domain::protocol::SNAPSHOT_MAGIC;
 use onsite_domain::sla::SlaConfig;
 use onsite_domain::{Entity, Hlc};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use crate::raw::stamps;
 use crate::{Result, Store, StoreError, index, meta_set, migrate};

@@ -55,8 +55,10 @@ pub(crate) const PAGE_SIZE: u32 = 16_384;
 /// Applies `key` to a connection just opened, before anything reads it.
 pub(crate) fn apply(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
     if let Some(key) = key {
+        // The default too: a database attached with a key (a first sync's file copying
+        // the live store's settings) is read with it before any pragma could name it.
         conn.execute_batch(&format!(
-            "PRAGMA key = {}; PRAGMA cipher_page_size = {PAGE_SIZE};",
+            "PRAGMA cipher_default_page_size = {PAGE_SIZE}; PRAGMA key = {}; PRAGMA cipher_page_size = {PAGE_SIZE};",
             key.literal()
         ))?;
     }

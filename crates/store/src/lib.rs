@@ -113,7 +113,24 @@ pub struct Store {
     _lock: std::fs::File,
     /// What the database is encrypted with: a first sync's new file gets it too.
     key: Option<DbKey>,
+    /// Where the app's secrets (session tokens) are kept: never in the database.
+    secrets: Secrets,
 }
+
+/// Where a store keeps secrets.
+#[derive(Debug, Clone)]
+enum Secrets {
+    /// In this process's memory only, by database (tests and tools).
+    Memory,
+    /// In the system keyring, by data folder (the app).
+    #[cfg(feature = "keychain")]
+    Keyring(PathBuf),
+}
+
+/// The secrets of stores that keep them in memory, by database path and name.
+static MEMORY_SECRETS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(PathBuf, String), String>>,
+> = std::sync::LazyLock::new(Default::default);
 
 impl Store {
     /// Server time minus this laptop's time, as measured at the last sync.
@@ -177,6 +194,7 @@ impl Store {
             opened_with,
             _lock: lock,
             key: options.key.clone(),
+            secrets: Secrets::Memory,
         })
     }
 
@@ -201,6 +219,49 @@ impl Store {
     /// Runs the full `integrity_check` (tables, indexes and the search index) now.
     pub fn verify(&self) -> Result<()> {
         migrate::check_integrity(&self.conn, &self.path, true).map(|_| ())
+    }
+
+    /// Keeps this store's secrets (session tokens) in the system keyring, under its data
+    /// folder, instead of this process's memory.
+    #[cfg(feature = "keychain")]
+    pub fn keep_secrets_in_keyring(&mut self) {
+        let dir = self
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        self.secrets = Secrets::Keyring(dir);
+    }
+
+    /// A secret of the app (a session token): from the keyring, never from the database.
+    pub fn secret(&self, name: &str) -> Result<Option<String>> {
+        match &self.secrets {
+            Secrets::Memory => Ok(MEMORY_SECRETS
+                .lock()
+                .map_err(|_| StoreError::Keyring("the secrets lock was poisoned".into()))?
+                .get(&(self.path.clone(), name.to_owned()))
+                .cloned()),
+            #[cfg(feature = "keychain")]
+            Secrets::Keyring(dir) => keychain::secret(dir, name),
+        }
+    }
+
+    /// Keeps a secret of the app (`None` forgets it).
+    pub fn set_secret(&self, name: &str, value: Option<&str>) -> Result<()> {
+        match &self.secrets {
+            Secrets::Memory => {
+                let mut all = MEMORY_SECRETS
+                    .lock()
+                    .map_err(|_| StoreError::Keyring("the secrets lock was poisoned".into()))?;
+                let k = (self.path.clone(), name.to_owned());
+                match value {
+                    Some(v) => all.insert(k, v.to_owned()),
+                    None => all.remove(&k),
+                };
+                Ok(())
+            }
+            #[cfg(feature = "keychain")]
+            Secrets::Keyring(dir) => keychain::set_secret(dir, name, value),
+        }
     }
 
     /// A setting of the app (signed-in session, language…), kept in the local database so

@@ -104,29 +104,46 @@ pub struct Session {
 
 impl Session {
     const KEY: &'static str = "session";
+    /// The token is a secret: kept in the system keyring, never in the database.
+    const TOKEN: &'static str = "session-token";
 
-    /// Keeps the session in the local store: after the first sign-in the app opens
-    /// signed in, online or not.
+    /// Keeps the session (its token in the keyring, the rest in the local store): after
+    /// the first sign-in the app opens signed in, online or not.
     pub fn save(&self, store: &Store) -> Result<()> {
-        let json = serde_json::to_string(self).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let mut kept = self.clone();
+        kept.token = String::new();
+        let json = serde_json::to_string(&kept).map_err(|e| SyncError::Protocol(e.to_string()))?;
+        store.set_secret(Self::TOKEN, Some(&self.token))?;
         Ok(store.set_setting(Self::KEY, &json)?)
     }
 
-    /// The kept session, if any (an unreadable one counts as none: sign in again).
+    /// The kept session, if any (an unreadable one, or one whose token is gone from the
+    /// keyring, counts as none: sign in again). A session an older Onsite kept with its
+    /// token in the database has the token moved to the keyring.
     pub fn load(store: &Store) -> Result<Option<Session>> {
-        Ok(store
+        let Some(mut session) = store
             .setting(Self::KEY)?
-            .and_then(|json| serde_json::from_str(&json).ok()))
+            .and_then(|json| serde_json::from_str::<Session>(&json).ok())
+        else {
+            return Ok(None);
+        };
+        if !session.token.is_empty() {
+            session.save(store)?;
+            return Ok(Some(session));
+        }
+        Ok(store.secret(Self::TOKEN)?.map(|token| Session { token, ..session }))
     }
 
     /// Signs out on this laptop (the work stays in the store and is sent after the next
     /// sign-in).
     pub fn forget(store: &Store) -> Result<()> {
+        store.set_secret(Self::TOKEN, None)?;
         Ok(store.clear_setting(Self::KEY)?)
     }
 }
 
-const REVOKE_KEY: &str = "session.revoke";
+/// Signed-out tokens not yet revoked on the server: secrets, kept in the keyring.
+const REVOKE_KEY: &str = "signed-out-tokens";
 /// Signed-out tokens kept for revoking at most: beyond that the oldest are dropped (they
 /// still expire on the server after their 30 days).
 const REVOKE_KEPT: usize = 20;
@@ -134,7 +151,7 @@ const REVOKE_KEPT: usize = 20;
 /// Tokens of sessions signed out here that the server has not yet been told of.
 fn tokens_to_revoke(store: &Store) -> std::result::Result<Vec<(String, String)>, StoreError> {
     Ok(store
-        .setting(REVOKE_KEY)?
+        .secret(REVOKE_KEY)?
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default())
 }
@@ -147,7 +164,7 @@ fn set_tokens_to_revoke(
         what: "signed-out sessions".into(),
         detail: e.to_string(),
     })?;
-    store.set_setting(REVOKE_KEY, &json)
+    store.set_secret(REVOKE_KEY, Some(&json))
 }
 
 /// Signs out: the session is forgotten on this laptop at once and its token is revoked on
@@ -162,6 +179,7 @@ pub async fn sign_out(store: &SharedStore, session: Option<Session>) -> Result<(
             tokens.drain(..excess);
             set_tokens_to_revoke(s, &tokens)?;
         }
+        s.set_secret(Session::TOKEN, None)?;
         s.clear_setting(Session::KEY)
     })
     .await?;
