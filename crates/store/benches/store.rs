@@ -316,7 +316,9 @@ fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uui
         let order = data.orders[0].id;
         for i in 0..101 {
             let t = Instant::now();
-            let page = fresh.open_work_orders(None, Page::default()).expect("lists");
+            let page = fresh
+                .open_work_orders(None, Page::default())
+                .expect("lists");
             list.push(t.elapsed());
             assert!(!page.is_empty());
             let t = Instant::now();
@@ -327,7 +329,10 @@ fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uui
                 .update(
                     Entity::WorkOrder,
                     order,
-                    serde_json::Map::from_iter([("diagnosis".to_owned(), json!(format!("写入 {i}")))]),
+                    serde_json::Map::from_iter([(
+                        "diagnosis".to_owned(),
+                        json!(format!("写入 {i}")),
+                    )]),
                     now(),
                 )
                 .expect("writes");
@@ -345,9 +350,30 @@ fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uui
             )
         };
         println!("encryption at rest (SQLCipher), plain -> encrypted:");
-        println!("  {:<44} {}", "first sync from the snapshot", cost(plain.0, encrypted.0));
-        println!("  {:<44} {}  target < 1.000 ms {}", "urgency list, first page of 50", cost(plain.1, encrypted.1), if encrypted.1 <= Duration::from_millis(1) { "✓" } else { "✗ MISSED" });
-        println!("  {:<44} {}", "search 3-char Chinese substring, common", cost(plain.2, encrypted.2));
-        println!("  {:<44} {}", "one edit, durable (synchronous = FULL)", cost(plain.3, encrypted.3));
+        println!(
+            "  {:<44} {}",
+            "first sync from the snapshot",
+            cost(plain.0, encrypted.0)
+        );
+        println!(
+            "  {:<44} {}  target < 1.000 ms {}",
+            "urgency list, first page of 50",
+            cost(plain.1, encrypted.1),
+            if encrypted.1 <= Duration::from_millis(1) {
+                "✓"
+            } else {
+                "✗ MISSED"
+            }
+        );
+        println!(
+            "  {:<44} {}",
+            "search 3-char Chinese substring, common",
+            cost(plain.2, encrypted.2)
+        );
+        println!(
+            "  {:<44} {}",
+            "one edit, durable (synchronous = FULL)",
+            cost(plain.3, encrypted.3)
+        );
     }
 }

@@ -66,7 +66,12 @@ pub(crate) fn apply(conn: &Connection, key: Option<&DbKey>) -> Result<()> {
 }
 
 /// Attaches the database at `path` as `schema`, with `key` when encrypted.
-pub(crate) fn attach(conn: &Connection, path: &Path, schema: &str, key: Option<&DbKey>) -> Result<()> {
+pub(crate) fn attach(
+    conn: &Connection,
+    path: &Path,
+    schema: &str,
+    key: Option<&DbKey>,
+) -> Result<()> {
     match key {
         Some(key) => {
             conn.execute(
@@ -87,8 +92,10 @@ pub(crate) fn attach(conn: &Connection, path: &Path, schema: &str, key: Option<&
 
 /// Whether the connection can read its database (with the key it was given).
 fn readable(conn: &Connection) -> bool {
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
-        .is_ok()
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .is_ok()
 }
 
 /// Opens the database at `path` with `key`, converting a plain database written before

@@ -11,9 +11,9 @@
 mod blobs;
 mod bootstrap;
 mod cipher;
+mod index;
 #[cfg(feature = "keychain")]
 pub mod keychain;
-mod index;
 mod merge;
 mod migrate;
 mod numbers;

@@ -121,7 +121,7 @@ impl Session {
     /// keyring, counts as none: sign in again). A session an older Onsite kept with its
     /// token in the database has the token moved to the keyring.
     pub fn load(store: &Store) -> Result<Option<Session>> {
-        let Some(mut session) = store
+        let Some(session) = store
             .setting(Self::KEY)?
             .and_then(|json| serde_json::from_str::<Session>(&json).ok())
         else {
@@ -131,7 +131,9 @@ impl Session {
             session.save(store)?;
             return Ok(Some(session));
         }
-        Ok(store.secret(Self::TOKEN)?.map(|token| Session { token, ..session }))
+        Ok(store
+            .secret(Self::TOKEN)?
+            .map(|token| Session { token, ..session }))
     }
 
     /// Signs out on this laptop (the work stays in the store and is sent after the next
