@@ -152,8 +152,17 @@ fn main() {
         Some(Duration::from_millis(1)),
     );
 
-    // 100 local edits waiting to be sent, so that the pull has something to rebase.
-    for o in data.orders.iter().take(100) {
+    // 100 local edits waiting to be sent, so that the pull has something to rebase (on
+    // orders still open: a completed order's findings are final).
+    let open_orders = data.orders.iter().filter(|o| {
+        !matches!(
+            o.status,
+            onsite_domain::Status::Completed
+                | onsite_domain::Status::Closed
+                | onsite_domain::Status::Cancelled
+        )
+    });
+    for o in open_orders.take(100) {
         let serde_json::Value::Object(f) = json!({"diagnosis": "现场确认：轴承磨损"})
         else {
             unreachable!("object")
@@ -313,7 +322,13 @@ fn snapshot_first_sync(data: &onsite_domain::demo::DemoData, engineer: uuid::Uui
         let mut list = Vec::new();
         let mut search = Vec::new();
         let mut write = Vec::new();
-        let order = data.orders[0].id;
+        let order = data
+            .orders
+            .iter()
+            .find(|o| o.status == onsite_domain::Status::OnSite)
+            .or(data.orders.first())
+            .expect("orders")
+            .id;
         for i in 0..101 {
             let t = Instant::now();
             let page = fresh
