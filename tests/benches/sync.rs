@@ -153,7 +153,8 @@ async fn laptop(
         dir.join(format!("{device}.db")),
         &OpenOptions {
             device_id: device.into(),
-            key: None,
+            // Encrypted, as the app's laptops are.
+            key: Some(onsite_tests::laptop_key(device)),
         },
     )
     .expect("store");
