@@ -67,10 +67,21 @@ pub fn server_base(input: &str) -> Result<String> {
     if typed.is_empty() {
         return Err(SyncError::BadAddress("it is empty".into()));
     }
+    // No scheme: https, so that a password and a token never cross a network in the
+    // clear because a scheme was left out; plain http only to this machine itself.
     let with_scheme = if typed.contains("://") {
         typed.to_owned()
     } else {
-        format!("http://{typed}")
+        let host = reqwest::Url::parse(&format!("http://{typed}"))
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        format!("{}://{typed}", if loopback { "http" } else { "https" })
     };
     let url = reqwest::Url::parse(&with_scheme)
         .map_err(|e| SyncError::BadAddress(format!("{typed}: {e}")))?;
@@ -1185,9 +1196,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_typed_server_address_gets_a_scheme_and_loses_its_trailing_slash() {
+    fn a_typed_server_address_gets_a_scheme_https_unless_local_and_loses_its_trailing_slash() {
         for (typed, base) in [
             ("127.0.0.1:8787", "http://127.0.0.1:8787"),
+            ("localhost:8787", "http://localhost:8787"),
+            ("[::1]:8787", "http://[::1]:8787"),
+            ("192.168.1.10:8787", "https://192.168.1.10:8787"),
+            ("sync.example.cn", "https://sync.example.cn"),
             (" http://10.0.0.2:8787/ ", "http://10.0.0.2:8787"),
             ("https://sync.example.cn/", "https://sync.example.cn"),
         ] {
