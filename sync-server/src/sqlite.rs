@@ -283,6 +283,27 @@ mod hooks {
     /// Set once any database of this process has the skew switched on: until then the
     /// hook costs nothing.
     pub(super) static SKEW_ANYWHERE: AtomicBool = AtomicBool::new(false);
+    /// Set once any database of this process was made to look full.
+    pub(super) static DISK_ANYWHERE: AtomicBool = AtomicBool::new(false);
+
+    /// A full disk, as `SqliteStorage::disk_full` asked: the writer may not grow the file.
+    pub(super) fn limit_growth(conn: &rusqlite::Connection) -> Result<()> {
+        if !DISK_ANYWHERE.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let full: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'test_hook_disk_full')",
+            [],
+            |r| r.get(0),
+        )?;
+        let pages: i64 = if full {
+            conn.query_row("PRAGMA page_count", [], |r| r.get(0))?
+        } else {
+            1_073_741_823
+        };
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
+    }
 
     /// The PostgreSQL pitfall of PROTOCOL.md, made to happen on SQLite: change-log
     /// positions not taken in commit order. A writer takes two positions, uses the higher
@@ -320,6 +341,20 @@ mod hooks {
 
 #[cfg(feature = "test-hooks")]
 impl SqliteStorage {
+    /// Test hook: the disk is full (`true`) or has room again (`false`) for this
+    /// database's pushes: the writer may not grow the file past its size now, so SQLite
+    /// itself answers "database or disk is full".
+    pub fn disk_full(&self, full: bool) -> Result<()> {
+        let conn = self.conn()?;
+        if full {
+            conn.execute_batch("CREATE TABLE IF NOT EXISTS test_hook_disk_full (x INTEGER)")?;
+        } else {
+            conn.execute_batch("DROP TABLE IF EXISTS test_hook_disk_full")?;
+        }
+        hooks::DISK_ANYWHERE.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+
     /// Test hook: from now on this database numbers changes out of commit order (see
     /// `hooks::skewed_seq`), so that a test can show its check would catch that.
     pub fn number_changes_out_of_commit_order(&self) -> Result<()> {
@@ -1016,6 +1051,8 @@ impl Storage for SqliteStorage {
 
     fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>> {
         let mut conn = self.conn()?;
+        #[cfg(feature = "test-hooks")]
+        hooks::limit_growth(&conn)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(ops.len());
         let me = session.user.id.to_string();

@@ -990,3 +990,57 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
         .expect("syncs");
     assert!(store.lock().expect("lock").work_order(new_order).is_ok());
 }
+
+#[tokio::test]
+async fn a_full_disk_on_the_server_is_a_503_to_wait_out_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, _, orders) = seeded(&dir, 1);
+    let (store, client, session) = laptop(&dir, &server, "laptop-1").await;
+    let config = Config::default();
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("first sync");
+    server.storage().disk_full(true).expect("fills the disk");
+    // A day's log, long enough to need new pages on the server.
+    let entry = log_entry(
+        orders[0],
+        &"更换轴承，清洁散热风道，复测电流正常。".repeat(200),
+    );
+    store
+        .lock()
+        .expect("lock")
+        .append(Entity::LogEntry, &entry, chrono::Utc::now())
+        .expect("saved on the laptop");
+    let err = sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect_err("the server cannot write");
+    assert!(err.is_transient(), "waited out, not refused: {err}");
+    assert!(
+        matches!(err, SyncError::Server { status: 503, .. }),
+        "{err}"
+    );
+    let raw = reqwest::Client::new()
+        .post(format!("{}/v1/sync/push", server.url()))
+        .bearer_auth(&session.token)
+        .json(&serde_json::json!({"device_id": "laptop-1", "ops": store.lock().expect("lock").pending_batch(10).expect("reads")}))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(raw.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(raw.headers().contains_key(reqwest::header::RETRY_AFTER));
+    assert_eq!(
+        store.lock().expect("lock").pending_count().expect("counts"),
+        1
+    );
+    assert!(!on_server(&server, Entity::LogEntry, entry.id));
+
+    server.storage().disk_full(false).expect("room again");
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("syncs once there is room");
+    assert_eq!(
+        store.lock().expect("lock").pending_count().expect("counts"),
+        0
+    );
+    assert!(on_server(&server, Entity::LogEntry, entry.id));
+}
