@@ -867,6 +867,24 @@ fn restore(server: &mut TestServer, copy: &std::path::Path) {
     server.restart();
 }
 
+/// A new order of demo data (`seed`), put on the server and assigned to `engineer`.
+fn assign_new_order(server: &TestServer, engineer: Uuid, seed: u64) -> Uuid {
+    let size = DemoSize {
+        customers: 1,
+        equipment: 1,
+        orders: 1,
+        checklist_items_per_order: 0,
+        part_usages_per_order: 0,
+    };
+    let extra = generate(seed, size, engineer, chrono::Utc::now());
+    let storage = server.storage();
+    let order = onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
+    storage
+        .assign(order, &[engineer], None, chrono::Utc::now())
+        .expect("assigns");
+    order
+}
+
 fn log_entry(order: Uuid, text: &str) -> onsite_domain::records::LogEntry {
     onsite_domain::records::LogEntry {
         id: Uuid::now_v7(),
@@ -912,25 +930,7 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
         .expect("lock")
         .append(Entity::LogEntry, &entry, chrono::Utc::now())
         .expect("saved");
-    let storage = server.storage();
-    let extra = generate(
-        11,
-        DemoSize {
-            customers: 1,
-            equipment: 1,
-            orders: 1,
-            checklist_items_per_order: 0,
-            part_usages_per_order: 0,
-        },
-        engineer,
-        chrono::Utc::now(),
-    );
-    let lost_order =
-        onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
-    storage
-        .assign(lost_order, &[engineer], None, chrono::Utc::now())
-        .expect("assigns");
-    drop(storage);
+    let lost_order = assign_new_order(&server, engineer, 11);
     sync_once(&store, &client, &config, &|_| {})
         .await
         .expect("syncs");
@@ -967,24 +967,7 @@ async fn a_server_restored_from_an_older_backup_gets_back_what_the_laptop_had_se
     }
 
     // A new order assigned after the restore arrives at the next sync, as usual.
-    let extra = generate(
-        12,
-        DemoSize {
-            customers: 1,
-            equipment: 1,
-            orders: 1,
-            checklist_items_per_order: 0,
-            part_usages_per_order: 0,
-        },
-        engineer,
-        chrono::Utc::now(),
-    );
-    let storage = server.storage();
-    let new_order =
-        onsite_tests::put_demo(&storage, &extra, Status::Assigned, chrono::Utc::now())[0];
-    storage
-        .assign(new_order, &[engineer], None, chrono::Utc::now())
-        .expect("assigns");
+    let new_order = assign_new_order(&server, engineer, 12);
     sync_once(&store, &client, &config, &|_| {})
         .await
         .expect("syncs");
