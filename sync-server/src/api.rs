@@ -217,11 +217,62 @@ fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     }
 }
 
+/// The bodies and answers of the calls, as `/openapi.json` names them.
+pub(crate) mod doc {
+    pub(crate) use super::{
+        AccountAnswer, AssignRequest, CreateUser, Created, Health, LeaseRequest, LoginRequest,
+        LoginResponse, NewPassword, Numbers, Operations, WorkOrders,
+    };
+    use serde_json::{Map, Value};
+
+    /// An OpenAPI 3.1 document.
+    #[derive(utoipa::ToSchema)]
+    #[allow(dead_code)]
+    pub(crate) struct Document(Map<String, Value>);
+
+    /// A customer, equipment or work order row as DOMAIN.md describes it (`id` made when
+    /// absent).
+    #[derive(utoipa::ToSchema)]
+    #[allow(dead_code)]
+    pub(crate) struct Record(Map<String, Value>);
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    status: &'static str,
+}
+
+/// Numbers leased.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Numbers {
+    numbers: Vec<String>,
+}
+
+/// The id of a record made.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Created {
+    id: Uuid,
+}
+
+/// Work orders, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct WorkOrders {
+    #[schema(value_type = Vec<Object>)]
+    work_orders: Vec<Map<String, Value>>,
+}
+
+/// Operations the server kept without applying them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Operations {
+    operations: Vec<crate::storage::KeptOp>,
+}
+
 /// The whole API.
 pub fn router(storage: Arc<dyn Storage>) -> Router {
     let state = AppState::new(storage);
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(|| async { Json(Health { status: "ok" }) }))
         .route(
             "/openapi.json",
             get(|| async { Json(crate::openapi::document()) }),
@@ -300,21 +351,25 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
-struct Device {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct Device {
+    #[schema(min_length = 1, max_length = 200)]
     id: String,
+    #[schema(max_length = 200)]
     name: String,
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginRequest {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct LoginRequest {
+    #[schema(min_length = 1, max_length = 64)]
     username: String,
+    #[schema(max_length = 256)]
     password: String,
     device: Device,
 }
 
-#[derive(Debug, Serialize)]
-struct LoginResponse {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct LoginResponse {
     token: String,
     expires_at: DateTime<Utc>,
     user: User,
@@ -592,9 +647,12 @@ async fn pull(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct LeaseRequest {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct LeaseRequest {
+    /// Your department's code.
+    #[schema(pattern = "^(SC|SJ|HY|YF|YX)$")]
     department: String,
+    #[schema(minimum = 1, maximum = 20)]
     count: u32,
 }
 
@@ -602,7 +660,7 @@ async fn lease(
     Auth(session): Auth,
     State(state): State<AppState>,
     req: Result<Json<LeaseRequest>, JsonRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Numbers>, ApiError> {
     let req = body(req)?;
     let department: Department = req
         .department
@@ -623,15 +681,22 @@ async fn lease(
     let numbers = state
         .blocking(move |s| s.lease_numbers(&department, local, req.count, DEFAULT_WIDTH))
         .await?;
-    Ok(Json(json!({"numbers": numbers})))
+    Ok(Json(Numbers { numbers }))
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateUser {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateUser {
+    /// Letters, digits and `._-`, no spaces or invisible characters.
+    #[schema(min_length = 1, max_length = 64)]
     username: String,
+    /// At least 10 characters that are not spaces, 5 of them different.
+    #[schema(min_length = 10, max_length = 256)]
     password: String,
+    #[schema(min_length = 1, max_length = 64)]
     name: String,
     role: Role,
+    /// Required for an engineer.
+    #[schema(pattern = "^(SC|SJ|HY|YF|YX)$")]
     department: Option<String>,
 }
 
@@ -699,8 +764,8 @@ enum Account {
     EndSessions,
 }
 
-#[derive(Debug, Serialize)]
-struct AccountAnswer {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct AccountAnswer {
     user: User,
     sessions_ended: usize,
 }
@@ -753,8 +818,10 @@ async fn account(
     change_account(&state, username, change).await
 }
 
-#[derive(Debug, Deserialize)]
-struct NewPassword {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewPassword {
+    /// At least 10 characters that are not spaces, 5 of them different.
+    #[schema(min_length = 10, max_length = 256)]
     password: String,
 }
 
@@ -783,7 +850,7 @@ async fn admin_put(
     let id = state
         .blocking(move |s| s.admin_create(entity, row, Utc::now()))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+    Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
 async fn create_work_order(
@@ -825,7 +892,7 @@ async fn create_work_order(
     let id = state
         .blocking(move |s| s.admin_create(Entity::WorkOrder, row, Utc::now()))
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+    Ok((StatusCode::CREATED, Json(Created { id })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -837,7 +904,7 @@ async fn list_work_orders(
     Dispatcher(_): Dispatcher,
     State(state): State<AppState>,
     q: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkOrders>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let status = q
         .status
@@ -845,12 +912,17 @@ async fn list_work_orders(
         .transpose()
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let orders = state.blocking(move |s| s.work_orders(status)).await?;
-    Ok(Json(json!({"work_orders": orders})))
+    Ok(Json(WorkOrders {
+        work_orders: orders,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
-struct AssignRequest {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct AssignRequest {
+    /// Each engineer once.
+    #[schema(max_items = 20)]
     engineer_ids: Vec<Uuid>,
+    /// One of `engineer_ids`, required when two or more go.
     manager_id: Option<Uuid>,
 }
 
@@ -896,9 +968,9 @@ async fn kept(
     Dispatcher(_): Dispatcher,
     State(state): State<AppState>,
     status: &'static str,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Operations>, ApiError> {
     let ops = state.blocking(move |s| s.kept_ops(status)).await?;
-    Ok(Json(json!({ "operations": ops })))
+    Ok(Json(Operations { operations: ops }))
 }
 
 fn blob_key(

@@ -111,8 +111,10 @@ pub enum PieceOutcome {
 }
 
 /// An operation the server kept without applying it (conflict or quarantine).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeptOp {
+    /// The operation as it was pushed.
+    #[schema(value_type = onsite_domain::protocol::Op)]
     pub op: Value,
     pub user_id: String,
     pub device_id: String,

@@ -718,6 +718,96 @@ async fn the_openapi_document_describes_every_call_and_every_described_call_exis
 }
 
 #[tokio::test]
+async fn the_openapi_document_gives_every_body_answer_and_parameter_its_schema() {
+    let s = Server::new();
+    let (_, doc) = s.call("GET", "/openapi.json", None, None).await;
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let resolves = |content: &Value, at: &str| {
+        for (media, c) in content.as_object().into_iter().flatten() {
+            let schema = &c["schema"];
+            match schema["$ref"].as_str() {
+                Some(r) => {
+                    let name = r.trim_start_matches("#/components/schemas/");
+                    assert!(schemas.contains_key(name), "{at} {media}: no schema {name}");
+                }
+                None => assert!(
+                    schema["type"].is_string(),
+                    "{at} {media}: an answer or body without a schema: {c}"
+                ),
+            }
+        }
+    };
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let at = format!("{method} {path}");
+            // Path parameters are typed.
+            for name in path.split('{').skip(1).filter_map(|p| p.split('}').next()) {
+                let param = op["parameters"]
+                    .as_array()
+                    .and_then(|ps| ps.iter().find(|p| p["name"] == name && p["in"] == "path"));
+                assert!(
+                    param.is_some_and(|p| p["schema"]["type"] == "string"),
+                    "{at}: path parameter {name} untyped"
+                );
+            }
+            if method == "post" || method == "put" {
+                let body = &op["requestBody"]["content"];
+                let takes_nothing = path.ends_with("/logout")
+                    || path.ends_with("/disable")
+                    || path.ends_with("/enable")
+                    || path.ends_with("/sign-out")
+                    || path.ends_with("/cancel")
+                    || path.ends_with("/close");
+                assert!(
+                    takes_nothing || body.is_object(),
+                    "{at}: a body without a schema"
+                );
+                resolves(body, &at);
+            }
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|c| c.starts_with('2')),
+                "{at}: no success answer"
+            );
+            if method != "head" {
+                assert!(
+                    responses.contains_key("4XX") && responses.contains_key("503"),
+                    "{at}: refusals undescribed"
+                );
+            }
+            for (code, r) in responses {
+                resolves(&r["content"], &format!("{at} {code}"));
+            }
+        }
+    }
+    // The limits the document states are the domain's.
+    assert_eq!(
+        schemas["LeaseRequest"]["properties"]["count"]["maximum"],
+        json!(onsite_domain::numbering::MAX_LEASE)
+    );
+    assert_eq!(
+        schemas["AssignRequest"]["properties"]["engineer_ids"]["maxItems"],
+        json!(onsite_domain::work_order::MAX_ASSIGNEES)
+    );
+    assert_eq!(
+        schemas["PushRequest"]["properties"]["ops"]["maxItems"],
+        json!(onsite_domain::protocol::MAX_OPS_PER_PUSH)
+    );
+    assert_eq!(
+        schemas["LoginRequest"]["properties"]["password"]["maxLength"],
+        json!(onsite_domain::records::MAX_PASSWORD_BYTES)
+    );
+    assert_eq!(
+        schemas["CreateUser"]["properties"]["password"]["minLength"],
+        json!(onsite_domain::records::MIN_PASSWORD_CHARS)
+    );
+    assert_eq!(
+        schemas["CreateUser"]["properties"]["username"]["maxLength"],
+        json!(onsite_domain::records::MAX_USERNAME_CHARS)
+    );
+}
+
+#[tokio::test]
 async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
     let s = Server::new();
     let dispatch = s.login("dispatch", "console").await;

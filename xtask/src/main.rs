@@ -50,6 +50,8 @@ const APT_PACKAGES: &[&str] = &[
     // A headless Secret Service for the keyring the app keeps its database key in.
     "dbus-daemon",
     "gnome-keyring",
+    // schemathesis runs in a virtual environment (`install_schemathesis`).
+    "python3-venv",
 ];
 /// Toolchain components the checks need.
 const RUSTUP_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
@@ -180,6 +182,36 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     run(&mut install)
 }
 
+/// schemathesis (PyPI), run by the server's `schemathesis` test against `/openapi.json`.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// Where `setup` puts schemathesis: a virtual environment in the target directory.
+fn schemathesis() -> PathBuf {
+    target_dir().join("schemathesis/bin/schemathesis")
+}
+
+/// Installs schemathesis in its virtual environment, unless that version is there.
+fn install_schemathesis() -> Result<()> {
+    let venv = target_dir().join("schemathesis");
+    let stamp = venv.join("onsite-installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == SCHEMATHESIS)
+        && schemathesis().is_file()
+    {
+        return Ok(());
+    }
+    let _ = std::fs::remove_dir_all(&venv);
+    run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        .context("python3 -m venv: install python3 and python3-venv")?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        SCHEMATHESIS,
+    ]))?;
+    std::fs::write(&stamp, SCHEMATHESIS).context("writing the schemathesis stamp")?;
+    Ok(())
+}
+
 fn setup() -> Result<()> {
     let debian = Command::new("dpkg-query")
         .arg("--version")
@@ -217,6 +249,7 @@ fn setup() -> Result<()> {
     if found("tauri-driver").is_none() {
         run(cargo().args(["install", "tauri-driver", "--locked"]))?;
     }
+    install_schemathesis()?;
     npm_install()
 }
 
@@ -332,7 +365,9 @@ fn test() -> Result<()> {
         "warnings",
     ]))?;
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--locked", "--no-fail-fast"]);
+    tests
+        .args(["test", "--workspace", "--locked", "--no-fail-fast"])
+        .env("ONSITE_SCHEMATHESIS", schemathesis());
     let mut cmd = in_keyring_session(&tests, &target_dir().join("keyring"))?;
     cmd.stdout(Stdio::piped());
     eprintln!("xtask: running {cmd:?}");

@@ -24,6 +24,7 @@ pub const MAX_BLOB_PIECE_BYTES: usize = 8 * 1024 * 1024;
 /// Where an upload in pieces stands (`GET /v1/blobs/{sha256}/upload`): `complete` once
 /// the blob is stored; `total` once a first piece said it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadState {
     pub received: u64,
     pub total: Option<u64>,
@@ -69,6 +70,7 @@ pub enum MergeRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Entity {
     Customer,
     Equipment,
@@ -229,6 +231,7 @@ pub fn merge_fields<'a>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OpKind {
     /// The fields that changed.
     Upsert,
@@ -243,6 +246,7 @@ pub enum OpKind {
 /// A status transition carried by an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transition {
     pub from: Status,
     pub to: Status,
@@ -251,9 +255,11 @@ pub struct Transition {
 /// One operation of the outbox, as pushed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Op {
     pub op_id: Uuid,
     #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "001795350000000-00000-laptop-1"))]
     pub hlc: Hlc,
     pub entity: Entity,
     pub id: Uuid,
@@ -312,8 +318,10 @@ impl Op {
 /// `POST /v1/sync/push` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub device_id: String,
+    #[cfg_attr(feature = "openapi", schema(max_items = 1000))]
     pub ops: Vec<Op>,
 }
 
@@ -321,6 +329,7 @@ pub struct PushRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OpStatus {
     Applied,
     Duplicate,
@@ -348,6 +357,7 @@ impl OpStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     pub op_id: Uuid,
     pub status: OpStatus,
@@ -357,6 +367,7 @@ pub struct OpResult {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub results: Vec<OpResult>,
     pub server_time: DateTime<Utc>,
@@ -366,6 +377,7 @@ pub struct PushResponse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ChangeOp {
     /// The whole current row, its per-field clocks under `_clocks`.
     Put,
@@ -378,6 +390,7 @@ pub enum ChangeOp {
 /// One entry of the server's change log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub seq: i64,
     pub entity: Entity,
@@ -429,11 +442,16 @@ impl Change {
 /// `GET /v1/sync/pull` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     pub cursor: String,
     pub has_more: bool,
     pub server_time: DateTime<Utc>,
+    /// The identity of the server database's history the cursor belongs to: sent back
+    /// with the next pull (`?epoch=`).
+    #[serde(default)]
+    pub epoch: Option<String>,
 }
 
 #[cfg(test)]
