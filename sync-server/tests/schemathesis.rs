@@ -65,7 +65,9 @@ async fn run(
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--generation-deterministic"])
         .args(["--no-color"])
-        .env_remove("SCHEMATHESIS_HOOKS");
+        .env_remove("SCHEMATHESIS_HOOKS")
+        // Its cache of failures goes to the working directory: a temporary one.
+        .current_dir(config.parent().unwrap_or(config));
     for p in paths {
         cmd.args([
             if exclude {
