@@ -33,6 +33,8 @@ pub enum ErrorCode {
     Invalid,
     /// The local database cannot be used (damaged, newer, disk).
     Storage,
+    /// The laptop's disk is full: free some space; everything saved is kept.
+    DiskFull,
     /// Another Onsite window has this laptop's data open.
     InUse,
     /// The system keyring, which holds the key of the laptop's data, cannot be used.
@@ -120,6 +122,7 @@ impl From<StoreError> for AppError {
             | StoreError::Sql(_)
             | StoreError::Io { .. } => AppError::new(ErrorCode::Storage, e.to_string()),
             StoreError::InUse { .. } => AppError::new(ErrorCode::InUse, e.to_string()),
+            StoreError::DiskFull => AppError::new(ErrorCode::DiskFull, e.to_string()),
             StoreError::Keyring(_) | StoreError::WrongKey { .. } => {
                 AppError::new(ErrorCode::Keyring, e.to_string())
             }

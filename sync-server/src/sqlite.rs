@@ -857,6 +857,19 @@ impl SqliteStorage {
         Ok(epoch)
     }
 
+    /// Commits a transaction that may have written to the change log, and notes the
+    /// position the log reached in the high-water file (so that a restore of an older
+    /// copy is found at the next open, whichever call wrote last).
+    fn commit(&self, tx: Transaction<'_>) -> Result<()> {
+        let position: i64 =
+            tx.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
+        tx.commit()?;
+        self.reached(position);
+        Ok(())
+    }
+
     /// Notes that the change log reached `position` (committed) in the high-water file.
     fn reached(&self, position: i64) {
         use std::sync::atomic::Ordering;
@@ -1249,9 +1262,10 @@ impl Storage for SqliteStorage {
         let mut buf: Vec<u8> = Vec::with_capacity(PIECE + 64 * 1024);
         buf.extend_from_slice(
             format!(
-                "{}\t{cursor}\t{}\n",
+                "{}\t{cursor}\t{}\t{}\n",
                 onsite_domain::protocol::SNAPSHOT_MAGIC,
-                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                self.epoch
             )
             .as_bytes(),
         );
@@ -1301,7 +1315,7 @@ impl Storage for SqliteStorage {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = admin_put_in(&tx, entity, row, &stamp)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(id)
     }
 
@@ -1322,7 +1336,7 @@ impl Storage for SqliteStorage {
             )));
         }
         let id = admin_put_in(&tx, entity, row, &stamp)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(id)
     }
 
@@ -1339,7 +1353,7 @@ impl Storage for SqliteStorage {
         for row in rows {
             admin_put_in(&tx, entity, row, &stamp)?;
         }
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(n)
     }
 
@@ -1436,7 +1450,7 @@ impl Storage for SqliteStorage {
             .filter(|e| !before.contains(e))
             .collect();
         Self::resend_graph(&tx, &order_id, &added)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 
@@ -1471,7 +1485,7 @@ impl Storage for SqliteStorage {
             .insert("status".into(), Value::String(to.as_str().into()));
         order.clocks.insert("status".into(), Value::String(stamp));
         write(&tx, Entity::WorkOrder, &order_id, &order)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(())
     }
 

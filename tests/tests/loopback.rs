@@ -1002,6 +1002,12 @@ async fn a_full_disk_on_the_server_is_a_503_to_wait_out_and_nothing_is_lost() {
         matches!(err, SyncError::Server { status: 503, .. }),
         "{err}"
     );
+    // The laptop heard how long to wait (and its engine waits that long, `retry_wait`).
+    assert!(
+        err.retry_after()
+            .is_some_and(|w| w >= std::time::Duration::from_secs(1)),
+        "no Retry-After taken from the answer: {err:?}"
+    );
     let raw = reqwest::Client::new()
         .post(format!("{}/v1/sync/push", server.url()))
         .bearer_auth(&session.token)

@@ -35,7 +35,8 @@ pub const CLOCKS_KEY: &str = "_clocks";
 
 /// The first field of a snapshot's header line (`GET /v1/sync/snapshot`): the format and
 /// its version. A snapshot is text, one line per record:
-/// `onsite-snapshot/1 TAB cursor TAB server_time`, then
+/// `onsite-snapshot/1 TAB cursor TAB server_time TAB epoch` (the epoch the cursor is of,
+/// as `epoch` of a pull answer; readers ignore what follows), then
 /// `entity TAB id TAB work_order_id (empty when none) TAB row JSON TAB clocks JSON` per
 /// record, then `end TAB count`. Rows are compact JSON, which never holds a raw tab or
 /// newline. A snapshot without its trailer was cut off and must not be used.

@@ -73,12 +73,16 @@ impl Store {
         Ok(Some(bytes))
     }
 
-    /// The blobs that records waiting to be sent refer to and that the server has not
-    /// confirmed yet: the sync engine uploads these before it pushes.
+    /// The blobs that operations waiting to be sent refer to and that the server has not
+    /// confirmed yet: the sync engine uploads these before it pushes. Taken from the
+    /// operation itself when it carries the hash (an appended photo does), so that one
+    /// sent again after a server restore still brings its bytes when the laptop no longer
+    /// shows the record (its order was taken away meanwhile).
     pub fn blobs_to_upload(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT json_extract(r.body, '$.sha256') AS sha FROM outbox o
-               JOIN record r ON r.entity = o.entity AND r.id = o.record_id
+            "SELECT coalesce(json_extract(o.op, '$.fields.sha256'), json_extract(r.body, '$.sha256')) AS sha
+               FROM outbox o
+               LEFT JOIN record r ON r.entity = o.entity AND r.id = o.record_id
               WHERE o.entity IN ('attachment', 'signature') AND sha IS NOT NULL
               GROUP BY sha ORDER BY MIN(o.seq)",
         )?;

@@ -200,7 +200,7 @@ impl Store {
         let cache_kib: i64 = if self.key.is_some() { 32_768 } else { 8_192 };
         conn.pragma_update(None, "cache_size", -cache_kib)?;
         conn.set_prepared_statement_cache_capacity(32);
-        migrate::migrate(&mut conn, &path)?;
+        migrate::migrate_to(&mut conn, &path, migrate::SCHEMA_VERSION)?;
         // The index of records by order is built after the rows, in one sorted pass,
         // from the very statement the schema made it with (the rows arrive in no useful
         // order for it). The index of pending records stays: no snapshot row enters it.
@@ -305,7 +305,7 @@ impl Store {
         };
         // Closed and flushed whole before it replaces anything.
         let conn = std::mem::replace(&mut boot.conn, Connection::open_in_memory()?);
-        conn.close().map_err(|(_, e)| StoreError::Sql(e))?;
+        conn.close().map_err(|(_, e)| StoreError::from(e))?;
         if let Some(flush) = early_flush {
             // Its outcome does not matter: the flush below is the one that counts.
             let _ = flush.join();
@@ -322,7 +322,7 @@ impl Store {
         let old = std::mem::replace(&mut self.conn, refusing_connection()?);
         if let Err((conn, e)) = old.close() {
             self.conn = conn;
-            return Err(StoreError::Sql(e));
+            return Err(StoreError::from(e));
         }
         for suffix in ["-wal", "-shm"] {
             let p = PathBuf::from(format!("{}{suffix}", self.path.display()));
@@ -471,12 +471,18 @@ impl SnapshotReader {
         }
         if self.header.is_none() {
             let mut parts = line.split('\t');
-            return match (parts.next(), parts.next(), parts.next()) {
-                (Some(SNAPSHOT_MAGIC), Some(cursor), Some(at)) if !cursor.is_empty() => {
+            return match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(SNAPSHOT_MAGIC), Some(cursor), Some(at), epoch) if !cursor.is_empty() => {
                     let at = at
                         .parse::<DateTime<Utc>>()
                         .map_err(|e| bad(format!("server time {at:?}: {e}")))?;
-                    self.header = Some((cursor.to_owned(), at));
+                    // Kept as the laptop keeps every cursor, `position.epoch`, so that the
+                    // next pull names the history it is of (a restored server refuses it).
+                    let kept = match epoch.filter(|e| !e.is_empty()) {
+                        Some(epoch) => format!("{cursor}.{epoch}"),
+                        None => cursor.to_owned(),
+                    };
+                    self.header = Some((kept, at));
                     Ok(None)
                 }
                 _ => Err(bad(format!(

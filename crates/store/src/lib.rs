@@ -32,6 +32,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use bootstrap::{Bootstrap, BootstrapStats, SnapshotLines, SnapshotReader};
 pub use cipher::DbKey;
 pub use merge::{ApplyStats, OpOutcome};
+pub use migrate::SCHEMA_VERSION;
 pub use query::{Page, VanStockLine, WorkOrderDetail, WorkOrderSummary};
 
 /// What can go wrong in the local store, each saying what the engineer can do.
@@ -76,13 +77,26 @@ pub enum StoreError {
         "the system keyring cannot be used ({0}): unlock it (or install a Secret Service such as gnome-keyring) and start Onsite again"
     )]
     Keyring(String),
+    #[error(
+        "the disk of this laptop is full: free some space (delete large files you no longer need), then try again. Everything saved before is kept"
+    )]
+    DiskFull,
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error("file error on {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sql(e),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -141,12 +155,38 @@ impl Store {
     /// Opens (creating if needed) the store at `path`: checks its integrity, backs it up
     /// and migrates it when the schema is older, and resumes the device's clock.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        Store::open_at(path.as_ref(), options, migrate::SCHEMA_VERSION)
+    }
+
+    /// Opens the store as the release whose schema was `version` made it (the migrations
+    /// up to that one): an older app's database, for the tests of an upgrade.
+    #[cfg(feature = "test-hooks")]
+    pub fn open_as_release(
+        path: impl AsRef<Path>,
+        options: &OpenOptions,
+        version: i64,
+    ) -> Result<Store> {
+        Store::open_at(path.as_ref(), options, version)
+    }
+
+    /// Makes the disk look full to this store (SQLite's own "database or disk is full"
+    /// once the file would grow by more than a few pages), or gives the room back.
+    #[cfg(feature = "test-hooks")]
+    pub fn disk_full(&self, full: bool) -> Result<()> {
+        let pages: i64 = self.conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let limit = if full { pages + 2 } else { 1_073_741_823 };
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {limit}"), [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    fn open_at(path: &Path, options: &OpenOptions, version: i64) -> Result<Store> {
+        let path = path.to_path_buf();
         let lock = lock_file(&path)?;
         let mut conn = cipher::open(&path, options.key.as_ref())?;
         configure(&conn)?;
         let opened_with = migrate::check_integrity(&conn, &path, false)?;
-        migrate::migrate(&mut conn, &path)?;
+        migrate::migrate_to(&mut conn, &path, version)?;
         let device_id = match meta_get(&conn, "device_id")? {
             Some(d) => d,
             None => {

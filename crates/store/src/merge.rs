@@ -488,13 +488,18 @@ impl Store {
                 continue;
             };
             settled += 1;
+            // Kept, whatever the answer, in case the server is restored from a backup that
+            // lacks it: sent again then, it is answered again (an operation the dispatcher
+            // kept in quarantine is kept again; one the restored server can apply is).
+            tx.prepare_cached(
+                "INSERT INTO acked_op (seq, op_id, entity, record_id, op, created_at, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![seq, op_id, entity, record_id, op_json, created_at, local_now.timestamp_millis()])?;
             if result.status.is_accepted() {
-                // Kept, in case the server is restored from a backup that lacks it.
-                tx.prepare_cached(
-                    "INSERT INTO acked_op (seq, op_id, entity, record_id, op, created_at, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![seq, op_id, entity, record_id, op_json, created_at, local_now.timestamp_millis()])?;
+                // Answered otherwise before a restore, accepted now: nothing to show.
+                tx.prepare_cached("DELETE FROM op_outcome WHERE op_id = ?1")?
+                    .execute(params![op_id])?;
                 continue;
             }
             tx.prepare_cached(
@@ -538,7 +543,7 @@ impl Store {
     /// The oldest pending operations, in the order they were made (a push batch).
     /// The server's database was restored from an older backup (its history is not the one
     /// this laptop's cursor is of): sync again from the start. In one transaction, the
-    /// operations the server acknowledged in the last 30 days go back into the outbox ahead
+    /// operations the server answered in the last 30 days go back into the outbox ahead
     /// of those waiting (the server applies again what the backup lacks and answers the
     /// rest as duplicates), the cursor goes, and every record is marked unseen until the
     /// new pull brings it ([`Store::finish_resync`]). Returns how many go out again.
@@ -573,6 +578,13 @@ impl Store {
             .execute(params![entity, record_id, appended])?;
         }
         tx.execute("DELETE FROM acked_op", [])?;
+        // The restored server may have lost the photos sent since its backup: every one a
+        // re-sent record shows is uploaded again (the server answers at once for those it
+        // has).
+        tx.execute(
+            "DELETE FROM meta WHERE key LIKE 'blob\\_sent.%' ESCAPE '\\'",
+            [],
+        )?;
         tx.execute("DELETE FROM resync_unseen", [])?;
         tx.execute(
             "INSERT INTO resync_unseen (entity, id) SELECT entity, id FROM record",

@@ -75,9 +75,10 @@ fn latest_backup(path: &Path) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
-/// Brings the schema up to [`SCHEMA_VERSION`].
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
-    migrate_with(conn, path, MIGRATIONS)
+/// Brings the schema up to `version` ([`SCHEMA_VERSION`] but in the tests of an upgrade).
+pub(crate) fn migrate_to(conn: &mut Connection, path: &Path, version: i64) -> Result<()> {
+    let n = usize::try_from(version.clamp(0, SCHEMA_VERSION)).unwrap_or(MIGRATIONS.len());
+    migrate_with(conn, path, &MIGRATIONS[..n])
 }
 
 fn migrate_with(conn: &mut Connection, path: &Path, migrations: &[&str]) -> Result<()> {
@@ -134,7 +135,7 @@ mod tests {
             let first = usize::try_from(start).expect("small");
             migrate_with(&mut conn, &path, &MIGRATIONS[..first]).expect("builds the old version");
             assert_eq!(version(&conn), start);
-            migrate(&mut conn, &path).expect("migrates");
+            migrate_to(&mut conn, &path, SCHEMA_VERSION).expect("migrates");
             assert_eq!(version(&conn), SCHEMA_VERSION);
             assert_eq!(
                 check_integrity(&conn, &path, true).expect("checks"),
@@ -148,7 +149,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("onsite.db");
         let mut conn = Connection::open(&path).expect("opens");
-        migrate(&mut conn, &path).expect("current schema");
+        migrate_to(&mut conn, &path, SCHEMA_VERSION).expect("current schema");
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('device_id', 'laptop-1')",
             [],
@@ -179,7 +180,7 @@ mod tests {
         let mut conn = Connection::open(&path).expect("opens");
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .expect("sets");
-        let err = migrate(&mut conn, &path).expect_err("refused");
+        let err = migrate_to(&mut conn, &path, SCHEMA_VERSION).expect_err("refused");
         assert!(err.to_string().contains("update Onsite"), "{err}");
     }
 }

@@ -36,7 +36,12 @@ pub enum SyncError {
     #[error("the session has expired or was ended: sign in again (nothing entered is lost)")]
     Unauthorized,
     #[error("the server refused the request ({status}): {message}")]
-    Server { status: u16, message: String },
+    Server {
+        status: u16,
+        message: String,
+        /// How long the server asked to be left alone (`Retry-After`, on 429 and 503).
+        retry_after: Option<Duration>,
+    },
     #[error("the server answered something this app does not understand: {0}")]
     Protocol(String),
     /// The server's database is not the history this laptop's cursor is of (restored from
@@ -53,7 +58,17 @@ impl SyncError {
         match self {
             SyncError::Offline(_) => true,
             SyncError::Server { status, .. } => *status >= 500 || *status == 429,
+            // Retried until the engineer frees some space; the outbox is kept meanwhile.
+            SyncError::Store(StoreError::DiskFull) => true,
             _ => false,
+        }
+    }
+
+    /// The wait the server asked for, when it asked (`Retry-After` in seconds).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Server { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 }
@@ -61,7 +76,8 @@ impl SyncError {
 pub type Result<T> = std::result::Result<T, SyncError>;
 
 /// The server address as an engineer types it (`192.168.1.10:8787`, `https://host/`) in
-/// the form requests are made with: a scheme (http when none is given), no trailing `/`.
+/// the form requests are made with: a scheme (https when none is given, http for this
+/// machine itself), no trailing `/`.
 pub fn server_base(input: &str) -> Result<String> {
     let typed = input.trim();
     if typed.is_empty() {
@@ -281,6 +297,12 @@ async fn answer<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Resul
     if status == reqwest::StatusCode::UNAUTHORIZED {
         return Err(SyncError::Unauthorized);
     }
+    let retry_after = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
     let bytes = res.bytes().await.map_err(|e| offline(&e))?;
     if !status.is_success() {
         let error = serde_json::from_slice::<ErrorAnswer>(&bytes).ok();
@@ -295,6 +317,7 @@ async fn answer<T: serde::de::DeserializeOwned>(res: reqwest::Response) -> Resul
         return Err(SyncError::Server {
             status: status.as_u16(),
             message,
+            retry_after,
         });
     }
     serde_json::from_slice(&bytes).map_err(|e| SyncError::Protocol(e.to_string()))
@@ -907,19 +930,14 @@ async fn go_by_pages(store: &SharedStore) -> Result<()> {
     with_store(store, |s| s.set_setting(FIRST_SYNC_BY_PAGES, "1")).await
 }
 
-/// One sync cycle: push everything pending in batches, then pull until the server has no
-/// more, then checkpoint the local database. `progress` hears every step.
-pub async fn sync_once(
+/// Photos and signature images first: a record never reaches the server before the bytes
+/// it refers to.
+async fn upload_blobs(
     store: &SharedStore,
     client: &Client,
     config: &Config,
-    progress: &(dyn Fn(SyncState) + Send + Sync),
-) -> Result<CycleReport> {
-    let mut report = CycleReport::default();
-    // Sessions signed out here while offline end on the server now.
-    revoke_signed_out(store).await?;
-    // Photos and signature images first: a record never reaches the server before the
-    // bytes it refers to.
+    report: &mut CycleReport,
+) -> Result<()> {
     let blobs = with_store(store, |s| s.blobs_to_upload()).await?;
     for sha in blobs {
         let key = sha.clone();
@@ -932,6 +950,21 @@ pub async fn sync_once(
         with_store(store, move |s| s.blob_uploaded(&key)).await?;
         report.blobs += 1;
     }
+    Ok(())
+}
+
+/// One sync cycle: push everything pending in batches, then pull until the server has no
+/// more, then checkpoint the local database. `progress` hears every step.
+pub async fn sync_once(
+    store: &SharedStore,
+    client: &Client,
+    config: &Config,
+    progress: &(dyn Fn(SyncState) + Send + Sync),
+) -> Result<CycleReport> {
+    let mut report = CycleReport::default();
+    // Sessions signed out here while offline end on the server now.
+    revoke_signed_out(store).await?;
+    upload_blobs(store, client, config, &mut report).await?;
     push_outbox(store, client, config, progress, &mut report).await?;
     let mut cursor = with_store(store, |s| s.cursor()).await?;
     progress(SyncState::Syncing {
@@ -962,6 +995,7 @@ pub async fn sync_once(
         Err(SyncError::ResyncRequired(why)) => {
             let again = with_store(store, |s| s.begin_resync()).await?;
             tracing::warn!(%why, again, "the server's history changed: syncing again from the start");
+            upload_blobs(store, client, config, &mut report).await?;
             push_outbox(store, client, config, progress, &mut report).await?;
             client.pull_raw(None, config.pull_limit).await?
         }
@@ -1085,6 +1119,20 @@ async fn pending(store: &SharedStore) -> i64 {
     with_store(store, |s| s.pending_count()).await.unwrap_or(-1)
 }
 
+/// The wait before trying again after a transient failure: what the server asked for
+/// (`Retry-After`, capped at `backoff_max`) with up to a quarter more so that laptops
+/// told the same do not all come back at once, else [`backoff`].
+fn retry_wait(config: &Config, attempt: u32, asked: Option<Duration>) -> Duration {
+    match asked {
+        Some(asked) => {
+            let asked = asked.min(config.backoff_max);
+            let spread = u64::try_from(asked.as_millis() / 4).unwrap_or(0);
+            asked + Duration::from_millis(rand::random::<u64>() % (spread + 1))
+        }
+        None => backoff(config, attempt),
+    }
+}
+
 /// Exponential backoff with full jitter: a random wait up to `start·2^attempt`, capped.
 fn backoff(config: &Config, attempt: u32) -> Duration {
     let ceiling = config
@@ -1165,7 +1213,7 @@ async fn run(
             Err(e) if e.is_transient() => {
                 let since = *offline_since.get_or_insert_with(Utc::now);
                 attempt = attempt.saturating_add(1);
-                wait = backoff(&config, attempt);
+                wait = retry_wait(&config, attempt, e.retry_after());
                 tracing::info!(error = %e, "sync failed, retrying");
                 publish(SyncState::Offline {
                     since,
@@ -1214,6 +1262,26 @@ mod tests {
                 "{bad:?} accepted"
             );
         }
+    }
+
+    #[test]
+    fn a_busy_server_is_left_alone_as_long_as_it_asked() {
+        let config = Config::default();
+        for _ in 0..200 {
+            let w = retry_wait(&config, 1, Some(Duration::from_secs(30)));
+            assert!(
+                w >= Duration::from_secs(30) && w <= Duration::from_millis(37_500),
+                "{w:?}"
+            );
+            // An absurd request is capped at the longest backoff.
+            let w = retry_wait(&config, 1, Some(Duration::from_secs(86_400)));
+            assert!(
+                w >= config.backoff_max && w <= config.backoff_max * 5 / 4,
+                "{w:?}"
+            );
+        }
+        // Without one, the usual backoff (attempt 1: up to 2 s).
+        assert!(retry_wait(&config, 1, None) <= Duration::from_secs(2));
     }
 
     #[test]

@@ -3,4 +3,4 @@
 /**
  * What went wrong, in words the UI has a translation for.
  */
-export type ErrorCode = "offline" | "bad_credentials" | "throttled" | "bad_address" | "session_expired" | "not_signed_in" | "not_found" | "photo_not_here" | "not_allowed" | "invalid" | "storage" | "in_use" | "keyring" | "server" | "nothing_to_print" | "settlement_differs" | "print_failed" | "cannot_open";
+export type ErrorCode = "offline" | "bad_credentials" | "throttled" | "bad_address" | "session_expired" | "not_signed_in" | "not_found" | "photo_not_here" | "not_allowed" | "invalid" | "storage" | "disk_full" | "in_use" | "keyring" | "server" | "nothing_to_print" | "settlement_differs" | "print_failed" | "cannot_open";
