@@ -2,7 +2,16 @@
 //! a real `store`, make random edits, transitions and log entries, online and offline,
 //! through a misbehaving TCP proxy each, against the real server binary, which is killed
 //! with SIGKILL and restarted at random moments; a dispatcher moves orders between them;
-//! their clocks are hours or days off. After the network heals:
+//! their clocks are hours or days off, and jump back and forward (once a year ahead).
+//! And the bad days of issue 14, in every seed: the server is restored from a backup taken
+//! earlier in the run (laptops sync again from the start and send again what the lost
+//! history had acknowledged); one laptop's disk fills up for a while (its edits are refused
+//! with the disk-full error, it keeps its outbox, and sends it once there is room); one
+//! laptop runs the previous release (older schema) offline and is upgraded before it first
+//! syncs; wang works on two laptops on the same orders; and one laptop stays offline "for
+//! 90 days" (its clock 90 days behind the server's, its session ended meanwhile, so that
+//! it signs in again and sends everything, older edits losing to newer ones). After the
+//! network heals:
 //!
 //! - every laptop has sent everything (nothing pending);
 //! - every laptop shows exactly the server's view of its scope (apart from work the
@@ -23,8 +32,8 @@ use onsite_domain::demo::{DemoSize, Rng, generate};
 use onsite_domain::protocol::{ChangeOp, Entity, Op, OpStatus};
 use onsite_domain::records::{Attachment, LogEntry};
 use onsite_domain::work_order::{Role, next_statuses};
-use onsite_store::{OpenOptions, Page, Store};
-use onsite_sync_client::{Client, Config, SharedStore, sync_once};
+use onsite_store::{OpenOptions, Page, Store, StoreError};
+use onsite_sync_client::{Client, Config, SharedStore, SyncError, sync_once};
 use onsite_sync_server::sqlite::SqliteStorage;
 use onsite_sync_server::storage::Storage;
 use onsite_tests::process::ServerProcess;
@@ -50,6 +59,23 @@ struct Laptop {
     skew: chrono::Duration,
     /// Every operation the store accepted from the engineer.
     ops: Vec<Op>,
+    /// Its session's token, to end it on the server (the 90 days offline).
+    token: String,
+    /// Still on the previous release's schema (upgraded before its first sync).
+    old_release: bool,
+    /// Its disk is full until this step.
+    disk_full_until: Option<usize>,
+    /// Offline (and its clock 90 days behind) until this step.
+    away_until: Option<usize>,
+}
+
+impl Laptop {
+    fn options(&self) -> OpenOptions {
+        OpenOptions {
+            device_id: self.name.clone(),
+            key: Some(onsite_tests::laptop_key(&self.name)),
+        }
+    }
 }
 
 fn fields(pairs: &[(&str, Value)]) -> Map<String, Value> {
@@ -134,8 +160,14 @@ fn random_fault(rng: &mut Rng) -> Fault {
 }
 
 /// One engineer's action on one laptop; the store refuses what the rules refuse.
-fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
+fn edit(
+    rng: &mut Rng,
+    laptop: &mut Laptop,
+    step: usize,
+    log: &mut Vec<String>,
+) -> Result<(), String> {
     let at = now() + laptop.skew;
+    let full = laptop.disk_full_until.is_some();
     let mut s = laptop.store.lock().expect("store");
     let orders = s
         .open_work_orders(
@@ -148,14 +180,14 @@ fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
         .expect("lists");
     let orders: Vec<_> = orders.into_iter().filter(|o| !o.revoked).collect();
     if orders.is_empty() {
-        return;
+        return Ok(());
     }
     let order = rng.pick(&orders).clone();
     let result = match rng.below(4) {
         0 => {
             let detail = s.work_order(order.id).expect("loads");
             if detail.checklist.is_empty() {
-                return;
+                return Ok(());
             }
             let item = rng.pick(&detail.checklist).id;
             let note = format!("{} step {step}", laptop.name);
@@ -186,7 +218,7 @@ fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
             let size = 1 + usize::try_from(rng.below(200_000)).unwrap_or(0);
             let bytes: Vec<u8> = (0..size).map(|_| (rng.next_u64() & 0xff) as u8).collect();
             let Ok(sha) = s.put_blob(&bytes) else {
-                return;
+                return Ok(());
             };
             let photo = Attachment {
                 id: Uuid::now_v7(),
@@ -211,15 +243,93 @@ fn edit(rng: &mut Rng, laptop: &mut Laptop, step: usize) {
                 })
                 .collect();
             if next.is_empty() {
-                return;
+                return Ok(());
             }
             let to = *rng.pick(&next);
             s.transition(order.id, to, Map::new(), at)
         }
     };
-    if let Ok(ops) = result {
-        laptop.ops.extend(ops);
+    match result {
+        Ok(ops) => {
+            for op in &ops {
+                log.push(format!(
+                    "{step}: {} {:?} {} {} (op {})",
+                    laptop.name,
+                    op.kind,
+                    op.entity.as_str(),
+                    op.id,
+                    op.op_id
+                ));
+            }
+            laptop.ops.extend(ops);
+        }
+        // A full disk is said as such (the engineer is told to free space).
+        Err(StoreError::DiskFull) if full => {}
+        Err(e) if full => {
+            return Err(format!(
+                "{}: with its disk full an edit failed with {e:?}, not the disk-full error",
+                laptop.name
+            ));
+        }
+        Err(_) => {}
     }
+    Ok(())
+}
+
+/// The engineer signs in again (after the app said the session ended).
+async fn sign_in_again(l: &mut Laptop, url: &str, usernames: &[&str]) -> Result<(), String> {
+    let session = Client::login(url, usernames[l.engineer], PASSWORD, &l.name, &l.name)
+        .await
+        .map_err(|e| format!("{} signs in again: {e}", l.name))?;
+    l.token = session.token.clone();
+    l.client = Client::new(&session);
+    Ok(())
+}
+
+/// Installs the current release over the previous one: its database is migrated (with a
+/// backup) when the app opens it.
+async fn upgrade(
+    l: &mut Laptop,
+    dir: &std::path::Path,
+    log: &mut Vec<String>,
+) -> Result<(), String> {
+    if !l.old_release {
+        return Ok(());
+    }
+    reopen(l, dir, "upgraded").await?;
+    l.old_release = false;
+    log.push(format!("{} upgraded to this release", l.name));
+    Ok(())
+}
+
+/// Closes the laptop's database (waiting for a store call still running to end) and opens
+/// it again, as the app does when it starts.
+async fn reopen(l: &mut Laptop, dir: &std::path::Path, why: &str) -> Result<(), String> {
+    let mut waited = 0;
+    while Arc::strong_count(&l.store) > 1 && waited < 400 {
+        waited += 1;
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let scratch = Store::open(
+        dir.join(format!("{}-{why}-{waited}.db", l.name)),
+        &l.options(),
+    )
+    .map_err(|e| format!("a scratch store: {e}"))?;
+    drop(std::mem::replace(
+        &mut l.store,
+        Arc::new(Mutex::new(scratch)),
+    ));
+    let path = dir.join(format!("{}.db", l.name));
+    let reopened = if l.old_release && why != "upgraded" {
+        Store::open_as_release(&path, &l.options(), onsite_store::SCHEMA_VERSION - 1)
+    } else {
+        Store::open(&path, &l.options())
+    }
+    .map_err(|e| format!("{} does not reopen: {e}", l.name))?;
+    l.store = Arc::new(Mutex::new(reopened));
+    // A restarted app's database has its usual room.
+    l.disk_full_until = None;
+    Ok(())
 }
 
 /// A server with a dispatcher, two engineers, and 10 orders split between them.
@@ -258,7 +368,16 @@ fn seed_server(dir: &std::path::Path, seed: u64) -> (Vec<Uuid>, Vec<Uuid>) {
 
 /// Runs one seed; the number of operations the engineers made.
 async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    // ONSITE_HARNESS_KEEP=1 keeps the seed's databases (server and laptops) to look into.
+    let keep = std::env::var_os("ONSITE_HARNESS_KEEP").is_some();
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("onsite-seed-{seed}-"))
+        .disable_cleanup(keep)
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    if keep {
+        log.push(format!("kept in {}", dir.path().display()));
+    }
     let (engineers, orders) = seed_server(dir.path(), seed);
     let mut server = ServerProcess::start(&dir.path().join("server.db"));
     let mut rng = Rng::new(seed);
@@ -273,13 +392,19 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     for (k, (engineer, skew)) in plan.into_iter().enumerate() {
         let name = format!("laptop-{k}");
         let proxy = FaultProxy::start(server.addr);
-        let store = Store::open(
-            dir.path().join(format!("{name}.db")),
-            &OpenOptions {
-                device_id: name.clone(),
-                key: Some(onsite_tests::laptop_key(&name)),
-            },
-        )
+        let options = OpenOptions {
+            device_id: name.clone(),
+            key: Some(onsite_tests::laptop_key(&name)),
+        };
+        let path = dir.path().join(format!("{name}.db"));
+        // li's laptop still runs the previous release: its outbox is written by the older
+        // schema, and pushed only once it is upgraded.
+        let old_release = k == 2;
+        let store = if old_release {
+            Store::open_as_release(&path, &options, onsite_store::SCHEMA_VERSION - 1)
+        } else {
+            Store::open(&path, &options)
+        }
         .map_err(|e| e.to_string())?;
         let session = Client::login(&proxy.url(), usernames[engineer], PASSWORD, &name, &name)
             .await
@@ -289,85 +414,186 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             engineer,
             store: Arc::new(Mutex::new(store)),
             client: Client::new(&session),
+            token: session.token.clone(),
             proxy,
             skew,
             ops: Vec::new(),
+            old_release,
+            disk_full_until: None,
+            away_until: None,
         });
     }
+    // The bad days of this seed: when the server's backup is taken and when it is put
+    // back; when wang's second laptop goes away "for 90 days", and for how many steps.
+    let backup_at = 10 + usize::try_from(rng.below(30)).unwrap_or(0);
+    let restore_at = backup_at + 20 + usize::try_from(rng.below(40)).unwrap_or(0);
+    let away_at = 15 + usize::try_from(rng.below(50)).unwrap_or(0);
+    let away_steps = 15 + usize::try_from(rng.below(20)).unwrap_or(0);
+    let backup = dir.path().join("server-backup.db");
     let config = Config::default();
     for step in 0..STEPS {
+        // The scheduled bad days first.
+        if step == backup_at {
+            let conn = rusqlite::Connection::open(dir.path().join("server.db"))
+                .map_err(|e| format!("opening the server db to back it up: {e}"))?;
+            conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])
+                .map_err(|e| format!("backing up the server: {e}"))?;
+            log.push(format!("{step}: server backed up"));
+        }
+        if step == restore_at {
+            server.kill9();
+            let db = dir.path().join("server.db");
+            for side in ["-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+            }
+            std::fs::copy(&backup, &db).map_err(|e| format!("restoring the server: {e}"))?;
+            server.restart();
+            log.push(format!(
+                "{step}: server restored from the backup of step {backup_at}"
+            ));
+        }
+        if step == away_at {
+            let l = &mut laptops[1];
+            l.away_until = Some(step + away_steps);
+            l.proxy.set(Fault::Refuse);
+            l.skew -= chrono::Duration::days(90);
+            log.push(format!(
+                "{step}: {} offline, its clock 90 days behind",
+                l.name
+            ));
+        }
+        for l in &mut laptops {
+            if l.away_until.is_some_and(|until| step >= until) {
+                // Back after "90 days": its session ended meanwhile.
+                l.away_until = None;
+                l.skew += chrono::Duration::days(90);
+                l.proxy.set(Fault::None);
+                let hash = onsite_sync_server::auth::token_hash(&l.token);
+                SqliteStorage::open(&dir.path().join("server.db"))
+                    .and_then(|s| s.end_session(&hash))
+                    .map_err(|e| format!("ending {}'s session: {e}", l.name))?;
+                log.push(format!("{step}: {} back online, its session ended", l.name));
+            }
+            if l.disk_full_until.is_some_and(|until| step >= until) {
+                l.disk_full_until = None;
+                l.store
+                    .lock()
+                    .map_err(|e| e.to_string())?
+                    .disk_full(false)
+                    .map_err(|e| e.to_string())?;
+                log.push(format!("{step}: {} has room again", l.name));
+            }
+        }
         let k = usize::try_from(rng.below(3)).unwrap_or(0);
         match rng.below(100) {
-            0..=39 => edit(&mut rng, &mut laptops[k], step),
-            40..=45 => {
+            0..=37 => edit(&mut rng, &mut laptops[k], step, log)?,
+            38..=43 => {
                 // The laptop dies in the middle of a sync (its task is dropped wherever it
                 // is) and the app starts again on the same database.
                 let l = &mut laptops[k];
-                let (store, client, config2) =
-                    (Arc::clone(&l.store), l.client.clone(), config.clone());
-                let task = tokio::spawn(async move {
-                    let _ = sync_once(&store, &client, &config2, &|_| {}).await;
-                });
-                tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
-                task.abort();
-                let _ = task.await;
+                if !l.old_release {
+                    let (store, client, config2) =
+                        (Arc::clone(&l.store), l.client.clone(), config.clone());
+                    let task = tokio::spawn(async move {
+                        let _ = sync_once(&store, &client, &config2, &|_| {}).await;
+                    });
+                    tokio::time::sleep(Duration::from_millis(rng.below(40))).await;
+                    task.abort();
+                    let _ = task.await;
+                }
                 // A killed process's threads die with it; here a store call already
                 // running on a blocking thread finishes first (the old process still
-                // dying). Then the old process's handle on the database goes away and the
-                // app opens it again (without a clean close: as after a crash).
-                let mut waited = 0;
-                while Arc::strong_count(&l.store) > 1 && waited < 400 {
-                    waited += 1;
-                    tokio::time::sleep(Duration::from_millis(25)).await;
-                }
-                let scratch = Store::open(
-                    dir.path().join(format!("{}-between-{step}.db", l.name)),
-                    &OpenOptions {
-                        device_id: l.name.clone(),
-                        key: Some(onsite_tests::laptop_key(&l.name)),
-                    },
-                )
-                .map_err(|e| format!("a scratch store: {e}"))?;
-                drop(std::mem::replace(
-                    &mut l.store,
-                    Arc::new(Mutex::new(scratch)),
-                ));
-                let reopened = Store::open(
-                    dir.path().join(format!("{}.db", l.name)),
-                    &OpenOptions {
-                        device_id: l.name.clone(),
-                        key: Some(onsite_tests::laptop_key(&l.name)),
-                    },
-                )
-                .map_err(|e| format!("{} does not reopen: {e}", l.name))?;
-                l.store = Arc::new(Mutex::new(reopened));
+                // dying). Then the app opens the database again, without a clean close.
+                reopen(l, dir.path(), &format!("between-{step}")).await?;
                 log.push(format!("{step}: {} killed mid-sync and restarted", l.name));
             }
-            46..=69 => {
-                let l = &laptops[k];
+            44..=65 => {
+                let l = &mut laptops[k];
+                upgrade(l, dir.path(), log).await?;
                 let r = tokio::time::timeout(
                     Duration::from_secs(20),
                     sync_once(&l.store, &l.client, &config, &|_| {}),
                 )
                 .await;
+                let outcome = match &r {
+                    Ok(Ok(_)) => "ok".to_owned(),
+                    Ok(Err(e)) => format!("{e}"),
+                    Err(_) => "timed out".to_owned(),
+                };
+                if let Ok(Err(SyncError::Store(e))) = &r
+                    && !matches!(e, StoreError::DiskFull)
+                {
+                    return Err(format!("{} sync failed in its store: {e}", l.name));
+                }
+                if let Ok(Err(SyncError::Store(StoreError::DiskFull))) = &r
+                    && l.disk_full_until.is_none()
+                {
+                    return Err(format!("{}: disk full with room on the disk", l.name));
+                }
+                if let Ok(Err(SyncError::Unauthorized)) = &r
+                    && l.away_until.is_none()
+                {
+                    // The app asks the engineer to sign in again, who does.
+                    sign_in_again(l, &l.proxy.url(), &usernames).await?;
+                }
+                let cursor = l
+                    .store
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.cursor().ok().flatten())
+                    .unwrap_or_default();
                 log.push(format!(
-                    "{step}: {} sync {:?}",
-                    l.name,
-                    r.map(|r| r.is_ok())
+                    "{step}: {} sync {outcome} (cursor {cursor})",
+                    l.name
                 ));
             }
-            70..=84 => {
-                let f = random_fault(&mut rng);
-                laptops[k].proxy.set(f);
-                log.push(format!("{step}: {} wire {f:?}", laptops[k].name));
+            66..=79 => {
+                if laptops[k].away_until.is_none() {
+                    let f = random_fault(&mut rng);
+                    laptops[k].proxy.set(f);
+                    log.push(format!("{step}: {} wire {f:?}", laptops[k].name));
+                }
             }
-            85..=91 => {
+            80..=86 => {
                 if server.is_running() && rng.below(2) == 0 {
                     server.kill9();
                     log.push(format!("{step}: server SIGKILL"));
                 } else {
                     server.restart();
                     log.push(format!("{step}: server (re)started"));
+                }
+            }
+            87..=89 => {
+                // The laptop's clock jumps (the engineer fixes it, or the battery died).
+                let l = &mut laptops[k];
+                let away = if l.away_until.is_some() {
+                    chrono::Duration::days(-90)
+                } else {
+                    chrono::Duration::zero()
+                };
+                let jump = *rng.pick(&[
+                    chrono::Duration::hours(-6),
+                    chrono::Duration::minutes(-30),
+                    chrono::Duration::zero(),
+                    chrono::Duration::minutes(10),
+                    chrono::Duration::hours(2),
+                    chrono::Duration::days(400),
+                ]);
+                l.skew = jump + away;
+                log.push(format!("{step}: {} clock set {jump}", l.name));
+            }
+            90..=92 => {
+                // The laptop's disk fills up for a while.
+                let l = &mut laptops[k];
+                if l.disk_full_until.is_none() {
+                    l.store
+                        .lock()
+                        .map_err(|e| e.to_string())?
+                        .disk_full(true)
+                        .map_err(|e| e.to_string())?;
+                    l.disk_full_until =
+                        Some(step + 5 + usize::try_from(rng.below(15)).unwrap_or(0));
+                    log.push(format!("{step}: {} disk full", l.name));
                 }
             }
             _ => {
@@ -388,17 +614,33 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     if !server.is_running() {
         server.restart();
     }
-    for l in &laptops {
+    for l in &mut laptops {
         l.proxy.set(Fault::None);
+        if l.away_until.take().is_some() {
+            l.skew += chrono::Duration::days(90);
+        }
+        if l.disk_full_until.take().is_some() {
+            l.store
+                .lock()
+                .map_err(|e| e.to_string())?
+                .disk_full(false)
+                .map_err(|e| e.to_string())?;
+        }
+        upgrade(l, dir.path(), log).await?;
     }
     for round in 0..3 {
-        for l in &laptops {
+        for l in &mut laptops {
             let mut last = None;
             for _ in 0..5 {
                 match sync_once(&l.store, &l.client, &config, &|_| {}).await {
                     Ok(_) => {
                         last = None;
                         break;
+                    }
+                    Err(SyncError::Unauthorized) => {
+                        let url = l.proxy.url();
+                        sign_in_again(l, &url, &usernames).await?;
+                        last = Some("signed out".to_owned());
                     }
                     Err(e) => last = Some(e.to_string()),
                 }
@@ -463,9 +705,17 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 None => differences.push(format!("{key:?}: missing on the laptop")),
             }
         }
-        for key in mine.keys() {
+        for (key, row) in &mine {
             if !theirs.contains_key(key) && !quarantined.contains(&key.1) {
-                differences.push(format!("{key:?}: on the laptop only"));
+                let outcomes: Vec<String> = outcomes
+                    .iter()
+                    .filter(|o| o.op.id.to_string() == key.1)
+                    .map(|o| format!("{:?} {}", o.status, o.reason.clone().unwrap_or_default()))
+                    .collect();
+                differences.push(format!(
+                    "{key:?}: on the laptop only (order {}, outcomes {outcomes:?})",
+                    row.get("work_order_id").cloned().unwrap_or_default()
+                ));
             }
         }
         if !differences.is_empty() {
@@ -494,12 +744,17 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         .await
         .map_err(|e| format!("{} signs in to replay: {e}", l.name))?;
         let direct = Client::new(&direct);
+        let mut replayed = std::collections::HashMap::new();
         for batch in l.ops.chunks(500) {
             let answer = direct
                 .push(batch.to_vec())
                 .await
                 .map_err(|e| format!("{} replay: {e}", l.name))?;
             for r in answer.results {
+                replayed.insert(
+                    r.op_id,
+                    format!("{:?} {}", r.status, r.reason.clone().unwrap_or_default()),
+                );
                 let not_applied = matches!(
                     r.status,
                     OpStatus::Rejected | OpStatus::Conflict | OpStatus::Quarantined
@@ -517,8 +772,34 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             .await
             .map_err(|e| format!("pull after replay: {e}"))?;
         if !after.changes.is_empty() {
+            let changed: Vec<String> = after
+                .changes
+                .iter()
+                .map(|c| {
+                    let ops: Vec<String> = l
+                        .ops
+                        .iter()
+                        .filter(|o| o.id == c.id)
+                        .map(|o| {
+                            let shown_as: Vec<String> = outcomes
+                                .iter()
+                                .filter(|x| x.op.op_id == o.op_id)
+                                .map(|x| format!("{:?} {:?}", x.status, x.reason))
+                                .collect();
+                            format!(
+                                "{:?} {} {}: replay {:?}, shown {shown_as:?}",
+                                o.kind,
+                                o.op_id,
+                                o.hlc,
+                                replayed.get(&o.op_id)
+                            )
+                        })
+                        .collect();
+                    format!("{} {} {:?} by {ops:?}", c.entity.as_str(), c.id, c.op)
+                })
+                .collect();
             return Err(format!(
-                "{}: replaying its operations changed the server ({} changes): an operation was lost or applied twice",
+                "{}: replaying its operations changed the server ({} changes): an operation was lost or applied twice: {changed:?}",
                 l.name,
                 after.changes.len()
             ));
@@ -539,7 +820,12 @@ async fn run_seeds(seeds: &[u64]) {
         match run_seed(seed, &mut log).await {
             Ok(n) => made += n,
             Err(e) => {
-                let tail = log.len().saturating_sub(20);
+                // ONSITE_HARNESS_LOG=all prints every step of a failing seed.
+                let tail = if std::env::var("ONSITE_HARNESS_LOG").is_ok_and(|v| v == "all") {
+                    0
+                } else {
+                    log.len().saturating_sub(20)
+                };
                 eprintln!(
                     "seed {seed} FAILED: {e}\n  last steps:\n    {}\n  rerun: cargo xtask soak --seed {seed}",
                     log[tail..].join("\n    ")
