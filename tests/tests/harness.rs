@@ -533,8 +533,12 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 if let Ok(Err(SyncError::Unauthorized)) = &r
                     && l.away_until.is_none()
                 {
-                    // The app asks the engineer to sign in again, who does.
-                    sign_in_again(l, &l.proxy.url(), &usernames).await?;
+                    // The app asks the engineer to sign in again, who does (through the
+                    // same bad line: when that fails, the app asks again at the next sync).
+                    let url = l.proxy.url();
+                    if let Err(e) = sign_in_again(l, &url, &usernames).await {
+                        log.push(format!("{step}: {e}"));
+                    }
                 }
                 let cursor = l
                     .store

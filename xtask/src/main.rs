@@ -511,23 +511,33 @@ fn wait_for_port(port: u16, within: Duration) -> bool {
 
 /// The harness of tests/tests/harness.rs over many seeds (its CI run takes three).
 fn soak(args: &[String]) -> Result<()> {
-    let spec = match args {
-        [] => "1..200".to_owned(),
-        [flag, n] if flag == "--seeds" => {
-            let n: u64 = n
-                .parse()
-                .context("--seeds needs a number, e.g. --seeds 200")?;
-            format!("1..{n}")
+    let usage = "usage: cargo xtask soak [--seeds N | --seed S] [--jobs J]";
+    let mut first: u64 = 1;
+    let mut last: u64 = 200;
+    // Seeds run in this many processes at once: a seed mostly waits (restarts, delays,
+    // timeouts), so twice the cores keeps them busy.
+    let mut jobs: u64 = std::thread::available_parallelism()
+        .map(|n| n.get() as u64 * 2)
+        .unwrap_or(4);
+    let mut rest = args.iter();
+    while let Some(flag) = rest.next() {
+        let value = rest.next().context(usage)?;
+        let n: u64 = value
+            .parse()
+            .with_context(|| format!("{flag} needs a number: {usage}"))?;
+        match flag.as_str() {
+            "--seeds" => (first, last) = (1, n),
+            "--seed" => (first, last) = (n, n),
+            "--jobs" => jobs = n.max(1),
+            _ => bail!("{usage}"),
         }
-        [flag, s] if flag == "--seed" => {
-            let s: u64 = s.parse().context("--seed needs a number, e.g. --seed 17")?;
-            s.to_string()
-        }
-        _ => bail!("usage: cargo xtask soak [--seeds N | --seed S]"),
-    };
+    }
     let started = Instant::now();
-    run(cargo()
-        .args([
+    // The harness runs the server binary; then build the test once for every process.
+    run(cargo().args(["build", "--locked", "-p", "onsite-sync-server"]))?;
+    let test = |spec: &str| {
+        let mut c = cargo();
+        c.args([
             "test",
             "--locked",
             "-p",
@@ -539,10 +549,52 @@ fn soak(args: &[String]) -> Result<()> {
             "--nocapture",
             "soak",
         ])
-        .env("ONSITE_SEEDS", &spec))?;
+        .env("ONSITE_SEEDS", spec);
+        c
+    };
+    run(cargo().args([
+        "test",
+        "--locked",
+        "-p",
+        "onsite-tests",
+        "--test",
+        "harness",
+        "--no-run",
+    ]))?;
+    let count = last - first + 1;
+    let jobs = jobs.min(count);
+    let per = count.div_ceil(jobs);
+    let mut children = Vec::new();
+    for j in 0..jobs {
+        let a = first + j * per;
+        let b = (a + per - 1).min(last);
+        if a > b {
+            break;
+        }
+        let spec = format!("{a}..{b}");
+        let child = test(&spec)
+            .stderr(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting the soak of seeds {spec}"))?;
+        children.push((spec, child));
+    }
+    let mut failed = Vec::new();
+    for (spec, mut child) in children {
+        let status = child.wait().context("waiting for a soak process")?;
+        if !status.success() {
+            failed.push(spec);
+        }
+    }
+    let took = started.elapsed().as_secs_f64();
+    if !failed.is_empty() {
+        bail!(
+            "the soak of seeds {first}..{last} failed in the ranges {failed:?} ({took:.0} s): each failing seed is printed above with its rerun command"
+        );
+    }
     eprintln!(
-        "xtask: soak of seeds {spec} passed in {:.0} s",
-        started.elapsed().as_secs_f64()
+        "xtask: soak of seeds {first}..{last} passed in {took:.0} s ({jobs} processes, {:.2} s a seed)",
+        took / count as f64
     );
     Ok(())
 }
