@@ -495,7 +495,7 @@ impl Store {
                 "INSERT INTO acked_op (seq, op_id, entity, record_id, op, created_at, acked_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT DO NOTHING",
             )?
-            .execute(params![seq, op_id, entity, record_id, op_json, created_at, local_now.timestamp_millis()])?;
+            .execute(params![seq, op_id, entity, record_id, op_json, created_at, server_time.timestamp_millis()])?;
             if result.status.is_accepted() {
                 // Answered otherwise before a restore, accepted now: nothing to show.
                 tx.prepare_cached("DELETE FROM op_outcome WHERE op_id = ?1")?
@@ -518,7 +518,9 @@ impl Store {
             }
         }
         reindex.finish(&tx, &self.sla)?;
-        let kept_since = (local_now - JOURNAL_DAYS).timestamp_millis();
+        // Aged by the server's clock, which the laptop's jumps (a year ahead, 90 days
+        // behind) cannot move: judged by a clock a year ahead, the whole journal would go.
+        let kept_since = (server_time - JOURNAL_DAYS).timestamp_millis();
         tx.prepare_cached("DELETE FROM acked_op WHERE acked_at < ?1")?
             .execute(params![kept_since])?;
         tx.prepare_cached(

@@ -1413,3 +1413,43 @@ fn numbers_come_from_the_lease_then_provisional_and_never_repeat_across_a_restar
         "a provisional number is never reused after a restart"
     );
 }
+
+/// Found by the soak: the journal was aged by the laptop's clock, so a laptop whose clock
+/// jumped a year ahead dropped every operation acknowledged before, and a server restored
+/// afterwards never got them back.
+#[test]
+fn the_journal_of_acknowledged_work_is_aged_by_the_servers_clock_not_the_laptops() {
+    let mut w = world(3);
+    let order = w.data.orders[0].id;
+    let first = w
+        .store
+        .append(Entity::LogEntry, &log_entry(order, "到场检查"), now())
+        .expect("appends");
+    let result = |op: &onsite_domain::Op| OpResult {
+        op_id: op.op_id,
+        status: OpStatus::Applied,
+        reason: None,
+    };
+    w.store
+        .record_push_results(&[result(&first)], now(), now())
+        .expect("records");
+    // The laptop's clock jumps a year ahead; the server's has not moved.
+    let ahead = now() + Duration::days(400);
+    let second = w
+        .store
+        .append(Entity::LogEntry, &log_entry(order, "更换轴承"), ahead)
+        .expect("appends");
+    w.store
+        .record_push_results(&[result(&second)], now(), ahead)
+        .expect("records");
+    // The server is restored: both go out again.
+    assert_eq!(w.store.begin_resync().expect("resyncs"), 2);
+    let again: Vec<Uuid> = w
+        .store
+        .pending_batch(10)
+        .expect("reads")
+        .iter()
+        .map(|o| o.op_id)
+        .collect();
+    assert_eq!(again, vec![first.op_id, second.op_id]);
+}
