@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_authority.sql"),
     include_str!("../migrations/0008_accounts.sql"),
     include_str!("../migrations/0009_epoch.sql"),
+    include_str!("../migrations/0010_generation.sql"),
 ];
 
 /// How long an upload in pieces may stay unfinished and untouched before it is dropped.
@@ -60,7 +61,7 @@ pub struct SqliteStorage {
     clock: Mutex<HlcClock>,
     /// The identity of this database's history (`server_identity`), read at open.
     epoch: String,
-    /// The newest change-log position written to the high-water file.
+    /// The newest write count (`server_identity.generation`) written to the high-water file.
     high_water: std::sync::atomic::AtomicI64,
 }
 
@@ -73,10 +74,24 @@ fn high_water_path(db: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-fn write_high_water(db: &Path, epoch: &str, position: i64) {
-    if let Err(e) = std::fs::write(high_water_path(db), format!("{epoch} {position}\n")) {
+fn write_high_water(db: &Path, epoch: &str, generation: i64) {
+    let mark = format!("{HIGH_WATER_FORMAT} {epoch} {generation}\n");
+    if let Err(e) = std::fs::write(high_water_path(db), mark) {
         tracing::warn!(error = %e, "could not write the high-water file beside the database");
     }
+}
+
+/// The first word of the high-water file: the marks of earlier versions (a change-log
+/// position, not a write count) are not compared, only replaced.
+const HIGH_WATER_FORMAT: &str = "generation";
+
+/// The write transactions committed so far (`server_identity.generation`).
+fn generation(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT generation FROM server_identity WHERE id = 1",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Gives the database a new epoch: every laptop syncs again from scratch and sends again
@@ -96,29 +111,29 @@ fn epoch_at_open(conn: &Connection, db: &Path) -> Result<(String, i64)> {
         conn.query_row("SELECT epoch FROM server_identity WHERE id = 1", [], |r| {
             r.get(0)
         })?;
-    let position: i64 =
-        conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
-            r.get(0)
-        })?;
+    let written = generation(conn)?;
     let mark = std::fs::read_to_string(high_water_path(db)).ok();
     let reached = mark.as_deref().and_then(|m| {
-        let (e, p) = m.trim().split_once(' ')?;
-        Some((e.to_owned(), p.parse::<i64>().ok()?))
+        let mut words = m.split_whitespace();
+        if words.next()? != HIGH_WATER_FORMAT {
+            return None;
+        }
+        Some((words.next()?.to_owned(), words.next()?.parse::<i64>().ok()?))
     });
-    if let Some((e, p)) = reached
+    if let Some((e, g)) = reached
         && e == epoch
-        && position < p
+        && written < g
     {
         epoch = new_epoch(conn)?;
         tracing::warn!(
-            position,
-            reached = p,
+            written,
+            reached = g,
             epoch,
-            "the database is behind what this server had reached: it was restored from a backup; laptops will sync again and send again what it lacks"
+            "the database is behind what this server had written: it was restored from a backup; laptops will sync again and send again what it lacks"
         );
     }
-    write_high_water(db, &epoch, position);
-    Ok((epoch, position))
+    write_high_water(db, &epoch, written);
+    Ok((epoch, written))
 }
 
 /// Idle reader connections kept open: one per storage call that may run at once, plus a
@@ -849,32 +864,30 @@ impl SqliteStorage {
     pub fn start_new_epoch(&self) -> Result<String> {
         let conn = self.conn()?;
         let epoch = new_epoch(&conn)?;
-        let position: i64 =
-            conn.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
-                r.get(0)
-            })?;
-        write_high_water(&self.path, &epoch, position);
+        write_high_water(&self.path, &epoch, generation(&conn)?);
         Ok(epoch)
     }
 
-    /// Commits a transaction that may have written to the change log, and notes the
-    /// position the log reached in the high-water file (so that a restore of an older
-    /// copy is found at the next open, whichever call wrote last).
+    /// Commits a write transaction, counted (`server_identity.generation`), and notes the
+    /// count in the high-water file once committed: whatever a call acknowledged (a
+    /// change, a blob, numbers, an answer to an operation), a restore of an older copy is
+    /// found at the next open.
     fn commit(&self, tx: Transaction<'_>) -> Result<()> {
-        let position: i64 =
-            tx.query_row("SELECT value FROM change_counter WHERE id = 1", [], |r| {
-                r.get(0)
-            })?;
+        let generation: i64 = tx.query_row(
+            "UPDATE server_identity SET generation = generation + 1 WHERE id = 1 RETURNING generation",
+            [],
+            |r| r.get(0),
+        )?;
         tx.commit()?;
-        self.reached(position);
+        self.reached(generation);
         Ok(())
     }
 
-    /// Notes that the change log reached `position` (committed) in the high-water file.
-    fn reached(&self, position: i64) {
+    /// Notes in the high-water file that `generation` write transactions have committed.
+    fn reached(&self, generation: i64) {
         use std::sync::atomic::Ordering;
-        if self.high_water.fetch_max(position, Ordering::SeqCst) < position {
-            write_high_water(&self.path, &self.epoch, position);
+        if self.high_water.fetch_max(generation, Ordering::SeqCst) < generation {
+            write_high_water(&self.path, &self.epoch, generation);
         }
     }
 
@@ -1052,7 +1065,7 @@ impl Storage for SqliteStorage {
         } else {
             tx.execute("DELETE FROM tokens WHERE user_id = ?1", params![id])?
         };
-        tx.commit()?;
+        self.commit(tx)?;
         Ok((user, ended))
     }
 
@@ -1069,7 +1082,6 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(ops.len());
         let me = session.user.id.to_string();
-        let mut newest = 0;
         for op in ops {
             let op_id = op.op_id.to_string();
             // The op_id decides before any rule: a replay gets its first answer, unchanged.
@@ -1134,7 +1146,7 @@ impl Storage for SqliteStorage {
             };
             let (status, reason) = match outcome {
                 Outcome::Write(next, note) => {
-                    newest = newest.max(write(&tx, op.entity, &id, &next)?);
+                    write(&tx, op.entity, &id, &next)?;
                     self.observe(&stamp, now);
                     (OpStatus::Applied, note)
                 }
@@ -1157,8 +1169,7 @@ impl Storage for SqliteStorage {
                 reason,
             });
         }
-        tx.commit()?;
-        self.reached(newest);
+        self.commit(tx)?;
         Ok(results)
     }
 
@@ -1539,7 +1550,7 @@ impl Storage for SqliteStorage {
             params![sha256],
         )?;
         own_blob(&tx, sha256, sender)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(inserted == 1)
     }
 
@@ -1592,7 +1603,7 @@ impl Storage for SqliteStorage {
             params![sha256, sql_int(total), sql_int(end), now.timestamp_millis()],
         )?;
         if end < total {
-            tx.commit()?;
+            self.commit(tx)?;
             return Ok(PieceOutcome::Accepted(UploadState {
                 received: end,
                 total: Some(total),
@@ -1616,7 +1627,7 @@ impl Storage for SqliteStorage {
         )?;
         let actual = onsite_domain::signature::sha256_hex(&whole);
         if actual != sha256 {
-            tx.commit()?;
+            self.commit(tx)?;
             return Ok(PieceOutcome::HashMismatch { actual });
         }
         tx.execute(
@@ -1624,7 +1635,7 @@ impl Storage for SqliteStorage {
             params![sha256, whole, sql_int(total), now.timestamp_millis()],
         )?;
         own_blob(&tx, sha256, sender)?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(PieceOutcome::Accepted(UploadState {
             received: total,
             total: Some(total),
@@ -1729,7 +1740,7 @@ impl Storage for SqliteStorage {
              ON CONFLICT (department, period) DO UPDATE SET last = excluded.last",
             params![department.as_str(), key, last + i64::from(count)],
         )?;
-        tx.commit()?;
+        self.commit(tx)?;
         Ok(numbers)
     }
 }

@@ -824,39 +824,51 @@ async fn p12_a_cursor_of_another_history_or_ahead_of_the_server_is_refused_so_th
 
 /// Found by the harness: only pushes wrote the high-water mark, so a restore made after a
 /// dispatcher's reassignment (and no push) kept its epoch, and a laptop whose cursor the
-/// log had grown past again never heard of it.
+/// log had grown past again never heard of it. Then the soak: a photo uploaded after the
+/// backup moves no change-log position at all, and its loss went unnoticed the same way.
 #[tokio::test]
 async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
-    let s = Server::new();
-    let dispatch = s.login("dispatch", "desk").await;
-    let order = s.order(&dispatch, Some("wang")).await;
-    let li = s.user_id("li");
-    let Server {
-        dir,
-        storage,
-        router,
-    } = s;
-    let db = dir.path().join("server.db");
-    let backup = dir.path().join("backup.db");
-    rusqlite::Connection::open(&db)
-        .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
-        .expect("backs up");
-    let before = storage.epoch();
-    // After the backup only the dispatcher writes: a reassignment, no push.
-    storage
-        .assign(order, &[li], None, chrono::Utc::now())
-        .expect("reassigns");
-    drop(router);
-    drop(storage);
-    for side in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    for last_write in ["a reassignment", "a photo"] {
+        let s = Server::new();
+        let dispatch = s.login("dispatch", "desk").await;
+        let order = s.order(&dispatch, Some("wang")).await;
+        let li = s.user_id("li");
+        let wang = s.user_id("wang");
+        let Server {
+            dir,
+            storage,
+            router,
+        } = s;
+        let db = dir.path().join("server.db");
+        let backup = dir.path().join("backup.db");
+        rusqlite::Connection::open(&db)
+            .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
+            .expect("backs up");
+        let before = storage.epoch();
+        let now = chrono::Utc::now();
+        match last_write {
+            "a reassignment" => storage.assign(order, &[li], None, now).map(|_| ()),
+            _ => {
+                let bytes = b"nameplate photo".to_vec();
+                let sha = onsite_domain::signature::sha256_hex(&bytes);
+                storage.put_blob(&sha, &bytes, wang, now).map(|_| ())
+            }
+        }
+        .expect("writes after the backup");
+        drop(router);
+        drop(storage);
+        for side in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+        }
+        std::fs::copy(&backup, &db).expect("restores");
+        let restored: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
+            std::sync::Arc::new(
+                onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"),
+            );
+        assert_ne!(
+            restored.epoch(),
+            before,
+            "restored after {last_write}, the database kept its epoch: laptops would not sync again"
+        );
     }
-    std::fs::copy(&backup, &db).expect("restores");
-    let restored: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
-        std::sync::Arc::new(onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"));
-    assert_ne!(
-        restored.epoch(),
-        before,
-        "the restored database kept its epoch: laptops would not sync again"
-    );
 }

@@ -511,7 +511,7 @@ fn wait_for_port(port: u16, within: Duration) -> bool {
 
 /// The harness of tests/tests/harness.rs over many seeds (its CI run takes three).
 fn soak(args: &[String]) -> Result<()> {
-    let usage = "usage: cargo xtask soak [--seeds N | --seed S] [--jobs J]";
+    let usage = "usage: cargo xtask soak [--seeds N | --seed S] [--jobs J] [--release]";
     let mut first: u64 = 1;
     let mut last: u64 = 200;
     // Seeds run in this many processes at once: a seed mostly waits (restarts, delays,
@@ -519,7 +519,9 @@ fn soak(args: &[String]) -> Result<()> {
     let mut jobs: u64 = std::thread::available_parallelism()
         .map(|n| n.get() as u64 * 2)
         .unwrap_or(4);
-    let mut rest = args.iter();
+    // Optimised code: a long soak is CPU-bound.
+    let release = args.iter().any(|a| a == "--release");
+    let mut rest = args.iter().filter(|a| *a != "--release");
     while let Some(flag) = rest.next() {
         let value = rest.next().context(usage)?;
         let n: u64 = value
@@ -534,27 +536,28 @@ fn soak(args: &[String]) -> Result<()> {
     }
     let started = Instant::now();
     // The harness runs the server binary; then build the test once for every process.
-    run(cargo().args(["build", "--locked", "-p", "onsite-sync-server"]))?;
+    let profile: &[&str] = if release { &["--release"] } else { &[] };
+    run(cargo()
+        .args(["build", "--locked", "-p", "onsite-sync-server"])
+        .args(profile))?;
     let test = |spec: &str| {
         let mut c = cargo();
-        c.args([
-            "test",
-            "--locked",
-            "-p",
-            "onsite-tests",
-            "--test",
-            "harness",
-            "--",
-            "--ignored",
-            "--nocapture",
-            "soak",
-        ])
-        .env("ONSITE_SEEDS", spec);
+        c.args(["test", "--locked"])
+            .args(profile)
+            .args([
+                "-p",
+                "onsite-tests",
+                "--test",
+                "harness",
+                "--",
+                "--ignored",
+                "--nocapture",
+                "soak",
+            ])
+            .env("ONSITE_SEEDS", spec);
         c
     };
-    run(cargo().args([
-        "test",
-        "--locked",
+    run(cargo().args(["test", "--locked"]).args(profile).args([
         "-p",
         "onsite-tests",
         "--test",
