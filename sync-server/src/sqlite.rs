@@ -74,9 +74,17 @@ fn high_water_path(db: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
+/// Written beside and renamed over the old mark, so that a full disk or a crash halfway
+/// leaves the previous mark whole rather than an empty file (which would hide a restore).
 fn write_high_water(db: &Path, epoch: &str, generation: i64) {
     let mark = format!("{HIGH_WATER_FORMAT} {epoch} {generation}\n");
-    if let Err(e) = std::fs::write(high_water_path(db), mark) {
+    let path = high_water_path(db);
+    let mut temporary = path.clone().into_os_string();
+    temporary.push(".new");
+    let written =
+        std::fs::write(&temporary, mark).and_then(|()| std::fs::rename(&temporary, &path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&temporary);
         tracing::warn!(error = %e, "could not write the high-water file beside the database");
     }
 }

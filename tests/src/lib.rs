@@ -2,6 +2,7 @@
 //! and started again on the same address and database, and helpers to seed it.
 
 pub mod desktop;
+pub mod disk;
 pub mod process;
 pub mod proxy;
 

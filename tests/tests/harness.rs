@@ -8,7 +8,9 @@
 //! history had acknowledged); one laptop's disk fills up for a while (its edits are refused
 //! with the disk-full error, it keeps its outbox, and sends it once there is room); one
 //! laptop runs the previous release (older schema) offline and is upgraded before it first
-//! syncs; wang works on two laptops on the same orders; and one laptop stays offline "for
+//! syncs; wang works on two laptops on the same orders; the server's own disk (a small
+//! tmpfs) fills up for a while (pushes and the dispatcher's changes are refused with 503 /
+//! the disk-full error, nothing acknowledged is lost); and one laptop stays offline "for
 //! 90 days" (its clock 90 days behind the server's, its session ended meanwhile, so that
 //! it signs in again and sends everything, older edits losing to newer ones). After the
 //! network heals:
@@ -35,7 +37,8 @@ use onsite_domain::work_order::{Role, next_statuses};
 use onsite_store::{OpenOptions, Page, Store, StoreError};
 use onsite_sync_client::{Client, Config, SharedStore, SyncError, sync_once};
 use onsite_sync_server::sqlite::SqliteStorage;
-use onsite_sync_server::storage::Storage;
+use onsite_sync_server::storage::{Storage, StorageError};
+use onsite_tests::disk::SmallDisk;
 use onsite_tests::process::ServerProcess;
 use onsite_tests::proxy::{Fault, FaultProxy};
 use onsite_tests::{PASSWORD, add_users, put_demo};
@@ -333,8 +336,8 @@ async fn reopen(l: &mut Laptop, dir: &std::path::Path, why: &str) -> Result<(), 
 }
 
 /// A server with a dispatcher, two engineers, and 10 orders split between them.
-fn seed_server(dir: &std::path::Path, seed: u64) -> (Vec<Uuid>, Vec<Uuid>) {
-    let storage = SqliteStorage::open(&dir.join("server.db")).expect("server db");
+fn seed_server(db: &std::path::Path, seed: u64) -> (Vec<Uuid>, Vec<Uuid>) {
+    let storage = SqliteStorage::open(db).expect("server db");
     let users = add_users(
         &storage,
         &[
@@ -378,8 +381,23 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     if keep {
         log.push(format!("kept in {}", dir.path().display()));
     }
-    let (engineers, orders) = seed_server(dir.path(), seed);
-    let mut server = ServerProcess::start(&dir.path().join("server.db"));
+    // The server's database on a small disk of its own, which the run fills up for a
+    // while (without root there is no mount, and no such fault: said in the log).
+    let disk = match SmallDisk::mount(&dir.path().join("server-disk"), 64) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            log.push(format!(
+                "no small disk for the server, so no full disk: {e}"
+            ));
+            None
+        }
+    };
+    let server_db = disk
+        .as_ref()
+        .map_or(dir.path(), |d| d.path.as_path())
+        .join("server.db");
+    let (engineers, orders) = seed_server(&server_db, seed);
+    let mut server = ServerProcess::start(&server_db);
     let mut rng = Rng::new(seed);
     let usernames = ["wang", "li"];
     // wang has two laptops; clocks: right, 3 hours fast, 2 days slow.
@@ -429,12 +447,16 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     let restore_at = backup_at + 20 + usize::try_from(rng.below(40)).unwrap_or(0);
     let away_at = 15 + usize::try_from(rng.below(50)).unwrap_or(0);
     let away_steps = 15 + usize::try_from(rng.below(20)).unwrap_or(0);
+    // And when the server's disk fills up, for how many steps.
+    let server_full_at = 5 + usize::try_from(rng.below(100)).unwrap_or(0);
+    let server_full_steps = 5 + usize::try_from(rng.below(15)).unwrap_or(0);
+    let mut server_full_until: Option<usize> = None;
     let backup = dir.path().join("server-backup.db");
     let config = Config::default();
     for step in 0..STEPS {
         // The scheduled bad days first.
         if step == backup_at {
-            let conn = rusqlite::Connection::open(dir.path().join("server.db"))
+            let conn = rusqlite::Connection::open(&server_db)
                 .map_err(|e| format!("opening the server db to back it up: {e}"))?;
             conn.execute("VACUUM INTO ?1", [backup.to_string_lossy()])
                 .map_err(|e| format!("backing up the server: {e}"))?;
@@ -442,7 +464,13 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         }
         if step == restore_at {
             server.kill9();
-            let db = dir.path().join("server.db");
+            // The operator makes room before putting the backup back.
+            if server_full_until.take().is_some()
+                && let Some(d) = &disk
+            {
+                d.free()?;
+            }
+            let db = server_db.clone();
             for side in ["-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{side}", db.display()));
             }
@@ -451,6 +479,20 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             log.push(format!(
                 "{step}: server restored from the backup of step {backup_at}"
             ));
+        }
+        if step == server_full_at
+            && let Some(d) = &disk
+        {
+            d.fill()?;
+            server_full_until = Some(step + server_full_steps);
+            log.push(format!("{step}: server disk full"));
+        }
+        if server_full_until.is_some_and(|until| step >= until)
+            && let Some(d) = &disk
+        {
+            server_full_until = None;
+            d.free()?;
+            log.push(format!("{step}: server has room again"));
         }
         if step == away_at {
             let l = &mut laptops[1];
@@ -463,13 +505,14 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             ));
         }
         for l in &mut laptops {
-            if l.away_until.is_some_and(|until| step >= until) {
+            // (Ending a session is a write: not while the server's disk is full.)
+            if l.away_until.is_some_and(|until| step >= until) && server_full_until.is_none() {
                 // Back after "90 days": its session ended meanwhile.
                 l.away_until = None;
                 l.skew += chrono::Duration::days(90);
                 l.proxy.set(Fault::None);
                 let hash = onsite_sync_server::auth::token_hash(&l.token);
-                SqliteStorage::open(&dir.path().join("server.db"))
+                SqliteStorage::open(&server_db)
                     .and_then(|s| s.end_session(&hash))
                     .map_err(|e| format!("ending {}'s session: {e}", l.name))?;
                 log.push(format!("{step}: {} back online, its session ended", l.name));
@@ -510,6 +553,12 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             44..=65 => {
                 let l = &mut laptops[k];
                 upgrade(l, dir.path(), log).await?;
+                let pending = l
+                    .store
+                    .lock()
+                    .map_err(|e| e.to_string())?
+                    .pending_count()
+                    .map_err(|e| e.to_string())?;
                 let r = tokio::time::timeout(
                     Duration::from_secs(20),
                     sync_once(&l.store, &l.client, &config, &|_| {}),
@@ -529,6 +578,18 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                     && l.disk_full_until.is_none()
                 {
                     return Err(format!("{}: disk full with room on the disk", l.name));
+                }
+                // With the server's disk full, work to send is refused (503), not
+                // acknowledged: the fault bites, and the laptop keeps it.
+                if server_full_until.is_some()
+                    && pending > 0
+                    && l.away_until.is_none()
+                    && let Ok(Ok(_)) = &r
+                {
+                    return Err(format!(
+                        "{}: the server took {pending} operations with its disk full",
+                        l.name
+                    ));
                 }
                 if let Ok(Err(SyncError::Unauthorized)) = &r
                     && l.away_until.is_none()
@@ -604,17 +665,26 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 // The dispatcher gives an order to the other engineer.
                 let order = *rng.pick(&orders);
                 let to = engineers[usize::try_from(rng.below(2)).unwrap_or(0)];
-                let storage = SqliteStorage::open(&dir.path().join("server.db"))
-                    .map_err(|e| e.to_string())?;
-                storage
-                    .assign(order, &[to], None, now())
-                    .map_err(|e| format!("assign: {e}"))?;
-                log.push(format!("{step}: order {order} to {to}"));
+                let assigned = SqliteStorage::open(&server_db)
+                    .and_then(|storage| storage.assign(order, &[to], None, now()));
+                match assigned {
+                    Ok(_) => log.push(format!("{step}: order {order} to {to}")),
+                    // The dispatcher is told the disk is full, and nothing changed.
+                    Err(StorageError::Full(e)) if server_full_until.is_some() => {
+                        log.push(format!("{step}: order {order} not given: {e}"))
+                    }
+                    Err(e) => return Err(format!("assign: {e}")),
+                }
             }
         }
     }
 
     // The network heals and the server is up: everyone syncs until nothing is left.
+    if server_full_until.take().is_some()
+        && let Some(d) = &disk
+    {
+        d.free()?;
+    }
     if !server.is_running() {
         server.restart();
     }
@@ -635,7 +705,12 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     for round in 0..3 {
         for l in &mut laptops {
             let mut last = None;
-            for _ in 0..5 {
+            // As the app does: a failed sync is tried again after a pause that grows (a
+            // server just restarted on a loaded machine may take a moment to answer).
+            for attempt in 0..8u32 {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt.min(5))).await;
+                }
                 match sync_once(&l.store, &l.client, &config, &|_| {}).await {
                     Ok(_) => {
                         last = None;
@@ -810,6 +885,9 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         }
     }
     let made: usize = laptops.iter().map(|l| l.ops.len()).sum();
+    if std::env::var("ONSITE_HARNESS_LOG").is_ok_and(|v| v == "all") {
+        println!("seed {seed}:\n    {}", log.join("\n    "));
+    }
     println!(
         "seed {seed}: {made} operations, {photos} photos checked on the server, {STEPS} steps, all converged"
     );
