@@ -34,7 +34,7 @@ pub enum StorageError {
     #[error("{0}")]
     Resync(String),
     /// The disk is full: nothing was written.
-    #[error("the server's disk is full ({0}); nothing was written")]
+    #[error("the server's disk is full ({0}); nothing was written: make room on it")]
     Full(String),
     #[error("database: {0}")]
     Database(String),
@@ -43,11 +43,23 @@ pub enum StorageError {
 impl From<rusqlite::Error> for StorageError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
+        // A database closed cleanly has no `-shm` index; on a full disk SQLite cannot make
+        // it again, even to read, and says `SQLITE_IOERR_SHMSIZE` ("disk I/O error")
+        // whatever the kernel said (measured on a full tmpfs): a full disk too.
+        let index_cannot_grow = matches!(
+            &e,
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_IOERR_SHMSIZE | rusqlite::ffi::SQLITE_IOERR_SHMMAP
+                )
+        );
         match e.sqlite_error_code() {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 StorageError::Busy(e.to_string())
             }
             Some(ErrorCode::DiskFull) => StorageError::Full(e.to_string()),
+            _ if index_cannot_grow => StorageError::Full(e.to_string()),
             _ => StorageError::Database(e.to_string()),
         }
     }

@@ -72,3 +72,13 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg("-l").arg(&self.path).output();
     }
 }
+
+/// Whether this process may mount a small disk (tried once).
+pub fn can_mount() -> bool {
+    static CAN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *CAN.get_or_init(|| {
+        tempfile::tempdir()
+            .ok()
+            .is_some_and(|dir| SmallDisk::mount(&dir.path().join("probe"), 1).is_ok())
+    })
+}

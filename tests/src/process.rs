@@ -12,6 +12,9 @@ pub struct ServerProcess {
     pub db: PathBuf,
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// Its standard error (warnings and errors), outside the database's disk: what it said
+    /// when it could not start.
+    log: Option<tempfile::NamedTempFile>,
 }
 
 /// `target/<profile>/onsite-sync-server`, next to the running test's own directory.
@@ -36,6 +39,7 @@ impl ServerProcess {
             db: db.to_path_buf(),
             addr,
             child: None,
+            log: tempfile::NamedTempFile::new().ok(),
         };
         s.restart();
         s
@@ -59,36 +63,65 @@ impl ServerProcess {
 
     /// Starts it (again) on the same address and database; waits until it listens.
     pub fn restart(&mut self) {
+        if let Err(e) = self.try_restart() {
+            panic!("{e}");
+        }
+    }
+
+    /// Starts it (again) and waits until it listens; or what it said when it stopped
+    /// because it cannot open its database (a full disk), or that it did not listen
+    /// within 20 s.
+    pub fn try_restart(&mut self) -> Result<(), String> {
         self.kill9();
         let bin = server_binary();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            let stderr = self
+                .log
+                .as_ref()
+                .and_then(|l| l.reopen().ok())
+                .and_then(|f| {
+                    f.set_len(0).ok()?;
+                    Some(Stdio::from(f))
+                })
+                .unwrap_or_else(Stdio::null);
             let child = Command::new(&bin)
                 .args(["serve", "--listen", &self.addr.to_string(), "--db"])
                 .arg(format!("sqlite://{}", self.db.display()))
                 .env("RUST_LOG", "warn")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(stderr)
                 .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+                .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
             self.child = Some(child);
             while Instant::now() < deadline {
                 if TcpStream::connect(self.addr).is_ok() {
-                    return;
+                    return Ok(());
                 }
-                // The port may still be held by the killed process for a moment.
                 if let Some(c) = self.child.as_mut()
                     && let Ok(Some(_)) = c.try_wait()
                 {
+                    // The port may still be held by the killed process for a moment: then
+                    // it tries again; a database it cannot open is the answer.
+                    let said = self
+                        .log
+                        .as_ref()
+                        .and_then(|l| std::fs::read_to_string(l.path()).ok())
+                        .unwrap_or_default();
+                    if said.contains("opening sqlite://") {
+                        self.child = None;
+                        return Err(said.trim().to_owned());
+                    }
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not listen on {} within 20 s",
-                self.addr
-            );
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the server did not listen on {} within 20 s",
+                    self.addr
+                ));
+            }
             self.child = None;
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -51,6 +51,8 @@ use uuid::Uuid;
 /// equipment still in scope after a revocation).
 const CI_SEEDS: &[u64] = &[1, 2, 3, 16];
 const STEPS: usize = 120;
+/// Logged when a laptop's work met the server's full disk (503) and was kept.
+const SERVER_FULL_MET: &str = "work refused by the server's full disk, kept on the laptop";
 
 struct Laptop {
     name: String,
@@ -443,8 +445,8 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     }
     // The bad days of this seed: when the server's backup is taken and when it is put
     // back; when wang's second laptop goes away "for 90 days", and for how many steps.
-    let backup_at = 10 + usize::try_from(rng.below(30)).unwrap_or(0);
-    let restore_at = backup_at + 20 + usize::try_from(rng.below(40)).unwrap_or(0);
+    let mut backup_at = 10 + usize::try_from(rng.below(30)).unwrap_or(0);
+    let mut restore_at = backup_at + 20 + usize::try_from(rng.below(40)).unwrap_or(0);
     let away_at = 15 + usize::try_from(rng.below(50)).unwrap_or(0);
     let away_steps = 15 + usize::try_from(rng.below(20)).unwrap_or(0);
     // And when the server's disk fills up, for how many steps.
@@ -455,6 +457,13 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     let config = Config::default();
     for step in 0..STEPS {
         // The scheduled bad days first.
+        if step == backup_at && server_full_until.is_some() {
+            // Reading a database closed cleanly takes room on its disk (the `-shm`
+            // index): the operator's backup waits for room.
+            backup_at += 1;
+            restore_at += 1;
+            log.push(format!("{step}: no backup: the server's disk is full"));
+        }
         if step == backup_at {
             let conn = rusqlite::Connection::open(&server_db)
                 .map_err(|e| format!("opening the server db to back it up: {e}"))?;
@@ -579,17 +588,14 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 {
                     return Err(format!("{}: disk full with room on the disk", l.name));
                 }
-                // With the server's disk full, work to send is refused (503), not
-                // acknowledged: the fault bites, and the laptop keeps it.
+                // With the server's disk full, work to send is refused (503) and the
+                // laptop keeps it. (Not always: a write that fits in room SQLite already
+                // holds, a checkpointed WAL or free pages, is taken, and durable.)
                 if server_full_until.is_some()
                     && pending > 0
-                    && l.away_until.is_none()
-                    && let Ok(Ok(_)) = &r
+                    && let Ok(Err(SyncError::Server { status: 503, .. })) = &r
                 {
-                    return Err(format!(
-                        "{}: the server took {pending} operations with its disk full",
-                        l.name
-                    ));
+                    log.push(format!("{step}: {SERVER_FULL_MET}"));
                 }
                 if let Ok(Err(SyncError::Unauthorized)) = &r
                     && l.away_until.is_none()
@@ -624,8 +630,16 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                     server.kill9();
                     log.push(format!("{step}: server SIGKILL"));
                 } else {
-                    server.restart();
-                    log.push(format!("{step}: server (re)started"));
+                    match server.try_restart() {
+                        Ok(()) => log.push(format!("{step}: server (re)started")),
+                        // A database closed cleanly has no index left (`-shm`), and on a
+                        // full disk SQLite cannot make it again: the server says so and
+                        // stops, until the operator makes room.
+                        Err(e) if server_full_until.is_some() && e.contains("disk is full") => {
+                            log.push(format!("{step}: server cannot start: {e}"));
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             87..=89 => {
@@ -897,9 +911,14 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
 async fn run_seeds(seeds: &[u64]) {
     let mut failed = Vec::new();
     let mut made = 0usize;
+    let mut met_full_disk = 0usize;
     for &seed in seeds {
         let mut log = Vec::new();
-        match run_seed(seed, &mut log).await {
+        let result = run_seed(seed, &mut log).await;
+        if log.iter().any(|line| line.ends_with(SERVER_FULL_MET)) {
+            met_full_disk += 1;
+        }
+        match result {
             Ok(n) => made += n,
             Err(e) => {
                 // ONSITE_HARNESS_LOG=all prints every step of a failing seed.
@@ -925,6 +944,14 @@ async fn run_seeds(seeds: &[u64]) {
             per_seed >= 15,
             "only {per_seed} operations a seed on average"
         );
+        // And the server's full disk must have refused some work (where the harness could
+        // give the server a disk of its own).
+        if onsite_tests::disk::can_mount() {
+            assert!(
+                met_full_disk > 0,
+                "no seed's work met the server's full disk"
+            );
+        }
     }
 }
 

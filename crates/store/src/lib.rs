@@ -92,10 +92,28 @@ pub enum StoreError {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
-            _ => StoreError::Sql(e),
+        if disk_full(&e) {
+            StoreError::DiskFull
+        } else {
+            StoreError::Sql(e)
         }
+    }
+}
+
+/// SQLite's "database or disk is full", and the form a full disk takes when the database
+/// was closed cleanly (its `-shm` index deleted): the index cannot be made again, even
+/// to read, and SQLite says `SQLITE_IOERR_SHMSIZE` ("disk I/O error") whatever the
+/// kernel said (measured on a full tmpfs).
+fn disk_full(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) => {
+            f.code == rusqlite::ErrorCode::DiskFull
+                || matches!(
+                    f.extended_code,
+                    rusqlite::ffi::SQLITE_IOERR_SHMSIZE | rusqlite::ffi::SQLITE_IOERR_SHMMAP
+                )
+        }
+        _ => false,
     }
 }
 
