@@ -1,36 +1,187 @@
-//! Photos and signature images: files named by their SHA-256 in `blobs/` beside the
-//! database, written durably before the record that references them, and uploaded by the
-//! sync engine before that record is pushed.
+//! Photos and signature images: files named by their SHA-256 in a folder of the
+//! database's own (`onsite-blobs/` beside `onsite.db`), written durably before the record
+//! that references them, and uploaded by the sync engine before that record is pushed.
+//!
+//! Sealed at rest when the database is encrypted: XChaCha20-Poly1305 (`chacha20poly1305`)
+//! under a key derived with HKDF-SHA256 from the database's key (never the same key for
+//! two ciphers), a random 24-byte nonce per file, and the file's name as associated data
+//! (a file renamed to another photo's name does not open). A file is
+//! `ONSBLOB1 | nonce | ciphertext and tag`. The names are the photos' hashes, as the
+//! server knows them: they say which photos are here, not what they show.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use onsite_domain::signature::sha256_hex;
 use rusqlite::params;
 
+use crate::cipher::DbKey;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
 
-fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+/// The first bytes of a sealed file.
+const MAGIC: &[u8; 8] = b"ONSBLOB1";
+const NONCE: usize = 24;
+
+/// The key photo files are sealed with, derived from the database's key.
+#[derive(Clone)]
+pub(crate) struct BlobKey(chacha20poly1305::Key);
+
+impl std::fmt::Debug for BlobKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlobKey(…)")
+    }
+}
+
+impl BlobKey {
+    pub(crate) fn derive(key: &DbKey) -> BlobKey {
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"onsite"), key.bytes());
+        let mut out = chacha20poly1305::Key::default();
+        // 32 bytes are far below HKDF-SHA256's limit of 8,160: this cannot fail.
+        let _ = hk.expand(b"photo files v1", &mut out);
+        BlobKey(out)
+    }
+
+    fn seal(&self, sha256: &str, plain: &[u8]) -> Result<Vec<u8>> {
+        let cipher = XChaCha20Poly1305::new(&self.0);
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain,
+                    aad: sha256.as_bytes(),
+                },
+            )
+            .map_err(|_| StoreError::BadData {
+                what: format!("photo {sha256}"),
+                detail: "it could not be encrypted".into(),
+            })?;
+        let mut file = Vec::with_capacity(MAGIC.len() + NONCE + sealed.len());
+        file.extend_from_slice(MAGIC);
+        file.extend_from_slice(&nonce);
+        file.extend_from_slice(&sealed);
+        Ok(file)
+    }
+
+    fn open(&self, sha256: &str, file: &[u8]) -> Result<Vec<u8>> {
+        let broken = || StoreError::BadData {
+            what: format!("photo {sha256}"),
+            detail: "its file was changed or does not belong to this laptop's database".into(),
+        };
+        let rest = file.strip_prefix(MAGIC.as_slice()).ok_or_else(broken)?;
+        if rest.len() < NONCE {
+            return Err(broken());
+        }
+        let (nonce, sealed) = rest.split_at(NONCE);
+        XChaCha20Poly1305::new(&self.0)
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: sealed,
+                    aad: sha256.as_bytes(),
+                },
+            )
+            .map_err(|_| broken())
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
+fn is_hash(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Writes `bytes` to `path` durably: a temporary file synced, renamed, the folder synced.
+fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!("{name}.part"));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(io(path))?;
+    // The new name is durable once the folder is.
+    if let Ok(d) = std::fs::File::open(dir) {
+        d.sync_all().map_err(io(dir))?;
+    }
+    Ok(())
+}
+
+/// The folder of a database's photos: `<name>-blobs` beside `<name>.db`, one per database
+/// (two laptops' databases in one folder, as in tests, do not share their files).
+pub(crate) fn blob_dir(db: &Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "onsite".into());
+    db.parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(format!("{stem}-blobs"))
+}
+
 impl Store {
     fn blob_dir(&self) -> PathBuf {
-        self.path
-            .parent()
-            .map(|p| p.join("blobs"))
-            .unwrap_or_else(|| PathBuf::from("blobs"))
+        blob_dir(&self.path)
     }
 
     fn blob_path(&self, sha256: &str) -> PathBuf {
         self.blob_dir().join(sha256)
     }
 
+    /// At open: the photos of an earlier version are brought under this database's own
+    /// folder (they were in `blobs/`, shared by whatever database sat beside it) and, when
+    /// the database is encrypted, every plain file is sealed, once: written sealed beside,
+    /// synced, renamed over the plain one.
+    pub(crate) fn seal_blobs_at_open(&self) -> Result<()> {
+        let dir = self.blob_dir();
+        let legacy = self
+            .path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join("blobs");
+        if legacy.is_dir() && !dir.exists() {
+            std::fs::rename(&legacy, &dir).map_err(io(&legacy))?;
+        }
+        let Some(key) = &self.blob_key else {
+            return Ok(());
+        };
+        if meta_get(&self.conn, "blobs_sealed")?.as_deref() == Some("1") {
+            return Ok(());
+        }
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(&dir).map_err(io(&dir))? {
+                let path = entry.map_err(io(&dir))?.path();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if !is_hash(&name) {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                if bytes.starts_with(MAGIC) {
+                    continue;
+                }
+                write_durably(&dir, &path, &key.seal(&name, &bytes)?)?;
+            }
+        }
+        meta_set(&self.conn, "blobs_sealed", "1")
+    }
+
     /// Keeps `bytes` (a photo, a signature image) and returns their SHA-256, the name a
-    /// record refers to them by. On disk, synced, when this returns.
+    /// record refers to them by. On disk, sealed if the database is encrypted, synced,
+    /// when this returns.
     pub fn put_blob(&self, bytes: &[u8]) -> Result<String> {
         let sha = sha256_hex(bytes);
         let dir = self.blob_dir();
@@ -39,30 +190,35 @@ impl Store {
         if path.is_file() {
             return Ok(sha);
         }
-        let tmp = dir.join(format!("{sha}.part"));
-        {
-            let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(bytes).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
-        }
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        // The new name is durable once the folder is.
-        if let Ok(d) = std::fs::File::open(&dir) {
-            d.sync_all().map_err(io(&dir))?;
+        match &self.blob_key {
+            Some(key) => write_durably(&dir, &path, &key.seal(&sha, bytes)?)?,
+            None => write_durably(&dir, &path, bytes)?,
         }
         Ok(sha)
     }
 
     /// The bytes of a kept blob, checked against their name; `None` if it is not here.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_hash(sha256) {
             return Ok(None);
         }
         let path = self.blob_path(sha256);
-        let bytes = match std::fs::read(&path) {
+        let file = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path)(e)),
+        };
+        // A plain file (kept before the database was encrypted, sealed at the next open)
+        // is read as it is: its hash vouches for it.
+        let bytes = match (&self.blob_key, file.starts_with(MAGIC)) {
+            (Some(key), true) => key.open(sha256, &file)?,
+            (None, true) => {
+                return Err(StoreError::BadData {
+                    what: format!("photo {sha256}"),
+                    detail: "it is encrypted and this database is opened without a key".into(),
+                });
+            }
+            (_, false) => file,
         };
         if sha256_hex(&bytes) != sha256 {
             return Err(StoreError::BadData {

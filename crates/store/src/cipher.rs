@@ -42,6 +42,10 @@ impl DbKey {
         Some(DbKey(bytes))
     }
 
+    pub(crate) fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// The SQL value of a raw key: `"x'…'"`.
     fn literal(&self) -> String {
         format!("\"x'{}'\"", self.to_hex())

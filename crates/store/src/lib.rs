@@ -145,6 +145,8 @@ pub struct Store {
     _lock: std::fs::File,
     /// What the database is encrypted with: a first sync's new file gets it too.
     key: Option<DbKey>,
+    /// What its photo files are sealed with (derived from `key`).
+    blob_key: Option<blobs::BlobKey>,
     /// Where the app's secrets (session tokens) are kept: never in the database.
     secrets: Secrets,
 }
@@ -244,7 +246,7 @@ impl Store {
         }
         // Cleared again by `close`: finding it set at the next open means a crash.
         meta_set(&conn, "clean_shutdown", "0")?;
-        Ok(Store {
+        let store = Store {
             conn,
             path,
             clock,
@@ -252,8 +254,11 @@ impl Store {
             opened_with,
             _lock: lock,
             key: options.key.clone(),
+            blob_key: options.key.as_ref().map(blobs::BlobKey::derive),
             secrets: Secrets::Memory,
-        })
+        };
+        store.seal_blobs_at_open()?;
+        Ok(store)
     }
 
     /// Moves a damaged database aside (kept, renamed with a timestamp, for support) so that

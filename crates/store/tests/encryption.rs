@@ -169,3 +169,96 @@ fn the_database_key_is_made_once_and_kept_in_the_system_keyring() {
         None
     );
 }
+
+/// A photo as a camera writes it: a JPEG header and words a thief could look for.
+fn photo() -> Vec<u8> {
+    let mut bytes = vec![0xff, 0xd8, 0xff, 0xe0];
+    bytes.extend_from_slice(b"JFIF nameplate: Carrier 30XA-502 serial 7734-K");
+    bytes.extend((0..50_000u32).map(|i| (i % 251) as u8));
+    bytes
+}
+
+#[test]
+fn photo_files_say_nothing_without_the_key_and_read_back_whole_with_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("onsite.db");
+    let bytes = photo();
+    let sha = {
+        let store = open(&path, Some(key(1))).expect("opens");
+        let sha = store.put_blob(&bytes).expect("keeps the photo");
+        store.close().expect("closes");
+        sha
+    };
+    let on_disk = files(&dir.path().join("onsite-blobs"));
+    assert_eq!(on_disk.len(), 1, "one file for one photo: {on_disk:?}");
+    let (name, file) = &on_disk[0];
+    assert_eq!(
+        name, &sha,
+        "named by the photo's hash, as the server knows it"
+    );
+    assert!(
+        !contains(file, b"nameplate") && !contains(file, &[0xff, 0xd8, 0xff, 0xe0]),
+        "the file shows the photo's bytes"
+    );
+    let store = open(&path, Some(key(1))).expect("opens again");
+    assert_eq!(store.blob(&sha).expect("reads"), Some(bytes));
+
+    // A changed byte is found, not shown as a damaged photo.
+    let file_path = dir.path().join("onsite-blobs").join(&sha);
+    let mut changed = file.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    std::fs::write(&file_path, &changed).expect("writes");
+    let err = store.blob(&sha).expect_err("a changed file is refused");
+    assert!(matches!(err, StoreError::BadData { .. }), "{err:?}");
+}
+
+#[test]
+fn the_photos_of_an_older_onsite_move_to_the_databases_folder_and_are_sealed_once_at_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("onsite.db");
+    let bytes = photo();
+    // An older Onsite: a plain database and its photos in `blobs/`, plain.
+    let sha = {
+        let store = open(&path, None).expect("opens");
+        let sha = store.put_blob(&bytes).expect("keeps the photo");
+        store.close().expect("closes");
+        sha
+    };
+    std::fs::rename(dir.path().join("onsite-blobs"), dir.path().join("blobs")).expect("moves");
+    assert!(contains(
+        &std::fs::read(dir.path().join("blobs").join(&sha)).expect("reads"),
+        b"nameplate"
+    ));
+
+    let store = open(&path, Some(key(1))).expect("opens with its key");
+    assert!(
+        !dir.path().join("blobs").exists(),
+        "the old folder is left behind"
+    );
+    let file = std::fs::read(dir.path().join("onsite-blobs").join(&sha)).expect("moved");
+    assert!(
+        !contains(&file, b"nameplate"),
+        "the photo is still plain on disk"
+    );
+    assert_eq!(store.blob(&sha).expect("reads"), Some(bytes.clone()));
+    store.close().expect("closes");
+    // Once: the next open does not touch the files.
+    let store = open(&path, Some(key(1))).expect("opens again");
+    let again = std::fs::read(dir.path().join("onsite-blobs").join(&sha)).expect("reads");
+    assert_eq!(again, file, "sealed again at the next open");
+    assert_eq!(store.blob(&sha).expect("reads"), Some(bytes));
+}
+
+#[test]
+fn two_laptops_databases_in_one_folder_keep_their_photos_apart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bytes = photo();
+    let a = open(&dir.path().join("laptop-a.db"), Some(key(1))).expect("opens");
+    let b = open(&dir.path().join("laptop-b.db"), Some(key(2))).expect("opens");
+    let sha = a.put_blob(&bytes).expect("a keeps it");
+    assert_eq!(b.blob(&sha).expect("reads"), None, "b has not got it");
+    assert_eq!(b.put_blob(&bytes).expect("b keeps it"), sha);
+    assert_eq!(a.blob(&sha).expect("reads"), Some(bytes.clone()));
+    assert_eq!(b.blob(&sha).expect("reads"), Some(bytes));
+}
