@@ -74,20 +74,35 @@ fn high_water_path(db: &Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-/// Written beside and renamed over the old mark, so that a full disk or a crash halfway
-/// leaves the previous mark whole rather than an empty file (which would hide a restore).
+/// Overwritten in place, at a fixed length: a full disk still lets a write that fits in
+/// room SQLite already holds commit, and the mark of that write must not need a new
+/// block (a file written beside and renamed would: the mark would stay behind and a later
+/// restore go unseen). The parse reads words, so the padding does not matter.
 fn write_high_water(db: &Path, epoch: &str, generation: i64) {
-    let mark = format!("{HIGH_WATER_FORMAT} {epoch} {generation}\n");
-    let path = high_water_path(db);
-    let mut temporary = path.clone().into_os_string();
-    temporary.push(".new");
-    let written =
-        std::fs::write(&temporary, mark).and_then(|()| std::fs::rename(&temporary, &path));
+    use std::io::{Seek, Write};
+    let mut mark = format!("{HIGH_WATER_FORMAT} {epoch} {generation}");
+    while mark.len() < HIGH_WATER_LEN - 1 {
+        mark.push(' ');
+    }
+    mark.push('\n');
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(high_water_path(db))
+        .and_then(|mut f| {
+            f.seek(std::io::SeekFrom::Start(0))?;
+            f.write_all(mark.as_bytes())?;
+            // A mark of an earlier version may have been longer.
+            f.set_len(mark.len() as u64)
+        });
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&temporary);
         tracing::warn!(error = %e, "could not write the high-water file beside the database");
     }
 }
+
+/// The length of the high-water file: room for the format word, an epoch and any count.
+const HIGH_WATER_LEN: usize = 64;
 
 /// The first word of the high-water file: the marks of earlier versions (a change-log
 /// position, not a write count) are not compared, only replaced.

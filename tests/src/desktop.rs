@@ -159,6 +159,34 @@ impl Desktop {
         Ok(desktop)
     }
 
+    /// From now on the app starts with its clock `offset` off (libfaketime's syntax:
+    /// `+3h`, `-2d`), as on a laptop whose time was set wrong: a script in `dir` starts it
+    /// under `LD_PRELOAD`. Monotonic clocks (timers) stay true.
+    pub fn with_clock_off(mut self, offset: &str, dir: &Path) -> Result<Desktop, Missing> {
+        let library = [
+            "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+            "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .ok_or_else(|| Missing("libfaketime is not installed: run `cargo xtask setup`".into()))?;
+        let script = dir.join("onsite-clock-off");
+        let text = format!(
+            "#!/bin/sh\nexport LD_PRELOAD='{}' FAKETIME='{offset}' FAKETIME_DONT_FAKE_MONOTONIC=1\nexec '{}' \"$@\"\n",
+            library.display(),
+            self.app.display()
+        );
+        std::fs::write(&script, text).map_err(|e| Missing(format!("{}: {e}", script.display())))?;
+        let mut permissions = std::fs::metadata(&script)
+            .map_err(|e| Missing(e.to_string()))?
+            .permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&script, permissions).map_err(|e| Missing(e.to_string()))?;
+        self.app = script;
+        Ok(self)
+    }
+
     /// The W3C capabilities that make tauri-driver start the app.
     pub fn capabilities(&self) -> serde_json::Map<String, serde_json::Value> {
         let caps = serde_json::json!({

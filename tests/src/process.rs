@@ -49,8 +49,30 @@ impl ServerProcess {
         format!("http://{}", self.addr)
     }
 
+    /// Started and not killed by the test (it may have died on its own: see `exited`).
     pub fn is_running(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// How the process ended, if it ended by itself (a crash, a failed start), with the
+    /// last lines it wrote to standard error.
+    pub fn exited(&mut self) -> Option<String> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        Some(format!(
+            "the server exited by itself ({status}): {}",
+            self.said()
+        ))
+    }
+
+    /// The last lines the server wrote to standard error.
+    pub fn said(&self) -> String {
+        let text = self
+            .log
+            .as_ref()
+            .and_then(|l| std::fs::read_to_string(l.path()).ok())
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(8)..].join("\n")
     }
 
     /// SIGKILL: no shutdown, no flush beyond what SQLite already made durable.

@@ -308,6 +308,86 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     drop(desktop);
 }
 
+/// Issue 14: a laptop whose clock was set three hours fast. The engineer is told in the
+/// sync bar, in Chinese and in English, what is wrong and what to do; the work still goes
+/// home (stamped in server time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_window_tells_an_engineer_whose_laptop_clock_is_three_hours_fast() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("server.db");
+    {
+        let storage = onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("server db");
+        seed(&storage, chrono::Utc::now()).expect("demo data");
+    }
+    let server = TestServer::start(&db);
+    let url = server.url();
+    let desktop = Desktop::start(&[
+        (
+            "ONSITE_DATA_DIR",
+            dir.path().join("laptop").display().to_string(),
+        ),
+        ("ONSITE_SERVER", url.clone()),
+    ])
+    .and_then(|d| d.with_clock_off("+3h", dir.path()))
+    .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
+    let c = session(&desktop).await;
+    type_into(&c, "[data-testid=signin-username]", "wanggong", "types").await;
+    type_into(&c, "[data-testid=signin-password]", DEMO_PASSWORD, "types").await;
+    click(&c, "[data-testid=signin-submit]", "clicks").await;
+    text_becomes(&c, "[data-testid=user-name]", "王工").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+
+    let told = text_with(&c, "[data-testid=sync-clock]", "本机时钟比服务器快").await;
+    assert!(
+        told.contains("小时") && told.contains("请校正系统时间"),
+        "the engineer is not told how far off, or what to do: {told:?}"
+    );
+    shot(&c, "09-clock-three-hours-fast").await;
+
+    // The work goes home all the same.
+    let order = find(&c, "[data-testid=order-item][data-status=assigned]").await;
+    let number = order
+        .attr("data-number")
+        .await
+        .expect("attr")
+        .expect("a number");
+    order.click().await.expect("opens the order");
+    text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    click(&c, "[data-testid=action-accepted]", "accepts").await;
+    text_becomes(&c, "[data-testid=detail-status]", "已接单").await;
+    server_reports(&url, &number, "accepted").await;
+
+    find(&c, "[data-testid=language]")
+        .await
+        .select_by_value("en")
+        .await
+        .expect("chooses English");
+    let told = text_with(&c, "[data-testid=sync-clock]", "This laptop's clock is").await;
+    assert!(
+        told.contains("ahead of the server") && told.contains("set the system time"),
+        "{told:?}"
+    );
+    shot(&c, "10-clock-three-hours-fast-en").await;
+    c.close().await.expect("closes the app");
+    drop(desktop);
+}
+
+/// Waits until the element's text contains `part`; its whole text.
+async fn text_with(c: &Client, css: &str, part: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut last = String::new();
+    while tokio::time::Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(part) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} shows {last:?}, without {part:?}");
+}
+
 /// A WebDriver session with a newly started app. tauri-driver listens before the
 /// WebKitWebDriver behind it does: the first requests may be cut, so it is retried.
 async fn session(desktop: &Desktop) -> Client {

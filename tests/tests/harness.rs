@@ -456,6 +456,10 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     let backup = dir.path().join("server-backup.db");
     let config = Config::default();
     for step in 0..STEPS {
+        // A server that died by itself (not killed by the run) is a bug to see.
+        if let Some(e) = server.exited() {
+            return Err(format!("{step}: {e}"));
+        }
         // The scheduled bad days first.
         if step == backup_at && server_full_until.is_some() {
             // Reading a database closed cleanly takes room on its disk (the `-shm`
@@ -693,6 +697,10 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
         }
     }
 
+    // A server that died by itself (not killed by the run) is a bug to see.
+    if let Some(e) = server.exited() {
+        return Err(e);
+    }
     // The network heals and the server is up: everyone syncs until nothing is left.
     if server_full_until.take().is_some()
         && let Some(d) = &disk
@@ -739,8 +747,11 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                 }
             }
             if let Some(e) = last {
+                let server_state = server
+                    .exited()
+                    .unwrap_or_else(|| format!("the server runs; it said: {}", server.said()));
                 return Err(format!(
-                    "{} cannot sync after healing (round {round}): {e}",
+                    "{} cannot sync after healing (round {round}): {e} ({server_state})",
                     l.name
                 ));
             }

@@ -52,6 +52,8 @@ const APT_PACKAGES: &[&str] = &[
     "gnome-keyring",
     // schemathesis runs in a virtual environment (`install_schemathesis`).
     "python3-venv",
+    // The window test of a laptop whose clock is off (LD_PRELOAD libfaketime on the app).
+    "faketime",
 ];
 /// Toolchain components the checks need.
 const RUSTUP_COMPONENTS: &[&str] = &["rustfmt", "clippy"];
