@@ -36,8 +36,9 @@ enum Command {
         demo: bool,
     },
     /// After restoring the database from a backup: laptops then sync again from scratch
-    /// and send again what they had sent since the backup was taken. (A server finds most
-    /// restores by itself, from the high-water file beside the database.)
+    /// and send again what they had sent since the backup was taken; every session ends.
+    /// (A server finds most restores by itself, from the high-water file beside the
+    /// database.)
     Restored {
         #[arg(long, env = "ONSITE_DB", default_value = "sqlite://onsite-server.db")]
         db: String,
@@ -135,7 +136,7 @@ fn run() -> Result<()> {
                 .with_context(|| format!("opening {db}"))?;
             let epoch = storage.start_new_epoch()?;
             println!(
-                "{db} starts epoch {epoch}: laptops will sync again and send again what it lacks"
+                "{db} starts epoch {epoch}: laptops will sync again and send again what it lacks. Every session ended: everyone signs in again. Account changes made since the backup (disabled users, new passwords) are undone: make them again"
             );
             Ok(())
         }

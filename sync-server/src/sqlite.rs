@@ -118,13 +118,21 @@ fn generation(conn: &Connection) -> Result<i64> {
 }
 
 /// Gives the database a new epoch: every laptop syncs again from scratch and sends again
-/// what it had sent since the backup was taken.
+/// what it had sent since the backup was taken. Every session ends too: the backup holds
+/// tokens that were ended after it was taken (a lost laptop's, a person who left), and
+/// nothing tells them apart, so everyone signs in again (the laptops keep their work).
 pub fn new_epoch(conn: &Connection) -> Result<String> {
-    Ok(conn.query_row(
+    let epoch: String = conn.query_row(
         "UPDATE server_identity SET epoch = lower(hex(randomblob(8))) WHERE id = 1 RETURNING epoch",
         [],
         |r| r.get(0),
-    )?)
+    )?;
+    let ended = conn.execute("DELETE FROM tokens", [])?;
+    tracing::warn!(
+        ended,
+        "restored from a backup: every session ended, everyone signs in again; account changes made since the backup (disabled users, new passwords) are undone: make them again"
+    );
+    Ok(epoch)
 }
 
 /// The epoch of the database, new if it was found behind its high-water mark (restored

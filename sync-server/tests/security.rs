@@ -872,3 +872,56 @@ async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
         );
     }
 }
+
+/// A backup holds the sessions of its day. Restored, it would bring back a token ended
+/// since (a lost laptop's, signed out from the office); a new epoch ends every session,
+/// and the engineer signs in again.
+#[tokio::test]
+async fn p12_a_session_ended_after_the_backup_does_not_come_back_with_the_restore() {
+    let s = Server::new();
+    let wang = s.login("wang", "w1").await;
+    let Server {
+        dir,
+        storage,
+        router,
+    } = s;
+    let db = dir.path().join("server.db");
+    let backup = dir.path().join("backup.db");
+    rusqlite::Connection::open(&db)
+        .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
+        .expect("backs up");
+    let s = Server {
+        dir,
+        storage,
+        router,
+    };
+    let (status, _) = s.call("POST", "/v1/auth/logout", Some(&wang), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "signed out");
+    let Server {
+        dir,
+        storage,
+        router,
+    } = s;
+    drop(router);
+    drop(storage);
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::copy(&backup, &db).expect("restores");
+    let restored: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
+        std::sync::Arc::new(onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"));
+    let s = Server {
+        dir,
+        router: onsite_sync_server::router(restored.clone()),
+        storage: restored,
+    };
+    let (status, body) = s.call("GET", "/v1/sync/pull", Some(&wang), None).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the token signed out after the backup works again: {body}"
+    );
+    let again = s.login("wang", "w1").await;
+    let (status, body) = s.call("GET", "/v1/sync/pull", Some(&again), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
