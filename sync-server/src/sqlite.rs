@@ -980,9 +980,10 @@ impl Storage for SqliteStorage {
     }
 
     fn create_user(&self, user: NewUser, now: DateTime<Utc>) -> Result<User> {
-        let conn = self.conn()?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let id = Uuid::now_v7();
-        let inserted = conn.execute(
+        let inserted = tx.execute(
             "INSERT INTO users (id, username, name, role, department, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (username) DO NOTHING",
             params![id.to_string(), user.username, user.name, role_name(user.role), user.department, user.password_hash, now.timestamp_millis()],
@@ -993,6 +994,7 @@ impl Storage for SqliteStorage {
                 user.username
             )));
         }
+        self.commit(tx)?;
         Ok(User {
             id,
             username: user.username,
@@ -1021,11 +1023,15 @@ impl Storage for SqliteStorage {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
-        self.conn()?.execute(
+        // Counted like every write: a sign-in or sign-out after a backup makes a restore of
+        // it found (and every session ended), so that an ended token does not come back.
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
             "INSERT INTO tokens (hash, user_id, device_id, device_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![token_hash, user_id.to_string(), device_id, device_name, now.timestamp_millis(), expires_at.timestamp_millis()],
         )?;
-        Ok(())
+        self.commit(tx)
     }
 
     fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
@@ -1101,9 +1107,10 @@ impl Storage for SqliteStorage {
     }
 
     fn end_session(&self, token_hash: &str) -> Result<()> {
-        self.conn()?
-            .execute("DELETE FROM tokens WHERE hash = ?1", params![token_hash])?;
-        Ok(())
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("DELETE FROM tokens WHERE hash = ?1", params![token_hash])?;
+        self.commit(tx)
     }
 
     fn push(&self, session: &Session, ops: &[Op], now: DateTime<Utc>) -> Result<Vec<OpResult>> {
