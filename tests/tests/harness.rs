@@ -4,8 +4,8 @@
 //! with SIGKILL and restarted at random moments; a dispatcher moves orders between them;
 //! their clocks are hours or days off, and jump back and forward (once a year ahead).
 //! And the bad days of issue 14, in every seed: the server is restored from a backup taken
-//! earlier in the run (laptops sync again from the start and send again what the lost
-//! history had acknowledged); one laptop's disk fills up for a while (its edits are refused
+//! earlier in the run (every session ends: the engineers sign in again, their laptops
+//! sync again from the start and send again what the lost history had acknowledged); one laptop's disk fills up for a while (its edits are refused
 //! with the disk-full error, it keeps its outbox, and sends it once there is room); one
 //! laptop runs the previous release (older schema) offline and is upgraded before it first
 //! syncs; wang works on two laptops on the same orders; the server's own disk (a small
