@@ -18,6 +18,10 @@ use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// One window at a time: two apps under Xvfb at once on a 2-core machine (with the rest of
+/// the test command running) would make the waits above a matter of luck.
+static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -140,6 +144,7 @@ async fn server_reports(server: &str, number: &str, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it() {
+    let _one = ONE_WINDOW.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("server.db");
     {
@@ -313,6 +318,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
 /// home (stamped in server time).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_window_tells_an_engineer_whose_laptop_clock_is_three_hours_fast() {
+    let _one = ONE_WINDOW.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("server.db");
     {
