@@ -1059,3 +1059,37 @@ async fn a_full_disk_on_the_server_is_a_503_to_wait_out_and_nothing_is_lost() {
     );
     assert!(on_server(&server, Entity::LogEntry, entry.id));
 }
+
+/// A photo taken with the laptop's disk full (a real one: a small tmpfs filled up) is
+/// refused with the disk-full error the engineer is told how to deal with, leaves no piece
+/// behind, and is kept once there is room again.
+#[test]
+fn a_photo_on_a_full_laptop_disk_is_the_disk_full_error_and_is_kept_once_there_is_room() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    if !onsite_tests::disk::can_mount() {
+        // Mounting needs root, which CI and `cargo xtask test` have.
+        eprintln!("not run: no permission to mount a small disk here");
+        return;
+    }
+    let disk = onsite_tests::disk::SmallDisk::mount(&dir.path().join("disk"), 8).expect("mounts");
+    let store = Store::open(
+        disk.path.join("onsite.db"),
+        &OpenOptions {
+            device_id: "laptop-1".into(),
+            key: Some(onsite_tests::laptop_key("laptop-1")),
+        },
+    )
+    .expect("opens");
+    let photo: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+    disk.fill().expect("fills the disk");
+    let err = store.put_blob(&photo).expect_err("no room for the photo");
+    assert!(matches!(err, onsite_store::StoreError::DiskFull), "{err:?}");
+    assert!(err.to_string().contains("free some space"), "{err}");
+    let pieces: Vec<_> = std::fs::read_dir(disk.path.join("onsite-blobs"))
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(pieces.is_empty(), "left behind: {pieces:?}");
+    disk.free().expect("room again");
+    let sha = store.put_blob(&photo).expect("kept");
+    assert_eq!(store.blob(&sha).expect("reads"), Some(photo));
+}

@@ -87,10 +87,17 @@ impl BlobKey {
     }
 }
 
+/// A file error, or the disk-full error the engineer is told how to deal with.
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_path_buf(),
-        source,
+    move |source| {
+        if source.kind() == std::io::ErrorKind::StorageFull {
+            StoreError::DiskFull
+        } else {
+            StoreError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     }
 }
 
@@ -105,10 +112,14 @@ fn write_durably(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = dir.join(format!("{name}.part"));
-    {
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk leaves a piece: it goes, so as not to hold the room still left.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(&tmp)(e));
     }
     std::fs::rename(&tmp, path).map_err(io(path))?;
     // The new name is durable once the folder is.
