@@ -26,8 +26,8 @@ const USAGE: &str = "usage: cargo xtask <setup | run | test | bench | bindings |
             and every test, end-to-end tests in a real window included
   bench     run the benchmarks and print their figures (release build)
   bindings  write the UI's TypeScript types (ui/src/lib/bindings) from the Rust types
-  soak      the fault-injection harness over many seeds: --seeds N (seeds 1..=N, default 200)
-            or --seed S (one seed, to rerun a failure)";
+  soak      the fault-injection harness over many seeds: --seeds N (seeds 1..=N, default 200),
+            --seeds A..B (a range), or --seed S (one seed, to rerun a failure)";
 
 /// Debian packages: a C toolchain for the bundled SQLite; WebKitGTK and friends for the
 /// desktop shell; Xvfb and WebKitWebDriver for tests in a real window; poppler, qpdf,
@@ -513,7 +513,8 @@ fn wait_for_port(port: u16, within: Duration) -> bool {
 
 /// The harness of tests/tests/harness.rs over many seeds (its CI run takes three).
 fn soak(args: &[String]) -> Result<()> {
-    let usage = "usage: cargo xtask soak [--seeds N | --seed S] [--jobs J] [--release]";
+    let usage =
+        "usage: cargo xtask soak [--seeds N | --seeds A..B | --seed S] [--jobs J] [--release]";
     let mut first: u64 = 1;
     let mut last: u64 = 200;
     // Seeds run in this many processes at once: a seed mostly waits (restarts, delays,
@@ -526,6 +527,21 @@ fn soak(args: &[String]) -> Result<()> {
     let mut rest = args.iter().filter(|a| *a != "--release");
     while let Some(flag) = rest.next() {
         let value = rest.next().context(usage)?;
+        // `--seeds A..B`: a range, to go on from where a run stopped.
+        if flag == "--seeds"
+            && let Some((a, b)) = value.split_once("..")
+        {
+            first = a
+                .parse()
+                .with_context(|| format!("--seeds {value}: {usage}"))?;
+            last = b
+                .parse()
+                .with_context(|| format!("--seeds {value}: {usage}"))?;
+            if first == 0 || first > last {
+                bail!("--seeds {value}: from 1 up, the first no greater than the last");
+            }
+            continue;
+        }
         let n: u64 = value
             .parse()
             .with_context(|| format!("{flag} needs a number: {usage}"))?;
