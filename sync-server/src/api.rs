@@ -498,6 +498,7 @@ async fn push(
     Ok(Json(PushResponse {
         results,
         server_time: Utc::now(),
+        epoch: Some(state.storage.epoch()),
     }))
 }
 

@@ -1093,3 +1093,77 @@ fn a_photo_on_a_full_laptop_disk_is_the_disk_full_error_and_is_kept_once_there_i
     let sha = store.put_blob(&photo).expect("kept");
     assert_eq!(store.blob(&sha).expect("reads"), Some(photo));
 }
+
+/// A laptop syncing from the start (no cursor yet: a resync under way, or a first sync)
+/// sends work, the server acknowledges it, and then the server is restored from a backup
+/// older than that work. The laptop's pull from the start names no epoch to compare: the
+/// acknowledged work must not be lost all the same.
+#[tokio::test]
+async fn work_acknowledged_while_the_laptop_had_no_cursor_survives_a_restore() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _engineer, orders) = seeded(&dir, 2);
+    let (store, client, _) = laptop(&dir, &server, "laptop-1").await;
+    let config = Config::default();
+    sync_once(&store, &client, &config, &|_| {})
+        .await
+        .expect("first sync");
+    let copy = dir.path().join("backup.db");
+    backup(&server, &copy);
+
+    // A sync from the start is under way (no cursor) when the engineer's entry goes up.
+    store
+        .lock()
+        .expect("lock")
+        .begin_resync()
+        .expect("starts over");
+    let entry = log_entry(orders[0], "更换接触器，恢复运行");
+    store
+        .lock()
+        .expect("lock")
+        .append(Entity::LogEntry, &entry, chrono::Utc::now())
+        .expect("saved");
+    let batch = store
+        .lock()
+        .expect("lock")
+        .pending_batch(100)
+        .expect("reads");
+    // As the engine's push does (`push_outbox`), then the pull of the cycle is cut.
+    let answer = client.push(batch).await.expect("pushed");
+    {
+        let mut s = store.lock().expect("lock");
+        s.record_push_results(&answer.results, answer.server_time, chrono::Utc::now())
+            .expect("recorded");
+        s.note_acked_epoch(
+            answer
+                .epoch
+                .as_deref()
+                .expect("the answer names its history"),
+        )
+        .expect("noted");
+    }
+    assert!(on_server(&server, Entity::LogEntry, entry.id));
+
+    restore(&mut server, &copy);
+    assert!(!on_server(&server, Entity::LogEntry, entry.id));
+    let session = Client::login(&server.url(), "wang", PASSWORD, "laptop-1", "ThinkPad")
+        .await
+        .expect("signs in again");
+    let client = Client::new(&session);
+    for _ in 0..3 {
+        let mut synced = sync_once(&store, &client, &config, &|_| {}).await;
+        for _ in 0..5 {
+            match &synced {
+                Err(e) if e.is_transient() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    synced = sync_once(&store, &client, &config, &|_| {}).await;
+                }
+                _ => break,
+            }
+        }
+        synced.expect("syncs");
+    }
+    assert!(
+        on_server(&server, Entity::LogEntry, entry.id),
+        "the entry the server had acknowledged is lost"
+    );
+}

@@ -372,6 +372,11 @@ pub struct OpResult {
 pub struct PushResponse {
     pub results: Vec<OpResult>,
     pub server_time: DateTime<Utc>,
+    /// The history (`epoch`) that gave these answers: a laptop that later pulls from
+    /// another one knows the server was restored since, and sends its journal again, even
+    /// with no cursor to compare (a sync from the start was under way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 /// What a change does to the client's copy.

@@ -542,6 +542,27 @@ impl Store {
         Ok(settled)
     }
 
+    /// Notes the history (`epoch`) that answered the last push: the journal's.
+    pub fn note_acked_epoch(&self, epoch: &str) -> Result<()> {
+        meta_set(&self.conn, "acked_epoch", epoch)
+    }
+
+    /// Whether the server answers from another history than the one that acknowledged the
+    /// journal, which still holds work: restored from a backup since, it may lack that
+    /// work, and a pull from the start (no cursor, so no epoch to refuse) would not say so.
+    pub fn restored_since_acked(&self, epoch: &str) -> Result<bool> {
+        let Some(acked) = meta_get(&self.conn, "acked_epoch")? else {
+            return Ok(false);
+        };
+        if acked == epoch {
+            return Ok(false);
+        }
+        let journal: bool =
+            self.conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM acked_op)", [], |r| r.get(0))?;
+        Ok(journal)
+    }
+
     /// The oldest pending operations, in the order they were made (a push batch).
     /// The server's database was restored from an older backup (its history is not the one
     /// this laptop's cursor is of): sync again from the start. In one transaction, the

@@ -676,7 +676,11 @@ async fn push_outbox(
         let local_now = Utc::now();
         // Recorded in one local transaction with the outbox entries it settles.
         with_store(store, move |s| {
-            s.record_push_results(&answer.results, answer.server_time, local_now)
+            s.record_push_results(&answer.results, answer.server_time, local_now)?;
+            match &answer.epoch {
+                Some(epoch) => s.note_acked_epoch(epoch),
+                None => Ok(()),
+            }
         })
         .await?;
         report.pushed += sent;
@@ -953,6 +957,23 @@ async fn upload_blobs(
     Ok(())
 }
 
+/// The server was restored from an older backup: what it had acknowledged goes back into
+/// the outbox and up again (it lacks some of it), then the pull starts from the start.
+async fn resync(
+    store: &SharedStore,
+    client: &Client,
+    config: &Config,
+    progress: &(dyn Fn(SyncState) + Send + Sync),
+    report: &mut CycleReport,
+    why: &str,
+) -> Result<RawPullResponse> {
+    let again = with_store(store, |s| s.begin_resync()).await?;
+    tracing::warn!(%why, again, "the server's history changed: syncing again from the start");
+    upload_blobs(store, client, config, report).await?;
+    push_outbox(store, client, config, progress, report).await?;
+    client.pull_raw(None, config.pull_limit).await
+}
+
 /// One sync cycle: push everything pending in batches, then pull until the server has no
 /// more, then checkpoint the local database. `progress` hears every step.
 pub async fn sync_once(
@@ -989,15 +1010,34 @@ pub async fn sync_once(
         });
         cursor = with_store(store, |s| s.cursor()).await?;
     }
-    let mut page = match client.pull_raw(cursor.as_deref(), config.pull_limit).await {
+    let first = client.pull_raw(cursor.as_deref(), config.pull_limit).await;
+    // The history the server answers from is not the one that acknowledged the journal
+    // (a pull from the start names no epoch the server could refuse).
+    let restored_since_acked = match &first {
+        Ok(RawPullResponse {
+            epoch: Some(epoch), ..
+        }) => {
+            let epoch = epoch.clone();
+            with_store(store, move |s| s.restored_since_acked(&epoch)).await?
+        }
+        _ => false,
+    };
+    let mut page = match first {
         // The server's database was restored from an older backup: send again what it had
         // acknowledged (it lacks some of it), then take everything from the start.
         Err(SyncError::ResyncRequired(why)) => {
-            let again = with_store(store, |s| s.begin_resync()).await?;
-            tracing::warn!(%why, again, "the server's history changed: syncing again from the start");
-            upload_blobs(store, client, config, &mut report).await?;
-            push_outbox(store, client, config, progress, &mut report).await?;
-            client.pull_raw(None, config.pull_limit).await?
+            resync(store, client, config, progress, &mut report, &why).await?
+        }
+        Ok(_) if restored_since_acked => {
+            resync(
+                store,
+                client,
+                config,
+                progress,
+                &mut report,
+                "the journal was acknowledged by another history",
+            )
+            .await?
         }
         page => page?,
     };
