@@ -826,6 +826,39 @@ async fn p12_a_cursor_of_another_history_or_ahead_of_the_server_is_refused_so_th
 /// dispatcher's reassignment (and no push) kept its epoch, and a laptop whose cursor the
 /// log had grown past again never heard of it. Then the soak: a photo uploaded after the
 /// backup moves no change-log position at all, and its loss went unnoticed the same way.
+/// A copy of the server's database, as an operator's backup takes it.
+fn back_up(s: &Server) -> std::path::PathBuf {
+    let backup = s.dir.path().join("backup.db");
+    rusqlite::Connection::open(s.dir.path().join("server.db"))
+        .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
+        .expect("backs up");
+    backup
+}
+
+/// The server stopped, `backup` put in place of its database, and the server started
+/// again on it.
+fn put_back(
+    dir: tempfile::TempDir,
+    storage: std::sync::Arc<dyn onsite_sync_server::storage::Storage>,
+    router: axum::Router,
+    backup: &std::path::Path,
+) -> Server {
+    drop(router);
+    drop(storage);
+    let db = dir.path().join("server.db");
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
+    }
+    std::fs::copy(backup, &db).expect("restores");
+    let storage: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
+        std::sync::Arc::new(onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"));
+    Server {
+        dir,
+        router: onsite_sync_server::router(storage.clone()),
+        storage,
+    }
+}
+
 #[tokio::test]
 async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
     for last_write in ["a reassignment", "a photo"] {
@@ -834,17 +867,9 @@ async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
         let order = s.order(&dispatch, Some("wang")).await;
         let li = s.user_id("li");
         let wang = s.user_id("wang");
-        let Server {
-            dir,
-            storage,
-            router,
-        } = s;
-        let db = dir.path().join("server.db");
-        let backup = dir.path().join("backup.db");
-        rusqlite::Connection::open(&db)
-            .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
-            .expect("backs up");
-        let before = storage.epoch();
+        let backup = back_up(&s);
+        let before = s.storage.epoch();
+        let storage = &s.storage;
         let now = chrono::Utc::now();
         match last_write {
             "a reassignment" => storage.assign(order, &[li], None, now).map(|_| ()),
@@ -855,18 +880,9 @@ async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
             }
         }
         .expect("writes after the backup");
-        drop(router);
-        drop(storage);
-        for side in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{side}", db.display()));
-        }
-        std::fs::copy(&backup, &db).expect("restores");
-        let restored: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
-            std::sync::Arc::new(
-                onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"),
-            );
+        let restored = put_back(s.dir, s.storage, s.router, &backup);
         assert_ne!(
-            restored.epoch(),
+            restored.storage.epoch(),
             before,
             "restored after {last_write}, the database kept its epoch: laptops would not sync again"
         );
@@ -880,41 +896,10 @@ async fn p12_a_restore_is_found_whichever_call_wrote_last_before_it() {
 async fn p12_a_session_ended_after_the_backup_does_not_come_back_with_the_restore() {
     let s = Server::new();
     let wang = s.login("wang", "w1").await;
-    let Server {
-        dir,
-        storage,
-        router,
-    } = s;
-    let db = dir.path().join("server.db");
-    let backup = dir.path().join("backup.db");
-    rusqlite::Connection::open(&db)
-        .and_then(|c| c.execute("VACUUM INTO ?1", [backup.to_string_lossy()]))
-        .expect("backs up");
-    let s = Server {
-        dir,
-        storage,
-        router,
-    };
+    let backup = back_up(&s);
     let (status, _) = s.call("POST", "/v1/auth/logout", Some(&wang), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "signed out");
-    let Server {
-        dir,
-        storage,
-        router,
-    } = s;
-    drop(router);
-    drop(storage);
-    for side in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{side}", db.display()));
-    }
-    std::fs::copy(&backup, &db).expect("restores");
-    let restored: std::sync::Arc<dyn onsite_sync_server::storage::Storage> =
-        std::sync::Arc::new(onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("opens"));
-    let s = Server {
-        dir,
-        router: onsite_sync_server::router(restored.clone()),
-        storage: restored,
-    };
+    let s = put_back(s.dir, s.storage, s.router, &backup);
     let (status, body) = s.call("GET", "/v1/sync/pull", Some(&wang), None).await;
     assert_eq!(
         status,
