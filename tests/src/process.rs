@@ -1,7 +1,7 @@
 //! The real `onsite-sync-server` binary as a child process, so that a test can kill it
-//! with SIGKILL at any moment and start it again on the same port and database.
+//! with SIGKILL at any moment and start it again on the same database (and port, unless another process took it).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,14 +32,12 @@ pub fn server_binary() -> PathBuf {
 impl ServerProcess {
     /// Starts the server over `db` on a free loopback port.
     pub fn start(db: &Path) -> ServerProcess {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port");
+        let addr = free_port();
         let mut s = ServerProcess {
             db: db.to_path_buf(),
             addr,
             child: None,
-            log: tempfile::NamedTempFile::new().ok(),
+            log: Some(tempfile::NamedTempFile::new().expect("a temporary file for its log")),
         };
         s.restart();
         s
@@ -66,11 +64,7 @@ impl ServerProcess {
 
     /// The last lines the server wrote to standard error.
     pub fn said(&self) -> String {
-        let text = self
-            .log
-            .as_ref()
-            .and_then(|l| std::fs::read_to_string(l.path()).ok())
-            .unwrap_or_default();
+        let text = self.whole_log();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(8)..].join("\n")
     }
@@ -90,13 +84,21 @@ impl ServerProcess {
         }
     }
 
-    /// Starts it (again) and waits until it listens; or what it said when it stopped
-    /// because it cannot open its database (a full disk), or that it did not listen
-    /// within 20 s.
+    /// Starts it (again) and waits until it says it listens; or what it said when it
+    /// stopped because it cannot open its database (a full disk), or that it did not
+    /// listen within 20 s.
+    ///
+    /// While the server was down, another process may have taken its port (parallel soak
+    /// processes start and kill servers all the time, and outgoing connections take local
+    /// ports too). Connecting is then no proof that *this* server is up — it may be another
+    /// seed's server with the same users — so readiness is the server's own "ready,
+    /// listening on" line; and a port still taken after a second moves the server to a
+    /// new one: `addr` changes, and whoever fronts it (a `FaultProxy`) must follow.
     pub fn try_restart(&mut self) -> Result<(), String> {
         self.kill9();
         let bin = server_binary();
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut taken_since: Option<Instant> = None;
         loop {
             let stderr = self
                 .log
@@ -110,29 +112,36 @@ impl ServerProcess {
             let child = Command::new(&bin)
                 .args(["serve", "--listen", &self.addr.to_string(), "--db"])
                 .arg(format!("sqlite://{}", self.db.display()))
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", "warn,onsite_sync_server=info")
+                .env("NO_COLOR", "1")
                 .stdout(Stdio::null())
                 .stderr(stderr)
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
             self.child = Some(child);
+            let ready = format!("ready, listening on http://{}", self.addr);
             while Instant::now() < deadline {
-                if TcpStream::connect(self.addr).is_ok() {
+                let said = self.whole_log();
+                if said.contains(&ready) {
                     return Ok(());
                 }
                 if let Some(c) = self.child.as_mut()
                     && let Ok(Some(_)) = c.try_wait()
                 {
-                    // The port may still be held by the killed process for a moment: then
-                    // it tries again; a database it cannot open is the answer.
-                    let said = self
-                        .log
-                        .as_ref()
-                        .and_then(|l| std::fs::read_to_string(l.path()).ok())
-                        .unwrap_or_default();
+                    let said = self.whole_log();
+                    // A database it cannot open is the answer.
                     if said.contains("opening sqlite://") {
                         self.child = None;
                         return Err(said.trim().to_owned());
+                    }
+                    // The port may still be held by the killed process for a moment: try
+                    // again; held for longer, it is someone else's now.
+                    if said.contains("in use") {
+                        let since = *taken_since.get_or_insert_with(Instant::now);
+                        if since.elapsed() > Duration::from_secs(1) {
+                            self.addr = free_port();
+                            taken_since = None;
+                        }
                     }
                     break;
                 }
@@ -140,14 +149,28 @@ impl ServerProcess {
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "the server did not listen on {} within 20 s",
-                    self.addr
+                    "the server did not listen on {} within 20 s: {}",
+                    self.addr,
+                    self.said()
                 ));
             }
             self.child = None;
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    fn whole_log(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|l| std::fs::read_to_string(l.path()).ok())
+            .unwrap_or_default()
+    }
+}
+
+fn free_port() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
 }
 
 impl Drop for ServerProcess {

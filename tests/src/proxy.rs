@@ -32,6 +32,9 @@ pub enum Fault {
 pub struct FaultProxy {
     pub addr: SocketAddr,
     fault: Arc<Mutex<Fault>>,
+    /// Where connections go: the server moves to another port when its own is taken
+    /// while it is down (see `ServerProcess::try_restart`).
+    upstream: Arc<Mutex<SocketAddr>>,
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -91,6 +94,8 @@ impl FaultProxy {
     pub fn start(upstream: SocketAddr) -> FaultProxy {
         let fault = Arc::new(Mutex::new(Fault::None));
         let shared = Arc::clone(&fault);
+        let upstream = Arc::new(Mutex::new(upstream));
+        let target = Arc::clone(&upstream);
         let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<SocketAddr>();
         let thread = std::thread::spawn(move || {
@@ -104,7 +109,8 @@ impl FaultProxy {
                 let _ = ready_tx.send(listener.local_addr().expect("address"));
                 while let Ok((conn, _)) = listener.accept().await {
                     let mode = *shared.lock().expect("fault lock");
-                    tokio::spawn(serve(conn, upstream, mode));
+                    let to = *target.lock().expect("upstream lock");
+                    tokio::spawn(serve(conn, to, mode));
                 }
             });
             let _ = stop_rx.recv();
@@ -114,6 +120,7 @@ impl FaultProxy {
         FaultProxy {
             addr,
             fault,
+            upstream,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -121,6 +128,11 @@ impl FaultProxy {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Sends the next connections to `upstream` (the server's address after a restart).
+    pub fn set_upstream(&self, upstream: SocketAddr) {
+        *self.upstream.lock().expect("upstream lock") = upstream;
     }
 
     /// Sets how the next connections are treated.

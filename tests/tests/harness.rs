@@ -337,6 +337,18 @@ async fn reopen(l: &mut Laptop, dir: &std::path::Path, why: &str) -> Result<(), 
     Ok(())
 }
 
+/// The laptops' wires lead to wherever the server listens now (a restart may have moved
+/// it to another port: see `ServerProcess::try_restart`).
+fn follow(server: &ServerProcess, laptops: &[Laptop]) {
+    for l in laptops {
+        follow_one(&l.proxy, server);
+    }
+}
+
+fn follow_one(proxy: &FaultProxy, server: &ServerProcess) {
+    proxy.set_upstream(server.addr);
+}
+
 /// A server with a dispatcher, two engineers, and 10 orders split between them.
 fn seed_server(db: &std::path::Path, seed: u64) -> (Vec<Uuid>, Vec<Uuid>) {
     let storage = SqliteStorage::open(db).expect("server db");
@@ -489,6 +501,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
             }
             std::fs::copy(&backup, &db).map_err(|e| format!("restoring the server: {e}"))?;
             server.restart();
+            follow(&server, &laptops);
             log.push(format!(
                 "{step}: server restored from the backup of step {backup_at}"
             ));
@@ -635,7 +648,10 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
                     log.push(format!("{step}: server SIGKILL"));
                 } else {
                     match server.try_restart() {
-                        Ok(()) => log.push(format!("{step}: server (re)started")),
+                        Ok(()) => {
+                            follow(&server, &laptops);
+                            log.push(format!("{step}: server (re)started on {}", server.addr));
+                        }
                         // A database closed cleanly has no index left (`-shm`), and on a
                         // full disk SQLite cannot make it again: the server says so and
                         // stops, until the operator makes room.
@@ -709,6 +725,7 @@ async fn run_seed(seed: u64, log: &mut Vec<String>) -> Result<usize, String> {
     }
     if !server.is_running() {
         server.restart();
+        follow(&server, &laptops);
     }
     for l in &mut laptops {
         l.proxy.set(Fault::None);
@@ -984,4 +1001,45 @@ async fn soak() {
         None => vec![spec.parse().unwrap_or(1)],
     };
     run_seeds(&seeds).await;
+}
+
+/// The harness's own footing. While a server is down, another process may take its port
+/// (parallel soak processes start and kill servers all the time); a restart that took
+/// any listener there for its server let the laptops sign in to another seed's server,
+/// with the same users. It comes back on a new port now, and the wires follow it.
+#[tokio::test]
+async fn a_server_whose_port_was_taken_while_down_comes_back_elsewhere_and_the_wires_follow() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut server = ServerProcess::start(&dir.path().join("server.db"));
+    let proxy = FaultProxy::start(server.addr);
+    let old = server.addr;
+    server.kill9();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let squatter = loop {
+        match std::net::TcpListener::bind(old) {
+            Ok(l) => break l,
+            Err(e) if std::time::Instant::now() > deadline => panic!("cannot take {old}: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+        }
+    };
+    server.try_restart().expect("starts on another port");
+    assert_ne!(server.addr, old, "the squatter was taken for the server");
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("a client");
+    let health = format!("{}/healthz", proxy.url());
+    let lost = http.get(&health).send().await;
+    assert!(
+        lost.is_err(),
+        "the wire still leads to the squatter, who answers nothing"
+    );
+    follow_one(&proxy, &server);
+    let health = http
+        .get(&health)
+        .send()
+        .await
+        .expect("the wire leads to the server");
+    assert!(health.status().is_success(), "{}", health.status());
+    drop(squatter);
 }
