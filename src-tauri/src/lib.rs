@@ -1,24 +1,31 @@
-//! The desktop shell: Tauri commands and events that adapt the local store and the sync
-//! engine to the UI. A command parses its input, calls the crates, and maps their errors
-//! to an [`AppError`] whose code the UI translates. No SQL, no business rule and no HTTP
-//! live here: those are in `onsite-store`, `onsite-domain` and `onsite-sync-client`.
+//! The desktop shell: the window, and Tauri commands that adapt the use cases of
+//! `onsite-app` to it. Each command is one call into [`onsite_app::App`]; no SQL, no
+//! business rule, no HTTP and no use case live here.
 //!
-//! - [`commands`]: what the UI can call (`invoke`), with the types it sends and receives;
-//! - [`state::AppState`]: the opened store, the session and the running sync engine;
-//! - [`bindings`]: the TypeScript types of all of it, generated into `ui/src/lib/bindings`.
-//!
-//! The sync engine's state reaches the UI as the `sync-status` event.
+//! - [`commands`]: what the UI can call (`invoke`);
+//! - the sync engine's state reaches the UI as the `sync-status` event ([`SYNC_EVENT`]).
 
-pub mod bindings;
 pub mod commands;
-pub mod error;
-pub mod state;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use tauri::{Manager, RunEvent};
+use onsite_app::{App, Events, KeySource, SyncStatus};
+use tauri::{AppHandle, Emitter, Manager, RunEvent};
 
-pub use error::{AppError, ErrorCode};
+/// The event the sync bar listens to.
+pub const SYNC_EVENT: &str = "sync-status";
+
+/// The app's events, sent to the window.
+struct WindowEvents(AppHandle);
+
+impl Events for WindowEvents {
+    fn sync_status(&self, status: SyncStatus) {
+        if let Err(e) = self.0.emit(SYNC_EVENT, status) {
+            tracing::warn!(error = %e, "could not send the sync status to the window");
+        }
+    }
+}
 
 /// Where the app keeps its database: `ONSITE_DATA_DIR` when set (tests, several engineers
 /// on one machine), otherwise the platform's app data folder.
@@ -47,12 +54,11 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .setup(|app| {
             let dir = data_dir(app)?;
-            let state = state::AppState::open(&dir);
-            app.manage(state);
+            let events = Arc::new(WindowEvents(app.handle().clone()));
+            app.manage(App::open(&dir, KeySource::Keyring, events));
             let handle = app.handle().clone();
             tauri::async_runtime::block_on(async move {
-                let state = handle.state::<state::AppState>();
-                state.resume(&handle).await;
+                handle.state::<App>().resume().await;
             });
             Ok(())
         })
@@ -84,7 +90,7 @@ pub fn run() {
         if let RunEvent::Exit = event {
             let handle = handle.clone();
             tauri::async_runtime::block_on(async move {
-                handle.state::<state::AppState>().shut_down().await;
+                handle.state::<App>().shut_down().await;
             });
         }
     });

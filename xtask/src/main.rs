@@ -622,16 +622,8 @@ fn soak(args: &[String]) -> Result<()> {
 
 /// Regenerates ui/src/lib/bindings from the Rust types (the bindings test, in write mode).
 fn bindings() -> Result<()> {
-    build_ui()?;
     run(cargo()
-        .args([
-            "test",
-            "--locked",
-            "-p",
-            "onsite-desktop",
-            "--test",
-            "bindings",
-        ])
+        .args(["test", "--locked", "-p", "onsite-app", "--test", "bindings"])
         .env("UPDATE_BINDINGS", "1"))
 }
 

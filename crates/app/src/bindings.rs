@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use ts_rs::{Config, TS, TypeVisitor};
 
-use crate::commands::{
-    AppInfo, Language, OrderScreen, SavedDocument, SessionInfo, TransitionInput,
-};
+use crate::SyncStatus;
+use crate::documents::SavedDocument;
 use crate::error::AppError;
-use crate::state::SyncStatus;
+use crate::orders::{OrderScreen, TransitionInput};
+use crate::session::{AppInfo, Language, SessionInfo};
 
 /// Where the UI keeps the generated types, relative to the workspace root.
 pub const DIR: &str = "ui/src/lib/bindings";

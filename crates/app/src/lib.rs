@@ -1,18 +1,32 @@
-//! What the app holds while it runs: the opened store, the session and the sync engine.
+//! The desktop app without its window: every use case the engineer has — sign in, resume,
+//! sign out, the order list and screen, each step of the work, photos, printed documents —
+//! as a method of [`App`], over the local store and the sync engine. The Tauri shell
+//! (`src-tauri`) only adapts these to `#[tauri::command]`s and forwards [`Events`] to the
+//! window, so each use case is tested here, in Rust, without a window
+//! (`crates/app/tests`). No rule is decided here: rules are in `onsite-domain`, storage
+//! in `onsite-store`, HTTP in `onsite-sync-client`.
+//!
+//! - [`session`]: what the window needs first, the language, signing in and out;
+//! - [`orders`]: the order list, search, the order screen and its steps;
+//! - [`documents`]: printed documents and photos;
+//! - [`bindings`]: the TypeScript types of all of it, generated into `ui/src/lib/bindings`;
+//! - [`error`]: the one error every use case returns, with a code the UI translates.
+
+pub mod bindings;
+pub mod documents;
+pub mod error;
+pub mod orders;
+pub mod session;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-use onsite_store::{OpenOptions, Store, StoreError};
+use onsite_store::{DbKey, OpenOptions, Store, StoreError};
 use onsite_sync_client::{Config, Session, SharedStore, SyncEngine, SyncHandle, SyncState};
 use serde::Serialize;
-use tauri::{AppHandle, Emitter};
 use ts_rs::TS;
 
-use crate::error::{AppError, ErrorCode};
-
-/// The event the sync bar listens to.
-pub const SYNC_EVENT: &str = "sync-status";
+pub use error::{AppError, ErrorCode};
 
 /// The sync bar's content: the engine's state and when the last sync finished.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -25,29 +39,59 @@ pub struct SyncStatus {
     pub clock_ahead_ms: Option<i64>,
 }
 
-/// The app's state, managed by Tauri.
-#[derive(Debug)]
-pub struct AppState {
+/// What the app tells the window without being asked. The shell sends it as an event; a
+/// test collects it.
+pub trait Events: Send + Sync + 'static {
+    /// The sync engine moved on (the `sync-status` event).
+    fn sync_status(&self, status: SyncStatus);
+}
+
+/// Where the key of the laptop's database comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// The system keyring (made on the first start), which also keeps the session token:
+    /// what the desktop app uses.
+    Keyring,
+    /// A key given by the caller, the token kept in the database: tests and tools.
+    Given(DbKey),
+}
+
+/// The app while it runs: the opened store, the session and the sync engine.
+pub struct App {
     /// `None` once the app is shutting down.
     store: RwLock<Option<SharedStore>>,
     /// Why the store could not be opened (the app then shows this and nothing else).
     open_error: Option<AppError>,
     session: Mutex<Option<Session>>,
     sync: tokio::sync::Mutex<Option<SyncHandle>>,
+    events: Arc<dyn Events>,
     /// The folder the database lives in; printed documents go to `documents/` in it.
     dir: PathBuf,
 }
 
-impl AppState {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &Path) -> AppState {
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("dir", &self.dir)
+            .field("open_error", &self.open_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens (or creates) the store `onsite.db` in `dir`. A store that cannot be opened
+    /// is not a failure here: the app starts and says why ([`App::open_error`]).
+    pub fn open(dir: &Path, key: KeySource, events: Arc<dyn Events>) -> App {
+        let in_keyring = matches!(key, KeySource::Keyring);
         let opened = std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Io {
                 path: dir.to_path_buf(),
                 source: e,
             })
-            // The data is encrypted with a key kept in the system keyring.
-            .and_then(|()| onsite_store::keychain::database_key(dir))
+            .and_then(|()| match key {
+                KeySource::Keyring => onsite_store::keychain::database_key(dir),
+                KeySource::Given(key) => Ok(key),
+            })
             .and_then(|key| {
                 Store::open(
                     dir.join("onsite.db"),
@@ -60,8 +104,10 @@ impl AppState {
             });
         let (store, open_error) = match opened {
             Ok(mut store) => {
-                // The session token with the key, in the keyring.
-                store.keep_secrets_in_keyring();
+                if in_keyring {
+                    // The session token with the key, in the keyring.
+                    store.keep_secrets_in_keyring();
+                }
                 tracing::info!(path = %store.path().display(), check = store.opened_with, "store opened");
                 (Some(Arc::new(Mutex::new(store))), None)
             }
@@ -70,11 +116,12 @@ impl AppState {
                 (None, Some(AppError::from(e)))
             }
         };
-        AppState {
+        App {
             store: RwLock::new(store),
             open_error,
             session: Mutex::new(None),
             sync: tokio::sync::Mutex::new(None),
+            events,
             dir: dir.to_path_buf(),
         }
     }
@@ -106,32 +153,27 @@ impl AppState {
         f: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
         let store = self.store()?;
-        tauri::async_runtime::spawn_blocking(move || {
-            let mut guard = store.lock().map_err(|_| {
-                AppError::new(
-                    ErrorCode::Storage,
-                    "the local store lock was poisoned: restart Onsite",
-                )
-            })?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| AppError::new(ErrorCode::Storage, format!("a store task failed: {e}")))?
+        with_shared(store, f).await
     }
 
+    /// Who is signed in, if anyone.
     pub fn session(&self) -> Option<Session> {
         self.session.lock().ok().and_then(|s| s.clone())
     }
 
+    fn signed_in(&self) -> Result<Session, AppError> {
+        self.session().ok_or_else(AppError::not_signed_in)
+    }
+
     /// At start: a kept session signs the engineer in again, online or not, and starts
     /// syncing.
-    pub async fn resume(&self, app: &AppHandle) {
+    pub async fn resume(&self) {
         let kept = self
             .with_store(|s| Session::load(s).map_err(AppError::from))
             .await;
         match kept {
             Ok(Some(session)) => {
-                if let Err(e) = self.start_session(app, session).await {
+                if let Err(e) = self.start_session(session).await {
                     tracing::error!(error = ?e, "could not resume the session");
                 }
             }
@@ -141,7 +183,7 @@ impl AppState {
     }
 
     /// Keeps `session` (on disk before this returns) and (re)starts the sync engine with it.
-    pub async fn start_session(&self, app: &AppHandle, session: Session) -> Result<(), AppError> {
+    async fn start_session(&self, session: Session) -> Result<(), AppError> {
         let kept = session.clone();
         self.with_store(move |s| kept.save(s).map_err(AppError::from))
             .await?;
@@ -151,38 +193,24 @@ impl AppState {
             department: session.user.department.clone(),
             ..Config::default()
         };
-        let handle = SyncEngine::start(store, &session, config);
+        let handle = SyncEngine::start(Arc::clone(&store), &session, config);
         let mut states = handle.state();
         if let Ok(mut s) = self.session.lock() {
             *s = Some(session);
         }
         *self.sync.lock().await = Some(handle);
-        // Forward every state of the engine to the UI until the engine stops.
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
+        // Forward every state of the engine to the window until the engine stops.
+        let events = Arc::clone(&self.events);
+        tokio::spawn(async move {
             loop {
                 let state = states.borrow_and_update().clone();
-                let status = status_of(&app, state).await;
-                if let Err(e) = app.emit(SYNC_EVENT, status) {
-                    tracing::warn!(error = %e, "could not send the sync status to the window");
-                }
+                events.sync_status(status_of(&store, state).await);
                 if states.changed().await.is_err() {
                     break;
                 }
             }
         });
         Ok(())
-    }
-
-    /// Signs out: stops syncing, forgets the session and revokes its token on the server
-    /// (now, or at the next sync when offline). The work stays on the laptop and is sent
-    /// after the next sign-in.
-    pub async fn sign_out(&self) -> Result<(), AppError> {
-        self.stop_sync().await;
-        let session = self.session.lock().ok().and_then(|mut s| s.take());
-        onsite_sync_client::sign_out(&self.store()?, session)
-            .await
-            .map_err(AppError::from)
     }
 
     async fn stop_sync(&self) {
@@ -192,12 +220,13 @@ impl AppState {
     }
 
     /// Tells the engine something was written here (it syncs once writes pause).
-    pub async fn local_write(&self) {
+    async fn local_write(&self) {
         if let Some(handle) = self.sync.lock().await.as_ref() {
             handle.local_write();
         }
     }
 
+    /// Syncs now rather than at the engine's next turn.
     pub async fn sync_now(&self) -> Result<(), AppError> {
         match self.sync.lock().await.as_ref() {
             Some(handle) => {
@@ -208,11 +237,19 @@ impl AppState {
         }
     }
 
-    /// The engine's state now (`Starting` when not signed in).
-    pub async fn sync_state(&self) -> SyncState {
-        match self.sync.lock().await.as_ref() {
+    /// The sync bar's content now (`Starting` when not signed in).
+    pub async fn sync_status(&self) -> SyncStatus {
+        let state = match self.sync.lock().await.as_ref() {
             Some(handle) => handle.state().borrow().clone(),
             None => SyncState::Starting,
+        };
+        match self.store() {
+            Ok(store) => status_of(&store, state).await,
+            Err(_) => SyncStatus {
+                state,
+                last_synced_at: None,
+                clock_ahead_ms: None,
+            },
         }
     }
 
@@ -238,19 +275,32 @@ impl AppState {
     }
 }
 
+/// Runs `f` on `store` on a blocking thread.
+async fn with_shared<T: Send + 'static>(
+    store: SharedStore,
+    f: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store.lock().map_err(|_| {
+            AppError::new(
+                ErrorCode::Storage,
+                "the local store lock was poisoned: restart Onsite",
+            )
+        })?;
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| AppError::new(ErrorCode::Storage, format!("a store task failed: {e}")))?
+}
+
 /// The sync bar's content for `state`.
-pub async fn status_of(app: &AppHandle, state: SyncState) -> SyncStatus {
-    use tauri::Manager;
-    let (last_synced_at, clock_ahead_ms) = match app.try_state::<AppState>() {
-        Some(s) => s
-            .with_store(|s| {
-                let last = onsite_sync_client::last_synced_at(s).map_err(AppError::from)?;
-                Ok((last, onsite_domain::hlc::clock_warning(s.clock_offset_ms())))
-            })
-            .await
-            .unwrap_or((None, None)),
-        None => (None, None),
-    };
+async fn status_of(store: &SharedStore, state: SyncState) -> SyncStatus {
+    let (last_synced_at, clock_ahead_ms) = with_shared(Arc::clone(store), |s| {
+        let last = onsite_sync_client::last_synced_at(s).map_err(AppError::from)?;
+        Ok((last, onsite_domain::hlc::clock_warning(s.clock_offset_ms())))
+    })
+    .await
+    .unwrap_or((None, None));
     SyncStatus {
         state,
         last_synced_at,

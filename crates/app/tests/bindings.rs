@@ -32,23 +32,24 @@ fn read_dir(dir: &Path) -> BTreeMap<String, String> {
 
 #[test]
 fn no_two_rust_types_write_the_same_typescript_file() {
-    assert_eq!(onsite_desktop::bindings::clashes(), Vec::<String>::new());
+    assert_eq!(onsite_app::bindings::clashes(), Vec::<String>::new());
 }
 
 #[test]
 fn the_ui_types_match_the_rust_types() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("..");
-    let committed = root.join(onsite_desktop::bindings::DIR);
+    let root =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")).join("../..");
+    let committed = root.join(onsite_app::bindings::DIR);
     if std::env::var_os("UPDATE_BINDINGS").is_some() {
         if committed.exists() {
             std::fs::remove_dir_all(&committed).expect("clears the old bindings");
         }
-        onsite_desktop::bindings::export_to(&committed).expect("writes the bindings");
+        onsite_app::bindings::export_to(&committed).expect("writes the bindings");
         println!("wrote {}", committed.display());
         return;
     }
     let fresh = tempfile::tempdir().expect("temp dir");
-    onsite_desktop::bindings::export_to(fresh.path()).expect("writes the bindings");
+    onsite_app::bindings::export_to(fresh.path()).expect("writes the bindings");
     let want = read_dir(fresh.path());
     let have = read_dir(&committed);
     assert!(want.len() > 20, "only {} types generated", want.len());

@@ -1,0 +1,145 @@
+//! Printed documents and photos, from this laptop's rows, offline. The shell adds only
+//! what needs the desktop: the save dialog and opening a file in the system's viewer.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use onsite_sync_client::Client;
+use serde::Serialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::session::Language;
+use crate::{App, AppError, ErrorCode};
+
+/// What became of a document the engineer saved or opened.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct SavedDocument {
+    pub path: String,
+    pub pages: u32,
+    /// Characters the font cannot draw, printed as a red `[U+XXXX]`.
+    pub missing_glyphs: Vec<String>,
+}
+
+/// Writes `bytes` to `path` and flushes them to the disk before answering.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), AppError> {
+    use std::io::Write;
+    let failed = |e: std::io::Error| {
+        AppError::new(
+            ErrorCode::PrintFailed,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let mut f = std::fs::File::create(path).map_err(failed)?;
+    f.write_all(bytes).map_err(failed)?;
+    f.sync_all().map_err(failed)
+}
+
+impl App {
+    /// Makes a printed document of order `id` in `language`, from this laptop's rows with
+    /// the function the server uses too (`onsite_receipt::render_rows`). Signature images
+    /// the laptop lacks are fetched first when the server is reachable; offline, such an
+    /// image prints as a box that says so.
+    pub async fn render_document(
+        &self,
+        id: Uuid,
+        document: onsite_receipt::Document,
+        language: Language,
+    ) -> Result<onsite_receipt::Rendered, AppError> {
+        if let Some(session) = self.session() {
+            let images: Vec<String> = self
+                .with_store(move |s| {
+                    Ok(s.work_order(id)?
+                        .signatures
+                        .into_iter()
+                        .map(|sig| sig.sha256)
+                        .collect())
+                })
+                .await?;
+            let store = self.store()?;
+            let client = Client::new(&session);
+            for sha in images {
+                if let Err(e) = onsite_sync_client::fetch_blob(&store, &client, &sha).await {
+                    tracing::info!(%sha, error = %e, "a signature image stays missing on this print");
+                }
+            }
+        }
+        let lang = match language {
+            Language::ZhCn => onsite_receipt::Lang::Zh,
+            Language::En => onsite_receipt::Lang::En,
+        };
+        self.with_store(move |s| {
+            let rows = s.order_rows(id)?;
+            Ok(onsite_receipt::render_rows(
+                id,
+                rows.iter().map(|(e, b)| (*e, b.as_str())),
+                |sha| s.blob(sha).ok().flatten(),
+                document,
+                lang,
+                Utc::now(),
+            )?)
+        })
+        .await
+    }
+
+    /// Writes a rendered document to `path`, on the disk before this returns.
+    pub fn save_rendered(
+        &self,
+        path: &Path,
+        r: &onsite_receipt::Rendered,
+    ) -> Result<SavedDocument, AppError> {
+        write_durably(path, &r.bytes)?;
+        Ok(SavedDocument {
+            path: path.display().to_string(),
+            pages: u32::try_from(r.pages).unwrap_or(u32::MAX),
+            missing_glyphs: r.missing_glyphs.iter().map(char::to_string).collect(),
+        })
+    }
+
+    /// Writes the document into the app's `documents` folder, to be opened and printed
+    /// from there.
+    pub async fn keep_document(
+        &self,
+        id: Uuid,
+        document: onsite_receipt::Document,
+        language: Language,
+    ) -> Result<(PathBuf, SavedDocument), AppError> {
+        let r = self.render_document(id, document, language).await?;
+        let path = self.documents_dir().join(&r.file_name);
+        let saved = self.save_rendered(&path, &r)?;
+        Ok((path, saved))
+    }
+
+    /// A photo's or signature's bytes, for the window to show: from this laptop, else
+    /// fetched from the server (hash checked, then kept here).
+    pub async fn photo(&self, sha256: String) -> Result<Vec<u8>, AppError> {
+        onsite_domain::signature::check_sha256(&sha256)
+            .map_err(|e| AppError::new(ErrorCode::Invalid, e.to_string()))?;
+        let store = self.store()?;
+        let not_here = |detail: String| AppError::new(ErrorCode::PhotoNotHere, detail);
+        let bytes = match self.session() {
+            Some(session) => {
+                let client = Client::new(&session);
+                match onsite_sync_client::fetch_blob(&store, &client, &sha256).await {
+                    Ok(b) => b,
+                    Err(onsite_sync_client::SyncError::Offline(why)) => {
+                        return Err(not_here(format!("not on this laptop, and {why}")));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => {
+                let key = sha256.clone();
+                self.with_store(move |s| Ok(s.blob(&key)?)).await?
+            }
+        };
+        bytes.ok_or_else(|| {
+            not_here(format!(
+                "photo {sha256} is on neither this laptop nor the server"
+            ))
+        })
+    }
+}

@@ -1,0 +1,279 @@
+//! The engineer's use cases without a window: the same calls the window's commands make,
+//! against a real sync server on loopback, stopped when the engineer is offline.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use onsite_app::orders::TransitionInput;
+use onsite_app::session::Language;
+use onsite_app::{App, ErrorCode, Events, KeySource, SyncStatus};
+use onsite_domain::Status;
+use onsite_sync_client::SyncState;
+use onsite_sync_server::storage::Storage;
+use onsite_tests::{PASSWORD, TestServer, laptop_key, seeded};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Every sync status the app sent, as the window would have received them.
+#[derive(Debug, Default)]
+struct Seen(Mutex<Vec<SyncStatus>>);
+
+impl Events for Seen {
+    fn sync_status(&self, status: SyncStatus) {
+        if let Ok(mut s) = self.0.lock() {
+            s.push(status);
+        }
+    }
+}
+
+impl Seen {
+    fn last(&self) -> Option<SyncState> {
+        self.0.lock().ok()?.last().map(|s| s.state.clone())
+    }
+}
+
+fn open(dir: &std::path::Path, seen: &Arc<Seen>) -> App {
+    App::open(
+        dir,
+        KeySource::Given(laptop_key("laptop")),
+        Arc::clone(seen) as Arc<dyn Events>,
+    )
+}
+
+fn status_on_server(server: &TestServer, order: Uuid) -> String {
+    let orders = server.storage().work_orders(None).expect("lists");
+    orders
+        .iter()
+        .find(|o| o["id"] == Value::String(order.to_string()))
+        .and_then(|o| o["status"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits (at most 20 s) until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited 20 s for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn step(id: Uuid, to: Status) -> TransitionInput {
+    TransitionInput {
+        id: id.to_string(),
+        to,
+        scheduled_at: None,
+        reason: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engineer_signs_in_gets_his_orders_and_works_on_with_the_server_stopped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 3);
+    let data = dir.path().join("laptop");
+    let seen = Arc::new(Seen::default());
+    let app = open(&data, &seen);
+
+    let first = app.app_info().await.expect("info");
+    assert!(first.session.is_none());
+    assert_eq!(first.language, Language::ZhCn, "Chinese first");
+    assert!(first.open_error.is_none());
+
+    let wrong = app
+        .sign_in(&server.url(), "wang", "not the password")
+        .await
+        .expect_err("a wrong password");
+    assert_eq!(wrong.code, ErrorCode::BadCredentials);
+    let signed = app
+        .sign_in(&server.url(), " wang ", PASSWORD)
+        .await
+        .expect("signs in");
+    assert_eq!(signed.user.username, "wang");
+
+    // The first sync brings the three assigned orders; the window is told.
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    let list = app.list_orders(None, None).await.expect("lists");
+    assert_eq!(list.len(), 3);
+
+    // Offline: the step is saved here, the screen shows it and what may follow.
+    server.stop();
+    let screen = app
+        .transition_order(step(orders[0], Status::Accepted))
+        .await
+        .expect("accepts offline");
+    assert_eq!(screen.detail.order.status, Status::Accepted);
+    assert!(
+        screen.next_statuses.contains(&Status::EnRoute),
+        "{:?}",
+        screen.next_statuses
+    );
+    let refused = app
+        .transition_order(step(orders[1], Status::Completed))
+        .await
+        .expect_err("the lifecycle forbids it");
+    assert_eq!(refused.code, ErrorCode::NotAllowed);
+    assert_eq!(
+        app.order_detail(&orders[1].to_string())
+            .await
+            .expect("opens")
+            .detail
+            .order
+            .status,
+        Status::Assigned,
+        "a refused step changes nothing"
+    );
+
+    // The laptop is closed and opened again, still offline: the session and the step are
+    // there.
+    app.shut_down().await;
+    drop(app);
+    let app = open(&data, &seen);
+    app.resume().await;
+    let again = app.app_info().await.expect("info");
+    assert_eq!(
+        again.session.map(|s| s.user.username),
+        Some("wang".to_owned())
+    );
+    assert_eq!(
+        app.order_detail(&orders[0].to_string())
+            .await
+            .expect("opens")
+            .detail
+            .order
+            .status,
+        Status::Accepted
+    );
+
+    // The server is back: the step reaches it.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the accepted order on the server", || {
+        status_on_server(&server, orders[0]) == "accepted"
+    })
+    .await;
+
+    app.sign_out().await.expect("signs out");
+    assert!(app.app_info().await.expect("info").session.is_none());
+    let after = app
+        .transition_order(step(orders[0], Status::EnRoute))
+        .await
+        .expect_err("signed out");
+    assert_eq!(after.code, ErrorCode::NotSignedIn);
+    app.shut_down().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_code_and_changes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seen = Arc::new(Seen::default());
+    let app = open(dir.path(), &seen);
+    let e = app.order_detail("order 7").await.expect_err("not an id");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let e = app
+        .order_detail(&Uuid::now_v7().to_string())
+        .await
+        .expect_err("no such order");
+    assert_eq!(e.code, ErrorCode::NotFound);
+    let e = app
+        .search_orders("故障".repeat(101))
+        .await
+        .expect_err("too long");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let e = app
+        .photo("../../etc/passwd".into())
+        .await
+        .expect_err("no hash");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let e = app
+        .sign_in("http://127.0.0.1:9", "", "x")
+        .await
+        .expect_err("no user");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let e = app
+        .sign_in("http://127.0.0.1:9", "wang", PASSWORD)
+        .await
+        .expect_err("nothing listens there");
+    assert_eq!(e.code, ErrorCode::Offline);
+    assert!(
+        app.search_orders("泵".into())
+            .await
+            .expect("searches")
+            .is_empty()
+    );
+    let e = app.sync_now().await.expect_err("not signed in");
+    assert_eq!(e.code, ErrorCode::NotSignedIn);
+}
+
+#[tokio::test]
+async fn the_language_is_kept_for_the_next_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seen = Arc::new(Seen::default());
+    let app = open(dir.path(), &seen);
+    app.set_language(Language::En).await.expect("keeps");
+    app.shut_down().await;
+    drop(app);
+    let app = open(dir.path(), &seen);
+    assert_eq!(app.app_info().await.expect("info").language, Language::En);
+}
+
+#[tokio::test]
+async fn data_that_cannot_be_opened_is_told_at_start_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seen = Arc::new(Seen::default());
+    open(dir.path(), &seen).shut_down().await;
+    // The keyring lost its key (a new system account, say): another key.
+    let app = App::open(
+        dir.path(),
+        KeySource::Given(laptop_key("another laptop")),
+        Arc::clone(&seen) as Arc<dyn Events>,
+    );
+    let info = app.app_info().await.expect("info");
+    let e = info.open_error.expect("says why");
+    assert_eq!(e.code, ErrorCode::Keyring, "{e:?}");
+    let e = app.list_orders(None, None).await.expect_err("no store");
+    assert_eq!(e.code, ErrorCode::Keyring);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_is_printed_offline_into_the_documents_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let (path, saved) = app
+        .keep_document(
+            orders[0],
+            onsite_receipt::Document::ServiceReceipt,
+            Language::ZhCn,
+        )
+        .await
+        .expect("prints offline");
+    assert!(path.starts_with(app.documents_dir()));
+    let bytes = std::fs::read(&path).expect("on disk");
+    assert!(bytes.starts_with(b"%PDF"), "a PDF");
+    assert!(saved.pages >= 1);
+    assert!(
+        saved.missing_glyphs.is_empty(),
+        "{:?}",
+        saved.missing_glyphs
+    );
+    let e = app
+        .render_document(orders[0], onsite_receipt::Document::Quote, Language::En)
+        .await
+        .expect_err("no quote yet");
+    assert_eq!(e.code, ErrorCode::NothingToPrint);
+    app.shut_down().await;
+}
