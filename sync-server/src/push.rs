@@ -175,12 +175,8 @@ pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
             if c.deleted {
                 return rejected("not allowed: the work order was deleted");
             }
-            let status: Option<Status> = c
-                .row
-                .get("status")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok());
-            if status != Some(t.from) {
+            let mut next = c.clone();
+            if let Err(status) = t.apply(&mut next.row, &mut next.clocks, &hlc) {
                 let now_is = status.map_or("unknown", Status::as_str);
                 return Outcome::Answer(
                     OpStatus::Conflict,
@@ -190,10 +186,6 @@ pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
             if let Err(e) = check_transition(t.from, t.to, role) {
                 return rejected(format!("not allowed: {e}"));
             }
-            let mut next = c.clone();
-            next.row
-                .insert("status".into(), Value::String(t.to.as_str().into()));
-            next.clocks.insert("status".into(), Value::String(hlc));
             Outcome::Write(next, None)
         }
         OpKind::Delete => match current {
@@ -208,55 +200,6 @@ pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
             None => Outcome::Answer(OpStatus::Applied, None),
         },
     }
-}
-
-/// The rules of a move beyond the table, checked against what the server holds under the
-/// order (the same functions the laptop calls before it allows the move): paid work
-/// starts its repair only with the latest quote approved; completion needs a clean
-/// checklist and the customer's valid signature on the repair record.
-pub fn check_move(
-    order_row: &Map<String, Value>,
-    to: Status,
-    under: &[(Entity, Map<String, Value>)],
-) -> Result<(), DomainError> {
-    use onsite_domain::completion::{
-        CompletionInput, check_completion, check_repair_start, repair_record_hash,
-    };
-    if to != Status::InRepair && to != Status::Completed {
-        return Ok(());
-    }
-    fn typed<T: serde::de::DeserializeOwned>(row: &Map<String, Value>) -> Result<T, DomainError> {
-        T::deserialize(Value::Object(row.clone())).map_err(|e| DomainError::Invalid {
-            field: "record",
-            message: e.to_string(),
-        })
-    }
-    fn all<T: serde::de::DeserializeOwned>(
-        under: &[(Entity, Map<String, Value>)],
-        entity: Entity,
-    ) -> Result<Vec<T>, DomainError> {
-        under
-            .iter()
-            .filter(|(e, _)| *e == entity)
-            .map(|(_, r)| typed(r))
-            .collect()
-    }
-    let order: onsite_domain::WorkOrder = typed(order_row)?;
-    let quotes = all(under, Entity::Quote)?;
-    let signatures = all(under, Entity::Signature)?;
-    if to == Status::InRepair {
-        return check_repair_start(&order, &quotes, &signatures);
-    }
-    let checklist = all(under, Entity::ChecklistItem)?;
-    let parts = all(under, Entity::PartUsage)?;
-    let hash = repair_record_hash(&order, &parts)?;
-    check_completion(CompletionInput {
-        order: &order,
-        checklist: &checklist,
-        quotes: &quotes,
-        signatures: &signatures,
-        repair_record_hash: &hash,
-    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use chrono::{DateTime, NaiveDate, Utc};
 use onsite_domain::hlc::{Hlc, HlcClock};
 use onsite_domain::numbering::{Department, Period, next_block};
-use onsite_domain::protocol::{CLOCKS_KEY, DEFAULT_CLOCK_KEY, Entity, Op, OpResult, OpStatus};
+use onsite_domain::protocol::{
+    CLOCKS_KEY, DEFAULT_CLOCK_KEY, Entity, Op, OpResult, OpStatus, Transition,
+};
 use onsite_domain::records::User;
 use onsite_domain::rows::validate_row;
 use onsite_domain::work_order::check_transition;
@@ -18,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::push::{Context, Current, Outcome, check_move, decide, order_of};
+use crate::push::{Context, Current, Outcome, decide, order_of};
 use crate::storage::{
     AccountChange, KeptOp, NewUser, PieceOutcome, PullPage, Result, Session, Storage, StorageError,
     UploadState,
@@ -487,6 +489,36 @@ fn records_under(
     rows.into_iter()
         .map(|(e, r)| Ok((e.parse::<Entity>()?, parse_object(&r)?)))
         .collect()
+}
+
+/// The domain's rules of a move (`completion::check_move`) against what the server holds
+/// under the order; `order_row` is the order as it will be after the move.
+fn check_move_on(
+    tx: &Transaction<'_>,
+    order_row: &Map<String, Value>,
+    to: Status,
+    order_id: &str,
+) -> Result<std::result::Result<(), onsite_domain::DomainError>> {
+    use onsite_domain::completion::{UnderOrder, check_move, move_reads_records};
+    let order = match <onsite_domain::WorkOrder as serde::Deserialize>::deserialize(order_row) {
+        Ok(o) => o,
+        Err(e) => {
+            return Ok(Err(onsite_domain::DomainError::Invalid {
+                field: "record",
+                message: e.to_string(),
+            }));
+        }
+    };
+    let under = if move_reads_records(to) {
+        let rows = records_under(tx, order_id)?;
+        match UnderOrder::from_rows(rows.iter().map(|(e, r)| (*e, r))) {
+            Ok(u) => u,
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        UnderOrder::default()
+    };
+    Ok(check_move(&order, to, &under))
 }
 
 /// Whether an engineer's scope holds the operation's record.
@@ -1173,7 +1205,7 @@ impl Storage for SqliteStorage {
             };
             let outcome = match (outcome, op.transition) {
                 (Outcome::Write(next, note), Some(t)) => {
-                    match check_move(&next.row, t.to, &records_under(&tx, &id)?) {
+                    match check_move_on(&tx, &next.row, t.to, &id)? {
                         Ok(()) => Outcome::Write(next, note),
                         Err(e) => {
                             Outcome::Answer(OpStatus::Rejected, Some(format!("not allowed: {e}")))
@@ -1515,24 +1547,20 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let order_id = work_order_id.to_string();
         let mut order = live_order(&tx, &order_id)?;
-        let from: Status = order
-            .row
-            .get("status")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| {
-                StorageError::Database(format!("work order {order_id} has no status"))
-            })?;
+        let from: Status = onsite_domain::protocol::row_status(&order.row).ok_or_else(|| {
+            StorageError::Database(format!("work order {order_id} has no status"))
+        })?;
         check_transition(from, to, role).map_err(|e| match e {
             onsite_domain::DomainError::TransitionNotAllowed { .. } => {
                 StorageError::Conflict(e.to_string())
             }
             other => StorageError::Rule(other),
         })?;
-        order
-            .row
-            .insert("status".into(), Value::String(to.as_str().into()));
-        order.clocks.insert("status".into(), Value::String(stamp));
+        Transition { from, to }
+            .apply(&mut order.row, &mut order.clocks, &stamp)
+            .map_err(|_| {
+                StorageError::Database(format!("work order {order_id} moved meanwhile"))
+            })?;
         write(&tx, Entity::WorkOrder, &order_id, &order)?;
         self.commit(tx)?;
         Ok(())

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use onsite_domain::Status;
+use onsite_domain::records::{self, Attachment};
 use onsite_domain::work_order::{self, Role};
 use onsite_store::{Page, WorkOrderDetail, WorkOrderSummary};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub const MAX_QUERY_CHARS: usize = 200;
 pub struct OrderScreen {
     pub detail: WorkOrderDetail,
     pub next_statuses: Vec<Status>,
+    /// The order's photos that stand (`records::standing`: none a correction voids).
+    pub photos: Vec<Attachment>,
 }
 
 /// A step in an order's lifecycle, as the engineer asks for it.
@@ -45,9 +48,11 @@ pub fn order_id(id: &str) -> Result<Uuid, AppError> {
 
 fn screen(detail: WorkOrderDetail) -> OrderScreen {
     let next_statuses = work_order::next_statuses(detail.order.status, Role::Engineer);
+    let photos = records::standing(detail.attachments.iter().cloned());
     OrderScreen {
         detail,
         next_statuses,
+        photos,
     }
 }
 

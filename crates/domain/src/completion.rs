@@ -13,9 +13,11 @@ use uuid::Uuid;
 use crate::DomainError;
 use crate::checklist::{ChecklistItem, ItemState};
 use crate::fees::{Approval, Quote, QuoteState};
+use crate::protocol::Entity;
 use crate::records::PartUsage;
 use crate::signature::{DocumentKind, Signature, SignatureState, SignerRole};
-use crate::work_order::WorkOrder;
+use crate::work_order::{Status, WorkOrder};
+use serde_json::{Map, Value};
 
 /// One reason an order cannot complete yet, for the engineer to fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,10 +94,9 @@ pub fn repair_record_hash(
     order: &WorkOrder,
     part_usages: &[PartUsage],
 ) -> Result<String, DomainError> {
-    let voided: Vec<Uuid> = part_usages.iter().filter_map(|p| p.voids).collect();
-    let mut parts: Vec<&PartUsage> = part_usages
-        .iter()
-        .filter(|p| p.quantity > 0 && !voided.contains(&p.id))
+    let mut parts: Vec<&PartUsage> = crate::records::standing(part_usages)
+        .into_iter()
+        .filter(|p| p.quantity > 0)
         .collect();
     parts.sort_by_key(|p| p.id);
     let parts: Vec<_> = parts
@@ -204,6 +205,73 @@ pub fn check_completion(input: CompletionInput<'_>) -> Result<(), DomainError> {
     }
 }
 
+/// What the rules of a move read under the order: its quotes, signatures, checklist and
+/// part usages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnderOrder {
+    pub quotes: Vec<Quote>,
+    pub signatures: Vec<Signature>,
+    pub checklist: Vec<ChecklistItem>,
+    pub part_usages: Vec<PartUsage>,
+}
+
+impl UnderOrder {
+    /// From the rows stored under an order, as the server and the laptop hold them; the
+    /// rows of other entities are not read.
+    pub fn from_rows<'a>(
+        rows: impl IntoIterator<Item = (Entity, &'a Map<String, Value>)>,
+    ) -> Result<UnderOrder, DomainError> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            entity: Entity,
+            row: &Map<String, Value>,
+        ) -> Result<T, DomainError> {
+            T::deserialize(row).map_err(|e| DomainError::Invalid {
+                field: "record",
+                message: format!("a stored {entity} does not read back: {e}"),
+            })
+        }
+        let mut under = UnderOrder::default();
+        for (entity, row) in rows {
+            match entity {
+                Entity::Quote => under.quotes.push(typed(entity, row)?),
+                Entity::Signature => under.signatures.push(typed(entity, row)?),
+                Entity::ChecklistItem => under.checklist.push(typed(entity, row)?),
+                Entity::PartUsage => under.part_usages.push(typed(entity, row)?),
+                _ => {}
+            }
+        }
+        Ok(under)
+    }
+}
+
+/// Whether the rules of a move to `to` read the records under the order (a caller may
+/// spare reading them otherwise).
+pub fn move_reads_records(to: Status) -> bool {
+    matches!(to, Status::InRepair | Status::Completed)
+}
+
+/// The rules of a move beyond the lifecycle table (`work_order::check_transition`), the
+/// one function the laptop calls before it queues the move and the server calls before it
+/// applies one: paid work starts its repair only with the latest quote approved;
+/// completion needs a clean checklist and the customer's valid signature on the repair
+/// record. `order` is the order as it will be after the move.
+pub fn check_move(order: &WorkOrder, to: Status, under: &UnderOrder) -> Result<(), DomainError> {
+    match to {
+        Status::InRepair => check_repair_start(order, &under.quotes, &under.signatures),
+        Status::Completed => {
+            let hash = repair_record_hash(order, &under.part_usages)?;
+            check_completion(CompletionInput {
+                order,
+                checklist: &under.checklist,
+                quotes: &under.quotes,
+                signatures: &under.signatures,
+                repair_record_hash: &hash,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +279,7 @@ mod tests {
     use crate::fees::FeeSchedule;
     use crate::money::Quantity;
     use crate::signature::{content_hash, sha256_hex};
-    use crate::work_order::{Channel, ServiceType, Status, WarrantyStatus};
+    use crate::work_order::{Channel, ServiceType, WarrantyStatus};
     use chrono::{DateTime, Duration, Utc};
 
     fn order(paid: bool) -> WorkOrder {

@@ -253,6 +253,36 @@ pub struct Transition {
     pub to: Status,
 }
 
+impl Transition {
+    /// Moves an order's stored row (its JSON and its per-field clocks) from `from` to
+    /// `to`, stamped `hlc`: the one way a move changes a row, on the laptop (its own moves
+    /// and pulled ones) and on the server (pushed and office moves). Whether the move is
+    /// allowed is the caller's check (`work_order::check_transition`,
+    /// `completion::check_move`); here only that the order is still where the move
+    /// starts. Otherwise nothing changes and the answer is where it is now.
+    pub fn apply(
+        self,
+        row: &mut Map<String, Value>,
+        clocks: &mut Map<String, Value>,
+        hlc: &str,
+    ) -> Result<(), Option<Status>> {
+        let now = row_status(row);
+        if now != Some(self.from) {
+            return Err(now);
+        }
+        row.insert("status".into(), Value::String(self.to.as_str().into()));
+        clocks.insert("status".into(), Value::String(hlc.into()));
+        Ok(())
+    }
+}
+
+/// The status of an order's stored row, if it has a known one.
+pub fn row_status(row: &Map<String, Value>) -> Option<Status> {
+    row.get("status")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
 /// One operation of the outbox, as pushed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -463,6 +493,29 @@ pub struct PullResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_move_changes_the_status_and_its_clock_only_from_where_it_starts() {
+        let mut row = Map::new();
+        row.insert("status".into(), Value::String("on_site".into()));
+        row.insert("fault_description".into(), Value::String("过流".into()));
+        let mut clocks = Map::new();
+        let t = Transition {
+            from: Status::OnSite,
+            to: Status::Diagnosing,
+        };
+        assert_eq!(t.apply(&mut row, &mut clocks, "hlc-1"), Ok(()));
+        assert_eq!(row_status(&row), Some(Status::Diagnosing));
+        assert_eq!(clocks["status"], "hlc-1");
+        assert_eq!(row["fault_description"], "过流");
+        let before = (row.clone(), clocks.clone());
+        assert_eq!(
+            t.apply(&mut row, &mut clocks, "hlc-2"),
+            Err(Some(Status::Diagnosing)),
+            "already moved on: nothing changes"
+        );
+        assert_eq!((row, clocks), before);
+    }
 
     #[test]
     fn a_field_takes_the_newer_write_whatever_order_they_arrive_in() {

@@ -602,6 +602,64 @@ pub fn check_password(password: &str, username: &str) -> Result<(), DomainError>
     Ok(())
 }
 
+/// An append-only record that a later record may correct: `voids` names the one it
+/// replaces. Nothing is edited or deleted; what stands is what no correction voids.
+pub trait Correctable {
+    fn record_id(&self) -> Uuid;
+    fn voids(&self) -> Option<Uuid>;
+}
+
+impl<T: Correctable> Correctable for &T {
+    fn record_id(&self) -> Uuid {
+        (*self).record_id()
+    }
+    fn voids(&self) -> Option<Uuid> {
+        (*self).voids()
+    }
+}
+
+macro_rules! correctable {
+    ($($t:ty),* $(,)?) => {$(
+        impl Correctable for $t {
+            fn record_id(&self) -> Uuid {
+                self.id
+            }
+            fn voids(&self) -> Option<Uuid> {
+                self.voids
+            }
+        }
+    )*};
+}
+
+correctable!(
+    PartUsage,
+    WarehouseReceipt,
+    CheckIn,
+    ArrivalCall,
+    TimeEntry,
+    Expense,
+    LogEntry,
+    Milestone,
+    Attachment,
+    Satisfaction,
+    FollowUp,
+    Training,
+    crate::fees::Settlement,
+);
+
+/// The records that stand, in their order: those no record of `items` voids. The one
+/// rule of corrections, for the screen, the printed documents and the signed content
+/// alike. (A correction stands itself; a part usage of 0 that only cancels one is left
+/// out by the callers that count parts.)
+pub fn standing<T: Correctable>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let items: Vec<T> = items.into_iter().collect();
+    let voided: std::collections::HashSet<Uuid> = items.iter().filter_map(T::voids).collect();
+    items
+        .into_iter()
+        .filter(|i| !voided.contains(&i.record_id()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -636,6 +694,29 @@ mod tests {
             assert!(check_password(bad, "wanggong").is_err(), "{bad:?}");
         }
         assert!(check_password(&"ab1 ".repeat(100), "x").is_err());
+    }
+
+    #[test]
+    fn a_corrected_record_no_longer_stands_and_its_correction_does() {
+        let photo = |n: u128, voids: Option<u128>| Attachment {
+            id: Uuid::from_u128(n),
+            work_order_id: Uuid::from_u128(99),
+            sha256: "0".repeat(64),
+            kind: None,
+            mime: None,
+            size: None,
+            caption: None,
+            voids: voids.map(Uuid::from_u128),
+        };
+        let all = [
+            photo(1, None),
+            photo(2, None),
+            photo(3, Some(1)),
+            photo(4, Some(3)),
+        ];
+        let ids: Vec<u128> = standing(&all).iter().map(|a| a.id.as_u128()).collect();
+        assert_eq!(ids, [2, 4], "1 voided by 3, 3 voided by 4");
+        assert!(standing(Vec::<Attachment>::new()).is_empty());
     }
 
     fn t(d: u32, h: u32) -> DateTime<Utc> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use onsite_domain::fees::{FeeSchedule, Quote, Settlement};
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{
-    Company, Customer, Equipment, FollowUp, LogEntry, Part, PartUsage, Satisfaction,
+    Company, Correctable, Customer, Equipment, FollowUp, LogEntry, Part, PartUsage, Satisfaction,
 };
 use onsite_domain::signature::Signature;
 use onsite_domain::work_order::WorkOrder;
@@ -125,7 +125,7 @@ impl OrderFile {
         companies.sort_by_key(|c| c.id);
         f.parts.sort_by_key(|p| p.id);
         f.fee_schedules.sort_by_key(|s| s.version);
-        let part_usages = standing(f.part_usages, |p| p.id, |p| p.voids);
+        let part_usages = standing(f.part_usages);
         let part_usages = part_usages.into_iter().filter(|p| p.quantity > 0).collect();
         Ok(OrderFile {
             order,
@@ -135,11 +135,11 @@ impl OrderFile {
             parts: f.parts,
             part_usages,
             quotes: sorted(f.quotes, |q| q.id),
-            settlements: standing(f.settlements, |s| s.id, |s| s.voids),
+            settlements: standing(f.settlements),
             signatures: sorted(f.signatures, |s| s.id),
-            satisfaction: standing(f.satisfaction, |s| s.id, |s| s.voids),
-            log_entries: standing(f.log_entries, |l| l.id, |l| l.voids),
-            follow_ups: standing(f.follow_ups, |l| l.id, |l| l.voids),
+            satisfaction: standing(f.satisfaction),
+            log_entries: standing(f.log_entries),
+            follow_ups: standing(f.follow_ups),
             fee_schedules: f.fee_schedules,
             images: BTreeMap::new(),
         })
@@ -191,16 +191,7 @@ fn sorted<T>(mut items: Vec<T>, id: impl Fn(&T) -> Uuid) -> Vec<T> {
     items
 }
 
-/// Append-only records that still stand: those no correction voids.
-fn standing<T>(
-    items: Vec<T>,
-    id: impl Fn(&T) -> Uuid,
-    voids: impl Fn(&T) -> Option<Uuid>,
-) -> Vec<T> {
-    let voided: Vec<Uuid> = items.iter().filter_map(&voids).collect();
-    let items = items
-        .into_iter()
-        .filter(|i| !voided.contains(&id(i)))
-        .collect();
-    sorted(items, id)
+/// Append-only records that still stand (`records::standing`), in id order.
+fn standing<T: Correctable>(items: Vec<T>) -> Vec<T> {
+    sorted(onsite_domain::records::standing(items), |i| i.record_id())
 }

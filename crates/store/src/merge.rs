@@ -43,18 +43,9 @@ pub(crate) fn apply_op(record: &mut StoredRecord, op: &Op) -> bool {
             }
             None => false,
         },
-        OpKind::Transition => match op.transition {
-            Some(t)
-                if record.body.get("status").and_then(Value::as_str) == Some(t.from.as_str()) =>
-            {
-                record
-                    .body
-                    .insert("status".into(), Value::String(t.to.as_str().into()));
-                record.clocks.insert("status".into(), Value::String(hlc));
-                true
-            }
-            _ => false,
-        },
+        OpKind::Transition => op
+            .transition
+            .is_some_and(|t| t.apply(&mut record.body, &mut record.clocks, &hlc).is_ok()),
         OpKind::Append => {
             if record.body.is_empty() || record.base == Base::Absent {
                 record.body = op.fields.clone().unwrap_or_default();

@@ -3,12 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use onsite_domain::authority;
-use onsite_domain::checklist::ChecklistItem;
-use onsite_domain::completion::{self, CompletionInput};
-use onsite_domain::fees::Quote;
+use onsite_domain::completion::{self, UnderOrder};
 use onsite_domain::protocol::{MergeRule, Transition};
 use onsite_domain::records::PartUsage;
-use onsite_domain::signature::Signature;
 use onsite_domain::work_order::{self, Role};
 use onsite_domain::{DomainError, Entity, Op, OpKind, Status, WorkOrder};
 use rusqlite::{Connection, params};
@@ -296,28 +293,18 @@ fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
     Ok(())
 }
 
-/// The extra rules of some transitions: paid work starts its repair only with an approved
-/// quote; completion needs a clean checklist and a valid customer signature.
+/// The domain's rules of a move (`completion::check_move`, the server's too) against what
+/// this laptop holds under the order; `order` is the order as it will be after the move.
 fn check_transition_rules(tx: &Connection, order: &WorkOrder, to: Status) -> Result<()> {
-    if to != Status::InRepair && to != Status::Completed {
-        return Ok(());
+    if !completion::move_reads_records(to) {
+        return Ok(completion::check_move(order, to, &UnderOrder::default())?);
     }
     let id = order.id.to_string();
-    let quotes: Vec<Quote> = crate::query::records_under(tx, &id, Entity::Quote)?;
-    let signatures: Vec<Signature> = crate::query::records_under(tx, &id, Entity::Signature)?;
-    if to == Status::InRepair {
-        return Ok(completion::check_repair_start(order, &quotes, &signatures)?);
-    }
-    let checklist: Vec<ChecklistItem> =
-        crate::query::records_under(tx, &id, Entity::ChecklistItem)?;
-    let parts: Vec<PartUsage> = crate::query::records_under(tx, &id, Entity::PartUsage)?;
-    let hash = completion::repair_record_hash(order, &parts)?;
-    completion::check_completion(CompletionInput {
-        order,
-        checklist: &checklist,
-        quotes: &quotes,
-        signatures: &signatures,
-        repair_record_hash: &hash,
-    })?;
-    Ok(())
+    let under = UnderOrder {
+        quotes: crate::query::records_under(tx, &id, Entity::Quote)?,
+        signatures: crate::query::records_under(tx, &id, Entity::Signature)?,
+        checklist: crate::query::records_under(tx, &id, Entity::ChecklistItem)?,
+        part_usages: crate::query::records_under(tx, &id, Entity::PartUsage)?,
+    };
+    Ok(completion::check_move(order, to, &under)?)
 }

@@ -64,6 +64,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
       outcomes: [],
     },
     next_statuses: next,
+    photos: [],
   } as OrderScreen;
 }
 
@@ -115,7 +116,7 @@ describe("one work order", () => {
     expect(screen.queryByTestId("action-saved")).toBeNull();
   });
 
-  it("lists the photos (corrections replace what they void) and loads one only when asked", async () => {
+  it("lists the photos that stand (the app leaves out what corrections void) and loads one only when asked", async () => {
     URL.createObjectURL = vi.fn(() => "blob:photo-1");
     URL.revokeObjectURL = vi.fn();
     const photo = (id: string, sha: string, caption: string, voids: string | null) => ({
@@ -127,6 +128,7 @@ describe("one work order", () => {
       photo("a2", "b", "拍糊了", null),
       photo("a3", "c", "控制柜内部", "a2"),
     ];
+    s.photos = [s.detail.attachments[0], s.detail.attachments[2]];
     const load = vi.fn(async (sha: string) => {
       if (sha === "c".repeat(64)) throw { code: "photo_not_here", message: "offline" };
       return new Uint8Array([0xff, 0xd8]).buffer;
