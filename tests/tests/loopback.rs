@@ -198,7 +198,7 @@ async fn the_engine_goes_offline_keeps_the_work_and_catches_up_when_the_server_r
         .expect("lock")
         .transition(orders[1], Status::Accepted, Map::new(), chrono::Utc::now())
         .expect("accepts");
-    engine.local_write();
+    engine.local_write().await;
     let offline = wait_for(&mut state, "offline", |s| {
         matches!(s, SyncState::Offline { .. })
     })

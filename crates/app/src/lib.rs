@@ -63,7 +63,8 @@ pub struct App {
     /// Why the store could not be opened (the app then shows this and nothing else).
     open_error: Option<AppError>,
     session: Mutex<Option<Session>>,
-    sync: tokio::sync::Mutex<Option<SyncHandle>>,
+    /// The running engine, and the task forwarding its states to `events`.
+    sync: tokio::sync::Mutex<Option<(SyncHandle, tokio::task::JoinHandle<()>)>>,
     events: Arc<dyn Events>,
     /// The folder the database lives in; printed documents go to `documents/` in it.
     dir: PathBuf,
@@ -198,10 +199,9 @@ impl App {
         if let Ok(mut s) = self.session.lock() {
             *s = Some(session);
         }
-        *self.sync.lock().await = Some(handle);
         // Forward every state of the engine to the window until the engine stops.
         let events = Arc::clone(&self.events);
-        tokio::spawn(async move {
+        let forward = tokio::spawn(async move {
             loop {
                 let state = states.borrow_and_update().clone();
                 events.sync_status(status_of(&store, state).await);
@@ -210,26 +210,34 @@ impl App {
                 }
             }
         });
+        *self.sync.lock().await = Some((handle, forward));
         Ok(())
     }
 
+    /// Stops the engine after the step it is in, and its forwarding of states (which
+    /// holds the store too: at exit, the store must be free to close).
     async fn stop_sync(&self) {
-        if let Some(handle) = self.sync.lock().await.take() {
+        let running = self.sync.lock().await.take();
+        if let Some((handle, forward)) = running {
             handle.stop().await;
+            if let Err(e) = forward.await {
+                tracing::warn!(error = %e, "the sync status forwarding ended badly");
+            }
         }
     }
 
-    /// Tells the engine something was written here (it syncs once writes pause).
+    /// Tells the engine something was written here (it syncs once writes pause); the
+    /// sync bar's count of what waits to be sent changes now.
     async fn local_write(&self) {
-        if let Some(handle) = self.sync.lock().await.as_ref() {
-            handle.local_write();
+        if let Some((handle, _)) = self.sync.lock().await.as_ref() {
+            handle.local_write().await;
         }
     }
 
     /// Syncs now rather than at the engine's next turn.
     pub async fn sync_now(&self) -> Result<(), AppError> {
         match self.sync.lock().await.as_ref() {
-            Some(handle) => {
+            Some((handle, _)) => {
                 handle.sync_now();
                 Ok(())
             }
@@ -240,7 +248,7 @@ impl App {
     /// The sync bar's content now (`Starting` when not signed in).
     pub async fn sync_status(&self) -> SyncStatus {
         let state = match self.sync.lock().await.as_ref() {
-            Some(handle) => handle.state().borrow().clone(),
+            Some((handle, _)) => handle.state().borrow().clone(),
             None => SyncState::Starting,
         };
         match self.store() {

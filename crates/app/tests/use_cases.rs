@@ -100,12 +100,20 @@ async fn an_engineer_signs_in_gets_his_orders_and_works_on_with_the_server_stopp
     let list = app.list_orders(None, None).await.expect("lists");
     assert_eq!(list.len(), 3);
 
-    // Offline: the step is saved here, the screen shows it and what may follow.
+    // Offline: the step is saved here, the screen shows it and what may follow, and the
+    // sync bar counts it as waiting at once (not at the engine's next step, a second or
+    // more later).
     server.stop();
+    assert_eq!(app.sync_status().await.state.pending(), Some(0));
     let screen = app
         .transition_order(step(orders[0], Status::Accepted))
         .await
         .expect("accepts offline");
+    assert_eq!(
+        app.sync_status().await.state.pending(),
+        Some(screen.detail.pending_ops)
+    );
+    assert!(screen.detail.pending_ops > 0);
     assert_eq!(screen.detail.order.status, Status::Accepted);
     assert!(
         screen.next_statuses.contains(&Status::EnRoute),

@@ -735,6 +735,34 @@ pub enum SyncState {
     },
 }
 
+impl SyncState {
+    /// How many operations wait to be sent, where the state says.
+    pub fn pending(&self) -> Option<i64> {
+        match self {
+            SyncState::Starting | SyncState::Syncing { .. } => None,
+            SyncState::Idle { pending, .. }
+            | SyncState::Offline { pending, .. }
+            | SyncState::SignInRequired { pending }
+            | SyncState::Failed { pending, .. } => Some(*pending),
+        }
+    }
+
+    /// Sets the count of what waits to be sent; whether the state changed.
+    fn set_pending(&mut self, n: i64) -> bool {
+        match self {
+            SyncState::Starting | SyncState::Syncing { .. } => false,
+            SyncState::Idle { pending, .. }
+            | SyncState::Offline { pending, .. }
+            | SyncState::SignInRequired { pending }
+            | SyncState::Failed { pending, .. } => {
+                let changed = *pending != n;
+                *pending = n;
+                changed
+            }
+        }
+    }
+}
+
 /// What one cycle did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CycleReport {
@@ -1109,13 +1137,22 @@ enum Trigger {
 pub struct SyncHandle {
     triggers: mpsc::UnboundedSender<Trigger>,
     state: watch::Receiver<SyncState>,
+    /// The engine's state, updated here too: a local write changes the count of what
+    /// waits to be sent at once, not at the engine's next step.
+    publish: watch::Sender<SyncState>,
+    store: SharedStore,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SyncHandle {
     /// Tell the engine something was written locally (it syncs about a second later,
-    /// once writes pause).
-    pub fn local_write(&self) {
+    /// once writes pause). The state shows the new count of what waits to be sent before
+    /// this returns: the sync bar never says "all sent" while the order says otherwise.
+    pub async fn local_write(&self) {
+        let waiting = pending(&self.store).await;
+        if waiting >= 0 {
+            self.publish.send_if_modified(|s| s.set_pending(waiting));
+        }
         let _ = self.triggers.send(Trigger::LocalWrite);
     }
 
@@ -1146,8 +1183,11 @@ impl SyncEngine {
         let (tx, rx) = mpsc::unbounded_channel();
         let (state_tx, state_rx) = watch::channel(SyncState::Starting);
         let client = Client::new(session);
-        let task = tokio::spawn(run(store, client, config, rx, state_tx));
+        let publish = state_tx.clone();
+        let task = tokio::spawn(run(Arc::clone(&store), client, config, rx, state_tx));
         SyncHandle {
+            publish,
+            store,
             triggers: tx,
             state: state_rx,
             task,
