@@ -9,6 +9,7 @@ const COMMANDS: &[&str] = &[
     "search_orders",
     "order_detail",
     "transition_order",
+    "answer_checklist_item",
     "photo",
     "document_pdf",
     "save_document",

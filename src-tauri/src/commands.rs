@@ -5,7 +5,7 @@
 //! `api.ts`; a test checks that all four agree.
 
 use onsite_app::documents::SavedDocument;
-use onsite_app::orders::{OrderScreen, TransitionInput};
+use onsite_app::orders::{ChecklistAnswer, OrderScreen, TransitionInput};
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
@@ -66,6 +66,14 @@ pub async fn transition_order(
     input: TransitionInput,
 ) -> Result<OrderScreen, AppError> {
     app.transition_order(input).await
+}
+
+#[tauri::command]
+pub async fn answer_checklist_item(
+    app: State<'_, App>,
+    input: ChecklistAnswer,
+) -> Result<OrderScreen, AppError> {
+    app.answer_checklist_item(input).await
 }
 
 /// Raw bytes, not JSON.

@@ -71,6 +71,7 @@ pub fn run() {
             commands::search_orders,
             commands::order_detail,
             commands::transition_order,
+            commands::answer_checklist_item,
             commands::photo,
             commands::document_pdf,
             commands::save_document,

@@ -255,10 +255,60 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "the stopped server got nothing"
     );
 
+    // Still offline, the checklist: the helmet item passes, the insulation resistance
+    // measures 0.3 MΩ — below its 0.5 MΩ limit, red at once — with a note.
+    let ppe = "[data-testid=checklist-item][data-key=ppe]";
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//li[@data-key='ppe']//button[normalize-space()='合格']",
+        ))
+        .await
+        .expect("the helmet item's 合格 button")
+        .click()
+        .await
+        .expect("passes the helmet item");
+    attr_becomes(&c, ppe, "data-state", "ok").await;
+    let insulation = "[data-testid=checklist-item][data-key=insulation]";
+    type_into(
+        &c,
+        &format!("{insulation} [data-testid=checklist-input]"),
+        "0.3",
+        "types the measurement",
+    )
+    .await;
+    type_into(
+        &c,
+        &format!("{insulation} input.note"),
+        "电缆受潮\u{E007}",
+        "writes the note and presses Enter",
+    )
+    .await;
+    attr_becomes(&c, insulation, "data-state", "failed").await;
+    text_becomes(
+        &c,
+        &format!("{insulation} [data-testid=checklist-failed]"),
+        "测量值 0.3 超出限值（≥ 0.5 MΩ）",
+    )
+    .await;
+    text_becomes(&c, "[data-testid=sync-pending]", "3 项待发送").await;
+    shot(&c, "04b-checklist-offline").await;
+
     // The server is back: the change goes home.
     server.restart();
     click(&c, "[data-testid=sync-now]", "sync now").await;
     server_reports(&url, &number, "en_route").await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stored_answer(&server, &number, "insulation").as_ref()
+        != Some(&serde_json::json!({"type": "value", "value": 0.3}))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the measurement did not reach the server: {:?}",
+            stored_answer(&server, &number, "insulation")
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
     text_becomes(&c, "[data-testid=sync-pending]", "全部已发送").await;
     shot(&c, "05-synced").await;
@@ -449,6 +499,27 @@ async fn order_customer(c: &Client, number: &str) -> String {
 }
 
 /// The order's status in the stopped server's own database.
+/// The answer of the order's checklist item `key`, as the server stores it.
+fn stored_answer(server: &TestServer, number: &str, key: &str) -> Option<Value> {
+    use onsite_sync_server::storage::Storage;
+    let storage = server.storage();
+    let order = storage
+        .work_orders(None)
+        .ok()?
+        .into_iter()
+        .find(|o| o.get("number").and_then(Value::as_str) == Some(number))?;
+    let id: uuid::Uuid = order.get("id")?.as_str()?.parse().ok()?;
+    let (office, _) = storage.user_by_username("dispatch").ok()??;
+    storage
+        .order_rows(&office, id)
+        .ok()??
+        .into_iter()
+        .filter(|(e, _)| *e == onsite_domain::protocol::Entity::ChecklistItem)
+        .filter_map(|(_, row)| serde_json::from_str::<Value>(&row).ok())
+        .find(|r| r["key"] == key)
+        .map(|r| r["answer"].clone())
+}
+
 fn stored_status(server: &TestServer, number: &str) -> Option<String> {
     use onsite_sync_server::storage::Storage;
     let orders = server.storage().work_orders(None).expect("lists");

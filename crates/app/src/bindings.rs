@@ -12,7 +12,7 @@ use ts_rs::{Config, TS, TypeVisitor};
 use crate::SyncStatus;
 use crate::documents::SavedDocument;
 use crate::error::AppError;
-use crate::orders::{OrderScreen, TransitionInput};
+use crate::orders::{ChecklistAnswer, OrderScreen, TransitionInput};
 use crate::session::{AppInfo, Language, SessionInfo};
 
 /// Where the UI keeps the generated types, relative to the workspace root.
@@ -28,6 +28,7 @@ pub fn export_to(dir: &Path) -> Result<(), ts_rs::ExportError> {
     SessionInfo::export_all(&cfg)?;
     OrderScreen::export_all(&cfg)?;
     TransitionInput::export_all(&cfg)?;
+    ChecklistAnswer::export_all(&cfg)?;
     AppError::export_all(&cfg)?;
     SyncStatus::export_all(&cfg)?;
     SavedDocument::export_all(&cfg)?;
@@ -77,6 +78,7 @@ pub fn clashes() -> Vec<String> {
     files.visit::<SessionInfo>();
     files.visit::<OrderScreen>();
     files.visit::<TransitionInput>();
+    files.visit::<ChecklistAnswer>();
     files.visit::<AppError>();
     files.visit::<SyncStatus>();
     files.visit::<onsite_store::WorkOrderSummary>();

@@ -285,3 +285,138 @@ async fn a_document_is_printed_offline_into_the_documents_folder() {
     assert_eq!(e.code, ErrorCode::NothingToPrint);
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checklist_is_answered_offline_an_out_of_limit_value_is_failed_at_once_and_reaches_the_server()
+ {
+    use onsite_app::orders::ChecklistAnswer;
+    use onsite_domain::checklist::{Answer, ChecklistItem, ItemKind, ItemState};
+    use onsite_domain::protocol::Entity;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    // The order's template has a measurement: insulation resistance, at least 0.5 MΩ.
+    let insulation = ChecklistItem {
+        id: Uuid::now_v7(),
+        work_order_id: orders[0],
+        template_id: None,
+        template_version: None,
+        position: 9,
+        key: "insulation".into(),
+        label: "绝缘电阻测试".into(),
+        kind: ItemKind::Measured {
+            unit: "MΩ".into(),
+            min: Some(0.5),
+            max: None,
+        },
+        required: true,
+        safety: false,
+        answer: None,
+        note: None,
+        answered_by: None,
+        answered_at: None,
+        cross_checked_by: None,
+        cross_checked_at: None,
+    };
+    server
+        .storage()
+        .admin_put(
+            Entity::ChecklistItem,
+            onsite_tests::object(&insulation),
+            chrono::Utc::now(),
+        )
+        .expect("the item is on the server");
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let id = orders[0].to_string();
+    let first = app.order_detail(&id).await.expect("opens");
+    let safety: Vec<bool> = first.checklist.iter().map(|r| r.item.safety).collect();
+    let mut sorted = safety.clone();
+    sorted.sort_by_key(|s| !s);
+    assert_eq!(safety, sorted, "safety items first");
+    assert!(
+        first
+            .checklist
+            .iter()
+            .any(|r| r.item.id == insulation.id && r.state == ItemState::Open)
+    );
+
+    let answer = |item: Uuid, answer: Option<Answer>, note: Option<&str>| ChecklistAnswer {
+        order_id: id.clone(),
+        item_id: item.to_string(),
+        answer,
+        note: note.map(str::to_owned),
+    };
+    let screen = app
+        .answer_checklist_item(answer(
+            insulation.id,
+            Some(Answer::Value(0.3)),
+            Some(" 受潮 "),
+        ))
+        .await
+        .expect("saved offline");
+    let row = screen
+        .checklist
+        .iter()
+        .find(|r| r.item.id == insulation.id)
+        .expect("the item");
+    assert_eq!(row.state, ItemState::Failed, "0.3 MΩ is below 0.5");
+    assert_eq!(row.item.note.as_deref(), Some("受潮"));
+    assert!(row.item.answered_by.is_some() && row.item.answered_at.is_some());
+
+    // An answer of the wrong kind is refused with what to do, and changes nothing.
+    let e = app
+        .answer_checklist_item(answer(insulation.id, Some(Answer::Pass), None))
+        .await
+        .expect_err("a measurement wants a number");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    assert!(e.message.contains("measured number"), "{}", e.message);
+    let e = app
+        .answer_checklist_item(answer(Uuid::now_v7(), Some(Answer::Pass), None))
+        .await
+        .expect_err("not an item of this order");
+    assert_eq!(e.code, ErrorCode::NotFound);
+    let again = app.order_detail(&id).await.expect("opens");
+    let row = again
+        .checklist
+        .iter()
+        .find(|r| r.item.id == insulation.id)
+        .expect("the item");
+    assert_eq!(row.item.answer, Some(Answer::Value(0.3)));
+
+    // The safety items pass; the server gets every answer once it is back.
+    for r in again.checklist.iter().filter(|r| r.item.safety) {
+        app.answer_checklist_item(answer(r.item.id, Some(Answer::Pass), None))
+            .await
+            .expect("passes");
+    }
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the answers on the server", || {
+        let storage = server.storage();
+        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+            return false;
+        };
+        let rows = storage
+            .order_rows(&office, orders[0])
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        rows.iter().any(|(e, r)| {
+            let r: Value = serde_json::from_str(r).unwrap_or_default();
+            *e == Entity::ChecklistItem
+                && r["id"] == Value::String(insulation.id.to_string())
+                && r["answer"] == serde_json::json!({"type": "value", "value": 0.3})
+                && r["note"] == "受潮"
+        })
+    })
+    .await;
+    app.shut_down().await;
+}

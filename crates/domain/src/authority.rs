@@ -276,6 +276,25 @@ pub fn check_write(
     Ok(())
 }
 
+/// Whether `role` may do `action` to `field` of `entity` under an order now in
+/// `order_status`: the same table, asked before a form is offered (the screen shows an
+/// answer it may no longer change as read-only).
+pub fn may(
+    role: Role,
+    entity: Entity,
+    action: Action,
+    field: &str,
+    order_status: Option<Status>,
+) -> bool {
+    GRANTS.iter().any(|g| {
+        g.entity == entity
+            && g.action == action
+            && role.may_act_as(g.by)
+            && covers(g.fields, field)
+            && g.when.holds(order_status)
+    })
+}
+
 fn action_word(action: Action) -> &'static str {
     match action {
         Create => "create",
@@ -308,6 +327,31 @@ mod tests {
 
     fn refused_as_not_yours(r: Result<(), DomainError>, field: Option<&str>) -> bool {
         matches!(r, Err(DomainError::NotYours { field: ref f, .. }) if f.as_deref() == field)
+    }
+
+    #[test]
+    fn a_form_is_offered_exactly_when_its_write_would_be_accepted() {
+        let answer = op(E::ChecklistItem, OpKind::Upsert, json!({"answer": null}));
+        for status in Status::ALL {
+            assert_eq!(
+                may(
+                    Role::Engineer,
+                    E::ChecklistItem,
+                    Change,
+                    "answer",
+                    Some(status)
+                ),
+                check_write(Role::Engineer, &answer, true, Some(status)).is_ok(),
+                "{status:?}"
+            );
+        }
+        assert!(!may(
+            Role::Engineer,
+            E::ChecklistItem,
+            Change,
+            "required",
+            Some(Status::OnSite)
+        ));
     }
 
     #[test]

@@ -23,6 +23,26 @@ pub enum ItemKind {
     PhotoRequired,
 }
 
+impl ItemKind {
+    fn name(&self) -> &'static str {
+        match self {
+            ItemKind::PassFail => "pass/fail",
+            ItemKind::Measured { .. } => "a measurement",
+            ItemKind::Text => "a text",
+            ItemKind::PhotoRequired => "a photo",
+        }
+    }
+
+    fn wants(&self) -> &'static str {
+        match self {
+            ItemKind::PassFail => "answer pass or fail",
+            ItemKind::Measured { .. } => "enter the measured number",
+            ItemKind::Text => "write the answer",
+            ItemKind::PhotoRequired => "take the photo",
+        }
+    }
+}
+
 /// Safety items (PPE 安全帽/防护服, insulated gloves 绝缘手套, barriers) are shown first
 /// and are always required.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -153,9 +173,51 @@ impl ChecklistItem {
         }
     }
 
+    /// The answer fits the item: pass/fail for a pass/fail item, a finite number for a
+    /// measurement, words for a text, a photo for a photo item; and a failed item says
+    /// why only in its note (checked at completion, not here).
+    pub fn validate(&self) -> Result<(), crate::DomainError> {
+        let Some(answer) = &self.answer else {
+            return Ok(());
+        };
+        let fits = match (&self.kind, answer) {
+            (ItemKind::PassFail, Answer::Pass | Answer::Fail) => true,
+            (ItemKind::Measured { .. }, Answer::Value(v)) => v.is_finite(),
+            (
+                ItemKind::Measured { .. } | ItemKind::Text | ItemKind::PhotoRequired,
+                Answer::Fail,
+            ) => true,
+            (ItemKind::Text, Answer::Text(_)) => true,
+            (ItemKind::PhotoRequired, Answer::Photo(sha)) => {
+                crate::signature::check_sha256(sha).is_ok()
+            }
+            _ => false,
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(crate::DomainError::Invalid {
+                field: "answer",
+                message: format!(
+                    "{:?} does not answer {:?} ({}): {}",
+                    answer,
+                    self.label,
+                    self.kind.name(),
+                    self.kind.wants()
+                ),
+            })
+        }
+    }
+
     pub fn has_note(&self) -> bool {
         self.note.as_deref().is_some_and(|n| !n.trim().is_empty())
     }
+}
+
+/// The order an engineer works through a checklist in: safety items first (PPE, gloves,
+/// barriers before any test), then by position.
+pub fn in_working_order(items: &mut [ChecklistItem]) {
+    items.sort_by_key(|i| (!i.safety, i.position));
 }
 
 #[cfg(test)]
@@ -181,6 +243,51 @@ mod tests {
             cross_checked_by: None,
             cross_checked_at: None,
         }
+    }
+
+    #[test]
+    fn an_answer_must_fit_its_item() {
+        let measured = ItemKind::Measured {
+            unit: "MΩ".into(),
+            min: Some(0.5),
+            max: None,
+        };
+        assert!(
+            item(measured.clone(), Some(Answer::Value(12.0)))
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            item(measured.clone(), Some(Answer::Fail))
+                .validate()
+                .is_ok()
+        );
+        assert!(item(measured.clone(), None).validate().is_ok());
+        for wrong in [
+            Answer::Pass,
+            Answer::Text("12".into()),
+            Answer::Value(f64::NAN),
+        ] {
+            let e = item(measured.clone(), Some(wrong))
+                .validate()
+                .expect_err("wrong kind");
+            assert!(e.to_string().contains("measured number"), "{e}");
+        }
+        assert!(
+            item(ItemKind::PassFail, Some(Answer::Value(1.0)))
+                .validate()
+                .is_err()
+        );
+        assert!(
+            item(ItemKind::Text, Some(Answer::Text("正常".into())))
+                .validate()
+                .is_ok()
+        );
+        assert!(
+            item(ItemKind::PhotoRequired, Some(Answer::Photo("x".into())))
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]

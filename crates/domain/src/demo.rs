@@ -116,6 +116,20 @@ const FAULTS: &[&str] = &[
     "变压器温控器报超温，风机频繁启动",
     "Customer reports intermittent E-stop trips during night shift",
 ];
+/// A plausible answer of the right kind for a demo item (`ChecklistItem::validate`).
+fn demo_answer(key: &str, order: Uuid) -> Answer {
+    match key {
+        "insulation" => Answer::Value(12.5),
+        "temp" => Answer::Value(48.0),
+        "photo" => Answer::Photo(crate::signature::sha256_hex(
+            format!("demo photo {order}").as_bytes(),
+        )),
+        "alarm" => Answer::Text("无报警".into()),
+        "firmware" => Answer::Text("V2.1.3".into()),
+        _ => Answer::Pass,
+    }
+}
+
 const CHECK_ITEMS: &[(&str, &str)] = &[
     ("ppe", "佩戴安全帽、穿防护服"),
     ("gloves", "佩戴绝缘手套"),
@@ -333,7 +347,7 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
                 kind,
                 required: pos < 4 || rng.below(2) == 0,
                 safety: pos < 3,
-                answer: answered.then_some(Answer::Pass),
+                answer: answered.then(|| demo_answer(key, id)),
                 note: None,
                 answered_by: answered.then_some(engineer),
                 answered_at: answered.then_some(reported_at + Duration::hours(3)),

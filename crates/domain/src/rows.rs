@@ -79,7 +79,9 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         Entity::WorkOrder => typed::<work_order::WorkOrder>(row, "work order")?.validate(),
         Entity::Customer => readable::<r::Customer>(row, "customer"),
         Entity::Equipment => readable::<r::Equipment>(row, "equipment"),
-        Entity::ChecklistItem => readable::<checklist::ChecklistItem>(row, "checklist item"),
+        Entity::ChecklistItem => {
+            typed::<checklist::ChecklistItem>(row, "checklist item")?.validate()
+        }
         Entity::PartUsage => typed::<r::PartUsage>(row, "part usage")?.validate(),
         Entity::CheckIn => readable::<r::CheckIn>(row, "check-in"),
         Entity::ArrivalCall => readable::<r::ArrivalCall>(row, "arrival call"),

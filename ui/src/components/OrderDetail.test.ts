@@ -1,5 +1,6 @@
 import { cleanup, fireEvent, render, screen } from "@testing-library/svelte";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { ChecklistAnswer } from "../lib/bindings/ChecklistAnswer";
 import type { OrderScreen } from "../lib/bindings/OrderScreen";
 import type { Status } from "../lib/bindings/Status";
 import type { TransitionInput } from "../lib/bindings/TransitionInput";
@@ -65,10 +66,13 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     },
     next_statuses: next,
     photos: [],
+    checklist: [],
+    can_answer_checklist: true,
   } as OrderScreen;
 }
 
 const onPhoto = vi.fn(async (_: string) => new ArrayBuffer(0));
+const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
 
 describe("one work order", () => {
   afterEach(() => {
@@ -78,7 +82,7 @@ describe("one work order", () => {
 
   it("offers only the steps the lifecycle allows, and takes one", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {}, onPhoto } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onAnswer, onOpen: () => {}, onPhoto } });
     expect(screen.queryByTestId("action-en_route")).toBeNull();
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect(onTransition).toHaveBeenCalledWith({ id: ID, to: "accepted", scheduled_at: null, reason: null });
@@ -88,7 +92,7 @@ describe("one work order", () => {
   it("postpones only with a new date, sent in UTC with the reason", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
     render(OrderDetail, {
-      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto },
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto },
     });
     await fireEvent.click(screen.getByTestId("action-postponed"));
     await fireEvent.submit(screen.getByTestId("postpone-form"));
@@ -110,7 +114,7 @@ describe("one work order", () => {
     const onTransition = vi.fn(async () => {
       throw { code: "not_allowed", message: "a work order cannot go from completed to accepted" };
     });
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onOpen: () => {}, onPhoto } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onAnswer, onOpen: () => {}, onPhoto } });
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect((await screen.findByTestId("detail-error")).textContent).toBe("当前状态下不能执行此操作。");
     expect(screen.queryByTestId("action-saved")).toBeNull();
@@ -133,7 +137,7 @@ describe("one work order", () => {
       if (sha === "c".repeat(64)) throw { code: "photo_not_here", message: "offline" };
       return new Uint8Array([0xff, 0xd8]).buffer;
     });
-    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, onOpen: () => {}, onPhoto: load } });
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, onAnswer, onOpen: () => {}, onPhoto: load } });
     const list = screen.getByTestId("detail-photos");
     expect(list.textContent).toContain("铭牌");
     expect(list.textContent).toContain("控制柜内部");
@@ -153,12 +157,12 @@ describe("one work order", () => {
   it("keeps the postpone form open when a background sync refreshes the same order", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
     const view = render(OrderDetail, {
-      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto },
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto },
     });
     await fireEvent.click(screen.getByTestId("action-postponed"));
     await fireEvent.input(screen.getByTestId("postpone-reason"), { target: { value: "现场未具备施工条件" } });
     // The app reloads the open order after every sync: a new object, the same order.
-    await view.rerender({ screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onOpen: () => {}, onPhoto });
+    await view.rerender({ screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto });
     expect(screen.getByTestId("postpone-form")).toBeTruthy();
     expect((screen.getByTestId("postpone-reason") as HTMLInputElement).value).toBe("现场未具备施工条件");
   });

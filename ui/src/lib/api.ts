@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppError } from "./bindings/AppError";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { ChecklistAnswer } from "./bindings/ChecklistAnswer";
 import type { Language } from "./bindings/Language";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PrintedDocument } from "./bindings/PrintedDocument";
@@ -42,6 +43,7 @@ export const api = {
   searchOrders: (query: string) => call<WorkOrderSummary[]>("search_orders", { query }),
   orderDetail: (id: string) => call<OrderScreen>("order_detail", { id }),
   transition: (input: TransitionInput) => call<OrderScreen>("transition_order", { input }),
+  answerChecklistItem: (input: ChecklistAnswer) => call<OrderScreen>("answer_checklist_item", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),
