@@ -5,7 +5,9 @@
 //! `api.ts`; a test checks that all four agree.
 
 use onsite_app::documents::SavedDocument;
-use onsite_app::orders::{ChecklistAnswer, OrderScreen, TransitionInput};
+use onsite_app::orders::{
+    ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
+};
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
@@ -74,6 +76,27 @@ pub async fn answer_checklist_item(
     input: ChecklistAnswer,
 ) -> Result<OrderScreen, AppError> {
     app.answer_checklist_item(input).await
+}
+
+#[tauri::command]
+pub async fn record_arrival_call(
+    app: State<'_, App>,
+    input: ArrivalCallInput,
+) -> Result<OrderScreen, AppError> {
+    app.record_arrival_call(input).await
+}
+
+#[tauri::command]
+pub async fn check_in_out(app: State<'_, App>, input: CheckInput) -> Result<OrderScreen, AppError> {
+    app.check_in_out(input).await
+}
+
+#[tauri::command]
+pub async fn save_diagnosis(
+    app: State<'_, App>,
+    input: DiagnosisInput,
+) -> Result<OrderScreen, AppError> {
+    app.save_diagnosis(input).await
 }
 
 /// Raw bytes, not JSON.

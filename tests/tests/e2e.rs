@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use onsite_domain::protocol::Entity;
 use onsite_sync_server::demo::{DEMO_PASSWORD, seed};
 use onsite_tests::TestServer;
 use onsite_tests::desktop::Desktop;
@@ -255,8 +256,49 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "the stopped server got nothing"
     );
 
-    // Still offline, the checklist: the helmet item passes, the insulation resistance
-    // measures 0.3 MΩ — below its 0.5 MΩ limit, red at once — with a note.
+    // Still offline, arrival: 到场 opens the arrival section; the first of the three calls
+    // and the check-in, by the words on the buttons.
+    let by_words = |xpath: &'static str| {
+        let c = c.clone();
+        async move {
+            c.wait()
+                .at_most(WAIT)
+                .for_element(Locator::XPath(xpath))
+                .await
+                .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+                .click()
+                .await
+                .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+        }
+    };
+    by_words("//button[normalize-space()='到场']").await;
+    text_becomes(&c, "[data-testid=detail-status]", "已到场").await;
+    by_words("//li[@data-callee='customer_manager']//button[normalize-space()='已通知']").await;
+    attr_becomes(
+        &c,
+        "[data-testid=arrival-call][data-callee=customer_manager]",
+        "data-done",
+        "true",
+    )
+    .await;
+    type_into(
+        &c,
+        "[data-testid=arrival-place]",
+        "2号车间配电室",
+        "types the place",
+    )
+    .await;
+    by_words("//button[normalize-space()='签到']").await;
+    find(&c, "[data-testid=arrival-last-check]").await;
+    text_with(&c, "[data-testid=arrival-last-check]", "2号车间配电室").await;
+    shot(&c, "04a-arrival-offline").await;
+    by_words("//button[normalize-space()='开始诊断']").await;
+    text_becomes(&c, "[data-testid=detail-status]", "诊断中").await;
+
+    // Still offline, the checklist (诊断中 opens it): the helmet item passes, the
+    // insulation resistance measures 0.3 MΩ — below its 0.5 MΩ limit, red at once — with
+    // a note.
+    find(&c, "[data-testid=tab-checklist][aria-selected=true]").await;
     let ppe = "[data-testid=checklist-item][data-key=ppe]";
     c.wait()
         .at_most(WAIT)
@@ -291,13 +333,26 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "测量值 0.3 超出限值（≥ 0.5 MΩ）",
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", "3 项待发送").await;
     shot(&c, "04b-checklist-offline").await;
+
+    // Still offline, the diagnosis, reached by the tab's name.
+    by_words("//button[@role='tab'][contains(normalize-space(), '诊断')]").await;
+    type_into(
+        &c,
+        "[data-testid=diagnosis-text]",
+        "电缆受潮导致绝缘下降",
+        "writes the diagnosis",
+    )
+    .await;
+    by_words("//button[normalize-space()='保存诊断']").await;
+    text_with(&c, "[data-testid=diagnosis]", "已保存在本机").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "8 项待发送").await;
+    shot(&c, "04c-diagnosis-offline").await;
 
     // The server is back: the change goes home.
     server.restart();
     click(&c, "[data-testid=sync-now]", "sync now").await;
-    server_reports(&url, &number, "en_route").await;
+    server_reports(&url, &number, "diagnosing").await;
     let deadline = tokio::time::Instant::now() + WAIT;
     while stored_answer(&server, &number, "insulation").as_ref()
         != Some(&serde_json::json!({"type": "value", "value": 0.3}))
@@ -309,6 +364,22 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let rows = stored_rows(&server, &number);
+    let check_in = rows
+        .iter()
+        .find(|(e, _)| *e == Entity::CheckIn)
+        .map(|(_, r)| r["location_text"].clone());
+    assert_eq!(check_in, Some(Value::from("2号车间配电室")), "the check-in");
+    assert!(
+        rows.iter()
+            .any(|(e, r)| *e == Entity::ArrivalCall && r["callee"] == "customer_manager"),
+        "the first of the three calls"
+    );
+    assert_eq!(
+        stored_order(&server, &number).map(|o| o["diagnosis"].clone()),
+        Some(Value::from("电缆受潮导致绝缘下降")),
+        "the diagnosis"
+    );
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
     text_becomes(&c, "[data-testid=sync-pending]", "全部已发送").await;
     shot(&c, "05-synced").await;
@@ -322,7 +393,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(&c, "[data-testid=user-name]", "王工").await;
     find(
         &c,
-        &format!("[data-testid=order-item][data-number='{number}'][data-status=en_route]"),
+        &format!("[data-testid=order-item][data-number='{number}'][data-status=diagnosing]"),
     )
     .await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
@@ -349,6 +420,17 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await
     .expect("opens the order");
     text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    shot(&c, "07b-order-en").await;
+    c.wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//button[@role='tab'][normalize-space()='Documents']",
+        ))
+        .await
+        .expect("the Documents tab")
+        .click()
+        .await
+        .expect("opens the Documents tab");
     click(&c, "[data-testid=docs-preview]", "previews").await;
     attr_becomes(&c, "[data-testid=preview-pages]", "data-pages", "3").await;
     let canvases = c
@@ -498,34 +580,51 @@ async fn order_customer(c: &Client, number: &str) -> String {
     name
 }
 
-/// The order's status in the stopped server's own database.
-/// The answer of the order's checklist item `key`, as the server stores it.
-fn stored_answer(server: &TestServer, number: &str, key: &str) -> Option<Value> {
+/// The records the server stores under the order numbered `number`.
+fn stored_rows(server: &TestServer, number: &str) -> Vec<(Entity, Value)> {
     use onsite_sync_server::storage::Storage;
     let storage = server.storage();
-    let order = storage
-        .work_orders(None)
-        .ok()?
-        .into_iter()
-        .find(|o| o.get("number").and_then(Value::as_str) == Some(number))?;
-    let id: uuid::Uuid = order.get("id")?.as_str()?.parse().ok()?;
-    let (office, _) = storage.user_by_username("dispatch").ok()??;
+    let Some(id) = storage.work_orders(None).ok().and_then(|orders| {
+        orders
+            .into_iter()
+            .find(|o| o.get("number").and_then(Value::as_str) == Some(number))
+            .and_then(|o| o.get("id")?.as_str()?.parse::<uuid::Uuid>().ok())
+    }) else {
+        return Vec::new();
+    };
+    let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+        return Vec::new();
+    };
     storage
         .order_rows(&office, id)
-        .ok()??
+        .ok()
+        .flatten()
+        .unwrap_or_default()
         .into_iter()
-        .filter(|(e, _)| *e == onsite_domain::protocol::Entity::ChecklistItem)
-        .filter_map(|(_, row)| serde_json::from_str::<Value>(&row).ok())
-        .find(|r| r["key"] == key)
-        .map(|r| r["answer"].clone())
+        .filter_map(|(e, row)| Some((e, serde_json::from_str::<Value>(&row).ok()?)))
+        .collect()
 }
 
-fn stored_status(server: &TestServer, number: &str) -> Option<String> {
+/// The answer of the order's checklist item `key`, as the server stores it.
+fn stored_answer(server: &TestServer, number: &str, key: &str) -> Option<Value> {
+    stored_rows(server, number)
+        .into_iter()
+        .find(|(e, r)| *e == Entity::ChecklistItem && r["key"] == key)
+        .map(|(_, r)| r["answer"].clone())
+}
+
+/// The order numbered `number` in the (maybe stopped) server's own database.
+fn stored_order(server: &TestServer, number: &str) -> Option<Value> {
     use onsite_sync_server::storage::Storage;
     let orders = server.storage().work_orders(None).expect("lists");
     orders
-        .iter()
+        .into_iter()
         .find(|o| o.get("number").and_then(Value::as_str) == Some(number))
-        .and_then(|o| o.get("status").and_then(Value::as_str))
-        .map(str::to_owned)
+        .map(Value::Object)
+}
+
+/// The order's status in the stopped server's own database.
+fn stored_status(server: &TestServer, number: &str) -> Option<String> {
+    stored_order(server, number)
+        .and_then(|o| o.get("status").and_then(Value::as_str).map(str::to_owned))
 }

@@ -12,29 +12,46 @@ use ts_rs::{Config, TS, TypeVisitor};
 use crate::SyncStatus;
 use crate::documents::SavedDocument;
 use crate::error::AppError;
-use crate::orders::{ChecklistAnswer, OrderScreen, TransitionInput};
+use crate::orders::{
+    ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
+};
 use crate::session::{AppInfo, Language, SessionInfo};
 
 /// Where the UI keeps the generated types, relative to the workspace root.
 pub const DIR: &str = "ui/src/lib/bindings";
+
+/// Every type that crosses the boundary, once: `ipc_types!(m)` expands `m!(T, …)`.
+macro_rules! ipc_types {
+    ($m:ident) => {
+        $m!(
+            AppInfo,
+            Language,
+            SessionInfo,
+            OrderScreen,
+            TransitionInput,
+            ChecklistAnswer,
+            ArrivalCallInput,
+            CheckInput,
+            DiagnosisInput,
+            AppError,
+            SyncStatus,
+            SavedDocument,
+            onsite_receipt::Document,
+            onsite_store::WorkOrderSummary,
+            onsite_domain::Status
+        )
+    };
+}
 
 /// Writes the types (and every type they use) into `dir`.
 pub fn export_to(dir: &Path) -> Result<(), ts_rs::ExportError> {
     std::fs::create_dir_all(dir)?;
     // Every integer the UI gets is far below 2^53: plain numbers, not bigint.
     let cfg = Config::new().with_out_dir(dir).with_large_int("number");
-    AppInfo::export_all(&cfg)?;
-    Language::export_all(&cfg)?;
-    SessionInfo::export_all(&cfg)?;
-    OrderScreen::export_all(&cfg)?;
-    TransitionInput::export_all(&cfg)?;
-    ChecklistAnswer::export_all(&cfg)?;
-    AppError::export_all(&cfg)?;
-    SyncStatus::export_all(&cfg)?;
-    SavedDocument::export_all(&cfg)?;
-    onsite_receipt::Document::export_all(&cfg)?;
-    onsite_store::WorkOrderSummary::export_all(&cfg)?;
-    onsite_domain::Status::export_all(&cfg)?;
+    macro_rules! export {
+        ($($t:ty),*) => { $( <$t>::export_all(&cfg)?; )* };
+    }
+    ipc_types!(export);
     Ok(())
 }
 
@@ -73,15 +90,9 @@ impl TypeVisitor for Files {
 /// write the same file, and which one wins would depend on the order of export.
 pub fn clashes() -> Vec<String> {
     let mut files = Files::default();
-    files.visit::<AppInfo>();
-    files.visit::<Language>();
-    files.visit::<SessionInfo>();
-    files.visit::<OrderScreen>();
-    files.visit::<TransitionInput>();
-    files.visit::<ChecklistAnswer>();
-    files.visit::<AppError>();
-    files.visit::<SyncStatus>();
-    files.visit::<onsite_store::WorkOrderSummary>();
-    files.visit::<onsite_domain::Status>();
+    macro_rules! visit {
+        ($($t:ty),*) => { $( files.visit::<$t>(); )* };
+    }
+    ipc_types!(visit);
     files.clashes
 }

@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 use onsite_domain::Status;
 use onsite_domain::authority;
 use onsite_domain::checklist::{self, Answer, ChecklistItem, ItemState};
+use onsite_domain::completion;
 use onsite_domain::protocol::Entity;
-use onsite_domain::records::{self, Attachment};
-use onsite_domain::work_order::{self, Role};
+use onsite_domain::records::{
+    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind,
+};
+use onsite_domain::work_order::{self, ChargeCause, Role};
 use onsite_store::{Page, WorkOrderDetail, WorkOrderSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -33,9 +36,48 @@ pub struct OrderScreen {
     /// The checklist in working order (safety first), each item with its state: a
     /// measurement outside its limits is `failed` the moment it is saved.
     pub checklist: Vec<ChecklistRow>,
+    /// What the checklist still lacks before the order can complete (required items
+    /// open, failed items without a note), by name.
+    pub checklist_blockers: Vec<completion::Blocker>,
     /// Whether the engineer may still answer the checklist (until completion: the
     /// authority table); otherwise the answers are shown read-only.
     pub can_answer_checklist: bool,
+    /// The arrival protocol: the three calls, the briefing, checking in and out.
+    pub arrival: Arrival,
+    /// Whether the engineer may still write the diagnosis (the authority table).
+    pub can_diagnose: bool,
+    /// Whether charging this order needs a cause (in warranty: user damage or force
+    /// majeure); out of warranty the work is charged anyway.
+    pub charge_cause_applies: bool,
+}
+
+/// The engineer's diagnosis of an order: what is wrong and why (故障原因), and, for
+/// in-warranty work the customer must pay after all, the cause.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct DiagnosisInput {
+    pub order_id: String,
+    pub diagnosis: Option<String>,
+    pub charge_cause: Option<ChargeCause>,
+}
+
+/// One call of the arrival protocol, or the technical briefing, ticked now.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct ArrivalCallInput {
+    pub order_id: String,
+    pub callee: ArrivalCallee,
+    /// Who answered, or what the briefing covered.
+    pub note: Option<String>,
+}
+
+/// Checking in or out now (签到/签退).
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct CheckInput {
+    pub order_id: String,
+    /// What the screen offered (`Arrival::next_check`): a second click of the same button
+    /// is refused rather than recorded twice.
+    pub kind: CheckKind,
+    /// Where, in words (optional).
+    pub location_text: Option<String>,
 }
 
 /// One checklist item as the screen shows it.
@@ -77,8 +119,9 @@ fn record_id(id: &str, what: &str) -> Result<Uuid, AppError> {
 }
 
 fn screen(detail: WorkOrderDetail) -> OrderScreen {
-    let next_statuses = work_order::next_statuses(detail.order.status, Role::Engineer);
+    let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
     let photos = records::standing(detail.attachments.iter().cloned());
+    let checklist_blockers = completion::checklist_blockers(&detail.checklist);
     let mut items = detail.checklist.clone();
     checklist::in_working_order(&mut items);
     let checklist = items
@@ -95,12 +138,25 @@ fn screen(detail: WorkOrderDetail) -> OrderScreen {
         "answer",
         Some(detail.order.status),
     );
+    let arrival = Arrival::of(&detail.arrival_calls, &detail.check_ins);
+    let charge_cause_applies = work_order::charge_cause_applies(&detail.order);
+    let can_diagnose = authority::may(
+        Role::Engineer,
+        Entity::WorkOrder,
+        authority::Action::Change,
+        "diagnosis",
+        Some(detail.order.status),
+    );
     OrderScreen {
         detail,
         next_statuses,
         photos,
         checklist,
+        checklist_blockers,
         can_answer_checklist,
+        arrival,
+        can_diagnose,
+        charge_cause_applies,
     }
 }
 
@@ -185,11 +241,7 @@ impl App {
                 )
             })?,
         );
-        let note = input
-            .note
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty());
-        fields.insert("note".into(), serde_json::json!(note));
+        fields.insert("note".into(), serde_json::json!(trimmed(input.note)));
         let now = Utc::now();
         let answered = input.answer.is_some();
         fields.insert(
@@ -215,4 +267,122 @@ impl App {
         self.local_write().await;
         Ok(screen(detail))
     }
+
+    /// Ticks one of the three arrival calls (or records the technical briefing) now, on
+    /// disk before this returns.
+    pub async fn record_arrival_call(
+        &self,
+        input: ArrivalCallInput,
+    ) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        let note = trimmed(input.note);
+        if input.callee == ArrivalCallee::TechnicalBriefing && note.is_none() {
+            return Err(AppError::new(
+                ErrorCode::Invalid,
+                "write what the briefing covered: scope, risks, what the customer prepares",
+            ));
+        }
+        let call = ArrivalCall {
+            id: Uuid::now_v7(),
+            work_order_id: order,
+            callee: input.callee,
+            at: Utc::now(),
+            note,
+            voids: None,
+        };
+        self.append_under(order, Entity::ArrivalCall, call).await
+    }
+
+    /// Checks in or out now (签到/签退), on disk before this returns.
+    pub async fn check_in_out(&self, input: CheckInput) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        let check = CheckIn {
+            id: Uuid::now_v7(),
+            work_order_id: order,
+            kind: input.kind,
+            at: Utc::now(),
+            location_text: trimmed(input.location_text),
+            latitude: None,
+            longitude: None,
+            voids: None,
+        };
+        let kind = input.kind;
+        let detail = self
+            .with_store(move |s| {
+                let d = s.work_order(order)?;
+                let next = Arrival::of(&d.arrival_calls, &d.check_ins).next_check;
+                if next != kind {
+                    return Err(AppError::new(
+                        ErrorCode::Invalid,
+                        match kind {
+                            CheckKind::CheckIn => {
+                                "you are checked in already: check out at the end of the day"
+                            }
+                            CheckKind::CheckOut => "you are not checked in: check in first",
+                        },
+                    ));
+                }
+                s.append(Entity::CheckIn, &check, Utc::now())?;
+                Ok(s.work_order(order)?)
+            })
+            .await?;
+        self.local_write().await;
+        Ok(screen(detail))
+    }
+
+    /// Saves the diagnosis (故障原因) and, for charged warranty work, its cause: on disk
+    /// before this returns. Clearing the text clears the diagnosis.
+    pub async fn save_diagnosis(&self, input: DiagnosisInput) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        let cause = input.charge_cause.map(|c| match c {
+            ChargeCause::UserDamage(r) => ChargeCause::UserDamage(r.trim().to_owned()),
+            ChargeCause::ForceMajeure(r) => ChargeCause::ForceMajeure(r.trim().to_owned()),
+        });
+        let mut fields = Map::new();
+        fields.insert(
+            "diagnosis".into(),
+            serde_json::json!(trimmed(input.diagnosis)),
+        );
+        fields.insert("charge_cause".into(), serde_json::json!(cause));
+        let detail = self
+            .with_store(move |s| {
+                let current = s.work_order(order)?;
+                if cause.is_some() && !work_order::charge_cause_applies(&current.order) {
+                    return Err(AppError::new(
+                        ErrorCode::Invalid,
+                        "this order is out of warranty and charged anyway: leave the charge cause empty",
+                    ));
+                }
+                s.update(Entity::WorkOrder, order, fields, Utc::now())?;
+                Ok(s.work_order(order)?)
+            })
+            .await?;
+        self.local_write().await;
+        Ok(screen(detail))
+    }
+
+    /// Appends `record` under `order` and answers with the order's screen.
+    async fn append_under<T: Serialize + Send + 'static>(
+        &self,
+        order: Uuid,
+        entity: Entity,
+        record: T,
+    ) -> Result<OrderScreen, AppError> {
+        let detail = self
+            .with_store(move |s| {
+                s.append(entity, &record, Utc::now())?;
+                Ok(s.work_order(order)?)
+            })
+            .await?;
+        self.local_write().await;
+        Ok(screen(detail))
+    }
+}
+
+/// A typed text, trimmed; `None` when nothing is left.
+fn trimmed(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }

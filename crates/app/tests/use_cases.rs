@@ -420,3 +420,218 @@ async fn a_checklist_is_answered_offline_an_out_of_limit_value_is_failed_at_once
     .await;
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrival_three_calls_briefing_and_a_day_checked_in_and_out_offline() {
+    use onsite_app::orders::{ArrivalCallInput, CheckInput};
+    use onsite_domain::records::{ArrivalCallee, CheckKind};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let id = orders[0].to_string();
+    let call = |callee, note: Option<&str>| ArrivalCallInput {
+        order_id: id.clone(),
+        callee,
+        note: note.map(str::to_owned),
+    };
+    let s = app
+        .record_arrival_call(call(ArrivalCallee::CustomerManager, Some(" 张经理 ")))
+        .await
+        .expect("ticked");
+    assert_eq!(s.arrival.next_call, Some(ArrivalCallee::CustomerContact));
+    assert_eq!(
+        s.arrival.calls[0]
+            .call
+            .as_ref()
+            .and_then(|c| c.note.as_deref()),
+        Some("张经理")
+    );
+    let e = app
+        .record_arrival_call(call(ArrivalCallee::TechnicalBriefing, Some("  ")))
+        .await
+        .expect_err("a briefing says something");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    for callee in [ArrivalCallee::CustomerContact, ArrivalCallee::SiteInterface] {
+        app.record_arrival_call(call(callee, None))
+            .await
+            .expect("ticked");
+    }
+    let s = app
+        .record_arrival_call(call(
+            ArrivalCallee::TechnicalBriefing,
+            Some("更换主板，断电作业"),
+        ))
+        .await
+        .expect("briefed");
+    assert_eq!(s.arrival.next_call, None);
+    assert!(s.arrival.briefing.is_some());
+
+    let check = |kind, place: Option<&str>| CheckInput {
+        order_id: id.clone(),
+        kind,
+        location_text: place.map(str::to_owned),
+    };
+    let s = app
+        .check_in_out(check(CheckKind::CheckIn, Some("2号车间")))
+        .await
+        .expect("checked in");
+    assert_eq!(s.arrival.next_check, CheckKind::CheckOut);
+    let twice = app
+        .check_in_out(check(CheckKind::CheckIn, None))
+        .await
+        .expect_err("a second click of 签到");
+    assert_eq!(twice.code, ErrorCode::Invalid);
+    let s = app
+        .check_in_out(check(CheckKind::CheckOut, None))
+        .await
+        .expect("checked out");
+    assert_eq!(s.arrival.next_check, CheckKind::CheckIn);
+    assert_eq!(s.arrival.checks.len(), 2, "the refused click left nothing");
+
+    // Everything reaches the server once it is back.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the arrival on the server", || {
+        let storage = server.storage();
+        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+            return false;
+        };
+        let rows = storage
+            .order_rows(&office, orders[0])
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let count = |entity| rows.iter().filter(|(e, _)| *e == entity).count();
+        count(onsite_domain::protocol::Entity::ArrivalCall) == 4
+            && count(onsite_domain::protocol::Entity::CheckIn) == 2
+    })
+    .await;
+    app.shut_down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diagnosis_with_its_charge_cause_is_saved_offline_and_reaches_the_server() {
+    use onsite_app::orders::DiagnosisInput;
+    use onsite_domain::work_order::ChargeCause;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 8);
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let mut in_warranty = None;
+    let mut charged_anyway = None;
+    for id in &orders {
+        let s = app.order_detail(&id.to_string()).await.expect("opens");
+        let slot = if s.charge_cause_applies {
+            &mut in_warranty
+        } else {
+            &mut charged_anyway
+        };
+        slot.get_or_insert(*id);
+    }
+    let (free, paid) = (
+        in_warranty.expect("the demo has an order in warranty"),
+        charged_anyway.expect("the demo has an order out of warranty"),
+    );
+    let input = |id: Uuid, text: &str, cause: Option<ChargeCause>| DiagnosisInput {
+        order_id: id.to_string(),
+        diagnosis: Some(text.to_owned()),
+        charge_cause: cause,
+    };
+
+    let blank = app
+        .save_diagnosis(input(
+            free,
+            "接线端子松脱",
+            Some(ChargeCause::UserDamage("  ".into())),
+        ))
+        .await
+        .expect_err("a charge cause says why");
+    assert_eq!(blank.code, ErrorCode::Invalid);
+    let s = app.order_detail(&free.to_string()).await.expect("opens");
+    assert_eq!(
+        s.detail.order.diagnosis, None,
+        "the refused save changed nothing"
+    );
+
+    let s = app
+        .save_diagnosis(input(
+            free,
+            " 接线端子松脱，系用户私自拆机所致 ",
+            Some(ChargeCause::UserDamage(" 用户私自拆机 ".into())),
+        ))
+        .await
+        .expect("saved");
+    assert_eq!(
+        s.detail.order.diagnosis.as_deref(),
+        Some("接线端子松脱，系用户私自拆机所致")
+    );
+    assert_eq!(
+        s.detail.order.charge_cause,
+        Some(ChargeCause::UserDamage("用户私自拆机".into()))
+    );
+    let out = app
+        .save_diagnosis(input(
+            paid,
+            "轴承磨损",
+            Some(ChargeCause::ForceMajeure("雷击".into())),
+        ))
+        .await
+        .expect_err("out of warranty is charged anyway");
+    assert_eq!(out.code, ErrorCode::Invalid);
+    app.save_diagnosis(input(paid, "轴承磨损", None))
+        .await
+        .expect("saved");
+
+    // Remote resolution is offered only where the domain allows it.
+    for to in [
+        Status::Accepted,
+        Status::EnRoute,
+        Status::OnSite,
+        Status::Diagnosing,
+    ] {
+        app.transition_order(step(paid, to)).await.expect("moves");
+    }
+    let s = app.order_detail(&paid.to_string()).await.expect("opens");
+    let level_four = s.detail.order.fault_level == 4
+        || s.detail.order.service_type == onsite_domain::work_order::ServiceType::Consultation;
+    assert_eq!(s.next_statuses.contains(&Status::Remote), level_four);
+    if !level_four {
+        let e = app
+            .transition_order(step(paid, Status::Remote))
+            .await
+            .expect_err("a serious fault is seen on site");
+        assert!(e.message.contains("level"), "{}", e.message);
+    }
+
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the diagnosis on the server", || {
+        let storage = server.storage();
+        storage.work_orders(None).ok().is_some_and(|all| {
+            all.iter().any(|o| {
+                o.get("id").and_then(Value::as_str) == Some(&free.to_string())
+                    && o["diagnosis"] == "接线端子松脱，系用户私自拆机所致"
+                    && o["charge_cause"]["reason"] == "用户私自拆机"
+            })
+        })
+    })
+    .await;
+    app.shut_down().await;
+}

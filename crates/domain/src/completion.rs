@@ -149,26 +149,30 @@ pub struct CompletionInput<'a> {
     pub repair_record_hash: &'a str,
 }
 
-/// Every reason the order cannot complete; empty when it can.
-pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
-    let mut blockers = Vec::new();
-    let mut items: Vec<&ChecklistItem> = input.checklist.iter().collect();
+/// What the checklist still lacks before completion, in the checklist's order: required
+/// items left open, failed items without a note saying why.
+pub fn checklist_blockers(checklist: &[ChecklistItem]) -> Vec<Blocker> {
+    let mut items: Vec<&ChecklistItem> = checklist.iter().collect();
     items.sort_by_key(|i| i.position);
-    for item in items {
-        match item.state() {
-            ItemState::Open if item.required => blockers.push(Blocker::RequiredItemOpen {
+    items
+        .into_iter()
+        .filter_map(|item| match item.state() {
+            ItemState::Open if item.required => Some(Blocker::RequiredItemOpen {
                 item_id: item.id,
                 label: item.label.clone(),
             }),
-            ItemState::Failed if !item.has_note() => {
-                blockers.push(Blocker::FailedItemWithoutNote {
-                    item_id: item.id,
-                    label: item.label.clone(),
-                })
-            }
-            _ => {}
-        }
-    }
+            ItemState::Failed if !item.has_note() => Some(Blocker::FailedItemWithoutNote {
+                item_id: item.id,
+                label: item.label.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every reason the order cannot complete; empty when it can.
+pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
+    let mut blockers = checklist_blockers(input.checklist);
     if input.order.paid
         && let Some(b) = quote_blocker(input.quotes, input.signatures)
     {
@@ -254,10 +258,12 @@ pub fn move_reads_records(to: Status) -> bool {
 /// one function the laptop calls before it queues the move and the server calls before it
 /// applies one: paid work starts its repair only with the latest quote approved;
 /// completion needs a clean checklist and the customer's valid signature on the repair
-/// record. `order` is the order as it will be after the move.
+/// record; remote resolution is for level-4 faults and consultations. `order` is the
+/// order as it will be after the move.
 pub fn check_move(order: &WorkOrder, to: Status, under: &UnderOrder) -> Result<(), DomainError> {
     match to {
         Status::InRepair => check_repair_start(order, &under.quotes, &under.signatures),
+        Status::Remote => crate::work_order::check_remote(order),
         Status::Completed => {
             let hash = repair_record_hash(order, &under.part_usages)?;
             check_completion(CompletionInput {
@@ -279,7 +285,7 @@ mod tests {
     use crate::fees::FeeSchedule;
     use crate::money::Quantity;
     use crate::signature::{content_hash, sha256_hex};
-    use crate::work_order::{Channel, ServiceType, WarrantyStatus};
+    use crate::work_order::{Channel, ChargeCause, Role, ServiceType, WarrantyStatus};
     use chrono::{DateTime, Duration, Utc};
 
     fn order(paid: bool) -> WorkOrder {
@@ -355,6 +361,33 @@ mod tests {
 
     fn record_hash(o: &WorkOrder) -> String {
         content_hash(&(&o.number, &o.repair_result)).expect("hashes")
+    }
+
+    #[test]
+    fn only_level_four_faults_and_consultations_are_resolved_remotely() {
+        let mut o = order(false);
+        o.status = Status::Diagnosing;
+        let none = UnderOrder::default();
+        let refused = check_move(&o, Status::Remote, &none).expect_err("level 2 goes on site");
+        assert!(refused.to_string().contains("level 2"), "{refused}");
+        assert!(!crate::work_order::next_steps(&o, Role::Engineer).contains(&Status::Remote));
+        o.fault_level = 4;
+        assert!(check_move(&o, Status::Remote, &none).is_ok());
+        assert!(crate::work_order::next_steps(&o, Role::Engineer).contains(&Status::Remote));
+        o.fault_level = 1;
+        o.service_type = ServiceType::Consultation;
+        assert!(check_move(&o, Status::Remote, &none).is_ok());
+    }
+
+    #[test]
+    fn charged_warranty_work_says_why_in_words() {
+        let mut o = order(false);
+        assert!(crate::work_order::charge_cause_applies(&o));
+        o.charge_cause = Some(ChargeCause::UserDamage("  ".into()));
+        assert!(o.validate().is_err(), "a blank reason explains nothing");
+        o.charge_cause = Some(ChargeCause::UserDamage("用户私自拆机".into()));
+        assert!(o.validate().is_ok());
+        assert!(!crate::work_order::charge_cause_applies(&order(true)));
     }
 
     #[test]

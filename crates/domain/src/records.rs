@@ -209,6 +209,75 @@ pub enum ArrivalCallee {
     TechnicalBriefing,
 }
 
+impl ArrivalCallee {
+    /// The three calls of the arrival protocol, in the order the installation manual
+    /// (§8) makes them: the customer manager, then the customer's contact, last the site
+    /// interface person.
+    pub const CALLS: [ArrivalCallee; 3] = [
+        ArrivalCallee::CustomerManager,
+        ArrivalCallee::CustomerContact,
+        ArrivalCallee::SiteInterface,
+    ];
+}
+
+/// Where an order's arrival stands: each of the three calls with its latest standing
+/// tick, the technical briefing (§9), and whether the engineer is checked in now (§10).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Arrival {
+    pub calls: Vec<ArrivalStep>,
+    pub briefing: Option<ArrivalCall>,
+    /// The next call to make, in the manual's order; `None` once all three are made.
+    pub next_call: Option<ArrivalCallee>,
+    /// What the check button does next: check in, unless checked in (then check out).
+    pub next_check: CheckKind,
+    /// The check-ins and check-outs that stand, oldest first.
+    pub checks: Vec<CheckIn>,
+}
+
+/// One of the three calls and its tick, if made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ArrivalStep {
+    pub callee: ArrivalCallee,
+    pub call: Option<ArrivalCall>,
+}
+
+impl Arrival {
+    /// From an order's records (corrections applied: `standing`).
+    pub fn of(calls: &[ArrivalCall], checks: &[CheckIn]) -> Arrival {
+        let calls = standing(calls);
+        let latest = |callee: ArrivalCallee| {
+            calls
+                .iter()
+                .filter(|c| c.callee == callee)
+                .max_by_key(|c| (c.at, c.id))
+                .map(|c| (*c).clone())
+        };
+        let steps: Vec<ArrivalStep> = ArrivalCallee::CALLS
+            .iter()
+            .map(|&callee| ArrivalStep {
+                callee,
+                call: latest(callee),
+            })
+            .collect();
+        let next_call = steps.iter().find(|s| s.call.is_none()).map(|s| s.callee);
+        let mut checks: Vec<CheckIn> = standing(checks).into_iter().cloned().collect();
+        checks.sort_by_key(|c| (c.at, c.id));
+        let next_check = match checks.last() {
+            Some(c) if c.kind == CheckKind::CheckIn => CheckKind::CheckOut,
+            _ => CheckKind::CheckIn,
+        };
+        Arrival {
+            calls: steps,
+            briefing: latest(ArrivalCallee::TechnicalBriefing),
+            next_call,
+            next_check,
+            checks,
+        }
+    }
+}
+
 /// One tick of the arrival protocol. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -694,6 +763,62 @@ mod tests {
             assert!(check_password(bad, "wanggong").is_err(), "{bad:?}");
         }
         assert!(check_password(&"ab1 ".repeat(100), "x").is_err());
+    }
+
+    #[test]
+    fn the_three_calls_come_in_the_manuals_order_and_checking_in_leads_to_checking_out() {
+        let order = Uuid::from_u128(99);
+        let at = |h: u32| {
+            Utc.with_ymd_and_hms(2026, 3, 2, h, 0, 0)
+                .single()
+                .expect("a time")
+        };
+        let call = |n: u128, callee, h| ArrivalCall {
+            id: Uuid::from_u128(n),
+            work_order_id: order,
+            callee,
+            at: at(h),
+            note: None,
+            voids: None,
+        };
+        let check = |n: u128, kind, h| CheckIn {
+            id: Uuid::from_u128(n),
+            work_order_id: order,
+            kind,
+            at: at(h),
+            location_text: None,
+            latitude: None,
+            longitude: None,
+            voids: None,
+        };
+        let none = Arrival::of(&[], &[]);
+        assert_eq!(none.next_call, Some(ArrivalCallee::CustomerManager));
+        assert_eq!(none.next_check, CheckKind::CheckIn);
+        let calls = [
+            call(1, ArrivalCallee::CustomerManager, 8),
+            call(2, ArrivalCallee::SiteInterface, 9),
+        ];
+        let some = Arrival::of(&calls, &[check(5, CheckKind::CheckIn, 8)]);
+        assert_eq!(some.next_call, Some(ArrivalCallee::CustomerContact));
+        assert_eq!(some.next_check, CheckKind::CheckOut);
+        assert!(some.briefing.is_none());
+        let all = [
+            calls[0].clone(),
+            calls[1].clone(),
+            call(3, ArrivalCallee::CustomerContact, 9),
+            call(4, ArrivalCallee::TechnicalBriefing, 10),
+        ];
+        let done = Arrival::of(
+            &all,
+            &[
+                check(5, CheckKind::CheckIn, 8),
+                check(6, CheckKind::CheckOut, 17),
+            ],
+        );
+        assert_eq!(done.next_call, None);
+        assert_eq!(done.next_check, CheckKind::CheckIn, "a new day");
+        assert_eq!(done.briefing.map(|b| b.id), Some(Uuid::from_u128(4)));
+        assert_eq!(done.checks.len(), 2);
     }
 
     #[test]

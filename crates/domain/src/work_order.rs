@@ -243,6 +243,37 @@ pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
         .collect()
 }
 
+/// Remote resolution (远程解决) is for level-4 faults (user error or minor, not a system
+/// fault: the SLA table's "remote" row) and for consultations; everything else is seen on
+/// site.
+pub fn check_remote(order: &WorkOrder) -> Result<(), DomainError> {
+    if order.fault_level == 4 || order.service_type == ServiceType::Consultation {
+        return Ok(());
+    }
+    Err(DomainError::Invalid {
+        field: "status",
+        message: format!(
+            "remote resolution (远程解决) is for level-4 faults and consultations; this order is level {}: go on site",
+            order.fault_level
+        ),
+    })
+}
+
+/// The steps `role` may offer on `order` now: the lifecycle table's moves from its status,
+/// without those the order itself rules out (remote resolution of a serious fault).
+pub fn next_steps(order: &WorkOrder, role: Role) -> Vec<Status> {
+    next_statuses(order.status, role)
+        .into_iter()
+        .filter(|to| *to != Status::Remote || check_remote(order).is_ok())
+        .collect()
+}
+
+/// Whether a charge cause (user damage, force majeure) means anything for `order`: only
+/// in-warranty work is free, so only there must a charge be explained.
+pub fn charge_cause_applies(order: &WorkOrder) -> bool {
+    order.warranty == WarrantyStatus::InWarranty
+}
+
 /// The most engineers one order is assigned to.
 pub const MAX_ASSIGNEES: usize = 20;
 
@@ -378,6 +409,15 @@ pub enum ChargeCause {
     ForceMajeure(String),
 }
 
+impl ChargeCause {
+    /// What the engineer wrote: what the user did, or which event.
+    pub fn reason(&self) -> &str {
+        match self {
+            ChargeCause::UserDamage(r) | ChargeCause::ForceMajeure(r) => r,
+        }
+    }
+}
+
 /// Whether the visit achieved its goal (完成/未完成).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -475,6 +515,17 @@ impl WorkOrder {
             return Err(DomainError::Invalid {
                 field: "charge_cause",
                 message: "in-warranty work is free unless the user or force majeure caused the damage: record the cause".into(),
+            });
+        }
+        if self
+            .charge_cause
+            .as_ref()
+            .is_some_and(|c| c.reason().trim().is_empty())
+        {
+            return Err(DomainError::Invalid {
+                field: "charge_cause",
+                message: "say what the user did, or which force majeure event caused the damage"
+                    .into(),
             });
         }
         if self.assignees.iter().filter(|a| a.manager).count() > 1 {

@@ -67,12 +67,30 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     next_statuses: next,
     photos: [],
     checklist: [],
+    checklist_blockers: [],
     can_answer_checklist: true,
+    can_diagnose: true,
+    charge_cause_applies: true,
+    arrival: {
+      calls: [
+        { callee: "customer_manager", call: null },
+        { callee: "customer_contact", call: null },
+        { callee: "site_interface", call: null },
+      ],
+      briefing: null,
+      next_call: "customer_manager",
+      next_check: "check_in",
+      checks: [],
+    },
   } as OrderScreen;
 }
 
 const onPhoto = vi.fn(async (_: string) => new ArrayBuffer(0));
 const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
+const onCall = vi.fn(async () => {});
+const onCheck = vi.fn(async () => {});
+const onDiagnosis = vi.fn(async () => {});
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, onOpen: () => {}, onPhoto };
 
 describe("one work order", () => {
   afterEach(() => {
@@ -82,7 +100,7 @@ describe("one work order", () => {
 
   it("offers only the steps the lifecycle allows, and takes one", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onAnswer, onOpen: () => {}, onPhoto } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, ...handlers } });
     expect(screen.queryByTestId("action-en_route")).toBeNull();
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect(onTransition).toHaveBeenCalledWith({ id: ID, to: "accepted", scheduled_at: null, reason: null });
@@ -92,7 +110,7 @@ describe("one work order", () => {
   it("postpones only with a new date, sent in UTC with the reason", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
     render(OrderDetail, {
-      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto },
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, ...handlers },
     });
     await fireEvent.click(screen.getByTestId("action-postponed"));
     await fireEvent.submit(screen.getByTestId("postpone-form"));
@@ -114,7 +132,7 @@ describe("one work order", () => {
     const onTransition = vi.fn(async () => {
       throw { code: "not_allowed", message: "a work order cannot go from completed to accepted" };
     });
-    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, onAnswer, onOpen: () => {}, onPhoto } });
+    render(OrderDetail, { props: { screen: orderScreen("assigned", ["accepted"]), onTransition, ...handlers } });
     await fireEvent.click(screen.getByTestId("action-accepted"));
     expect((await screen.findByTestId("detail-error")).textContent).toBe("当前状态下不能执行此操作。");
     expect(screen.queryByTestId("action-saved")).toBeNull();
@@ -137,7 +155,8 @@ describe("one work order", () => {
       if (sha === "c".repeat(64)) throw { code: "photo_not_here", message: "offline" };
       return new Uint8Array([0xff, 0xd8]).buffer;
     });
-    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, onAnswer, onOpen: () => {}, onPhoto: load } });
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, ...handlers, onPhoto: load } });
+    await fireEvent.click(screen.getByRole("tab", { name: /照片/ }));
     const list = screen.getByTestId("detail-photos");
     expect(list.textContent).toContain("铭牌");
     expect(list.textContent).toContain("控制柜内部");
@@ -157,13 +176,40 @@ describe("one work order", () => {
   it("keeps the postpone form open when a background sync refreshes the same order", async () => {
     const onTransition = vi.fn(async (_: TransitionInput) => {});
     const view = render(OrderDetail, {
-      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto },
+      props: { screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, ...handlers },
     });
     await fireEvent.click(screen.getByTestId("action-postponed"));
     await fireEvent.input(screen.getByTestId("postpone-reason"), { target: { value: "现场未具备施工条件" } });
     // The app reloads the open order after every sync: a new object, the same order.
-    await view.rerender({ screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, onAnswer, onOpen: () => {}, onPhoto });
+    await view.rerender({ screen: orderScreen("on_site", ["diagnosing", "postponed"]), onTransition, ...handlers });
     expect(screen.getByTestId("postpone-form")).toBeTruthy();
     expect((screen.getByTestId("postpone-reason") as HTMLInputElement).value).toBe("现场未具备施工条件");
+  });
+
+  it("opens on the section of the next step, moves there after a step, and is driven by the arrow keys", async () => {
+    const onTransition = vi.fn(async (_: TransitionInput) => {});
+    render(OrderDetail, { props: { screen: orderScreen("en_route", ["on_site"]), onTransition, ...handlers } });
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("概况");
+    await fireEvent.click(screen.getByTestId("action-on_site"));
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("到场");
+    expect(screen.getByTestId("arrival")).toBeTruthy();
+    await fireEvent.keyDown(screen.getByRole("tab", { selected: true }), { key: "ArrowRight" });
+    const checklist = screen.getByRole("tab", { selected: true });
+    expect(checklist.textContent).toContain("点检");
+    expect(document.activeElement).toBe(checklist);
+    await fireEvent.keyDown(checklist, { key: "End" });
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("照片");
+  });
+
+  it("names the checklist items still open, and counts them on the tab", async () => {
+    const s = orderScreen("diagnosing", []);
+    s.checklist_blockers = [
+      { blocker: "required_item_open", item_id: "i1", label: "绝缘电阻" },
+      { blocker: "failed_item_without_note", item_id: "i2", label: "接地" },
+    ];
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, ...handlers } });
+    expect(screen.getByRole("tab", { selected: true }).textContent?.replace(/\s+/g, "")).toBe("点检2");
+    expect(screen.getByTestId("checklist-lacks").textContent).toBe("必填项未完成：绝缘电阻");
+    expect(screen.getByText("不合格项需写明说明：接地")).toBeTruthy();
   });
 });

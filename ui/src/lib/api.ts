@@ -4,7 +4,10 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppError } from "./bindings/AppError";
 import type { AppInfo } from "./bindings/AppInfo";
+import type { ArrivalCallInput } from "./bindings/ArrivalCallInput";
+import type { CheckInput } from "./bindings/CheckInput";
 import type { ChecklistAnswer } from "./bindings/ChecklistAnswer";
+import type { DiagnosisInput } from "./bindings/DiagnosisInput";
 import type { Language } from "./bindings/Language";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PrintedDocument } from "./bindings/PrintedDocument";
@@ -44,6 +47,9 @@ export const api = {
   orderDetail: (id: string) => call<OrderScreen>("order_detail", { id }),
   transition: (input: TransitionInput) => call<OrderScreen>("transition_order", { input }),
   answerChecklistItem: (input: ChecklistAnswer) => call<OrderScreen>("answer_checklist_item", { input }),
+  recordArrivalCall: (input: ArrivalCallInput) => call<OrderScreen>("record_arrival_call", { input }),
+  checkInOut: (input: CheckInput) => call<OrderScreen>("check_in_out", { input }),
+  saveDiagnosis: (input: DiagnosisInput) => call<OrderScreen>("save_diagnosis", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),
