@@ -8,10 +8,11 @@ use onsite_app::documents::SavedDocument;
 use onsite_app::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
+use onsite_app::parts::{PartCancel, PartInput};
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
-use onsite_store::WorkOrderSummary;
+use onsite_store::{VanStockLine, WorkOrderSummary};
 use tauri::{AppHandle, State};
 use uuid::Uuid;
 
@@ -97,6 +98,21 @@ pub async fn save_diagnosis(
     input: DiagnosisInput,
 ) -> Result<OrderScreen, AppError> {
     app.save_diagnosis(input).await
+}
+
+#[tauri::command]
+pub async fn van_stock(app: State<'_, App>, query: String) -> Result<Vec<VanStockLine>, AppError> {
+    app.van_stock(query).await
+}
+
+#[tauri::command]
+pub async fn add_part(app: State<'_, App>, input: PartInput) -> Result<OrderScreen, AppError> {
+    app.add_part(input).await
+}
+
+#[tauri::command]
+pub async fn cancel_part(app: State<'_, App>, input: PartCancel) -> Result<OrderScreen, AppError> {
+    app.cancel_part(input).await
 }
 
 /// Raw bytes, not JSON.

@@ -470,6 +470,60 @@ fn write(tx: &Transaction<'_>, entity: Entity, id: &str, c: &Current) -> Result<
     Ok(seq)
 }
 
+/// A part used from the van comes off the engineer's van stock here, in the push that
+/// brings it (a correction gives back what the usage it voids took:
+/// `PartUsage::van_stock_changes`, the rule the laptop counts by until then), so the
+/// count the laptop pulls next already has it off. A part with no line in the van changes
+/// no count.
+fn take_from_van(
+    tx: &Transaction<'_>,
+    engineer: Uuid,
+    usage: &Map<String, Value>,
+    stamp: &str,
+) -> Result<()> {
+    use onsite_domain::records::PartUsage;
+    let read = |row: Map<String, Value>| -> Result<PartUsage> {
+        serde_json::from_value(Value::Object(row))
+            .map_err(|e| StorageError::Database(format!("a stored part usage: {e}")))
+    };
+    let usage = read(usage.clone())?;
+    let voided = match usage.voids {
+        Some(v) => load(tx, Entity::PartUsage, &v.to_string())?
+            .map(|c| read(c.row))
+            .transpose()?,
+        None => None,
+    };
+    for (part, change) in usage.van_stock_changes(voided.as_ref()) {
+        let line: Option<String> = tx
+            .prepare_cached(
+                "SELECT id FROM records WHERE entity = 'van_stock' AND owner_ref = ?1 AND deleted = 0
+                   AND json_extract(row, '$.part_id') = ?2 LIMIT 1",
+            )?
+            .query_row(params![engineer.to_string(), part.to_string()], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        let Some(line) = line else { continue };
+        let Some(mut stock) = load(tx, Entity::VanStock, &line)? else {
+            continue;
+        };
+        let counted = stock
+            .row
+            .get("quantity")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        stock
+            .row
+            .insert("quantity".into(), Value::from(counted + change));
+        stock.clocks.insert(
+            DEFAULT_CLOCK_KEY.to_owned(),
+            Value::String(stamp.to_owned()),
+        );
+        write(tx, Entity::VanStock, &line, &stock)?;
+    }
+    Ok(())
+}
+
 /// A work order that exists and is not deleted, or `NotFound`.
 fn live_order(tx: &Transaction<'_>, order_id: &str) -> Result<Current> {
     load(tx, Entity::WorkOrder, order_id)?
@@ -1216,6 +1270,9 @@ impl Storage for SqliteStorage {
             };
             let (status, reason) = match outcome {
                 Outcome::Write(next, note) => {
+                    if op.entity == Entity::PartUsage && current.is_none() {
+                        take_from_van(&tx, session.user.id, &next.row, &stamp.to_string())?;
+                    }
                     write(&tx, op.entity, &id, &next)?;
                     self.observe(&stamp, now);
                     (OpStatus::Applied, note)

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
+use crate::parts::{PartCancel, PartInput};
 use crate::session::{AppInfo, Language, SessionInfo};
 
 /// Where the UI keeps the generated types, relative to the workspace root.
@@ -33,6 +34,9 @@ macro_rules! ipc_types {
             ArrivalCallInput,
             CheckInput,
             DiagnosisInput,
+            PartInput,
+            PartCancel,
+            onsite_store::VanStockLine,
             AppError,
             SyncStatus,
             SavedDocument,

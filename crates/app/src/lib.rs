@@ -16,6 +16,7 @@ pub mod bindings;
 pub mod documents;
 pub mod error;
 pub mod orders;
+pub mod parts;
 pub mod session;
 
 use std::path::{Path, PathBuf};

@@ -9,10 +9,10 @@ use onsite_domain::checklist::{self, Answer, ChecklistItem, ItemState};
 use onsite_domain::completion;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{
-    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind,
+    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Part, PartUsage,
 };
 use onsite_domain::work_order::{self, ChargeCause, Role};
-use onsite_store::{Page, WorkOrderDetail, WorkOrderSummary};
+use onsite_store::{Page, Store, WorkOrderDetail, WorkOrderSummary};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use ts_rs::TS;
@@ -44,6 +44,11 @@ pub struct OrderScreen {
     pub can_answer_checklist: bool,
     /// The arrival protocol: the three calls, the briefing, checking in and out.
     pub arrival: Arrival,
+    /// The parts used on the order that stand (corrections applied, cancellations left
+    /// out), with their catalogue entries.
+    pub parts: Vec<PartRow>,
+    /// Whether the engineer may still add or cancel parts (the authority table).
+    pub can_use_parts: bool,
     /// Whether the engineer may still write the diagnosis (the authority table).
     pub can_diagnose: bool,
     /// Whether charging this order needs a cause (in warranty: user damage or force
@@ -80,6 +85,14 @@ pub struct CheckInput {
     pub location_text: Option<String>,
 }
 
+/// One part used on the order, as the screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct PartRow {
+    pub usage: PartUsage,
+    /// The catalogue entry (name, code, unit, price), when this laptop has it.
+    pub part: Option<Part>,
+}
+
 /// One checklist item as the screen shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ChecklistRow {
@@ -113,12 +126,22 @@ pub fn order_id(id: &str) -> Result<Uuid, AppError> {
     record_id(id, "work order")
 }
 
-fn record_id(id: &str, what: &str) -> Result<Uuid, AppError> {
+pub(crate) fn record_id(id: &str, what: &str) -> Result<Uuid, AppError> {
     id.parse()
         .map_err(|_| AppError::new(ErrorCode::Invalid, format!("{id:?} is not a {what} id")))
 }
 
-fn screen(detail: WorkOrderDetail) -> OrderScreen {
+/// One order's screen, read from the store.
+pub(crate) fn load_screen(s: &Store, id: Uuid) -> Result<OrderScreen, AppError> {
+    let detail = s.work_order(id)?;
+    let mut ids: Vec<Uuid> = detail.part_usages.iter().map(|u| u.part_id).collect();
+    ids.sort();
+    ids.dedup();
+    let parts = s.parts(&ids)?;
+    Ok(screen(detail, parts))
+}
+
+fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
     let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
     let photos = records::standing(detail.attachments.iter().cloned());
     let checklist_blockers = completion::checklist_blockers(&detail.checklist);
@@ -140,6 +163,21 @@ fn screen(detail: WorkOrderDetail) -> OrderScreen {
     );
     let arrival = Arrival::of(&detail.arrival_calls, &detail.check_ins);
     let charge_cause_applies = work_order::charge_cause_applies(&detail.order);
+    let parts = records::standing(detail.part_usages.iter().cloned())
+        .into_iter()
+        .filter(|u| u.quantity > 0)
+        .map(|usage| PartRow {
+            part: catalogue.iter().find(|p| p.id == usage.part_id).cloned(),
+            usage,
+        })
+        .collect();
+    let can_use_parts = authority::may(
+        Role::Engineer,
+        Entity::PartUsage,
+        authority::Action::Create,
+        "quantity",
+        Some(detail.order.status),
+    );
     let can_diagnose = authority::may(
         Role::Engineer,
         Entity::WorkOrder,
@@ -155,6 +193,8 @@ fn screen(detail: WorkOrderDetail) -> OrderScreen {
         checklist_blockers,
         can_answer_checklist,
         arrival,
+        parts,
+        can_use_parts,
         can_diagnose,
         charge_cause_applies,
     }
@@ -189,8 +229,7 @@ impl App {
     /// One order's screen.
     pub async fn order_detail(&self, id: &str) -> Result<OrderScreen, AppError> {
         let id = order_id(id)?;
-        let detail = self.with_store(move |s| Ok(s.work_order(id)?)).await?;
-        Ok(screen(detail))
+        self.with_store(move |s| load_screen(s, id)).await
     }
 
     /// Moves an order on (accept, en route, on site, postpone…), offline: saved on disk
@@ -210,14 +249,14 @@ impl App {
             fields.insert("postpone_reason".into(), Value::String(reason));
         }
         let to = input.to;
-        let detail = self
+        let shown = self
             .with_store(move |s| {
                 s.transition(id, to, fields, Utc::now())?;
-                Ok(s.work_order(id)?)
+                load_screen(s, id)
             })
             .await?;
         self.local_write().await;
-        Ok(screen(detail))
+        Ok(shown)
     }
 
     /// Answers one item of the order's checklist (or takes the answer back), as the
@@ -252,7 +291,7 @@ impl App {
             "answered_at".into(),
             serde_json::json!(answered.then_some(now)),
         );
-        let detail = self
+        let shown = self
             .with_store(move |s| {
                 if !s.work_order(order)?.checklist.iter().any(|i| i.id == item) {
                     return Err(AppError::new(
@@ -261,11 +300,11 @@ impl App {
                     ));
                 }
                 s.update(Entity::ChecklistItem, item, fields, now)?;
-                Ok(s.work_order(order)?)
+                load_screen(s, order)
             })
             .await?;
         self.local_write().await;
-        Ok(screen(detail))
+        Ok(shown)
     }
 
     /// Ticks one of the three arrival calls (or records the technical briefing) now, on
@@ -309,7 +348,7 @@ impl App {
             voids: None,
         };
         let kind = input.kind;
-        let detail = self
+        let shown = self
             .with_store(move |s| {
                 let d = s.work_order(order)?;
                 let next = Arrival::of(&d.arrival_calls, &d.check_ins).next_check;
@@ -325,11 +364,11 @@ impl App {
                     ));
                 }
                 s.append(Entity::CheckIn, &check, Utc::now())?;
-                Ok(s.work_order(order)?)
+                load_screen(s, order)
             })
             .await?;
         self.local_write().await;
-        Ok(screen(detail))
+        Ok(shown)
     }
 
     /// Saves the diagnosis (故障原因) and, for charged warranty work, its cause: on disk
@@ -347,7 +386,7 @@ impl App {
             serde_json::json!(trimmed(input.diagnosis)),
         );
         fields.insert("charge_cause".into(), serde_json::json!(cause));
-        let detail = self
+        let shown = self
             .with_store(move |s| {
                 let current = s.work_order(order)?;
                 if cause.is_some() && !work_order::charge_cause_applies(&current.order) {
@@ -357,11 +396,11 @@ impl App {
                     ));
                 }
                 s.update(Entity::WorkOrder, order, fields, Utc::now())?;
-                Ok(s.work_order(order)?)
+                load_screen(s, order)
             })
             .await?;
         self.local_write().await;
-        Ok(screen(detail))
+        Ok(shown)
     }
 
     /// Appends `record` under `order` and answers with the order's screen.
@@ -371,14 +410,14 @@ impl App {
         entity: Entity,
         record: T,
     ) -> Result<OrderScreen, AppError> {
-        let detail = self
+        let shown = self
             .with_store(move |s| {
                 s.append(entity, &record, Utc::now())?;
-                Ok(s.work_order(order)?)
+                load_screen(s, order)
             })
             .await?;
         self.local_write().await;
-        Ok(screen(detail))
+        Ok(shown)
     }
 }
 

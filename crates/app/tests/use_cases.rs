@@ -635,3 +635,144 @@ async fn a_diagnosis_with_its_charge_cause_is_saved_offline_and_reaches_the_serv
     .await;
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_counts_them_off() {
+    use onsite_app::parts::{PartCancel, PartInput};
+    use onsite_domain::money::Fen;
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::records::{OldPartDisposition, Part, VanStock};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, engineer, orders) = seeded(&dir, 1);
+    let now = chrono::Utc::now();
+    let fuse = Part {
+        id: Uuid::now_v7(),
+        part_number: "FU-10A".into(),
+        name: "熔断器 10A".into(),
+        unit: "个".into(),
+        unit_price: Fen(1250),
+    };
+    let object = |v: serde_json::Value| match v {
+        Value::Object(m) => m,
+        _ => unreachable!("records are objects"),
+    };
+    let storage = server.storage();
+    storage
+        .admin_put(Entity::Part, object(serde_json::json!(fuse)), now)
+        .expect("part");
+    storage
+        .admin_put(
+            Entity::VanStock,
+            object(serde_json::json!(VanStock {
+                id: Uuid::now_v7(),
+                engineer_id: engineer,
+                part_id: fuse.id,
+                quantity: 3,
+            })),
+            now,
+        )
+        .expect("van stock");
+    drop(storage);
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let available = |lines: &[onsite_store::VanStockLine]| {
+        lines
+            .iter()
+            .find(|l| l.part_id == fuse.id)
+            .map(|l| l.available)
+    };
+    let found = app.van_stock("熔断".into()).await.expect("searches");
+    assert_eq!(available(&found), Some(3));
+    assert!(
+        app.van_stock("风扇".into())
+            .await
+            .expect("searches")
+            .is_empty()
+    );
+    let order = orders[0].to_string();
+    let input = |quantity, from_van_stock| PartInput {
+        order_id: order.clone(),
+        part_id: fuse.id.to_string(),
+        quantity,
+        warranty: false,
+        from_van_stock,
+        old_part: Some(OldPartDisposition::ReturnForRepair),
+    };
+    let s = app.add_part(input(2, true)).await.expect("uses two");
+    let row = s
+        .parts
+        .iter()
+        .find(|r| r.usage.part_id == fuse.id)
+        .expect("listed");
+    assert_eq!(row.usage.unit_price, Some(Fen(1250)), "the catalogue price");
+    assert_eq!(
+        row.part.as_ref().map(|p| p.name.as_str()),
+        Some("熔断器 10A")
+    );
+    let lines = app.van_stock(String::new()).await.expect("lists");
+    assert_eq!(available(&lines), Some(1), "the van goes down offline");
+    let short = app
+        .add_part(input(2, true))
+        .await
+        .expect_err("one left in the van");
+    assert_eq!(short.code, ErrorCode::Invalid);
+    assert!(short.message.contains("only 1"), "{}", short.message);
+    app.add_part(input(2, false))
+        .await
+        .expect("from elsewhere: no van count");
+    let s = app
+        .cancel_part(PartCancel {
+            order_id: order.clone(),
+            usage_id: row.usage.id.to_string(),
+        })
+        .await
+        .expect("taken back");
+    assert_eq!(s.parts.len(), 1, "the taken-back part is no longer listed");
+    let lines = app.van_stock(String::new()).await.expect("lists");
+    assert_eq!(available(&lines), Some(3), "taken back into the van");
+    app.add_part(input(1, true)).await.expect("uses one");
+
+    // At the server: its count goes down by what stands (3 - 2 + 2 - 1 = 2), and the
+    // laptop's count agrees once nothing is pending.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the server's count", || {
+        let storage = server.storage();
+        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+            return false;
+        };
+        storage
+            .order_rows(&office, orders[0])
+            .ok()
+            .flatten()
+            .is_some_and(|rows| rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count() == 4)
+    })
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        app.sync_now().await.expect("syncs");
+        let lines = app.van_stock(String::new()).await.expect("lists");
+        let line = lines.iter().find(|l| l.part_id == fuse.id).cloned();
+        if line
+            .as_ref()
+            .is_some_and(|l| l.counted == 2 && l.used_pending == 0)
+        {
+            assert_eq!(available(&lines), Some(2));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server's count did not come back: {line:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.shut_down().await;
+}

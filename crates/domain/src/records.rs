@@ -130,6 +130,26 @@ impl PartUsage {
         }
         Ok(())
     }
+
+    /// How this usage changes the engineer's van stock, part by part (negative: taken
+    /// out). A usage from the van takes its quantity; a correction gives back what the
+    /// usage it voids took (`voided`, when known), so a correction to quantity 0 returns
+    /// the parts and a correction to another part moves the count to that part.
+    pub fn van_stock_changes(&self, voided: Option<&PartUsage>) -> Vec<(Uuid, i64)> {
+        let mut changes: Vec<(Uuid, i64)> = Vec::new();
+        let mut add = |part: Uuid, n: i64| match changes.iter_mut().find(|(p, _)| *p == part) {
+            Some((_, d)) => *d += n,
+            None => changes.push((part, n)),
+        };
+        if self.from_van_stock {
+            add(self.part_id, -i64::from(self.quantity));
+        }
+        if let Some(old) = voided.filter(|o| o.from_van_stock && self.voids == Some(o.id)) {
+            add(old.part_id, i64::from(old.quantity));
+        }
+        changes.retain(|(_, d)| *d != 0);
+        changes
+    }
 }
 
 /// Returned faulty parts are booked into the warehouse within 16 h of the engineer's
@@ -763,6 +783,43 @@ mod tests {
             assert!(check_password(bad, "wanggong").is_err(), "{bad:?}");
         }
         assert!(check_password(&"ab1 ".repeat(100), "x").is_err());
+    }
+
+    #[test]
+    fn a_part_from_the_van_takes_it_and_a_correction_gives_it_back() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let usage = |id: u128, part, quantity, from_van_stock, voids: Option<u128>| PartUsage {
+            id: Uuid::from_u128(id),
+            work_order_id: Uuid::from_u128(9),
+            part_id: part,
+            quantity,
+            warranty: true,
+            unit_price: None,
+            old_part: None,
+            from_van_stock,
+            voids: voids.map(Uuid::from_u128),
+        };
+        let first = usage(10, a, 2, true, None);
+        assert_eq!(first.van_stock_changes(None), vec![(a, -2)]);
+        assert!(
+            usage(11, a, 2, false, None)
+                .van_stock_changes(None)
+                .is_empty()
+        );
+        let fewer = usage(12, a, 1, true, Some(10));
+        assert_eq!(fewer.van_stock_changes(Some(&first)), vec![(a, 1)]);
+        let cancelled = usage(13, a, 0, true, Some(10));
+        assert_eq!(cancelled.van_stock_changes(Some(&first)), vec![(a, 2)]);
+        let other_part = usage(14, b, 1, true, Some(10));
+        assert_eq!(
+            other_part.van_stock_changes(Some(&first)),
+            vec![(b, -1), (a, 2)]
+        );
+        let unrelated = usage(15, b, 1, false, None);
+        assert!(
+            unrelated.van_stock_changes(Some(&first)).is_empty(),
+            "only the usage it voids gives back"
+        );
     }
 
     #[test]

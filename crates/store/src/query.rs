@@ -1,6 +1,8 @@
 //! What the screens read: my open orders by SLA urgency, search, one order with
 //! everything under it, an equipment's service history, van stock.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::fees::Quote;
@@ -221,23 +223,51 @@ pub(crate) fn records_under<T: DeserializeOwned>(
     Ok(out)
 }
 
-/// Parts used from the van here and not yet acknowledged by the server.
-fn van_used_pending(conn: &Connection, part_id: &str) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(json_extract(r.body, '$.quantity')), 0) FROM outbox o
-             JOIN record r ON r.entity = 'part_usage' AND r.id = o.record_id
-             WHERE o.entity = 'part_usage' AND json_extract(r.body, '$.part_id') = ?1
-               AND json_extract(r.body, '$.from_van_stock') = 1 AND json_extract(r.body, '$.voids') IS NULL",
-        )?
-        .query_row(params![part_id], |r| r.get(0))?)
+/// A part usage stored here, by id.
+pub(crate) fn part_usage(conn: &Connection, id: Uuid) -> Result<Option<PartUsage>> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM record WHERE entity = 'part_usage' AND id = ?1")?
+        .query_row(params![id.to_string()], |r| r.get(0))
+        .optional()?;
+    body.map(|b| decode("part usage", &b)).transpose()
 }
 
-pub(crate) fn van_stock_available(conn: &Connection, part_id: &str) -> Result<i64> {
-    let counted: i64 = conn
-        .prepare_cached("SELECT COALESCE(SUM(json_extract(body, '$.quantity')), 0) FROM record WHERE entity = 'van_stock' AND json_extract(body, '$.part_id') = ?1")?
-        .query_row(params![part_id], |r| r.get(0))?;
-    Ok(counted - van_used_pending(conn, part_id)?)
+/// How the usages made here and not yet acknowledged by the server change the van stock,
+/// part by part (`PartUsage::van_stock_changes`: the server applies the same changes to
+/// its count when it takes the usage).
+fn van_pending_changes(conn: &Connection) -> Result<HashMap<Uuid, i64>> {
+    let bodies: Vec<String> = conn
+        .prepare_cached(
+            "SELECT r.body FROM record r WHERE r.entity = 'part_usage'
+               AND r.id IN (SELECT record_id FROM outbox WHERE entity = 'part_usage')",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out: HashMap<Uuid, i64> = HashMap::new();
+    for body in bodies {
+        let usage: PartUsage = decode("part usage", &body)?;
+        let voided = match usage.voids {
+            Some(v) => part_usage(conn, v)?,
+            None => None,
+        };
+        for (part, change) in usage.van_stock_changes(voided.as_ref()) {
+            *out.entry(part).or_default() += change;
+        }
+    }
+    Ok(out)
+}
+
+/// The server's count of `part` in the van.
+fn van_counted(conn: &Connection, part: Uuid) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(SUM(json_extract(body, '$.quantity')), 0) FROM record WHERE entity = 'van_stock' AND deleted = 0 AND json_extract(body, '$.part_id') = ?1")?
+        .query_row(params![part.to_string()], |r| r.get(0))?)
+}
+
+/// What is left of `part` in the van: the server's count changed by what is not sent yet.
+pub(crate) fn van_stock_available(conn: &Connection, part: Uuid) -> Result<i64> {
+    let pending = van_pending_changes(conn)?;
+    Ok(van_counted(conn, part)? + pending.get(&part).copied().unwrap_or(0))
 }
 
 impl Store {
@@ -415,6 +445,23 @@ impl Store {
         Ok(d)
     }
 
+    /// The catalogue entries of `ids` (those this laptop has), in the order of `ids`.
+    pub fn parts(&self, ids: &[Uuid]) -> Result<Vec<Part>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM record WHERE entity = 'part' AND id = ?1 AND deleted = 0",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            let body: Option<String> = stmt
+                .query_row(params![id.to_string()], |r| r.get(0))
+                .optional()?;
+            if let Some(body) = body {
+                out.push(decode("part", &body)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// The engineer's van stock, with what was used here and not yet sent taken off.
     pub fn van_stock(&self) -> Result<Vec<VanStockLine>> {
         let mut stmt = self.conn.prepare_cached(
@@ -424,17 +471,18 @@ impl Store {
         let rows: Vec<(String, Option<String>)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        let pending = van_pending_changes(&self.conn)?;
         let mut out = Vec::new();
         for (stock, part) in rows {
             let stock: VanStock = decode("van stock", &stock)?;
             let part: Option<Part> = part.map(|p| decode("part", &p)).transpose()?;
-            let used = van_used_pending(&self.conn, &stock.part_id.to_string())?;
+            let change = pending.get(&stock.part_id).copied().unwrap_or(0);
             out.push(VanStockLine {
                 part_id: stock.part_id,
                 part,
                 counted: stock.quantity,
-                used_pending: used,
-                available: stock.quantity - used,
+                used_pending: -change,
+                available: stock.quantity + change,
             });
         }
         Ok(out)

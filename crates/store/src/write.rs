@@ -279,9 +279,13 @@ fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
     onsite_domain::rows::validate_row(entity, body)?;
     if entity == Entity::PartUsage {
         let usage = typed::<PartUsage>(body, "part usage")?;
-        if usage.from_van_stock && usage.voids.is_none() {
-            let available = crate::query::van_stock_available(tx, &usage.part_id.to_string())?;
-            if available < i64::from(usage.quantity) {
+        let voided = match usage.voids {
+            Some(v) => crate::query::part_usage(tx, v)?,
+            None => None,
+        };
+        for (part, change) in usage.van_stock_changes(voided.as_ref()) {
+            let available = crate::query::van_stock_available(tx, part)?;
+            if available + change < 0 {
                 return Err(DomainError::Invalid {
                     field: "quantity",
                     message: format!("only {available} of this part left in your van stock: lower the quantity or record it as not from the van"),

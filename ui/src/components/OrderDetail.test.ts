@@ -70,6 +70,8 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     checklist_blockers: [],
     can_answer_checklist: true,
     can_diagnose: true,
+    parts: [],
+    can_use_parts: true,
     charge_cause_applies: true,
     arrival: {
       calls: [
@@ -90,7 +92,8 @@ const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
 const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, onOpen: () => {}, onPhoto };
+const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}) };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onOpen: () => {}, onPhoto };
 
 describe("one work order", () => {
   afterEach(() => {

@@ -10,12 +10,15 @@ import type { ChecklistAnswer } from "./bindings/ChecklistAnswer";
 import type { DiagnosisInput } from "./bindings/DiagnosisInput";
 import type { Language } from "./bindings/Language";
 import type { OrderScreen } from "./bindings/OrderScreen";
+import type { PartCancel } from "./bindings/PartCancel";
+import type { PartInput } from "./bindings/PartInput";
 import type { PrintedDocument } from "./bindings/PrintedDocument";
 import type { SavedDocument } from "./bindings/SavedDocument";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import type { Status } from "./bindings/Status";
 import type { SyncStatus } from "./bindings/SyncStatus";
 import type { TransitionInput } from "./bindings/TransitionInput";
+import type { VanStockLine } from "./bindings/VanStockLine";
 import type { WorkOrderSummary } from "./bindings/WorkOrderSummary";
 
 /** A failed call: the shell's error, or one the window could not classify. */
@@ -50,6 +53,9 @@ export const api = {
   recordArrivalCall: (input: ArrivalCallInput) => call<OrderScreen>("record_arrival_call", { input }),
   checkInOut: (input: CheckInput) => call<OrderScreen>("check_in_out", { input }),
   saveDiagnosis: (input: DiagnosisInput) => call<OrderScreen>("save_diagnosis", { input }),
+  vanStock: (query: string) => call<VanStockLine[]>("van_stock", { query }),
+  addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
+  cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),

@@ -33,3 +33,8 @@ export function formatDate(iso: string | null | undefined): string {
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleDateString(localeOf(locale.lang));
 }
+
+/** An amount in fen as the window's language writes money (¥1,234.50). */
+export function formatMoney(fen: number): string {
+  return new Intl.NumberFormat(localeOf(locale.lang), { style: "currency", currency: "CNY" }).format(fen / 100);
+}

@@ -3,6 +3,7 @@ import type { Arrival } from "./Arrival";
 import type { Attachment } from "./Attachment";
 import type { Blocker } from "./Blocker";
 import type { ChecklistRow } from "./ChecklistRow";
+import type { PartRow } from "./PartRow";
 import type { Status } from "./Status";
 import type { WorkOrderDetail } from "./WorkOrderDetail";
 
@@ -33,6 +34,15 @@ can_answer_checklist: boolean,
  * The arrival protocol: the three calls, the briefing, checking in and out.
  */
 arrival: Arrival, 
+/**
+ * The parts used on the order that stand (corrections applied, cancellations left
+ * out), with their catalogue entries.
+ */
+parts: Array<PartRow>, 
+/**
+ * Whether the engineer may still add or cancel parts (the authority table).
+ */
+can_use_parts: boolean, 
 /**
  * Whether the engineer may still write the diagnosis (the authority table).
  */
