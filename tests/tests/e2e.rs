@@ -349,6 +349,35 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(&c, "[data-testid=sync-pending]", "8 项待发送").await;
     shot(&c, "04c-diagnosis-offline").await;
 
+    // Still offline, a part from the van: found by its name, used (charged as the order
+    // is: this one is paid), the van's count one lower at once.
+    let usages =
+        |rows: &[(Entity, Value)]| rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count();
+    let usages_before = usages(&stored_rows(&server, &number));
+    by_words("//button[@role='tab'][contains(normalize-space(), '备件')]").await;
+    type_into(
+        &c,
+        "[data-testid=parts-search]",
+        "熔断器",
+        "searches the van",
+    )
+    .await;
+    let fuse = "[data-testid=van-line][data-code='FUSE-32A']";
+    let before: i64 = find(&c, fuse)
+        .await
+        .attr("data-available")
+        .await
+        .expect("reads the count")
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    by_words("//li[@data-code='FUSE-32A']//button[normalize-space()='选用']").await;
+    find(&c, "[data-testid=part-form]").await;
+    by_words("//button[normalize-space()='保存用件']").await;
+    find(&c, "[data-testid=part-used][data-code='FUSE-32A']").await;
+    attr_becomes(&c, fuse, "data-available", &(before - 1).to_string()).await;
+    text_becomes(&c, "[data-testid=sync-pending]", "9 项待发送").await;
+    shot(&c, "04d-parts-offline").await;
+
     // The server is back: the change goes home.
     server.restart();
     click(&c, "[data-testid=sync-now]", "sync now").await;
@@ -364,7 +393,19 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let rows = stored_rows(&server, &number);
+    // The part was the last entry: once it is there, everything is.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let rows = loop {
+        let rows = stored_rows(&server, &number);
+        if usages(&rows) > usages_before {
+            break rows;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the part did not reach the server"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
     let check_in = rows
         .iter()
         .find(|(e, _)| *e == Entity::CheckIn)
@@ -374,6 +415,16 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         rows.iter()
             .any(|(e, r)| *e == Entity::ArrivalCall && r["callee"] == "customer_manager"),
         "the first of the three calls"
+    );
+    assert!(
+        rows.iter().any(|(e, r)| *e == Entity::PartUsage
+            && r["from_van_stock"] == true
+            && r["old_part"].is_null()
+            && r["quantity"] == 1),
+        "the part from the van: {:?}",
+        rows.iter()
+            .filter(|(e, _)| *e == Entity::PartUsage)
+            .collect::<Vec<_>>()
     );
     assert_eq!(
         stored_order(&server, &number).map(|o| o["diagnosis"].clone()),
