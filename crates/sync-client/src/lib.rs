@@ -856,33 +856,33 @@ async fn first_sync(
         return Ok(None);
     };
     // The records written so far, counted up in the sync bar while the snapshot arrives
-    // (over a slow link a big one takes minutes).
-    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let work = receive_snapshot(store, res, Arc::clone(&written));
+    // (over a slow link a big one takes minutes). The writer sends its count after each
+    // batch; the bar hears it at most every `progress_every`. Counts are queued, not
+    // sampled: a batch written while this task waited for the processor is still told.
+    let (count_tx, mut counts) = mpsc::unbounded_channel::<u64>();
+    let work = receive_snapshot(store, res, count_tx);
     tokio::pin!(work);
-    let mut tick = tokio::time::interval(config.progress_every.max(Duration::from_millis(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut shown = 0;
+    let mut told: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
-            done = &mut work => return done,
-            _ = tick.tick() => {
-                let n = written.load(std::sync::atomic::Ordering::Relaxed);
-                if n > shown {
-                    shown = n;
+            biased;
+            Some(n) = counts.recv() => {
+                if told.is_none_or(|t| t.elapsed() >= config.progress_every) {
+                    told = Some(tokio::time::Instant::now());
                     progress(SyncState::Syncing { phase: Phase::Pull, done: n, total: 0 });
                 }
             }
+            done = &mut work => return done,
         }
     }
 }
 
-/// [`first_sync`]'s work: the snapshot read, written and put in place; `written` counts
-/// the records inserted so far.
+/// [`first_sync`]'s work: the snapshot read, written and put in place; `written` hears
+/// the count of records inserted after each batch.
 async fn receive_snapshot(
     store: &SharedStore,
     mut res: reqwest::Response,
-    written: Arc<std::sync::atomic::AtomicU64>,
+    written: mpsc::UnboundedSender<u64>,
 ) -> Result<Option<u64>> {
     let mut boot = with_store(store, |s| s.begin_bootstrap()).await?;
     // Three steps at once: the network brings bytes, a reader thread cuts and checks
@@ -902,7 +902,8 @@ async fn receive_snapshot(
     let writer = tokio::task::spawn_blocking(move || {
         while let Some(lines) = lines_rx.blocking_recv() {
             boot.write(&lines)?;
-            written.store(boot.records(), std::sync::atomic::Ordering::Relaxed);
+            // Nobody listening any more (the sync was dropped) is no reason to stop.
+            let _ = written.send(boot.records());
         }
         Ok::<_, StoreError>(boot)
     });
