@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "van_stock",
     "add_part",
     "cancel_part",
+    "write_log",
     "photo",
     "document_pdf",
     "save_document",

@@ -10,6 +10,7 @@ use onsite_app::orders::{
 };
 use onsite_app::parts::{PartCancel, PartInput};
 use onsite_app::session::{AppInfo, Language, SessionInfo};
+use onsite_app::worklog::LogInput;
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
 use onsite_store::{VanStockLine, WorkOrderSummary};
@@ -113,6 +114,11 @@ pub async fn add_part(app: State<'_, App>, input: PartInput) -> Result<OrderScre
 #[tauri::command]
 pub async fn cancel_part(app: State<'_, App>, input: PartCancel) -> Result<OrderScreen, AppError> {
     app.cancel_part(input).await
+}
+
+#[tauri::command]
+pub async fn write_log(app: State<'_, App>, input: LogInput) -> Result<OrderScreen, AppError> {
+    app.write_log(input).await
 }
 
 /// Raw bytes, not JSON.

@@ -78,6 +78,7 @@ pub fn run() {
             commands::van_stock,
             commands::add_part,
             commands::cancel_part,
+            commands::write_log,
             commands::photo,
             commands::document_pdf,
             commands::save_document,

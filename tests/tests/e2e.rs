@@ -378,6 +378,24 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(&c, "[data-testid=sync-pending]", "9 项待发送").await;
     shot(&c, "04d-parts-offline").await;
 
+    // Still offline, the day's log, then checking out at the end of the day.
+    by_words("//button[@role='tab'][contains(normalize-space(), '日志')]").await;
+    type_into(
+        &c,
+        "[data-testid=log-text]",
+        "更换熔断器，复测绝缘",
+        "writes the day's work",
+    )
+    .await;
+    type_into(&c, "[data-testid=log-plan]", "明日联调", "writes the plan").await;
+    by_words("//button[normalize-space()='保存日志']").await;
+    text_with(&c, "[data-testid=log-entries]", "更换熔断器，复测绝缘").await;
+    by_words("//button[@role='tab'][contains(normalize-space(), '到场')]").await;
+    by_words("//button[normalize-space()='签退']").await;
+    text_with(&c, "[data-testid=arrival-last-check]", "已签退").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "11 项待发送").await;
+    shot(&c, "04e-log-and-check-out-offline").await;
+
     // The server is back: the change goes home.
     server.restart();
     click(&c, "[data-testid=sync-now]", "sync now").await;
@@ -393,28 +411,35 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    // The part was the last entry: once it is there, everything is.
+    // The check-out was the last entry: once it is there, everything is.
     let deadline = tokio::time::Instant::now() + WAIT;
     let rows = loop {
         let rows = stored_rows(&server, &number);
-        if usages(&rows) > usages_before {
+        if rows.iter().filter(|(e, _)| *e == Entity::CheckIn).count() == 2 {
             break rows;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the part did not reach the server"
+            "the check-out did not reach the server"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    let check_in = rows
-        .iter()
-        .find(|(e, _)| *e == Entity::CheckIn)
-        .map(|(_, r)| r["location_text"].clone());
-    assert_eq!(check_in, Some(Value::from("2号车间配电室")), "the check-in");
+    assert!(
+        rows.iter().any(|(e, r)| *e == Entity::CheckIn
+            && r["kind"] == "check_in"
+            && r["location_text"] == "2号车间配电室"),
+        "the check-in"
+    );
     assert!(
         rows.iter()
             .any(|(e, r)| *e == Entity::ArrivalCall && r["callee"] == "customer_manager"),
         "the first of the three calls"
+    );
+    assert!(usages(&rows) > usages_before, "the part");
+    assert!(
+        rows.iter()
+            .any(|(e, r)| *e == Entity::LogEntry && r["next_plan"] == "明日联调"),
+        "the day's log"
     );
     assert!(
         rows.iter().any(|(e, r)| *e == Entity::PartUsage

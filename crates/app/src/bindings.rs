@@ -17,6 +17,7 @@ use crate::orders::{
 };
 use crate::parts::{PartCancel, PartInput};
 use crate::session::{AppInfo, Language, SessionInfo};
+use crate::worklog::LogInput;
 
 /// Where the UI keeps the generated types, relative to the workspace root.
 pub const DIR: &str = "ui/src/lib/bindings";
@@ -36,6 +37,7 @@ macro_rules! ipc_types {
             DiagnosisInput,
             PartInput,
             PartCancel,
+            LogInput,
             onsite_store::VanStockLine,
             AppError,
             SyncStatus,

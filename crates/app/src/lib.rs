@@ -18,6 +18,7 @@ pub mod error;
 pub mod orders;
 pub mod parts;
 pub mod session;
+pub mod worklog;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};

@@ -9,7 +9,8 @@ use onsite_domain::checklist::{self, Answer, ChecklistItem, ItemState};
 use onsite_domain::completion;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{
-    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Part, PartUsage,
+    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, LogEntry, Part,
+    PartUsage,
 };
 use onsite_domain::work_order::{self, ChargeCause, Role};
 use onsite_store::{Page, Store, WorkOrderDetail, WorkOrderSummary};
@@ -47,6 +48,8 @@ pub struct OrderScreen {
     /// The parts used on the order that stand (corrections applied, cancellations left
     /// out), with their catalogue entries.
     pub parts: Vec<PartRow>,
+    /// The daily work log that stands, newest day first.
+    pub log: Vec<LogEntry>,
     /// Whether the engineer may still add or cancel parts (the authority table).
     pub can_use_parts: bool,
     /// Whether the engineer may still write the diagnosis (the authority table).
@@ -171,6 +174,8 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
             usage,
         })
         .collect();
+    let mut log = records::standing(detail.log_entries.iter().cloned());
+    log.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
     let can_use_parts = authority::may(
         Role::Engineer,
         Entity::PartUsage,
@@ -194,6 +199,7 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
         can_answer_checklist,
         arrival,
         parts,
+        log,
         can_use_parts,
         can_diagnose,
         charge_cause_applies,
@@ -422,6 +428,6 @@ impl App {
 }
 
 /// A typed text, trimmed; `None` when nothing is left.
-fn trimmed(text: Option<String>) -> Option<String> {
+pub(crate) fn trimmed(text: Option<String>) -> Option<String> {
     text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
 }

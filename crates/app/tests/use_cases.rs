@@ -776,3 +776,65 @@ async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_count
     }
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_days_work_log_is_written_offline_and_reaches_the_server() {
+    use onsite_app::worklog::LogInput;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, engineer, orders) = seeded(&dir, 1);
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let input = |text: &str| LogInput {
+        order_id: orders[0].to_string(),
+        text: text.to_owned(),
+        progress: Some(" 80% ".into()),
+        open_problems: Some("  ".into()),
+        next_plan: Some("联调".into()),
+    };
+    let e = app
+        .write_log(input("   "))
+        .await
+        .expect_err("a log says what was done");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let s = app
+        .write_log(input("更换电缆，复测绝缘"))
+        .await
+        .expect("written");
+    let entry = s.log.first().expect("listed");
+    assert_eq!(entry.text, "更换电缆，复测绝缘");
+    assert_eq!(entry.progress.as_deref(), Some("80%"));
+    assert_eq!(entry.open_problems, None, "blank is nothing");
+    assert_eq!(entry.author_id, Some(engineer));
+    assert_eq!(entry.day, chrono::Local::now().date_naive());
+    let s = app.write_log(input("下午联调")).await.expect("written");
+    assert_eq!(s.log.len(), 2, "a second entry the same day is kept");
+
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the log on the server", || {
+        let storage = server.storage();
+        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+            return false;
+        };
+        storage
+            .order_rows(&office, orders[0])
+            .ok()
+            .flatten()
+            .is_some_and(|rows| {
+                rows.iter()
+                    .filter(|(e, _)| *e == onsite_domain::protocol::Entity::LogEntry)
+                    .count()
+                    == 2
+            })
+    })
+    .await;
+    app.shut_down().await;
+}

@@ -71,6 +71,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     can_answer_checklist: true,
     can_diagnose: true,
     parts: [],
+    log: [],
     can_use_parts: true,
     charge_cause_applies: true,
     arrival: {
@@ -93,7 +94,7 @@ const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onOpen: () => {}, onPhoto };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onOpen: () => {}, onPhoto };
 
 describe("one work order", () => {
   afterEach(() => {

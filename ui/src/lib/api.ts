@@ -9,6 +9,7 @@ import type { CheckInput } from "./bindings/CheckInput";
 import type { ChecklistAnswer } from "./bindings/ChecklistAnswer";
 import type { DiagnosisInput } from "./bindings/DiagnosisInput";
 import type { Language } from "./bindings/Language";
+import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { PartInput } from "./bindings/PartInput";
@@ -56,6 +57,7 @@ export const api = {
   vanStock: (query: string) => call<VanStockLine[]>("van_stock", { query }),
   addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
   cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
+  writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),

@@ -3,6 +3,7 @@ import type { Arrival } from "./Arrival";
 import type { Attachment } from "./Attachment";
 import type { Blocker } from "./Blocker";
 import type { ChecklistRow } from "./ChecklistRow";
+import type { LogEntry } from "./LogEntry";
 import type { PartRow } from "./PartRow";
 import type { Status } from "./Status";
 import type { WorkOrderDetail } from "./WorkOrderDetail";
@@ -39,6 +40,10 @@ arrival: Arrival,
  * out), with their catalogue entries.
  */
 parts: Array<PartRow>, 
+/**
+ * The daily work log that stands, newest day first.
+ */
+log: Array<LogEntry>, 
 /**
  * Whether the engineer may still add or cancel parts (the authority table).
  */
