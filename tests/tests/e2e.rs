@@ -333,6 +333,35 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "测量值 0.3 超出限值（≥ 0.5 MΩ）",
     )
     .await;
+    // The rest of the checklist passes: nothing is left open, the tab says so.
+    for key in [
+        "gloves",
+        "barrier",
+        "power_off",
+        "ground",
+        "voltage",
+        "current",
+    ] {
+        c.wait()
+            .at_most(WAIT)
+            .for_element(Locator::XPath(&format!(
+                "//li[@data-key='{key}']//button[normalize-space()='合格']"
+            )))
+            .await
+            .unwrap_or_else(|e| panic!("{key}'s 合格 button: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("passes {key}: {e}"));
+        attr_becomes(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}]"),
+            "data-state",
+            "ok",
+        )
+        .await;
+    }
+    gone(&c, "[data-testid=checklist-lacks]").await;
+    text_becomes(&c, "[data-testid=tab-checklist]", "点检").await;
     shot(&c, "04b-checklist-offline").await;
 
     // Still offline, the diagnosis, reached by the tab's name.
@@ -346,7 +375,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await;
     by_words("//button[normalize-space()='保存诊断']").await;
     text_with(&c, "[data-testid=diagnosis]", "已保存在本机").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "8 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "14 项待发送").await;
     shot(&c, "04c-diagnosis-offline").await;
 
     // Still offline, a part from the van: found by its name, used (charged as the order
@@ -375,7 +404,27 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     by_words("//button[normalize-space()='保存用件']").await;
     find(&c, "[data-testid=part-used][data-code='FUSE-32A']").await;
     attr_becomes(&c, fuse, "data-available", &(before - 1).to_string()).await;
-    text_becomes(&c, "[data-testid=sync-pending]", "9 项待发送").await;
+    // A second part, this one under warranty (三包), chosen by its words.
+    type_into(
+        &c,
+        "[data-testid=parts-search]",
+        "\u{E003}\u{E003}\u{E003}轴承",
+        "searches again",
+    )
+    .await;
+    by_words("//li[@data-code='6205-2RS']//button[normalize-space()='选用']").await;
+    by_words("//form[@data-testid='part-form']//label[contains(normalize-space(), '三包')]/input")
+        .await;
+    by_words("//button[normalize-space()='保存用件']").await;
+    find(&c, "[data-testid=part-used][data-code='6205-2RS']").await;
+    text_with(&c, "[data-testid=part-used][data-code='6205-2RS']", "三包").await;
+    text_with(
+        &c,
+        "[data-testid=part-used][data-code='FUSE-32A']",
+        "客户购买",
+    )
+    .await;
+    text_becomes(&c, "[data-testid=sync-pending]", "16 项待发送").await;
     shot(&c, "04d-parts-offline").await;
 
     // Still offline, the day's log, then checking out at the end of the day.
@@ -393,7 +442,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     by_words("//button[@role='tab'][contains(normalize-space(), '到场')]").await;
     by_words("//button[normalize-space()='签退']").await;
     text_with(&c, "[data-testid=arrival-last-check]", "已签退").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "11 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
     shot(&c, "04e-log-and-check-out-offline").await;
 
     // The server is back: the change goes home.
@@ -435,7 +484,13 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
             .any(|(e, r)| *e == Entity::ArrivalCall && r["callee"] == "customer_manager"),
         "the first of the three calls"
     );
-    assert!(usages(&rows) > usages_before, "the part");
+    assert_eq!(usages(&rows), usages_before + 2, "the two parts");
+    assert!(
+        rows.iter().any(|(e, r)| *e == Entity::PartUsage
+            && r["warranty"] == true
+            && r["from_van_stock"] == true),
+        "the 三包 part"
+    );
     assert!(
         rows.iter()
             .any(|(e, r)| *e == Entity::LogEntry && r["next_plan"] == "明日联调"),
@@ -600,6 +655,26 @@ async fn text_with(c: &Client, css: &str, part: &str) -> String {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("{css} shows {last:?}, without {part:?}");
+}
+
+/// Waits until nothing matches `css` any more.
+async fn gone(c: &Client, css: &str) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let n = c
+            .find_all(Locator::Css(css))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{css} is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// A WebDriver session with a newly started app. tauri-driver listens before the
