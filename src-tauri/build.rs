@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "add_part",
     "cancel_part",
     "write_log",
+    "record_time",
+    "record_expense",
     "photo",
     "document_pdf",
     "save_document",

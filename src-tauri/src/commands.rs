@@ -10,6 +10,7 @@ use onsite_app::orders::{
 };
 use onsite_app::parts::{PartCancel, PartInput};
 use onsite_app::session::{AppInfo, Language, SessionInfo};
+use onsite_app::time::{ExpenseInput, TimeInput};
 use onsite_app::worklog::LogInput;
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
@@ -119,6 +120,19 @@ pub async fn cancel_part(app: State<'_, App>, input: PartCancel) -> Result<Order
 #[tauri::command]
 pub async fn write_log(app: State<'_, App>, input: LogInput) -> Result<OrderScreen, AppError> {
     app.write_log(input).await
+}
+
+#[tauri::command]
+pub async fn record_time(app: State<'_, App>, input: TimeInput) -> Result<OrderScreen, AppError> {
+    app.record_time(input).await
+}
+
+#[tauri::command]
+pub async fn record_expense(
+    app: State<'_, App>,
+    input: ExpenseInput,
+) -> Result<OrderScreen, AppError> {
+    app.record_expense(input).await
 }
 
 /// Raw bytes, not JSON.

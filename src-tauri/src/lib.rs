@@ -79,6 +79,8 @@ pub fn run() {
             commands::add_part,
             commands::cancel_part,
             commands::write_log,
+            commands::record_time,
+            commands::record_expense,
             commands::photo,
             commands::document_pdf,
             commands::save_document,

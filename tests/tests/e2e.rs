@@ -427,6 +427,21 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(&c, "[data-testid=sync-pending]", "16 项待发送").await;
     shot(&c, "04d-parts-offline").await;
 
+    // Still offline, the day's labour and a night's lodging, priced by the synced fee
+    // schedule (150 元 a day in the demo).
+    by_words("//button[@role='tab'][contains(normalize-space(), '工时费用')]").await;
+    by_words("//button[normalize-space()='记工时']").await;
+    find(&c, "[data-testid=time-entries]").await;
+    find(&c, "[data-testid=expense-kind]")
+        .await
+        .select_by_value("lodging")
+        .await
+        .expect("chooses lodging");
+    by_words("//button[normalize-space()='记费用']").await;
+    text_with(&c, "[data-testid=expense][data-kind=lodging]", "¥150.00").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
+    shot(&c, "04d2-time-and-expenses-offline").await;
+
     // Still offline, the day's log, then checking out at the end of the day.
     by_words("//button[@role='tab'][contains(normalize-space(), '日志')]").await;
     type_into(
@@ -442,7 +457,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     by_words("//button[@role='tab'][contains(normalize-space(), '到场')]").await;
     by_words("//button[normalize-space()='签退']").await;
     text_with(&c, "[data-testid=arrival-last-check]", "已签退").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "20 项待发送").await;
     shot(&c, "04e-log-and-check-out-offline").await;
 
     // The server is back: the change goes home.
@@ -485,6 +500,15 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "the first of the three calls"
     );
     assert_eq!(usages(&rows), usages_before + 2, "the two parts");
+    assert!(
+        rows.iter()
+            .any(|(e, r)| *e == Entity::Expense && r["kind"] == "lodging" && r["amount"] == 15000),
+        "the night's lodging at the schedule's rate"
+    );
+    assert!(
+        rows.iter().any(|(e, _)| *e == Entity::TimeEntry),
+        "the day's labour"
+    );
     assert!(
         rows.iter().any(|(e, r)| *e == Entity::PartUsage
             && r["warranty"] == true

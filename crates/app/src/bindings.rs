@@ -17,6 +17,7 @@ use crate::orders::{
 };
 use crate::parts::{PartCancel, PartInput};
 use crate::session::{AppInfo, Language, SessionInfo};
+use crate::time::{ExpenseInput, TimeInput};
 use crate::worklog::LogInput;
 
 /// Where the UI keeps the generated types, relative to the workspace root.
@@ -38,6 +39,8 @@ macro_rules! ipc_types {
             PartInput,
             PartCancel,
             LogInput,
+            TimeInput,
+            ExpenseInput,
             onsite_store::VanStockLine,
             AppError,
             SyncStatus,

@@ -18,6 +18,7 @@ pub mod error;
 pub mod orders;
 pub mod parts;
 pub mod session;
+pub mod time;
 pub mod worklog;
 
 use std::path::{Path, PathBuf};

@@ -9,8 +9,8 @@ use onsite_domain::checklist::{self, Answer, ChecklistItem, ItemState};
 use onsite_domain::completion;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{
-    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, LogEntry, Part,
-    PartUsage,
+    self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Expense, LogEntry,
+    Part, PartUsage, TimeEntry,
 };
 use onsite_domain::work_order::{self, ChargeCause, Role};
 use onsite_store::{Page, Store, WorkOrderDetail, WorkOrderSummary};
@@ -48,6 +48,10 @@ pub struct OrderScreen {
     /// The parts used on the order that stand (corrections applied, cancellations left
     /// out), with their catalogue entries.
     pub parts: Vec<PartRow>,
+    /// Labour booked on the order that stands, newest first.
+    pub time_entries: Vec<TimeEntry>,
+    /// Expenses that stand, newest first.
+    pub expenses: Vec<Expense>,
     /// The daily work log that stands, newest day first.
     pub log: Vec<LogEntry>,
     /// Whether the engineer may still add or cancel parts (the authority table).
@@ -174,6 +178,10 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
             usage,
         })
         .collect();
+    let mut time_entries = records::standing(detail.time_entries.iter().cloned());
+    time_entries.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
+    let mut expenses = records::standing(detail.expenses.iter().cloned());
+    expenses.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
     let mut log = records::standing(detail.log_entries.iter().cloned());
     log.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
     let can_use_parts = authority::may(
@@ -199,6 +207,8 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
         can_answer_checklist,
         arrival,
         parts,
+        time_entries,
+        expenses,
         log,
         can_use_parts,
         can_diagnose,

@@ -838,3 +838,106 @@ async fn the_days_work_log_is_written_offline_and_reaches_the_server() {
     .await;
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_and_expenses_are_booked_offline_lodging_priced_by_the_synced_schedule() {
+    use onsite_app::time::{ExpenseInput, TimeInput};
+    use onsite_domain::fees::FeeSchedule;
+    use onsite_domain::money::{Fen, Quantity};
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::records::ExpenseKind;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, engineer, orders) = seeded(&dir, 1);
+    let mut schedule = serde_json::to_value(FeeSchedule {
+        lodging_per_day: Fen::yuan(180),
+        ..FeeSchedule::default()
+    })
+    .expect("json");
+    schedule["id"] = Value::String(Uuid::now_v7().to_string());
+    let Value::Object(schedule) = schedule else {
+        unreachable!("a schedule is an object")
+    };
+    server
+        .storage()
+        .admin_put(Entity::FeeSchedule, schedule, chrono::Utc::now())
+        .expect("fee schedule");
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    let order = orders[0].to_string();
+    for bad in [0.0, -1.0, 40.0, f64::NAN, 0.333] {
+        let e = app
+            .record_time(TimeInput {
+                order_id: order.clone(),
+                days: bad,
+            })
+            .await
+            .expect_err("not a number of days");
+        assert_eq!(e.code, ErrorCode::Invalid, "{bad}");
+    }
+    let s = app
+        .record_time(TimeInput {
+            order_id: order.clone(),
+            days: 0.5,
+        })
+        .await
+        .expect("booked");
+    assert_eq!(s.time_entries.len(), 1);
+    assert_eq!(s.time_entries[0].days, Quantity::from_hundredths(50));
+    assert_eq!(s.time_entries[0].engineer_id, Some(engineer));
+
+    let expense = |kind, days: Option<f64>, amount: Option<&str>| ExpenseInput {
+        order_id: order.clone(),
+        kind,
+        days,
+        amount: amount.map(str::to_owned),
+        note: Some(" 往返高铁 ".into()),
+    };
+    let s = app
+        .record_expense(expense(ExpenseKind::Lodging, Some(2.0), Some("9999")))
+        .await
+        .expect("lodging");
+    assert_eq!(
+        s.expenses[0].amount,
+        Fen::yuan(360),
+        "2 days at the synced 180 元, not the typed amount"
+    );
+    let e = app
+        .record_expense(expense(ExpenseKind::Transport, None, Some("八十")))
+        .await
+        .expect_err("not an amount");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let s = app
+        .record_expense(expense(ExpenseKind::Transport, None, Some("86.5")))
+        .await
+        .expect("transport");
+    assert_eq!(s.expenses.len(), 2);
+    assert_eq!(s.expenses[0].amount, Fen(8650));
+    assert_eq!(s.expenses[0].note.as_deref(), Some("往返高铁"));
+
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("time and expenses on the server", || {
+        let storage = server.storage();
+        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
+            return false;
+        };
+        storage
+            .order_rows(&office, orders[0])
+            .ok()
+            .flatten()
+            .is_some_and(|rows| {
+                let n = |e| rows.iter().filter(|(x, _)| *x == e).count();
+                n(Entity::TimeEntry) == 1 && n(Entity::Expense) == 2
+            })
+    })
+    .await;
+    app.shut_down().await;
+}

@@ -119,6 +119,37 @@ impl QuoteItem {
 }
 
 impl FeeSchedule {
+    /// What an expense comes to (seed table 1): lodging and meals are days × this
+    /// schedule's daily rate — the days are needed, an amount is not taken; transport and
+    /// other are what was paid — the amount is needed. Returns the amount and the days.
+    pub fn expense_amount(
+        &self,
+        kind: crate::records::ExpenseKind,
+        days: Option<Quantity>,
+        paid: Option<Fen>,
+    ) -> Result<(Fen, Option<Quantity>), DomainError> {
+        use crate::records::ExpenseKind as K;
+        let rate = match kind {
+            K::Lodging => Some(self.lodging_per_day),
+            K::Meals => Some(self.meals_per_day),
+            K::Transport | K::Other => None,
+        };
+        match (rate, days, paid) {
+            (Some(rate), Some(days), _) if days > Quantity::ZERO => {
+                Ok((rate.times(days), Some(days)))
+            }
+            (Some(_), _, _) => Err(DomainError::Invalid {
+                field: "days",
+                message: "lodging and meals are counted in days at the fee schedule's rate: give the days".into(),
+            }),
+            (None, _, Some(paid)) if paid > Fen::ZERO => Ok((paid, None)),
+            (None, _, _) => Err(DomainError::Invalid {
+                field: "amount",
+                message: "give the amount paid, above 0".into(),
+            }),
+        }
+    }
+
     pub fn labour(&self, days: Quantity) -> QuoteItem {
         QuoteItem {
             kind: ItemKind::Labour,
@@ -283,6 +314,50 @@ pub fn check_settlement(approved: &Quote, settlement: &[QuoteItem]) -> Result<()
         return Err(DomainError::SettlementDiffers);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod expense_tests {
+    use super::*;
+    use crate::records::ExpenseKind;
+
+    #[test]
+    fn lodging_and_meals_are_days_at_the_schedules_rate_and_transport_is_what_was_paid() {
+        let s = FeeSchedule::default();
+        let two = Quantity::whole(2);
+        assert_eq!(
+            s.expense_amount(ExpenseKind::Lodging, Some(two), Some(Fen::yuan(999))),
+            Ok((Fen::yuan(300), Some(two))),
+            "the schedule decides, not a typed amount"
+        );
+        assert_eq!(
+            s.expense_amount(
+                ExpenseKind::Meals,
+                Some(Quantity::from_hundredths(150)),
+                None
+            ),
+            Ok((Fen::yuan(75), Some(Quantity::from_hundredths(150))))
+        );
+        assert!(s.expense_amount(ExpenseKind::Meals, None, None).is_err());
+        assert_eq!(
+            s.expense_amount(ExpenseKind::Transport, None, Some(Fen(8650))),
+            Ok((Fen(8650), None))
+        );
+        assert!(
+            s.expense_amount(ExpenseKind::Other, None, Some(Fen::ZERO))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn an_amount_is_read_in_yuan_with_at_most_two_decimals() {
+        assert_eq!(Fen::parse_yuan("86.5"), Ok(Fen(8650)));
+        assert_eq!(Fen::parse_yuan(" ¥1,234.05 "), Ok(Fen(123_405)));
+        assert_eq!(Fen::parse_yuan("30"), Ok(Fen(3000)));
+        for bad in ["", "-3", "1.234", "abc", "1e5", ".5", "123456789"] {
+            assert!(Fen::parse_yuan(bad).is_err(), "{bad:?}");
+        }
+    }
 }
 
 #[cfg(test)]

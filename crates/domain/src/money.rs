@@ -52,6 +52,35 @@ impl Fen {
         self.0.checked_add(other.0).map(Fen)
     }
 
+    /// Reads an amount typed in 元 (`86.5`, `1,234.50`, `¥30`): at most two decimals, not
+    /// negative, below a hundred million 元; anything else is refused with what to type.
+    pub fn parse_yuan(text: &str) -> Result<Fen, DomainError> {
+        let bad = || DomainError::Invalid {
+            field: "amount",
+            message: format!(
+                "{text:?} is not an amount: type 元 with at most two decimals, e.g. 86.50"
+            ),
+        };
+        let t: String = text
+            .trim()
+            .trim_start_matches(['¥', '￥'])
+            .chars()
+            .filter(|c| *c != ',' && *c != '，')
+            .collect();
+        let (whole, cents) = t.split_once('.').unwrap_or((t.as_str(), ""));
+        if whole.is_empty()
+            || whole.len() > 8
+            || cents.len() > 2
+            || !whole.chars().all(|c| c.is_ascii_digit())
+            || !cents.chars().all(|c| c.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| bad())?;
+        Ok(Fen(whole * 100 + cents))
+    }
+
     /// `1234.50`: 元 with exactly two decimals, no currency sign (documents add their own).
     pub fn to_yuan_string(self) -> String {
         let sign = if self.0 < 0 { "-" } else { "" };

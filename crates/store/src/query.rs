@@ -445,6 +445,25 @@ impl Store {
         Ok(d)
     }
 
+    /// The newest fee schedule this laptop has synced; `None` before the first sync.
+    pub fn fee_schedule(&self) -> Result<Option<onsite_domain::fees::FeeSchedule>> {
+        let bodies: Vec<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT body FROM record WHERE entity = 'fee_schedule' AND deleted = 0",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut newest: Option<onsite_domain::fees::FeeSchedule> = None;
+        for body in bodies {
+            let s: onsite_domain::fees::FeeSchedule = decode("fee schedule", &body)?;
+            if newest.as_ref().is_none_or(|n| s.version > n.version) {
+                newest = Some(s);
+            }
+        }
+        Ok(newest)
+    }
+
     /// The catalogue entries of `ids` (those this laptop has), in the order of `ids`.
     pub fn parts(&self, ids: &[Uuid]) -> Result<Vec<Part>> {
         let mut stmt = self.conn.prepare_cached(

@@ -72,6 +72,8 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     can_diagnose: true,
     parts: [],
     log: [],
+    time_entries: [],
+    expenses: [],
     can_use_parts: true,
     charge_cause_applies: true,
     arrival: {
@@ -94,7 +96,7 @@ const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onOpen: () => {}, onPhoto };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto };
 
 describe("one work order", () => {
   afterEach(() => {

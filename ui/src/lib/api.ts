@@ -8,6 +8,7 @@ import type { ArrivalCallInput } from "./bindings/ArrivalCallInput";
 import type { CheckInput } from "./bindings/CheckInput";
 import type { ChecklistAnswer } from "./bindings/ChecklistAnswer";
 import type { DiagnosisInput } from "./bindings/DiagnosisInput";
+import type { ExpenseInput } from "./bindings/ExpenseInput";
 import type { Language } from "./bindings/Language";
 import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
@@ -18,6 +19,7 @@ import type { SavedDocument } from "./bindings/SavedDocument";
 import type { SessionInfo } from "./bindings/SessionInfo";
 import type { Status } from "./bindings/Status";
 import type { SyncStatus } from "./bindings/SyncStatus";
+import type { TimeInput } from "./bindings/TimeInput";
 import type { TransitionInput } from "./bindings/TransitionInput";
 import type { VanStockLine } from "./bindings/VanStockLine";
 import type { WorkOrderSummary } from "./bindings/WorkOrderSummary";
@@ -58,6 +60,8 @@ export const api = {
   addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
   cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
+  recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
+  recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),

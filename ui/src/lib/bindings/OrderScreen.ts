@@ -3,9 +3,11 @@ import type { Arrival } from "./Arrival";
 import type { Attachment } from "./Attachment";
 import type { Blocker } from "./Blocker";
 import type { ChecklistRow } from "./ChecklistRow";
+import type { Expense } from "./Expense";
 import type { LogEntry } from "./LogEntry";
 import type { PartRow } from "./PartRow";
 import type { Status } from "./Status";
+import type { TimeEntry } from "./TimeEntry";
 import type { WorkOrderDetail } from "./WorkOrderDetail";
 
 /**
@@ -40,6 +42,14 @@ arrival: Arrival,
  * out), with their catalogue entries.
  */
 parts: Array<PartRow>, 
+/**
+ * Labour booked on the order that stands, newest first.
+ */
+time_entries: Array<TimeEntry>, 
+/**
+ * Expenses that stand, newest first.
+ */
+expenses: Array<Expense>, 
 /**
  * The daily work log that stands, newest day first.
  */
