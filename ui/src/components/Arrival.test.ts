@@ -66,6 +66,7 @@ describe("arrival", () => {
     await fireEvent.input(screen.getByTestId("arrival-briefing-input"), { target: { value: "更换主板，断电作业" } });
     await fireEvent.click(briefingSave);
     expect(onCall).toHaveBeenCalledWith({ order_id: ORDER, callee: "technical_briefing", note: "更换主板，断电作业" });
+    expect(screen.getByText("签退地点（可选）")).toBeTruthy();
     await fireEvent.click(screen.getByRole("button", { name: "签退" }));
     expect(onCheck).toHaveBeenCalledWith({ order_id: ORDER, kind: "check_out", location_text: null });
     expect(await screen.findByRole("alert")).toBeTruthy();
