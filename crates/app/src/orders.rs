@@ -265,14 +265,11 @@ impl App {
             fields.insert("postpone_reason".into(), Value::String(reason));
         }
         let to = input.to;
-        let shown = self
-            .with_store(move |s| {
-                s.transition(id, to, fields, Utc::now())?;
-                load_screen(s, id)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(id, move |s| {
+            s.transition(id, to, fields, Utc::now())?;
+            Ok(())
+        })
+        .await
     }
 
     /// Answers one item of the order's checklist (or takes the answer back), as the
@@ -307,20 +304,17 @@ impl App {
             "answered_at".into(),
             serde_json::json!(answered.then_some(now)),
         );
-        let shown = self
-            .with_store(move |s| {
-                if !s.work_order(order)?.checklist.iter().any(|i| i.id == item) {
-                    return Err(AppError::new(
-                        ErrorCode::NotFound,
-                        format!("order {order} has no checklist item {item}"),
-                    ));
-                }
-                s.update(Entity::ChecklistItem, item, fields, now)?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(order, move |s| {
+            if !s.work_order(order)?.checklist.iter().any(|i| i.id == item) {
+                return Err(AppError::new(
+                    ErrorCode::NotFound,
+                    format!("order {order} has no checklist item {item}"),
+                ));
+            }
+            s.update(Entity::ChecklistItem, item, fields, now)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Ticks one of the three arrival calls (or records the technical briefing) now, on
@@ -364,27 +358,24 @@ impl App {
             voids: None,
         };
         let kind = input.kind;
-        let shown = self
-            .with_store(move |s| {
-                let d = s.work_order(order)?;
-                let next = Arrival::of(&d.arrival_calls, &d.check_ins).next_check;
-                if next != kind {
-                    return Err(AppError::new(
-                        ErrorCode::Invalid,
-                        match kind {
-                            CheckKind::CheckIn => {
-                                "you are checked in already: check out at the end of the day"
-                            }
-                            CheckKind::CheckOut => "you are not checked in: check in first",
-                        },
-                    ));
-                }
-                s.append(Entity::CheckIn, &check, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(order, move |s| {
+            let d = s.work_order(order)?;
+            let next = Arrival::of(&d.arrival_calls, &d.check_ins).next_check;
+            if next != kind {
+                return Err(AppError::new(
+                    ErrorCode::Invalid,
+                    match kind {
+                        CheckKind::CheckIn => {
+                            "you are checked in already: check out at the end of the day"
+                        }
+                        CheckKind::CheckOut => "you are not checked in: check in first",
+                    },
+                ));
+            }
+            s.append(Entity::CheckIn, &check, Utc::now())?;
+            Ok(())
+        })
+        .await
     }
 
     /// Saves the diagnosis (故障原因) and, for charged warranty work, its cause: on disk
@@ -402,8 +393,7 @@ impl App {
             serde_json::json!(trimmed(input.diagnosis)),
         );
         fields.insert("charge_cause".into(), serde_json::json!(cause));
-        let shown = self
-            .with_store(move |s| {
+        self.write_and_show(order, move |s| {
                 let current = s.work_order(order)?;
                 if cause.is_some() && !work_order::charge_cause_applies(&current.order) {
                     return Err(AppError::new(
@@ -412,23 +402,36 @@ impl App {
                     ));
                 }
                 s.update(Entity::WorkOrder, order, fields, Utc::now())?;
-                load_screen(s, order)
+                Ok(())
             })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        .await
     }
 
     /// Appends `record` under `order` and answers with the order's screen.
-    async fn append_under<T: Serialize + Send + 'static>(
+    pub(crate) async fn append_under<T: Serialize + Send + 'static>(
         &self,
         order: Uuid,
         entity: Entity,
         record: T,
     ) -> Result<OrderScreen, AppError> {
+        self.write_and_show(order, move |s| {
+            s.append(entity, &record, Utc::now())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// One write of the engineer's on the store (`write`, in one store call, on disk when
+    /// it returns), then the order's screen; the sync engine hears of it before this
+    /// answers, so the sync bar's count is right at once.
+    pub(crate) async fn write_and_show(
+        &self,
+        order: Uuid,
+        write: impl FnOnce(&mut Store) -> Result<(), AppError> + Send + 'static,
+    ) -> Result<OrderScreen, AppError> {
         let shown = self
             .with_store(move |s| {
-                s.append(entity, &record, Utc::now())?;
+                write(s)?;
                 load_screen(s, order)
             })
             .await?;

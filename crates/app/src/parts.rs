@@ -10,7 +10,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::orders::{OrderScreen, load_screen, order_id, record_id};
+use crate::orders::{OrderScreen, order_id, record_id};
 use crate::{App, AppError, ErrorCode};
 
 /// The longest search of the van stock, in characters.
@@ -75,33 +75,30 @@ impl App {
                 "use at least one part: to take a part back, cancel its line",
             ));
         }
-        let shown = self
-            .with_store(move |s| {
-                let part = s.parts(&[part_id])?.into_iter().next().ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::NotFound,
-                        format!(
-                            "part {part_id} is not in this laptop's catalogue: sync, then try again"
-                        ),
-                    )
-                })?;
-                let usage = PartUsage {
-                    id: Uuid::now_v7(),
-                    work_order_id: order,
-                    part_id,
-                    quantity: input.quantity,
-                    warranty: input.warranty,
-                    unit_price: Some(part.unit_price),
-                    old_part: input.old_part,
-                    from_van_stock: input.from_van_stock,
-                    voids: None,
-                };
-                s.append(Entity::PartUsage, &usage, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(order, move |s| {
+            let part = s.parts(&[part_id])?.into_iter().next().ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "part {part_id} is not in this laptop's catalogue: sync, then try again"
+                    ),
+                )
+            })?;
+            let usage = PartUsage {
+                id: Uuid::now_v7(),
+                work_order_id: order,
+                part_id,
+                quantity: input.quantity,
+                warranty: input.warranty,
+                unit_price: Some(part.unit_price),
+                old_part: input.old_part,
+                from_van_stock: input.from_van_stock,
+                voids: None,
+            };
+            s.append(Entity::PartUsage, &usage, Utc::now())?;
+            Ok(())
+        })
+        .await
     }
 
     /// Takes a part usage back (a correction of quantity 0 that voids it): what it took
@@ -110,32 +107,29 @@ impl App {
         self.signed_in()?;
         let order = order_id(&input.order_id)?;
         let usage_id = record_id(&input.usage_id, "part usage")?;
-        let shown = self
-            .with_store(move |s| {
-                let detail = s.work_order(order)?;
-                let Some(old) = detail.part_usages.iter().find(|u| u.id == usage_id) else {
-                    return Err(AppError::new(
-                        ErrorCode::NotFound,
-                        format!("order {order} has no part usage {usage_id}"),
-                    ));
-                };
-                if detail.part_usages.iter().any(|u| u.voids == Some(usage_id)) {
-                    return Err(AppError::new(
-                        ErrorCode::Invalid,
-                        "this part was taken back already",
-                    ));
-                }
-                let cancel = PartUsage {
-                    id: Uuid::now_v7(),
-                    quantity: 0,
-                    voids: Some(usage_id),
-                    ..old.clone()
-                };
-                s.append(Entity::PartUsage, &cancel, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(order, move |s| {
+            let detail = s.work_order(order)?;
+            let Some(old) = detail.part_usages.iter().find(|u| u.id == usage_id) else {
+                return Err(AppError::new(
+                    ErrorCode::NotFound,
+                    format!("order {order} has no part usage {usage_id}"),
+                ));
+            };
+            if detail.part_usages.iter().any(|u| u.voids == Some(usage_id)) {
+                return Err(AppError::new(
+                    ErrorCode::Invalid,
+                    "this part was taken back already",
+                ));
+            }
+            let cancel = PartUsage {
+                id: Uuid::now_v7(),
+                quantity: 0,
+                voids: Some(usage_id),
+                ..old.clone()
+            };
+            s.append(Entity::PartUsage, &cancel, Utc::now())?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::orders::{OrderScreen, load_screen, order_id, trimmed};
+use crate::orders::{OrderScreen, order_id, trimmed};
 use crate::{App, AppError, ErrorCode};
 
 /// Labour today, in days (0.5 = half a day).
@@ -58,14 +58,7 @@ impl App {
             days: days_of(input.days)?,
             voids: None,
         };
-        let shown = self
-            .with_store(move |s| {
-                s.append(Entity::TimeEntry, &entry, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.append_under(order, Entity::TimeEntry, entry).await
     }
 
     /// Records an expense of today, priced by the synced fee schedule where it has a
@@ -82,30 +75,27 @@ impl App {
             .transpose()?;
         let kind = input.kind;
         let note = trimmed(input.note);
-        let shown = self
-            .with_store(move |s| {
-                let schedule = s.fee_schedule()?.ok_or_else(|| {
-                    AppError::new(
-                        ErrorCode::NotFound,
-                        "this laptop has no fee schedule yet: sync once, then try again",
-                    )
-                })?;
-                let (amount, days) = schedule.expense_amount(kind, days, paid)?;
-                let expense = Expense {
-                    id: Uuid::now_v7(),
-                    work_order_id: order,
-                    kind,
-                    day: Local::now().date_naive(),
-                    amount,
-                    days,
-                    note,
-                    voids: None,
-                };
-                s.append(Entity::Expense, &expense, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.write_and_show(order, move |s| {
+            let schedule = s.fee_schedule()?.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NotFound,
+                    "this laptop has no fee schedule yet: sync once, then try again",
+                )
+            })?;
+            let (amount, days) = schedule.expense_amount(kind, days, paid)?;
+            let expense = Expense {
+                id: Uuid::now_v7(),
+                work_order_id: order,
+                kind,
+                day: Local::now().date_naive(),
+                amount,
+                days,
+                note,
+                voids: None,
+            };
+            s.append(Entity::Expense, &expense, Utc::now())?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -2,14 +2,14 @@
 //! how far the work is, the problems still open and tomorrow's plan — offline, sent home
 //! with the next sync.
 
-use chrono::{Local, Utc};
+use chrono::Local;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::LogEntry;
 use serde::Deserialize;
 use ts_rs::TS;
 use uuid::Uuid;
 
-use crate::orders::{OrderScreen, load_screen, order_id, trimmed};
+use crate::orders::{OrderScreen, order_id, trimmed};
 use crate::{App, AppError, ErrorCode};
 
 /// One day's log entry, for today (the laptop's own date).
@@ -46,13 +46,6 @@ impl App {
             author_id: Some(session.user.id),
             voids: None,
         };
-        let shown = self
-            .with_store(move |s| {
-                s.append(Entity::LogEntry, &entry, Utc::now())?;
-                load_screen(s, order)
-            })
-            .await?;
-        self.local_write().await;
-        Ok(shown)
+        self.append_under(order, Entity::LogEntry, entry).await
     }
 }

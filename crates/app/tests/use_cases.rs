@@ -59,6 +59,32 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// A laptop signed in as `wang`, its first sync done, then the server stopped: the
+/// engineer is offline from here.
+async fn synced_then_offline(dir: &tempfile::TempDir, server: &mut TestServer) -> App {
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    server.stop();
+    app
+}
+
+/// The records the server holds under `order`, as the dispatcher sees them.
+fn rows_on_server(
+    server: &TestServer,
+    order: Uuid,
+) -> Option<Vec<(onsite_domain::protocol::Entity, String)>> {
+    let storage = server.storage();
+    let (office, _) = storage.user_by_username("dispatch").ok()??;
+    storage.order_rows(&office, order).ok()?
+}
+
 fn step(id: Uuid, to: Status) -> TransitionInput {
     TransitionInput {
         id: id.to_string(),
@@ -251,16 +277,7 @@ async fn data_that_cannot_be_opened_is_told_at_start_not_a_crash() {
 async fn a_document_is_printed_offline_into_the_documents_folder() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, _, orders) = seeded(&dir, 1);
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let (path, saved) = app
         .keep_document(
             orders[0],
@@ -325,16 +342,7 @@ async fn a_checklist_is_answered_offline_an_out_of_limit_value_is_failed_at_once
             chrono::Utc::now(),
         )
         .expect("the item is on the server");
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let id = orders[0].to_string();
     let first = app.order_detail(&id).await.expect("opens");
     let safety: Vec<bool> = first.checklist.iter().map(|r| r.item.safety).collect();
@@ -427,16 +435,7 @@ async fn arrival_three_calls_briefing_and_a_day_checked_in_and_out_offline() {
     use onsite_domain::records::{ArrivalCallee, CheckKind};
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, _, orders) = seeded(&dir, 1);
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let id = orders[0].to_string();
     let call = |callee, note: Option<&str>| ArrivalCallInput {
         order_id: id.clone(),
@@ -524,16 +523,7 @@ async fn a_diagnosis_with_its_charge_cause_is_saved_offline_and_reaches_the_serv
     use onsite_domain::work_order::ChargeCause;
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, _, orders) = seeded(&dir, 8);
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let mut in_warranty = None;
     let mut charged_anyway = None;
     for id in &orders {
@@ -673,16 +663,7 @@ async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_count
         )
         .expect("van stock");
     drop(storage);
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let available = |lines: &[onsite_store::VanStockLine]| {
         lines
             .iter()
@@ -745,14 +726,7 @@ async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_count
     server.restart();
     app.sync_now().await.expect("syncs");
     until("the server's count", || {
-        let storage = server.storage();
-        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
-            return false;
-        };
-        storage
-            .order_rows(&office, orders[0])
-            .ok()
-            .flatten()
+        rows_on_server(&server, orders[0])
             .is_some_and(|rows| rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count() == 4)
     })
     .await;
@@ -782,16 +756,7 @@ async fn the_days_work_log_is_written_offline_and_reaches_the_server() {
     use onsite_app::worklog::LogInput;
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, engineer, orders) = seeded(&dir, 1);
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let input = |text: &str| LogInput {
         order_id: orders[0].to_string(),
         text: text.to_owned(),
@@ -820,20 +785,12 @@ async fn the_days_work_log_is_written_offline_and_reaches_the_server() {
     server.restart();
     app.sync_now().await.expect("syncs");
     until("the log on the server", || {
-        let storage = server.storage();
-        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
-            return false;
-        };
-        storage
-            .order_rows(&office, orders[0])
-            .ok()
-            .flatten()
-            .is_some_and(|rows| {
-                rows.iter()
-                    .filter(|(e, _)| *e == onsite_domain::protocol::Entity::LogEntry)
-                    .count()
-                    == 2
-            })
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            rows.iter()
+                .filter(|(e, _)| *e == onsite_domain::protocol::Entity::LogEntry)
+                .count()
+                == 2
+        })
     })
     .await;
     app.shut_down().await;
@@ -861,16 +818,7 @@ async fn time_and_expenses_are_booked_offline_lodging_priced_by_the_synced_sched
         .storage()
         .admin_put(Entity::FeeSchedule, schedule, chrono::Utc::now())
         .expect("fee schedule");
-    let seen = Arc::new(Seen::default());
-    let app = open(&dir.path().join("laptop"), &seen);
-    app.sign_in(&server.url(), "wang", PASSWORD)
-        .await
-        .expect("signs in");
-    until("the first sync", || {
-        matches!(seen.last(), Some(SyncState::Idle { .. }))
-    })
-    .await;
-    server.stop();
+    let app = synced_then_offline(&dir, &mut server).await;
     let order = orders[0].to_string();
     for bad in [0.0, -1.0, 40.0, f64::NAN, 0.333] {
         let e = app
@@ -925,18 +873,10 @@ async fn time_and_expenses_are_booked_offline_lodging_priced_by_the_synced_sched
     server.restart();
     app.sync_now().await.expect("syncs");
     until("time and expenses on the server", || {
-        let storage = server.storage();
-        let Ok(Some((office, _))) = storage.user_by_username("dispatch") else {
-            return false;
-        };
-        storage
-            .order_rows(&office, orders[0])
-            .ok()
-            .flatten()
-            .is_some_and(|rows| {
-                let n = |e| rows.iter().filter(|(x, _)| *x == e).count();
-                n(Entity::TimeEntry) == 1 && n(Entity::Expense) == 2
-            })
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            let n = |e| rows.iter().filter(|(x, _)| *x == e).count();
+            n(Entity::TimeEntry) == 1 && n(Entity::Expense) == 2
+        })
     })
     .await;
     app.shut_down().await;
