@@ -144,7 +144,11 @@ impl PartUsage {
         if self.from_van_stock {
             add(self.part_id, -i64::from(self.quantity));
         }
-        if let Some(old) = voided.filter(|o| o.from_van_stock && self.voids == Some(o.id)) {
+        // Only a usage of the same order is given back: a correction naming another
+        // order's usage (someone else's, perhaps) moves no count.
+        if let Some(old) = voided.filter(|o| {
+            o.from_van_stock && self.voids == Some(o.id) && o.work_order_id == self.work_order_id
+        }) {
             add(old.part_id, i64::from(old.quantity));
         }
         changes.retain(|(_, d)| *d != 0);
@@ -819,6 +823,14 @@ mod tests {
         assert!(
             unrelated.van_stock_changes(Some(&first)).is_empty(),
             "only the usage it voids gives back"
+        );
+        let elsewhere = PartUsage {
+            work_order_id: Uuid::from_u128(8),
+            ..usage(16, a, 0, true, Some(10))
+        };
+        assert!(
+            elsewhere.van_stock_changes(Some(&first)).is_empty(),
+            "voiding another order's usage gives nothing back to this van"
         );
     }
 

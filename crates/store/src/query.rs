@@ -264,10 +264,25 @@ fn van_counted(conn: &Connection, part: Uuid) -> Result<i64> {
         .query_row(params![part.to_string()], |r| r.get(0))?)
 }
 
-/// What is left of `part` in the van: the server's count changed by what is not sent yet.
-pub(crate) fn van_stock_available(conn: &Connection, part: Uuid) -> Result<i64> {
+/// What is left in the van of each part `usage` changes, before it: the server's count
+/// changed by what is not sent yet (the pending usages read once).
+pub(crate) fn van_left_before(
+    conn: &Connection,
+    usage: &PartUsage,
+    voided: Option<&PartUsage>,
+) -> Result<Vec<(Uuid, i64, i64)>> {
+    let changes = usage.van_stock_changes(voided);
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
     let pending = van_pending_changes(conn)?;
-    Ok(van_counted(conn, part)? + pending.get(&part).copied().unwrap_or(0))
+    changes
+        .into_iter()
+        .map(|(part, change)| {
+            let left = van_counted(conn, part)? + pending.get(&part).copied().unwrap_or(0);
+            Ok((part, left, change))
+        })
+        .collect()
 }
 
 impl Store {

@@ -283,8 +283,7 @@ fn validate_body(tx: &Connection, entity: Entity, body: &Fields) -> Result<()> {
             Some(v) => crate::query::part_usage(tx, v)?,
             None => None,
         };
-        for (part, change) in usage.van_stock_changes(voided.as_ref()) {
-            let available = crate::query::van_stock_available(tx, part)?;
+        for (_, available, change) in crate::query::van_left_before(tx, &usage, voided.as_ref())? {
             if available + change < 0 {
                 return Err(DomainError::Invalid {
                     field: "quantity",
