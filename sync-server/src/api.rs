@@ -221,7 +221,7 @@ fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 pub(crate) mod doc {
     pub(crate) use super::{
         AccountAnswer, AssignRequest, CreateUser, Created, Health, LeaseRequest, LoginRequest,
-        LoginResponse, NewPassword, Numbers, Operations, WorkOrders,
+        LoginResponse, NewPassword, Numbers, Operations, Published, Templates, WorkOrders,
     };
     use serde_json::{Map, Value};
 
@@ -260,6 +260,20 @@ pub(crate) struct Created {
 pub(crate) struct WorkOrders {
     #[schema(value_type = Vec<Object>)]
     work_orders: Vec<Map<String, Value>>,
+}
+
+/// A checklist template published: its id and the version orders now get.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Published {
+    id: Uuid,
+    version: u32,
+}
+
+/// The checklist templates, each at its newest version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Templates {
+    #[schema(value_type = Vec<Object>)]
+    templates: Vec<Map<String, Value>>,
 }
 
 /// Operations the server kept without applying them.
@@ -336,6 +350,10 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
         .route(
             "/v1/admin/work-orders/{id}/close",
             post(|d: Dispatcher, s: State<AppState>, p| admin_transition(d, s, p, Status::Closed)),
+        )
+        .route(
+            "/v1/admin/checklist-templates",
+            post(publish_template).get(list_templates),
         )
         .route(
             "/v1/admin/quarantine",
@@ -852,6 +870,51 @@ async fn admin_put(
         .blocking(move |s| s.admin_create(entity, row, Utc::now()))
         .await?;
     Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+/// Publishes a checklist template: a new one (no `id`, or an unknown one) at version 1,
+/// or the next version of an existing one. Orders created or assigned from now on get it;
+/// orders that have their checklist keep it.
+async fn publish_template(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+    req: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut row = body(req)?;
+    let id = match row.get("id") {
+        None => Uuid::now_v7(),
+        Some(v) => v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "id: {v} is not a UUID; leave it out to publish a new checklist"
+            ))
+        })?,
+    };
+    let published = state
+        .blocking(move |s| s.reference(Entity::ChecklistTemplate))
+        .await?;
+    let version = published
+        .iter()
+        .find(|t| t.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()))
+        .and_then(|t| t.get("version").and_then(Value::as_u64))
+        .map_or(1, |v| v + 1);
+    let version = u32::try_from(version)
+        .map_err(|_| ApiError::Unprocessable("version: too many versions".into()))?;
+    row.insert("id".into(), json!(id));
+    row.insert("version".into(), json!(version));
+    state
+        .blocking(move |s| s.admin_put(Entity::ChecklistTemplate, row, Utc::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(Published { id, version })))
+}
+
+async fn list_templates(
+    Dispatcher(_): Dispatcher,
+    State(state): State<AppState>,
+) -> Result<Json<Templates>, ApiError> {
+    let templates = state
+        .blocking(move |s| s.reference(Entity::ChecklistTemplate))
+        .await?;
+    Ok(Json(Templates { templates }))
 }
 
 async fn create_work_order(

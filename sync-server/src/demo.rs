@@ -9,6 +9,7 @@ use onsite_domain::fees::FeeSchedule;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::VanStock;
 use onsite_domain::sla::SlaConfig;
+use onsite_domain::work_order::ServiceType;
 use onsite_domain::{Role, Status};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -74,6 +75,18 @@ pub fn is_empty(storage: &dyn Storage) -> Result<bool, ApiError> {
 }
 
 /// Seeds the demo data into an empty database.
+/// The kinds of job of the demo orders not started yet, in turn.
+const WAITING_KINDS: [ServiceType; 8] = [
+    ServiceType::Repair,
+    ServiceType::Repair,
+    ServiceType::Maintenance,
+    ServiceType::Installation,
+    ServiceType::Repair,
+    ServiceType::Inspection,
+    ServiceType::PartsReplacement,
+    ServiceType::Consultation,
+];
+
 pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
     let hash = hash_password(DEMO_PASSWORD)?;
     let mut engineers = Vec::new();
@@ -112,6 +125,9 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
         Value::String(Uuid::from_u128(0xFEE5).to_string()),
     );
     storage.admin_put(Entity::FeeSchedule, fees, now)?;
+    for template in onsite_domain::demo::checklist_templates() {
+        storage.admin_put(Entity::ChecklistTemplate, object(&template)?, now)?;
+    }
     for part in &data.parts {
         storage.admin_put(Entity::Part, object(part)?, now)?;
         for (i, engineer) in engineers.iter().enumerate() {
@@ -149,11 +165,22 @@ pub fn seed(storage: &dyn Storage, now: DateTime<Utc>) -> Result<(), ApiError> {
             order.requested_service_at = Some(order.reported_at + chrono::Duration::hours(24));
             order.scheduled_at = Some(order.reported_at + chrono::Duration::hours(6));
         }
+        // An order not yet worked on gets its checklist from the office's template when
+        // it is assigned (as a dispatcher's new order does); the others keep what was
+        // answered on them. Repairs, the common job, come first among the kinds of the
+        // orders waiting, so every engineer has one to start with.
+        let unstarted = matches!(
+            order.status,
+            Status::New | Status::Assigned | Status::Accepted | Status::EnRoute | Status::OnSite
+        );
+        if unstarted {
+            order.service_type = WAITING_KINDS[(i / Status::ALL.len()) % WAITING_KINDS.len()];
+        }
         storage.admin_put(Entity::WorkOrder, object(&order)?, now)?;
         for item in data
             .checklist_items
             .iter()
-            .filter(|c| c.work_order_id == order.id)
+            .filter(|c| c.work_order_id == order.id && !unstarted)
         {
             storage.admin_put(Entity::ChecklistItem, object(item)?, now)?;
         }

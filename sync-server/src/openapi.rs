@@ -466,6 +466,24 @@ pub const CALLS: &[Call] = &[
         ],
     },
     Call {
+        method: Method::Post,
+        path: "/v1/admin/checklist-templates",
+        summary: "Publish a checklist template 点检表 (ChecklistTemplate of DOMAIN.md, version set by the server: 1 for a new id, the next for an existing one); orders created or assigned afterwards get its items, safety first",
+        auth: true,
+        query: &[],
+        body: Body::Json("Record"),
+        responses: &[("201", "{id, version}", Body::Json("Published"))],
+    },
+    Call {
+        method: Method::Get,
+        path: "/v1/admin/checklist-templates",
+        summary: "The checklist templates, each at its newest version",
+        auth: true,
+        query: &[],
+        body: Body::Empty,
+        responses: &[("200", "the templates", Body::Json("Templates"))],
+    },
+    Call {
         method: Method::Get,
         path: "/v1/admin/quarantine",
         summary: "Operations kept out of scope",
@@ -538,6 +556,8 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<doc::Created>(&mut all);
     add::<doc::WorkOrders>(&mut all);
     add::<doc::AssignRequest>(&mut all);
+    add::<doc::Published>(&mut all);
+    add::<doc::Templates>(&mut all);
     add::<doc::Operations>(&mut all);
     let mut seen = std::collections::HashSet::new();
     all.retain(|(name, _)| seen.insert(name.clone()));

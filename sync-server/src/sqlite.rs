@@ -531,6 +531,67 @@ fn live_order(tx: &Transaction<'_>, order_id: &str) -> Result<Current> {
         .ok_or_else(|| StorageError::NotFound(format!("no work order {order_id}")))
 }
 
+/// Gives an order with no checklist yet the items of its template
+/// (`ChecklistTemplate::pick` by service type and equipment model, then
+/// `ChecklistItem::from_template`), when it is created or assigned. An order that has
+/// items keeps them: a newer template version applies to orders that start later.
+fn instantiate_checklist(tx: &Transaction<'_>, order_id: &str, stamp: &str) -> Result<()> {
+    use onsite_domain::checklist::{ChecklistItem, ChecklistTemplate};
+    let has_items: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM records WHERE work_order_id = ?1 AND entity = 'checklist_item')",
+        )?
+        .query_row(params![order_id], |r| r.get(0))?;
+    if has_items {
+        return Ok(());
+    }
+    let order = live_order(tx, order_id)?;
+    let Some(service) = order
+        .row
+        .get("service_type")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+    else {
+        return Ok(());
+    };
+    let model = match order.row.get("equipment_id").and_then(Value::as_str) {
+        Some(e) => load(tx, Entity::Equipment, e)?
+            .filter(|e| !e.deleted)
+            .and_then(|e| {
+                e.row
+                    .get("model")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            }),
+        None => None,
+    };
+    let rows: Vec<String> = tx
+        .prepare_cached(
+            "SELECT row FROM records WHERE entity = 'checklist_template' AND deleted = 0",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let templates = rows
+        .iter()
+        .map(|r| serde_json::from_str::<ChecklistTemplate>(r))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| StorageError::Database(format!("a stored checklist template: {e}")))?;
+    let Some(template) = ChecklistTemplate::pick(&templates, service, model.as_deref()) else {
+        return Ok(());
+    };
+    let order_uuid: Uuid = order_id
+        .parse()
+        .map_err(|_| StorageError::Database(format!("work order id {order_id:?}")))?;
+    for item in ChecklistItem::from_template(template, order_uuid, Uuid::now_v7) {
+        let row = match serde_json::to_value(&item) {
+            Ok(Value::Object(row)) => row,
+            _ => return Err(StorageError::Database("a checklist item as JSON".into())),
+        };
+        admin_put_in(tx, Entity::ChecklistItem, row, stamp)?;
+    }
+    Ok(())
+}
+
 /// The live records under an order (not the order itself).
 fn records_under(
     tx: &Transaction<'_>,
@@ -1474,6 +1535,9 @@ impl Storage for SqliteStorage {
             )));
         }
         let id = admin_put_in(&tx, entity, row, &stamp)?;
+        if entity == Entity::WorkOrder {
+            instantiate_checklist(&tx, &id.to_string(), &stamp)?;
+        }
         self.commit(tx)?;
         Ok(id)
     }
@@ -1582,6 +1646,9 @@ impl Storage for SqliteStorage {
         }
         validate_row(Entity::WorkOrder, &order.row)?;
         write(&tx, Entity::WorkOrder, &order_id, &order)?;
+        if !engineers.is_empty() {
+            instantiate_checklist(&tx, &order_id, &stamp)?;
+        }
         let added: Vec<String> = engineers
             .iter()
             .map(Uuid::to_string)
@@ -1628,6 +1695,19 @@ impl Storage for SqliteStorage {
         let rows: Vec<String> = conn
             .prepare("SELECT row FROM records WHERE entity = 'work_order' AND deleted = 0 AND (?1 IS NULL OR json_extract(row, '$.status') = ?1) ORDER BY seq DESC LIMIT 1000")?
             .query_map(params![status.map(Status::as_str)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.iter().map(|r| parse_object(r)).collect()
+    }
+
+    fn reference(&self, entity: Entity) -> Result<Vec<Map<String, Value>>> {
+        let conn = self.reader()?;
+        let rows: Vec<String> = conn
+            .prepare(concat!(
+                "SELECT row FROM records WHERE entity = ?1 AND deleted = 0 AND entity IN ",
+                reference!(),
+                " ORDER BY seq"
+            ))?
+            .query_map(params![entity.as_str()], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         rows.iter().map(|r| parse_object(r)).collect()
     }

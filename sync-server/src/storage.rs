@@ -217,6 +217,8 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<()>;
     fn work_orders(&self, status: Option<Status>) -> Result<Vec<Map<String, Value>>>;
+    /// The live rows of one kind of reference data (templates, parts, …), oldest first.
+    fn reference(&self, entity: Entity) -> Result<Vec<Map<String, Value>>>;
     fn kept_ops(&self, status: &str) -> Result<Vec<KeptOp>>;
     /// Stores a blob under its (already checked) SHA-256, sent by `sender` (who may then
     /// refer to it); false when it was there.

@@ -998,3 +998,119 @@ fn an_upload_abandoned_half_way_is_dropped_after_two_weeks_and_a_recent_one_is_k
         "{outcome:?}"
     );
 }
+
+#[tokio::test]
+async fn a_published_checklist_template_becomes_the_checklist_of_the_next_repair_order() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let template = json!({
+        "name": "故障维修点检表", "service_type": "repair", "equipment_model": null,
+        "items": [
+            {"key": "insulation", "label": "绝缘电阻测试", "kind": "measured", "unit": "MΩ", "min": 0.5, "max": null, "required": true},
+            {"key": "ppe", "label": "佩戴安全帽", "kind": "pass_fail", "required": false, "safety": true},
+            {"key": "alarm", "label": "报警记录", "kind": "text", "required": false}
+        ]
+    });
+    // An engineer may not publish one; a broken one is refused with what is wrong.
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/admin/checklist-templates",
+            Some(&wang),
+            template.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut broken = template.clone();
+    broken["items"][1]["key"] = json!("insulation");
+    let (status, body) = s
+        .json(
+            "POST",
+            "/v1/admin/checklist-templates",
+            Some(&dispatch),
+            broken,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("appears twice")),
+        "{body}"
+    );
+    let (status, body) = s
+        .json(
+            "POST",
+            "/v1/admin/checklist-templates",
+            Some(&dispatch),
+            template.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], 1);
+    let id = body["id"].clone();
+
+    // The next repair order assigned to 王工 arrives with the items, safety first and
+    // required, under the template's version.
+    let order = s.order(&dispatch, Some("wang")).await;
+    let (changes, _) = s.pull_all(&wang, "").await;
+    let mut items: Vec<&Value> = changes
+        .iter()
+        .filter(|c| c["entity"] == "checklist_item" && c["row"]["work_order_id"] == json!(order))
+        .map(|c| &c["row"])
+        .collect();
+    items.sort_by_key(|i| i["position"].as_u64());
+    let keys: Vec<&str> = items.iter().filter_map(|i| i["key"].as_str()).collect();
+    assert_eq!(keys, ["ppe", "insulation", "alarm"]);
+    assert_eq!(items[0]["required"], true, "a safety item is required");
+    assert!(
+        items
+            .iter()
+            .all(|i| i["template_id"] == id && i["template_version"] == 1)
+    );
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["entity"] == "checklist_template" && c["id"] == id),
+        "the template itself is reference data every engineer pulls"
+    );
+
+    // A new version: the list shows it; the order that has its checklist keeps it, and
+    // assigning it again adds nothing.
+    let mut v2 = template.clone();
+    v2["id"] = id.clone();
+    v2["items"][2]["required"] = json!(true);
+    let (status, body) = s
+        .json("POST", "/v1/admin/checklist-templates", Some(&dispatch), v2)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["version"], 2);
+    let (status, list) = s
+        .call(
+            "GET",
+            "/v1/admin/checklist-templates",
+            Some(&dispatch),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = list["templates"].as_array().expect("templates");
+    assert_eq!(listed.len(), 1, "{list}");
+    assert_eq!(listed[0]["version"], 2);
+    let (status, _) = s
+        .json(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/assign"),
+            Some(&dispatch),
+            json!({"engineer_ids": [s.user_id("wang")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (changes, _) = s.pull_all(&wang, "").await;
+    let items = changes
+        .iter()
+        .filter(|c| c["entity"] == "checklist_item" && c["row"]["work_order_id"] == json!(order))
+        .count();
+    assert_eq!(items, 3, "no second checklist");
+}

@@ -177,7 +177,12 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     click(&c, "[data-testid=signin-submit]", "clicks").await;
 
     // The demo orders arrive with the first sync, most urgent first.
-    let order = find(&c, "[data-testid=order-item][data-status=assigned]").await;
+    // A repair: its checklist is the office's repair template 故障维修点检表.
+    let order = find(
+        &c,
+        "[data-testid=order-item][data-status=assigned][data-service=repair]",
+    )
+    .await;
     text_becomes(&c, "[data-testid=user-name]", "王工").await;
     let number = order
         .attr("data-number")
@@ -333,14 +338,31 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "测量值 0.3 超出限值（≥ 0.5 MΩ）",
     )
     .await;
+    // The earth resistance measures 1.2 Ω, within its ≤ 4 Ω; the alarm record is text.
+    for (key, typed) in [("ground", "1.2"), ("alarm", "无报警")] {
+        type_into(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
+            &format!("{typed}\u{E007}"),
+            "types the answer and presses Enter",
+        )
+        .await;
+        attr_becomes(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}]"),
+            "data-state",
+            "ok",
+        )
+        .await;
+    }
     // The rest of the checklist passes: nothing is left open, the tab says so.
     for key in [
         "gloves",
         "barrier",
         "power_off",
-        "ground",
         "voltage",
-        "current",
+        "terminals",
+        "trial",
     ] {
         c.wait()
             .at_most(WAIT)

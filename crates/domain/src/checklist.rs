@@ -70,6 +70,108 @@ pub struct ChecklistTemplate {
     pub items: Vec<TemplateItem>,
 }
 
+/// At most this many items in one template: a checklist longer than this is several jobs.
+pub const MAX_TEMPLATE_ITEMS: usize = 200;
+
+impl ChecklistTemplate {
+    /// A template an office can publish: a name, 1–200 items, each with a key (unique in
+    /// the template, letters, digits, `_` or `-`, ≤ 40), a label, and limits that leave a
+    /// range (min ≤ max) with a unit.
+    pub fn validate(&self) -> Result<(), crate::DomainError> {
+        let invalid =
+            |field: &'static str, message: String| crate::DomainError::Invalid { field, message };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name", "give the checklist a name".into()));
+        }
+        if self.version == 0 {
+            return Err(invalid("version", "versions start at 1".into()));
+        }
+        if self.items.is_empty() || self.items.len() > MAX_TEMPLATE_ITEMS {
+            return Err(invalid(
+                "items",
+                format!(
+                    "a checklist has 1 to {MAX_TEMPLATE_ITEMS} items, this one has {}",
+                    self.items.len()
+                ),
+            ));
+        }
+        if self
+            .equipment_model
+            .as_deref()
+            .is_some_and(|m| m.trim().is_empty())
+        {
+            return Err(invalid(
+                "equipment_model",
+                "leave the model out for a checklist of every model, or name it".into(),
+            ));
+        }
+        let mut keys = std::collections::HashSet::new();
+        for item in &self.items {
+            let key_ok = !item.key.is_empty()
+                && item.key.len() <= 40
+                && item
+                    .key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !key_ok {
+                return Err(invalid(
+                    "key",
+                    format!(
+                        "{:?}: an item's key is 1–40 letters, digits, _ or -",
+                        item.key
+                    ),
+                ));
+            }
+            if !keys.insert(item.key.as_str()) {
+                return Err(invalid(
+                    "key",
+                    format!("{:?} appears twice: each item needs its own key", item.key),
+                ));
+            }
+            if item.label.trim().is_empty() {
+                return Err(invalid(
+                    "label",
+                    format!("item {:?} needs a label the engineer reads", item.key),
+                ));
+            }
+            if let ItemKind::Measured { unit, min, max } = &item.kind {
+                let finite = min.is_none_or(f64::is_finite) && max.is_none_or(f64::is_finite);
+                if !finite || matches!((min, max), (Some(lo), Some(hi)) if lo > hi) {
+                    return Err(invalid(
+                        "limits",
+                        format!(
+                            "{:?}: the limits must be numbers with min ≤ max",
+                            item.label
+                        ),
+                    ));
+                }
+                if unit.trim().is_empty() {
+                    return Err(invalid(
+                        "unit",
+                        format!("{:?}: a measurement needs its unit", item.label),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The template an order of `service` on equipment of `model` is checked by: one
+    /// written for that model wins over one for every model; among those, the newest
+    /// version. `None` when the office has none for this kind of job.
+    pub fn pick<'a>(
+        templates: impl IntoIterator<Item = &'a ChecklistTemplate>,
+        service: ServiceType,
+        model: Option<&str>,
+    ) -> Option<&'a ChecklistTemplate> {
+        templates
+            .into_iter()
+            .filter(|t| t.service_type == service)
+            .filter(|t| t.equipment_model.is_none() || t.equipment_model.as_deref() == model)
+            .max_by_key(|t| (t.equipment_model.is_some(), t.version))
+    }
+}
+
 /// An answer to one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -243,6 +345,85 @@ mod tests {
             cross_checked_by: None,
             cross_checked_at: None,
         }
+    }
+
+    fn template(model: Option<&str>, version: u32) -> ChecklistTemplate {
+        ChecklistTemplate {
+            id: Uuid::from_u128(u128::from(version)),
+            name: "保养点检表".into(),
+            version,
+            service_type: ServiceType::Maintenance,
+            equipment_model: model.map(str::to_owned),
+            items: vec![TemplateItem {
+                key: "insulation".into(),
+                label: "绝缘电阻".into(),
+                kind: ItemKind::Measured {
+                    unit: "MΩ".into(),
+                    min: Some(0.5),
+                    max: None,
+                },
+                required: true,
+                safety: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_template_says_what_is_wrong_with_it() {
+        assert!(template(None, 1).validate().is_ok());
+        let mut t = template(None, 1);
+        t.items.push(t.items[0].clone());
+        assert!(
+            t.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("appears twice")
+        );
+        let mut t = template(None, 1);
+        t.items[0].kind = ItemKind::Measured {
+            unit: "MΩ".into(),
+            min: Some(5.0),
+            max: Some(1.0),
+        };
+        assert!(
+            t.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("min ≤ max")
+        );
+        let mut t = template(None, 1);
+        t.items[0].key = "绝缘".into();
+        assert!(
+            t.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("letters, digits")
+        );
+        let mut t = template(None, 1);
+        t.items.clear();
+        assert!(
+            t.validate()
+                .expect_err("refused")
+                .to_string()
+                .contains("1 to 200")
+        );
+        let mut t = template(Some(" "), 1);
+        t.name = "x".into();
+        assert!(t.validate().is_err());
+    }
+
+    #[test]
+    fn the_model_template_wins_then_the_newest_version() {
+        let all = [
+            template(None, 1),
+            template(None, 3),
+            template(Some("SCB11-1000/10"), 2),
+        ];
+        let picked = |m| ChecklistTemplate::pick(&all, ServiceType::Maintenance, m);
+        assert_eq!(picked(None).map(|t| t.version), Some(3));
+        assert_eq!(picked(Some("CNC-850L")).map(|t| t.version), Some(3));
+        assert_eq!(picked(Some("SCB11-1000/10")).map(|t| t.version), Some(2));
+        assert!(ChecklistTemplate::pick(&all, ServiceType::Repair, None).is_none());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::checklist::{Answer, ChecklistItem, ItemKind};
+use crate::checklist::{Answer, ChecklistItem, ChecklistTemplate, ItemKind, TemplateItem};
 use crate::money::Fen;
 use crate::records::{Customer, Equipment, OldPartDisposition, Part, PartUsage};
 use crate::work_order::{Assignment, Channel, ServiceType, Status, WarrantyStatus, WorkOrder};
@@ -164,6 +164,213 @@ const PARTS: &[(&str, &str, &str, i64)] = &[
     ("BELT-B1600", "三角皮带 B1600", "条", 4_200),
     ("PCB-MAIN", "主控板", "块", 156_000),
 ];
+
+/// One template item from its short description: `key`, label, kind, required.
+fn titem(key: &str, label: &str, kind: ItemKind, required: bool) -> TemplateItem {
+    TemplateItem {
+        key: key.into(),
+        label: label.into(),
+        kind,
+        required,
+        safety: matches!(key, "ppe" | "gloves" | "barrier"),
+    }
+}
+
+fn measured(unit: &str, min: Option<f64>, max: Option<f64>) -> ItemKind {
+    ItemKind::Measured {
+        unit: unit.into(),
+        min,
+        max,
+    }
+}
+
+/// The safety items every electrical job starts with (installation manual §11–12).
+fn safety_items(gloves: bool) -> Vec<TemplateItem> {
+    let mut items = vec![titem(
+        "ppe",
+        "佩戴安全帽、穿防护服",
+        ItemKind::PassFail,
+        true,
+    )];
+    if gloves {
+        items.push(titem("gloves", "佩戴绝缘手套", ItemKind::PassFail, true));
+    }
+    items.push(titem(
+        "barrier",
+        "设置安全围栏及警示牌",
+        ItemKind::PassFail,
+        true,
+    ));
+    items
+}
+
+/// The demo office's checklist templates 点检表: one per kind of job on equipment, and a
+/// model-specific one for the dry-type transformer (it wins over the general one).
+/// Consultations and training have none.
+pub fn checklist_templates() -> Vec<ChecklistTemplate> {
+    let template = |n: u128, name: &str, service, model: Option<&str>, extra: Vec<TemplateItem>| {
+        let gloves = !matches!(service, ServiceType::Inspection);
+        let mut items = safety_items(gloves);
+        items.extend(extra);
+        ChecklistTemplate {
+            id: Uuid::from_u128(0xC4EC_0000 + n),
+            name: name.into(),
+            version: 1,
+            service_type: service,
+            equipment_model: model.map(str::to_owned),
+            items,
+        }
+    };
+    let pf = || ItemKind::PassFail;
+    vec![
+        template(
+            1,
+            "故障维修点检表",
+            ServiceType::Repair,
+            None,
+            vec![
+                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
+                titem(
+                    "insulation",
+                    "绝缘电阻测试",
+                    measured("MΩ", Some(0.5), None),
+                    true,
+                ),
+                titem(
+                    "ground",
+                    "接地电阻测试",
+                    measured("Ω", None, Some(4.0)),
+                    true,
+                ),
+                titem("voltage", "三相电压检查", pf(), true),
+                titem("terminals", "接线端子紧固检查", pf(), true),
+                titem("alarm", "报警记录导出", ItemKind::Text, false),
+                titem("trial", "试运行 30 分钟", pf(), true),
+                titem("photo", "完工照片", ItemKind::PhotoRequired, false),
+            ],
+        ),
+        template(
+            2,
+            "定期保养点检表",
+            ServiceType::Maintenance,
+            None,
+            vec![
+                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
+                titem(
+                    "insulation",
+                    "绝缘电阻测试",
+                    measured("MΩ", Some(0.5), None),
+                    true,
+                ),
+                titem(
+                    "temp",
+                    "轴承温度测量",
+                    measured("℃", None, Some(75.0)),
+                    true,
+                ),
+                titem(
+                    "vibration",
+                    "振动值测量",
+                    measured("mm/s", None, Some(4.5)),
+                    true,
+                ),
+                titem("filter", "滤网清洁", pf(), true),
+                titem("lube", "润滑油脂补充", pf(), true),
+                titem("fan", "冷却风扇运行检查", pf(), true),
+                titem("clean", "现场清洁", pf(), false),
+            ],
+        ),
+        template(
+            3,
+            "干式变压器保养点检表",
+            ServiceType::Maintenance,
+            Some("SCB11-1000/10"),
+            vec![
+                titem(
+                    "power_off",
+                    "确认高低压侧已断电、验电并挂接地线",
+                    pf(),
+                    true,
+                ),
+                titem(
+                    "insulation",
+                    "高压绕组绝缘电阻",
+                    measured("MΩ", Some(300.0), None),
+                    true,
+                ),
+                titem(
+                    "winding_temp",
+                    "绕组温度（温控器读数）",
+                    measured("℃", None, Some(110.0)),
+                    true,
+                ),
+                titem("fan_link", "温控器与风机联动试验", pf(), true),
+                titem("dust", "清扫绕组及铁芯积尘", pf(), true),
+                titem("bolts", "紧固件及接线排检查", pf(), true),
+            ],
+        ),
+        template(
+            4,
+            "安装调试点检表",
+            ServiceType::Installation,
+            None,
+            vec![
+                titem("foundation", "基础水平度检查", pf(), true),
+                titem("wiring", "接线与图纸核对", pf(), true),
+                titem(
+                    "insulation",
+                    "绝缘电阻测试",
+                    measured("MΩ", Some(0.5), None),
+                    true,
+                ),
+                titem(
+                    "ground",
+                    "接地电阻测试",
+                    measured("Ω", None, Some(4.0)),
+                    true,
+                ),
+                titem("no_load", "空载试运行", pf(), true),
+                titem("params", "参数设置记录", ItemKind::Text, true),
+                titem("photo", "安装完工照片", ItemKind::PhotoRequired, false),
+            ],
+        ),
+        template(
+            5,
+            "巡检点检表",
+            ServiceType::Inspection,
+            None,
+            vec![
+                titem("appearance", "外观及运行环境检查", pf(), true),
+                titem(
+                    "temp",
+                    "轴承温度测量",
+                    measured("℃", None, Some(75.0)),
+                    true,
+                ),
+                titem(
+                    "vibration",
+                    "振动值测量",
+                    measured("mm/s", None, Some(4.5)),
+                    true,
+                ),
+                titem("noise", "异常声响检查", pf(), true),
+                titem("alarm", "报警记录", ItemKind::Text, false),
+            ],
+        ),
+        template(
+            6,
+            "备件更换点检表",
+            ServiceType::PartsReplacement,
+            None,
+            vec![
+                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
+                titem("old_part", "旧件型号与新件核对", pf(), true),
+                titem("install", "新件安装紧固", pf(), true),
+                titem("trial", "更换后试运行", pf(), true),
+            ],
+        ),
+    ]
+}
 
 /// A generated world: customers, equipment, parts, orders and what hangs under them.
 #[derive(Debug, Clone, Default)]
@@ -381,6 +588,25 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_templates_validate_and_the_transformer_gets_its_own() {
+        let templates = checklist_templates();
+        for t in &templates {
+            t.validate().unwrap_or_else(|e| panic!("{}: {e}", t.name));
+        }
+        let pick = |s, m| ChecklistTemplate::pick(&templates, s, m).map(|t| t.name.as_str());
+        assert_eq!(
+            pick(ServiceType::Maintenance, Some("SCB11-1000/10")),
+            Some("干式变压器保养点检表")
+        );
+        assert_eq!(
+            pick(ServiceType::Maintenance, Some("YKK-450-4")),
+            Some("定期保养点检表")
+        );
+        assert_eq!(pick(ServiceType::Repair, None), Some("故障维修点检表"));
+        assert_eq!(pick(ServiceType::Consultation, Some("YKK-450-4")), None);
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_world_and_orders_validate() {

@@ -114,7 +114,7 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         Entity::VanStock => readable::<r::VanStock>(row, "van stock"),
         Entity::Part => readable::<r::Part>(row, "part"),
         Entity::ChecklistTemplate => {
-            readable::<checklist::ChecklistTemplate>(row, "checklist template")
+            typed::<checklist::ChecklistTemplate>(row, "checklist template")?.validate()
         }
         Entity::FaultLevels => readable::<sla::SlaConfig>(row, "fault levels"),
         Entity::FeeSchedule => readable::<fees::FeeSchedule>(row, "fee schedule"),
