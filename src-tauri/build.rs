@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "record_time",
     "record_expense",
     "photo",
+    "import_photo",
+    "photo_thumbnail",
     "document_pdf",
     "save_document",
     "open_document",

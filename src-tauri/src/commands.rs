@@ -9,6 +9,7 @@ use onsite_app::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
 use onsite_app::parts::{PartCancel, PartInput};
+use onsite_app::photos::PhotoInput;
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::time::{ExpenseInput, TimeInput};
 use onsite_app::worklog::LogInput;
@@ -139,6 +140,41 @@ pub async fn record_expense(
 #[tauri::command]
 pub async fn photo(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Response, AppError> {
     app.photo(sha256).await.map(tauri::ipc::Response::new)
+}
+
+/// The photo's file as the raw body, its `PhotoInput` as JSON in the `onsite-photo` header
+/// (percent-encoded: headers are ASCII).
+#[tauri::command]
+pub async fn import_photo(
+    app: State<'_, App>,
+    request: tauri::ipc::Request<'_>,
+) -> Result<OrderScreen, AppError> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(AppError::new(
+            ErrorCode::Invalid,
+            "the photo must come as raw bytes",
+        ));
+    };
+    let input = request
+        .headers()
+        .get("onsite-photo")
+        .and_then(|h| h.to_str().ok())
+        .map(|h| percent_encoding::percent_decode_str(h).decode_utf8_lossy())
+        .and_then(|json| serde_json::from_str::<PhotoInput>(&json).ok())
+        .ok_or_else(|| AppError::new(ErrorCode::Invalid, "which order and kind of photo?"))?;
+    let bytes = bytes.clone();
+    app.import_photo(input, bytes).await
+}
+
+/// A photo's thumbnail, raw JPEG bytes.
+#[tauri::command]
+pub async fn photo_thumbnail(
+    app: State<'_, App>,
+    sha256: String,
+) -> Result<tauri::ipc::Response, AppError> {
+    app.photo_thumbnail(sha256)
+        .await
+        .map(tauri::ipc::Response::new)
 }
 
 #[tauri::command]

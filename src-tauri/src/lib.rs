@@ -82,6 +82,8 @@ pub fn run() {
             commands::record_time,
             commands::record_expense,
             commands::photo,
+            commands::import_photo,
+            commands::photo_thumbnail,
             commands::document_pdf,
             commands::save_document,
             commands::open_document,

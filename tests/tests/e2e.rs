@@ -397,7 +397,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await;
     by_words("//button[normalize-space()='保存诊断']").await;
     text_with(&c, "[data-testid=diagnosis]", "已保存在本机").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "14 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "16 项待发送").await;
     shot(&c, "04c-diagnosis-offline").await;
 
     // Still offline, a part from the van: found by its name, used (charged as the order
@@ -446,7 +446,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "客户购买",
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", "16 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
     shot(&c, "04d-parts-offline").await;
 
     // Still offline, the day's labour and a night's lodging, priced by the synced fee
@@ -461,8 +461,48 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .expect("chooses lodging");
     by_words("//button[normalize-space()='记费用']").await;
     text_with(&c, "[data-testid=expense][data-kind=lodging]", "¥150.00").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "20 项待发送").await;
     shot(&c, "04d2-time-and-expenses-offline").await;
+
+    // Still offline, a photo of the nameplate, chosen as a file on the laptop: kept here,
+    // its thumbnail shown at once.
+    let photo = nameplate_photo();
+    let photo_path = dir.path().join("铭牌.jpg");
+    std::fs::write(&photo_path, &photo).expect("writes the photo file");
+    by_words("//button[@role='tab'][contains(normalize-space(), '照片')]").await;
+    find(&c, "[data-testid=photo-file]")
+        .await
+        .send_keys(&photo_path.display().to_string())
+        .await
+        .expect("chooses the file");
+    find(&c, "[data-testid=photo-kind]")
+        .await
+        .select_by_value("nameplate")
+        .await
+        .expect("chooses the kind");
+    type_into(
+        &c,
+        "[data-testid=photo-caption]",
+        "电机铭牌",
+        "writes the caption",
+    )
+    .await;
+    by_words("//button[normalize-space()='导入照片']").await;
+    find(&c, "[data-testid=photo-thumb]").await;
+    text_with(&c, "[data-testid=photo]", "电机铭牌").await;
+    text_with(&c, "[data-testid=photo]", "铭牌 800×600").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "21 项待发送").await;
+    shot(&c, "04d3-photo-offline").await;
+    // The checklist's photo item 完工照片 is answered with it: the whole checklist is done.
+    by_words("//button[@role='tab'][contains(normalize-space(), '点检')]").await;
+    let photo_answer = "[data-testid=checklist-item][data-key=photo]";
+    find(&c, &format!("{photo_answer} [data-testid=checklist-photo]"))
+        .await
+        .select_by_label("电机铭牌")
+        .await
+        .expect("chooses the photo");
+    attr_becomes(&c, photo_answer, "data-state", "ok").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "22 项待发送").await;
 
     // Still offline, the day's log, then checking out at the end of the day.
     by_words("//button[@role='tab'][contains(normalize-space(), '日志')]").await;
@@ -479,7 +519,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     by_words("//button[@role='tab'][contains(normalize-space(), '到场')]").await;
     by_words("//button[normalize-space()='签退']").await;
     text_with(&c, "[data-testid=arrival-last-check]", "已签退").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "20 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", "24 项待发送").await;
     shot(&c, "04e-log-and-check-out-offline").await;
 
     // The server is back: the change goes home.
@@ -552,6 +592,41 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
             .filter(|(e, _)| *e == Entity::PartUsage)
             .collect::<Vec<_>>()
     );
+    let sent = rows
+        .iter()
+        .find(|(e, r)| *e == Entity::Attachment && r["caption"] == "电机铭牌")
+        .map(|(_, r)| r.clone())
+        .expect("the nameplate photo's record");
+    assert_eq!(sent["kind"], "nameplate");
+    let sha = sent["sha256"].as_str().expect("its hash").to_owned();
+    assert_eq!(
+        stored_answer(&server, &number, "photo"),
+        Some(serde_json::json!({"type": "photo", "value": sha})),
+        "the checklist's photo item answered with it"
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        use onsite_sync_server::storage::Storage;
+        let storage = server.storage();
+        let office = storage
+            .user_by_username("dispatch")
+            .ok()
+            .flatten()
+            .map(|(u, _)| u)
+            .expect("the dispatcher");
+        if let Some(bytes) = storage.blob(&sha, &office, true).ok().flatten() {
+            assert!(
+                bytes == photo,
+                "the photo on the server is not the file's bytes"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the photo's bytes did not reach the server"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
     assert_eq!(
         stored_order(&server, &number).map(|o| o["diagnosis"].clone()),
         Some(Value::from("电缆受潮导致绝缘下降")),
@@ -775,6 +850,19 @@ async fn order_customer(c: &Client, number: &str) -> String {
     let name = line.split('·').next().unwrap_or_default().trim().to_owned();
     assert!(!name.is_empty(), "no customer shown for {number}: {line:?}");
     name
+}
+
+/// A JPEG of 800×600 pixels, as a phone or a camera would give one.
+fn nameplate_photo() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(800, 600, |x, y| {
+        let v = u8::try_from((x / 40 + y / 40) % 2 * 160 + 40).unwrap_or(0);
+        image::Rgb([v, v, 200])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encodes");
+    out.into_inner()
 }
 
 /// The records the server stores under the order numbered `number`.

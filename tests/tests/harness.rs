@@ -234,6 +234,9 @@ fn edit(
                 size: Some(bytes.len() as u64),
                 caption: Some(format!("{} 第{step}步 现场照片", laptop.name)),
                 voids: None,
+                width: None,
+                height: None,
+                original_sha256: None,
             };
             s.append(Entity::Attachment, &photo, at).map(|op| vec![op])
         }

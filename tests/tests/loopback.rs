@@ -498,6 +498,9 @@ fn keep_photo(
         size: Some(photo.len() as u64),
         caption: Some(caption.into()),
         voids: None,
+        width: None,
+        height: None,
+        original_sha256: None,
     };
     s.append(Entity::Attachment, &attachment, chrono::Utc::now())
         .expect("records the photo");

@@ -16,6 +16,7 @@ use crate::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
 use crate::parts::{PartCancel, PartInput};
+use crate::photos::PhotoInput;
 use crate::session::{AppInfo, Language, SessionInfo};
 use crate::time::{ExpenseInput, TimeInput};
 use crate::worklog::LogInput;
@@ -39,6 +40,7 @@ macro_rules! ipc_types {
             PartInput,
             PartCancel,
             LogInput,
+            PhotoInput,
             TimeInput,
             ExpenseInput,
             onsite_store::VanStockLine,

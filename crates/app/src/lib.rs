@@ -9,6 +9,7 @@
 //! - [`session`]: what the window needs first, the language, signing in and out;
 //! - [`orders`]: the order list, search, the order screen and its steps;
 //! - [`documents`]: printed documents and photos;
+//! - [`photos`]: importing photos, their thumbnails;
 //! - [`bindings`]: the TypeScript types of all of it, generated into `ui/src/lib/bindings`;
 //! - [`error`]: the one error every use case returns, with a code the UI translates.
 
@@ -17,6 +18,7 @@ pub mod documents;
 pub mod error;
 pub mod orders;
 pub mod parts;
+pub mod photos;
 pub mod session;
 pub mod time;
 pub mod worklog;
@@ -71,6 +73,8 @@ pub struct App {
     events: Arc<dyn Events>,
     /// The folder the database lives in; printed documents go to `documents/` in it.
     dir: PathBuf,
+    /// Photo thumbnails made this run, by the photo's hash (`photos`).
+    thumbnails: Mutex<std::collections::HashMap<String, Vec<u8>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -127,6 +131,7 @@ impl App {
             sync: tokio::sync::Mutex::new(None),
             events,
             dir: dir.to_path_buf(),
+            thumbnails: Mutex::default(),
         }
     }
 

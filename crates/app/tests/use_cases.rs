@@ -881,3 +881,134 @@ async fn time_and_expenses_are_booked_offline_lodging_priced_by_the_synced_sched
     .await;
     app.shut_down().await;
 }
+
+/// A picture of `w`×`h` pixels (a gradient with some noise) encoded as `format`.
+fn picture(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
+    let mut rng = onsite_domain::demo::Rng::new(7);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        let n = u8::try_from(rng.below(32)).unwrap_or(0);
+        image::Rgb([
+            u8::try_from(x % 224).unwrap_or(0) + n,
+            u8::try_from(y % 224).unwrap_or(0),
+            128,
+        ])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .expect("encodes");
+    out.into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_gets_the_same_bytes() {
+    use onsite_app::photos::PhotoInput;
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::records::AttachmentKind;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let app = synced_then_offline(&dir, &mut server).await;
+    let input = |kind, caption: &str| PhotoInput {
+        order_id: orders[0].to_string(),
+        kind,
+        caption: Some(caption.to_owned()),
+    };
+
+    // Not a picture, nothing, a caption too long: refused, nothing written.
+    for (bytes, caption, says) in [
+        (b"%PDF-1.7 not a photo".to_vec(), "图纸", "JPEG or PNG"),
+        (Vec::new(), "空", "empty"),
+        (
+            picture(8, 8, image::ImageFormat::Png),
+            &"长".repeat(201),
+            "200",
+        ),
+    ] {
+        let e = app
+            .import_photo(input(AttachmentKind::Drawing, caption), bytes)
+            .await
+            .expect_err("refused");
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert!(e.message.contains(says), "{}", e.message);
+    }
+    let screen = app
+        .order_detail(&orders[0].to_string())
+        .await
+        .expect("screen");
+    assert!(screen.photos.is_empty(), "nothing was written");
+
+    // A phone-sized JPEG goes as it is; a 3000×2000 PNG is sent as a 2560×1707 JPEG and
+    // its original stays here.
+    let small = picture(640, 480, image::ImageFormat::Jpeg);
+    let s = app
+        .import_photo(
+            input(AttachmentKind::Nameplate, " 电机铭牌 "),
+            small.clone(),
+        )
+        .await
+        .expect("imported");
+    let first = s.photos.first().expect("listed").clone();
+    assert_eq!(first.caption.as_deref(), Some("电机铭牌"));
+    assert_eq!(first.kind, Some(AttachmentKind::Nameplate));
+    assert_eq!((first.width, first.height), (Some(640), Some(480)));
+    assert_eq!(first.original_sha256, None);
+    assert_eq!(
+        app.photo(first.sha256.clone()).await.expect("here"),
+        small,
+        "kept byte for byte"
+    );
+    let large = picture(3000, 2000, image::ImageFormat::Png);
+    let s = app
+        .import_photo(input(AttachmentKind::Site, "现场全景"), large.clone())
+        .await
+        .expect("imported");
+    let second = s
+        .photos
+        .iter()
+        .find(|p| p.caption.as_deref() == Some("现场全景"))
+        .expect("listed")
+        .clone();
+    assert_eq!((second.width, second.height), (Some(2560), Some(1706)));
+    assert_eq!(second.mime.as_deref(), Some("image/jpeg"));
+    let sent = app.photo(second.sha256.clone()).await.expect("here");
+    assert!(sent.len() < large.len() && sent.starts_with(&[0xFF, 0xD8]));
+    let original = second
+        .original_sha256
+        .clone()
+        .expect("the original is named");
+    assert_eq!(app.photo(original).await.expect("kept here"), large);
+    let thumb = app
+        .photo_thumbnail(second.sha256.clone())
+        .await
+        .expect("thumbnail");
+    let t = image::load_from_memory(&thumb).expect("a picture");
+    assert_eq!((t.width(), t.height()), (320, 213));
+
+    // Back online: both records and the bytes sent are on the server, the same bytes.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the photos on the server", || {
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            rows.iter()
+                .filter(|(e, _)| *e == Entity::Attachment)
+                .count()
+                == 2
+        })
+    })
+    .await;
+    let storage = server.storage();
+    let (office, _) = storage
+        .user_by_username("dispatch")
+        .expect("reads")
+        .expect("the dispatcher");
+    for (sha, want) in [(&first.sha256, &small), (&second.sha256, &sent)] {
+        let mut on_server = None;
+        until("the photo's bytes on the server", || {
+            on_server = storage.blob(sha, &office, true).ok().flatten();
+            on_server.is_some()
+        })
+        .await;
+        assert_eq!(on_server.as_ref(), Some(want), "byte-identical");
+    }
+    app.shut_down().await;
+}

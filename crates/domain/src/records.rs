@@ -399,6 +399,10 @@ pub struct Milestone {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AttachmentKind {
+    /// 现场
+    Site,
+    /// 铭牌
+    Nameplate,
     Before,
     After,
     Evidence,
@@ -424,6 +428,63 @@ pub struct Attachment {
     pub caption: Option<String>,
     #[serde(default)]
     pub voids: Option<Uuid>,
+    /// The picture's size in pixels, as sent.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+    /// A photo too large to send is sent resized (`photo_send_size`); its original stays
+    /// on the laptop that took it, under this hash.
+    #[serde(default)]
+    pub original_sha256: Option<String>,
+}
+
+/// The largest photo file an engineer can import (a 12 MP JPEG is 3–8 MB; a 50 MP RAW-like
+/// PNG is not a site photo).
+pub const MAX_PHOTO_BYTES: usize = 40 * 1024 * 1024;
+/// Photos are sent home at most this many pixels on their long edge…
+pub const SEND_EDGE: u32 = 2560;
+/// …and at most this many bytes; a larger one is sent resized, its original kept.
+pub const SEND_BYTES: usize = 4 * 1024 * 1024;
+/// The longest photo caption, in characters.
+pub const MAX_CAPTION_CHARS: usize = 200;
+
+/// The size a photo of `width`×`height` pixels in `bytes` is sent at: `None` to send the
+/// file as it is, or the width and height to resize it to (long edge [`SEND_EDGE`],
+/// proportions kept).
+pub fn photo_send_size(width: u32, height: u32, bytes: usize) -> Option<(u32, u32)> {
+    let long = width.max(height);
+    if long <= SEND_EDGE && bytes <= SEND_BYTES {
+        return None;
+    }
+    let edge = long.min(SEND_EDGE);
+    let scale = |side: u32| {
+        let scaled = u64::from(side) * u64::from(edge) / u64::from(long.max(1));
+        u32::try_from(scaled).unwrap_or(edge).max(1)
+    };
+    Some((scale(width), scale(height)))
+}
+
+impl Attachment {
+    /// A photo record as stored: hashes that are hashes, a caption of at most
+    /// [`MAX_CAPTION_CHARS`].
+    pub fn validate(&self) -> Result<(), DomainError> {
+        crate::signature::check_sha256(&self.sha256)?;
+        if let Some(original) = &self.original_sha256 {
+            crate::signature::check_sha256(original)?;
+        }
+        if self
+            .caption
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > MAX_CAPTION_CHARS)
+        {
+            return Err(DomainError::Invalid {
+                field: "caption",
+                message: format!("a caption has at most {MAX_CAPTION_CHARS} characters"),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// 工作态度.
@@ -891,6 +952,16 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_is_sent_as_it_is_unless_it_is_too_large_then_resized_in_proportion() {
+        assert_eq!(photo_send_size(1920, 1080, 600_000), None);
+        assert_eq!(photo_send_size(4000, 3000, 5_000_000), Some((2560, 1920)));
+        assert_eq!(photo_send_size(3000, 4000, 5_000_000), Some((1920, 2560)));
+        // Small in pixels but a huge file (an uncompressed PNG): sent recompressed.
+        assert_eq!(photo_send_size(2000, 1000, 9_000_000), Some((2000, 1000)));
+        assert_eq!(photo_send_size(100_000, 1, 5_000_000), Some((2560, 1)));
+    }
+
+    #[test]
     fn a_corrected_record_no_longer_stands_and_its_correction_does() {
         let photo = |n: u128, voids: Option<u128>| Attachment {
             id: Uuid::from_u128(n),
@@ -901,6 +972,9 @@ mod tests {
             size: None,
             caption: None,
             voids: voids.map(Uuid::from_u128),
+            width: None,
+            height: None,
+            original_sha256: None,
         };
         let all = [
             photo(1, None),

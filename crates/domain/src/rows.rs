@@ -103,9 +103,7 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         }
         Entity::Milestone => readable::<r::Milestone>(row, "milestone"),
         Entity::Signature => typed::<signature::Signature>(row, "signature")?.validate(),
-        Entity::Attachment => {
-            signature::check_sha256(&typed::<r::Attachment>(row, "attachment")?.sha256)
-        }
+        Entity::Attachment => typed::<r::Attachment>(row, "attachment")?.validate(),
         Entity::Satisfaction => readable::<r::Satisfaction>(row, "satisfaction"),
         Entity::FollowUp => readable::<r::FollowUp>(row, "follow-up"),
         Entity::Training => readable::<r::Training>(row, "training"),

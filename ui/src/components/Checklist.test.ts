@@ -91,6 +91,22 @@ describe("the checklist", () => {
     expect(within(item("insulation")).getByTestId("checklist-failed").textContent).toBe("Measured 0.3 is outside the limits (≥ 0.5 MΩ)");
   });
 
+  it("answers a photo item with one of the order's photos, and says to import one when there is none", async () => {
+    const photoItem = row("photo", "完工照片", { kind: "photo_required" });
+    const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
+    const view = render(Checklist, { props: { orderId: ORDER, rows: [photoItem], editable: true, onAnswer } });
+    expect(item("photo").textContent).toContain("需拍照");
+    view.unmount();
+    const sha = "a".repeat(64);
+    const photos = [{
+      id: "p1", work_order_id: ORDER, sha256: sha, kind: "after" as const, mime: "image/jpeg", size: 1000, caption: "完工全景",
+      voids: null, width: 800, height: 600, original_sha256: null,
+    }];
+    render(Checklist, { props: { orderId: ORDER, rows: [photoItem], editable: true, photos, onAnswer } });
+    await fireEvent.change(within(item("photo")).getByTestId("checklist-photo"), { target: { value: sha } });
+    expect(onAnswer).toHaveBeenCalledWith({ order_id: ORDER, item_id: "item-photo", answer: { type: "photo", value: sha }, note: null });
+  });
+
   it("is read-only once the order is finished", () => {
     render(Checklist, { props: { orderId: ORDER, rows: [ppe, insulation], editable: false, onAnswer: vi.fn() } });
     for (const b of screen.getAllByRole("button")) expect((b as HTMLButtonElement).disabled).toBe(true);

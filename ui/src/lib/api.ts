@@ -14,6 +14,7 @@ import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { PartInput } from "./bindings/PartInput";
+import type { PhotoInput } from "./bindings/PhotoInput";
 import type { PrintedDocument } from "./bindings/PrintedDocument";
 import type { SavedDocument } from "./bindings/SavedDocument";
 import type { SessionInfo } from "./bindings/SessionInfo";
@@ -34,9 +35,13 @@ export function asUiError(e: unknown): UiError {
   return { code: "unknown", message: e instanceof Error ? e.message : String(e) };
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(
+  command: string,
+  args?: Record<string, unknown> | Uint8Array,
+  options?: { headers: Record<string, string> },
+): Promise<T> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<T>(command, args, options);
   } catch (e) {
     throw asUiError(e);
   }
@@ -63,6 +68,12 @@ export const api = {
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
+  /** The file goes as raw bytes (a 12 MP photo is megabytes, not a JSON array). */
+  importPhoto: (input: PhotoInput, bytes: Uint8Array) =>
+    call<OrderScreen>("import_photo", bytes, {
+      headers: { "onsite-photo": encodeURIComponent(JSON.stringify(input)) },
+    }),
+  photoThumbnail: (sha256: string) => call<ArrayBuffer>("photo_thumbnail", { sha256 }),
   documentPdf: (id: string, document: PrintedDocument, language: Language) =>
     call<ArrayBuffer>("document_pdf", { id, document, language }),
   saveDocument: (id: string, document: PrintedDocument, language: Language) =>

@@ -4,4 +4,13 @@ import type { AttachmentKind } from "./AttachmentKind";
 /**
  * 照片/附件: content-addressed and immutable. Append-only.
  */
-export type Attachment = { id: string, work_order_id: string, sha256: string, kind: AttachmentKind | null, mime: string | null, size: number | null, caption: string | null, voids: string | null, };
+export type Attachment = { id: string, work_order_id: string, sha256: string, kind: AttachmentKind | null, mime: string | null, size: number | null, caption: string | null, voids: string | null, 
+/**
+ * The picture's size in pixels, as sent.
+ */
+width: number | null, height: number | null, 
+/**
+ * A photo too large to send is sent resized (`photo_send_size`); its original stays
+ * on the laptop that took it, under this hash.
+ */
+original_sha256: string | null, };

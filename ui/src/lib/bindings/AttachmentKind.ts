@@ -3,4 +3,4 @@
 /**
  * What an attachment shows.
  */
-export type AttachmentKind = "before" | "after" | "evidence" | "drawing" | "other";
+export type AttachmentKind = "site" | "nameplate" | "before" | "after" | "evidence" | "drawing" | "other";

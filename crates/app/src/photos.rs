@@ -1,0 +1,204 @@
+//! Photos imported on site: a picture file chosen on the laptop (site, nameplate, drawing
+//! …) with a caption. It is on disk before the screen says so, sent home with the next
+//! sync; one too large to send (`records::photo_send_size`) is sent resized to JPEG while
+//! its original stays on this laptop. Thumbnails for the order screen are made from the
+//! kept bytes and held in memory.
+
+use std::io::Cursor;
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use onsite_domain::protocol::Entity;
+use onsite_domain::records::{self, Attachment, AttachmentKind, MAX_PHOTO_BYTES};
+use serde::Deserialize;
+use ts_rs::TS;
+use uuid::Uuid;
+
+use crate::orders::{OrderScreen, order_id, trimmed};
+use crate::{App, AppError, ErrorCode};
+
+/// A photo to import; its bytes come beside it (the window sends the file as raw bytes).
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct PhotoInput {
+    pub order_id: String,
+    pub kind: AttachmentKind,
+    pub caption: Option<String>,
+}
+
+/// A thumbnail's long edge, in pixels.
+pub const THUMBNAIL_EDGE: u32 = 320;
+/// Thumbnails held in memory (about 20 KB each).
+const THUMBNAILS_KEPT: usize = 500;
+
+/// The picture as it will be sent: its bytes, type and size in pixels.
+struct Sent {
+    bytes: Vec<u8>,
+    mime: &'static str,
+    width: u32,
+    height: u32,
+}
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::new(ErrorCode::Invalid, message)
+}
+
+/// Reads the picture's type and size without decoding it; JPEG and PNG only.
+fn inspect(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), AppError> {
+    let not_a_photo = || invalid("this file is not a JPEG or PNG picture: choose a photo");
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| not_a_photo())?;
+    let format = reader
+        .format()
+        .filter(|f| matches!(f, ImageFormat::Jpeg | ImageFormat::Png))
+        .ok_or_else(not_a_photo)?;
+    let (w, h) = reader.into_dimensions().map_err(|_| not_a_photo())?;
+    Ok((format, w, h))
+}
+
+/// Decodes a picture upright (a phone's EXIF orientation applied).
+fn decode(bytes: &[u8], format: ImageFormat) -> Result<DynamicImage, AppError> {
+    let broken = |e: image::ImageError| invalid(format!("the picture cannot be read ({e})"));
+    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_decoder()
+        .map_err(broken)?;
+    let orientation = decoder.orientation().map_err(broken)?;
+    let mut picture = DynamicImage::from_decoder(decoder).map_err(broken)?;
+    picture.apply_orientation(orientation);
+    Ok(picture)
+}
+
+fn jpeg(picture: &DynamicImage, quality: u8) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&picture.to_rgb8())
+        .map_err(|e| invalid(format!("the picture cannot be converted ({e})")))?;
+    Ok(out)
+}
+
+/// What is sent for `bytes`: the file itself when small enough, else a resized JPEG.
+fn to_send(bytes: &[u8]) -> Result<Option<Sent>, AppError> {
+    let (format, width, height) = inspect(bytes)?;
+    let Some(_) = records::photo_send_size(width, height, bytes.len()) else {
+        return Ok(None);
+    };
+    let picture = decode(bytes, format)?;
+    let (w, h) = records::photo_send_size(picture.width(), picture.height(), usize::MAX)
+        .unwrap_or((picture.width(), picture.height()));
+    let resized = picture.thumbnail_exact(w, h);
+    Ok(Some(Sent {
+        bytes: jpeg(&resized, 85)?,
+        mime: "image/jpeg",
+        width: w,
+        height: h,
+    }))
+}
+
+impl App {
+    /// Imports a photo for an order: checked to be a picture (≤ 40 MB), its original kept
+    /// here, a resized copy made when it is too large to send, the record appended — all
+    /// on disk before this returns.
+    pub async fn import_photo(
+        &self,
+        input: PhotoInput,
+        bytes: Vec<u8>,
+    ) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        if bytes.is_empty() {
+            return Err(invalid("the file is empty: choose the photo again"));
+        }
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return Err(invalid(format!(
+                "the file is {:.1} MB; a photo can be at most {} MB",
+                bytes.len() as f64 / 1_048_576.0,
+                MAX_PHOTO_BYTES / 1_048_576
+            )));
+        }
+        let caption = trimmed(input.caption);
+        if caption
+            .as_deref()
+            .is_some_and(|c| c.chars().count() > records::MAX_CAPTION_CHARS)
+        {
+            return Err(invalid(format!(
+                "a caption has at most {} characters",
+                records::MAX_CAPTION_CHARS
+            )));
+        }
+        let (bytes, sent) = tokio::task::spawn_blocking(move || {
+            let sent = to_send(&bytes)?;
+            Ok::<_, AppError>((bytes, sent))
+        })
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Storage, format!("importing the photo: {e}")))??;
+        let kind = input.kind;
+        self.write_and_show(order, move |s| {
+            let original = s.put_blob(&bytes)?;
+            let (sha256, mime, size, width, height, kept) = match sent {
+                Some(sent) => (
+                    s.put_blob(&sent.bytes)?,
+                    Some(sent.mime.to_owned()),
+                    sent.bytes.len(),
+                    Some(sent.width),
+                    Some(sent.height),
+                    Some(original),
+                ),
+                None => {
+                    let (format, w, h) = inspect(&bytes)?;
+                    (
+                        original,
+                        Some(format.to_mime_type().to_owned()),
+                        bytes.len(),
+                        Some(w),
+                        Some(h),
+                        None,
+                    )
+                }
+            };
+            let photo = Attachment {
+                id: Uuid::now_v7(),
+                work_order_id: order,
+                sha256,
+                kind: Some(kind),
+                mime,
+                size: u64::try_from(size).ok(),
+                caption,
+                voids: None,
+                width,
+                height,
+                original_sha256: kept,
+            };
+            s.append(Entity::Attachment, &photo, chrono::Utc::now())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A small JPEG of a photo (long edge [`THUMBNAIL_EDGE`]) for the order screen, made
+    /// from its bytes here (or fetched from the server) and then held in memory.
+    pub async fn photo_thumbnail(&self, sha256: String) -> Result<Vec<u8>, AppError> {
+        if let Some(kept) = self
+            .thumbnails
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&sha256).cloned())
+        {
+            return Ok(kept);
+        }
+        let bytes = self.photo(sha256.clone()).await?;
+        let small = tokio::task::spawn_blocking(move || {
+            let (format, _, _) = inspect(&bytes)?;
+            let picture = decode(&bytes, format)?;
+            jpeg(&picture.thumbnail(THUMBNAIL_EDGE, THUMBNAIL_EDGE), 80)
+        })
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Storage, format!("making a thumbnail: {e}")))??;
+        if let Ok(mut kept) = self.thumbnails.lock() {
+            if kept.len() >= THUMBNAILS_KEPT {
+                kept.clear();
+            }
+            kept.insert(sha256, small.clone());
+        }
+        Ok(small)
+    }
+}
