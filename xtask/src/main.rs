@@ -646,6 +646,8 @@ fn bench(extra: &[String]) -> Result<()> {
         "--bench",
         "receipt",
     ]))?;
+    // The order screen's use cases with 10,000 orders on the laptop.
+    run(cargo().args(["bench", "--locked", "-p", "onsite-app", "--bench", "screen"]))?;
     // The sync benchmark runs the real server binary's code in-process, over loopback.
     run(cargo().args(["bench", "--locked", "-p", "onsite-tests", "--bench", "sync"]))
 }
