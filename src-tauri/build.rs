@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "write_log",
     "record_time",
     "record_expense",
+    "acknowledge_problems",
     "photo",
     "import_photo",
     "photo_thumbnail",

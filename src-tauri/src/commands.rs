@@ -142,6 +142,14 @@ pub async fn photo(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Re
     app.photo(sha256).await.map(tauri::ipc::Response::new)
 }
 
+#[tauri::command]
+pub async fn acknowledge_problems(
+    app: State<'_, App>,
+    id: String,
+) -> Result<OrderScreen, AppError> {
+    app.acknowledge_problems(&id).await
+}
+
 /// The photo's file as the raw body, its `PhotoInput` as JSON in the `onsite-photo` header
 /// (percent-encoded: headers are ASCII).
 #[tauri::command]

@@ -81,6 +81,7 @@ pub fn run() {
             commands::write_log,
             commands::record_time,
             commands::record_expense,
+            commands::acknowledge_problems,
             commands::photo,
             commands::import_photo,
             commands::photo_thumbnail,

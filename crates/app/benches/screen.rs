@@ -156,7 +156,11 @@ fn main() {
         );
 
         // The orders worked on: spread over the store, each brought to 诊断中 first.
-        let picked: Vec<Uuid> = ids.iter().step_by((ids.len() / 20).max(1)).copied().collect();
+        let picked: Vec<Uuid> = ids
+            .iter()
+            .step_by((ids.len() / 20).max(1))
+            .copied()
+            .collect();
         for id in &picked {
             for to in [
                 Status::Accepted,

@@ -42,6 +42,9 @@ pub struct SyncStatus {
     /// How far this laptop's clock runs ahead of the server's (negative: behind), when it
     /// is far enough off to tell the engineer (`hlc::clock_warning`).
     pub clock_ahead_ms: Option<i64>,
+    /// Changes the server did not apply that the engineer has not read yet (each order
+    /// shows its own, in words).
+    pub problems: u32,
 }
 
 /// What the app tells the window without being asked. The shell sends it as an event; a
@@ -265,6 +268,7 @@ impl App {
                 state,
                 last_synced_at: None,
                 clock_ahead_ms: None,
+                problems: 0,
             },
         }
     }
@@ -311,15 +315,21 @@ async fn with_shared<T: Send + 'static>(
 
 /// The sync bar's content for `state`.
 async fn status_of(store: &SharedStore, state: SyncState) -> SyncStatus {
-    let (last_synced_at, clock_ahead_ms) = with_shared(Arc::clone(store), |s| {
+    let (last_synced_at, clock_ahead_ms, problems) = with_shared(Arc::clone(store), |s| {
         let last = onsite_sync_client::last_synced_at(s).map_err(AppError::from)?;
-        Ok((last, onsite_domain::hlc::clock_warning(s.clock_offset_ms())))
+        let problems = u32::try_from(s.unseen_outcomes()?).unwrap_or(u32::MAX);
+        Ok((
+            last,
+            onsite_domain::hlc::clock_warning(s.clock_offset_ms()),
+            problems,
+        ))
     })
     .await
-    .unwrap_or((None, None));
+    .unwrap_or((None, None, 0));
     SyncStatus {
         state,
         last_synced_at,
         clock_ahead_ms,
+        problems,
     }
 }

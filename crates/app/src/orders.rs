@@ -7,7 +7,7 @@ use onsite_domain::Status;
 use onsite_domain::authority;
 use onsite_domain::checklist::{self, Answer, ChecklistItem, ItemState};
 use onsite_domain::completion;
-use onsite_domain::protocol::Entity;
+use onsite_domain::protocol::{Entity, OpKind, OpStatus};
 use onsite_domain::records::{
     self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Expense, LogEntry,
     Part, PartUsage, TimeEntry,
@@ -61,6 +61,26 @@ pub struct OrderScreen {
     /// Whether charging this order needs a cause (in warranty: user damage or force
     /// majeure); out of warranty the work is charged anyway.
     pub charge_cause_applies: bool,
+    /// What the server did not apply of this order's changes (a conflict, a refusal, a
+    /// change set aside), newest first: shown in words until the engineer has read them.
+    pub problems: Vec<Problem>,
+}
+
+/// A change of the engineer's the server did not apply, as the screen tells it.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct Problem {
+    pub op_id: Uuid,
+    /// `conflict`, `rejected` or `quarantined`.
+    pub status: OpStatus,
+    pub entity: Entity,
+    pub kind: OpKind,
+    /// The step asked for, when the change was a step of the order.
+    pub to: Option<Status>,
+    /// The server's words.
+    pub reason: Option<String>,
+    pub decided_at: DateTime<Utc>,
+    /// The engineer has read it (知道了).
+    pub seen: bool,
 }
 
 /// The engineer's diagnosis of an order: what is wrong and why (故障原因), and, for
@@ -145,10 +165,24 @@ pub(crate) fn load_screen(s: &Store, id: Uuid) -> Result<OrderScreen, AppError> 
     ids.sort();
     ids.dedup();
     let parts = s.parts(&ids)?;
-    Ok(screen(detail, parts))
+    let problems = s
+        .outcomes_of_order(id)?
+        .into_iter()
+        .map(|(o, seen)| Problem {
+            op_id: o.op.op_id,
+            status: o.status,
+            entity: o.op.entity,
+            kind: o.op.kind,
+            to: o.op.transition.map(|t| t.to),
+            reason: o.reason,
+            decided_at: o.decided_at,
+            seen,
+        })
+        .collect();
+    Ok(screen(detail, parts, problems))
 }
 
-fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
+fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>, problems: Vec<Problem>) -> OrderScreen {
     let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
     let photos = records::standing(detail.attachments.iter().cloned());
     let checklist_blockers = completion::checklist_blockers(&detail.checklist);
@@ -213,6 +247,7 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>) -> OrderScreen {
         can_use_parts,
         can_diagnose,
         charge_cause_applies,
+        problems,
     }
 }
 
@@ -405,6 +440,20 @@ impl App {
                 Ok(())
             })
         .await
+    }
+
+    /// The engineer has read what the server did not apply on this order (知道了): the
+    /// sync bar stops counting it; the order keeps showing it, greyed.
+    pub async fn acknowledge_problems(&self, id: &str) -> Result<OrderScreen, AppError> {
+        let order = order_id(id)?;
+        let shown = self
+            .with_store(move |s| {
+                s.mark_outcomes_seen(order)?;
+                load_screen(s, order)
+            })
+            .await?;
+        self.local_write().await;
+        Ok(shown)
     }
 
     /// Appends `record` under `order` and answers with the order's screen.

@@ -1012,3 +1012,66 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
     }
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_the_dispatcher_overtook_is_shown_on_the_order_and_counted_until_read() {
+    use onsite_domain::protocol::OpStatus;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 2);
+    let app = synced_then_offline(&dir, &mut server).await;
+    let id = orders[0];
+    app.transition_order(step(id, Status::Accepted))
+        .await
+        .expect("accepted offline");
+    // Meanwhile the office cancels the order.
+    server
+        .storage()
+        .admin_transition(
+            id,
+            Status::Cancelled,
+            onsite_domain::Role::Dispatcher,
+            chrono::Utc::now(),
+        )
+        .expect("cancelled by the dispatcher");
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let screen = loop {
+        let s = app.order_detail(&id.to_string()).await.expect("the screen");
+        if !s.problems.is_empty() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the refused step never showed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let problem = &screen.problems[0];
+    assert_eq!(problem.status, OpStatus::Conflict);
+    assert_eq!(problem.to, Some(Status::Accepted));
+    assert!(!problem.seen);
+    assert_eq!(
+        screen.detail.order.status,
+        Status::Cancelled,
+        "the office's step stands"
+    );
+    assert_eq!(
+        app.sync_status().await.problems,
+        1,
+        "the sync bar counts it"
+    );
+    let other = app
+        .order_detail(&orders[1].to_string())
+        .await
+        .expect("another order");
+    assert!(
+        other.problems.is_empty(),
+        "only the order it belongs to shows it"
+    );
+
+    let read = app
+        .acknowledge_problems(&id.to_string())
+        .await
+        .expect("marked read");
+    assert!(read.problems.iter().all(|p| p.seen), "still shown, as read");
+    assert_eq!(app.sync_status().await.problems, 0);
+    app.shut_down().await;
+}

@@ -666,10 +666,61 @@ impl Store {
 
     /// Operations the server did not apply, newest first.
     pub fn outcomes(&self) -> Result<Vec<OpOutcome>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT op, status, reason, decided_at FROM op_outcome ORDER BY decided_at DESC, op_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
+        self.outcomes_where("1 = 1", &[])
+    }
+
+    /// The operations on `order` or on a record under it that the server did not apply,
+    /// newest first, with whether the engineer has seen them.
+    pub fn outcomes_of_order(&self, order: uuid::Uuid) -> Result<Vec<(OpOutcome, bool)>> {
+        let id = order.to_string();
+        let seen: std::collections::HashSet<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT op_id FROM op_outcome WHERE seen = 1 AND (record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1))",
+            )?
+            .query_map(params![id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(self
+            .outcomes_where(
+                "record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1)",
+                &[&id],
+            )?
+            .into_iter()
+            .map(|o| {
+                let seen = seen.contains(&o.op.op_id.to_string());
+                (o, seen)
+            })
+            .collect())
+    }
+
+    /// How many of the operations the server did not apply the engineer has not seen yet.
+    pub fn unseen_outcomes(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM op_outcome WHERE seen = 0", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The engineer has read what happened to `order`'s operations.
+    pub fn mark_outcomes_seen(&mut self, order: uuid::Uuid) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE op_outcome SET seen = 1 WHERE record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1)",
+            )?
+            .execute(params![order.to_string()])?;
+        Ok(())
+    }
+
+    fn outcomes_where(
+        &self,
+        filter: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<OpOutcome>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT op, status, reason, decided_at FROM op_outcome WHERE {filter} ORDER BY decided_at DESC, op_id"
+        ))?;
+        let rows = stmt.query_map(args, |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,

@@ -67,6 +67,7 @@ export const api = {
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
+  acknowledgeProblems: (id: string) => call<OrderScreen>("acknowledge_problems", { id }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   /** The file goes as raw bytes (a 12 MP photo is megabytes, not a JSON array). */
   importPhoto: (input: PhotoInput, bytes: Uint8Array) =>

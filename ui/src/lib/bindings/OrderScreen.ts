@@ -6,6 +6,7 @@ import type { ChecklistRow } from "./ChecklistRow";
 import type { Expense } from "./Expense";
 import type { LogEntry } from "./LogEntry";
 import type { PartRow } from "./PartRow";
+import type { Problem } from "./Problem";
 import type { Status } from "./Status";
 import type { TimeEntry } from "./TimeEntry";
 import type { WorkOrderDetail } from "./WorkOrderDetail";
@@ -66,4 +67,9 @@ can_diagnose: boolean,
  * Whether charging this order needs a cause (in warranty: user damage or force
  * majeure); out of warranty the work is charged anyway.
  */
-charge_cause_applies: boolean, };
+charge_cause_applies: boolean, 
+/**
+ * What the server did not apply of this order's changes (a conflict, a refusal, a
+ * change set aside), newest first: shown in words until the engineer has read them.
+ */
+problems: Array<Problem>, };

@@ -13,4 +13,9 @@ last_synced_at: string | null,
  * How far this laptop's clock runs ahead of the server's (negative: behind), when it
  * is far enough off to tell the engineer (`hlc::clock_warning`).
  */
-clock_ahead_ms: number | null, };
+clock_ahead_ms: number | null, 
+/**
+ * Changes the server did not apply that the engineer has not read yet (each order
+ * shows its own, in words).
+ */
+problems: number, };
