@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "write_log",
     "record_time",
     "record_expense",
+    "record_milestone",
+    "record_training",
     "acknowledge_problems",
     "photo",
     "import_photo",

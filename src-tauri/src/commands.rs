@@ -5,6 +5,7 @@
 //! `api.ts`; a test checks that all four agree.
 
 use onsite_app::documents::SavedDocument;
+use onsite_app::milestones::{MilestoneInput, TrainingInput};
 use onsite_app::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
@@ -140,6 +141,22 @@ pub async fn record_expense(
 #[tauri::command]
 pub async fn photo(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Response, AppError> {
     app.photo(sha256).await.map(tauri::ipc::Response::new)
+}
+
+#[tauri::command]
+pub async fn record_milestone(
+    app: State<'_, App>,
+    input: MilestoneInput,
+) -> Result<OrderScreen, AppError> {
+    app.record_milestone(input).await
+}
+
+#[tauri::command]
+pub async fn record_training(
+    app: State<'_, App>,
+    input: TrainingInput,
+) -> Result<OrderScreen, AppError> {
+    app.record_training(input).await
 }
 
 #[tauri::command]

@@ -81,6 +81,8 @@ pub fn run() {
             commands::write_log,
             commands::record_time,
             commands::record_expense,
+            commands::record_milestone,
+            commands::record_training,
             commands::acknowledge_problems,
             commands::photo,
             commands::import_photo,

@@ -12,6 +12,7 @@ use ts_rs::{Config, TS, TypeVisitor};
 use crate::SyncStatus;
 use crate::documents::SavedDocument;
 use crate::error::AppError;
+use crate::milestones::{MilestoneInput, TrainingInput};
 use crate::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
@@ -41,6 +42,8 @@ macro_rules! ipc_types {
             PartCancel,
             LogInput,
             PhotoInput,
+            MilestoneInput,
+            TrainingInput,
             TimeInput,
             ExpenseInput,
             onsite_store::VanStockLine,

@@ -10,12 +10,14 @@
 //! - [`orders`]: the order list, search, the order screen and its steps;
 //! - [`documents`]: printed documents and photos;
 //! - [`photos`]: importing photos, their thumbnails;
+//! - [`milestones`]: milestones with their witness, training given;
 //! - [`bindings`]: the TypeScript types of all of it, generated into `ui/src/lib/bindings`;
 //! - [`error`]: the one error every use case returns, with a code the UI translates.
 
 pub mod bindings;
 pub mod documents;
 pub mod error;
+pub mod milestones;
 pub mod orders;
 pub mod parts;
 pub mod photos;

@@ -10,7 +10,7 @@ use onsite_domain::completion;
 use onsite_domain::protocol::{Entity, OpKind, OpStatus};
 use onsite_domain::records::{
     self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Expense, LogEntry,
-    Part, PartUsage, TimeEntry,
+    Milestone, Part, PartUsage, TimeEntry, Training,
 };
 use onsite_domain::work_order::{self, ChargeCause, Role};
 use onsite_store::{Page, Store, WorkOrderDetail, WorkOrderSummary};
@@ -54,6 +54,10 @@ pub struct OrderScreen {
     pub expenses: Vec<Expense>,
     /// The daily work log that stands, newest day first.
     pub log: Vec<LogEntry>,
+    /// Milestones reached, newest first.
+    pub milestones: Vec<Milestone>,
+    /// Training given, newest first.
+    pub trainings: Vec<Training>,
     /// Whether the engineer may still add or cancel parts (the authority table).
     pub can_use_parts: bool,
     /// Whether the engineer may still write the diagnosis (the authority table).
@@ -218,6 +222,10 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>, problems: Vec<Problem>)
     expenses.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
     let mut log = records::standing(detail.log_entries.iter().cloned());
     log.sort_by_key(|e| std::cmp::Reverse((e.day, e.id)));
+    let mut milestones = records::standing(detail.milestones.iter().cloned());
+    milestones.sort_by_key(|m| std::cmp::Reverse((m.reached_at, m.id)));
+    let mut trainings = records::standing(detail.trainings.iter().cloned());
+    trainings.sort_by_key(|t| std::cmp::Reverse((t.held_on, t.id)));
     let can_use_parts = authority::may(
         Role::Engineer,
         Entity::PartUsage,
@@ -244,6 +252,8 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>, problems: Vec<Problem>)
         time_entries,
         expenses,
         log,
+        milestones,
+        trainings,
         can_use_parts,
         can_diagnose,
         charge_cause_applies,

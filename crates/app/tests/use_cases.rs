@@ -1075,3 +1075,75 @@ async fn a_step_the_dispatcher_overtook_is_shown_on_the_order_and_counted_until_
     assert_eq!(app.sync_status().await.problems, 0);
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn milestones_with_a_witness_and_training_given_are_recorded_offline_and_reach_the_server() {
+    use onsite_app::milestones::{MilestoneInput, TrainingInput};
+    use onsite_domain::protocol::Entity;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let app = synced_then_offline(&dir, &mut server).await;
+    let order = orders[0].to_string();
+    let e = app
+        .record_milestone(MilestoneInput {
+            order_id: order.clone(),
+            title: "  ".into(),
+            witness_name: None,
+            photos: vec![],
+        })
+        .await
+        .expect_err("a milestone is named");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let e = app
+        .record_milestone(MilestoneInput {
+            order_id: order.clone(),
+            title: "送电成功".into(),
+            witness_name: None,
+            photos: vec!["not a hash".into()],
+        })
+        .await
+        .expect_err("photos are hashes");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let s = app
+        .record_milestone(MilestoneInput {
+            order_id: order.clone(),
+            title: " 送电成功 ".into(),
+            witness_name: Some(" 李明 ".into()),
+            photos: vec![],
+        })
+        .await
+        .expect("recorded");
+    assert_eq!(s.milestones[0].title, "送电成功");
+    assert_eq!(s.milestones[0].witness_name.as_deref(), Some("李明"));
+    let e = app
+        .record_training(TrainingInput {
+            order_id: order.clone(),
+            material: "变频器参数设置".into(),
+            attendees: " ，、 ".into(),
+            evaluation: None,
+        })
+        .await
+        .expect_err("someone was trained");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    let s = app
+        .record_training(TrainingInput {
+            order_id: order.clone(),
+            material: "变频器参数设置".into(),
+            attendees: "张三，李四\n王五".into(),
+            evaluation: Some("能独立完成点检".into()),
+        })
+        .await
+        .expect("recorded");
+    assert_eq!(s.trainings[0].attendees, ["张三", "李四", "王五"]);
+
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the milestone and the training on the server", || {
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            rows.iter().any(|(e, _)| *e == Entity::Milestone)
+                && rows.iter().any(|(e, _)| *e == Entity::Training)
+        })
+    })
+    .await;
+    app.shut_down().await;
+}

@@ -394,6 +394,38 @@ pub struct Milestone {
     pub voids: Option<Uuid>,
 }
 
+impl Milestone {
+    /// A milestone 里程碑 names what was reached; its witness and photos are optional (a
+    /// witness's name at most 100 characters, at most 20 photos, each a SHA-256).
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.title.trim().is_empty() {
+            return Err(DomainError::Invalid {
+                field: "title",
+                message: "say which milestone was reached".into(),
+            });
+        }
+        if self
+            .witness_name
+            .as_deref()
+            .is_some_and(|w| w.chars().count() > 100)
+        {
+            return Err(DomainError::Invalid {
+                field: "witness_name",
+                message: "a witness's name has at most 100 characters".into(),
+            });
+        }
+        if self.photos.len() > 20 {
+            return Err(DomainError::Invalid {
+                field: "photos",
+                message: "at most 20 photos prove a milestone".into(),
+            });
+        }
+        self.photos
+            .iter()
+            .try_for_each(|p| crate::signature::check_sha256(p))
+    }
+}
+
 /// What an attachment shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -622,6 +654,36 @@ pub struct Training {
     pub held_on: NaiveDate,
     #[serde(default)]
     pub voids: Option<Uuid>,
+}
+
+impl Training {
+    /// Training 培训 given on site: what was taught, to whom (1–50 attendees, each named),
+    /// and how it went.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.material.trim().is_empty() {
+            return Err(DomainError::Invalid {
+                field: "material",
+                message: "say what the training covered".into(),
+            });
+        }
+        if self.attendees.is_empty() || self.attendees.len() > 50 {
+            return Err(DomainError::Invalid {
+                field: "attendees",
+                message: "name the 1 to 50 people trained".into(),
+            });
+        }
+        if self
+            .attendees
+            .iter()
+            .any(|a| a.trim().is_empty() || a.chars().count() > 100)
+        {
+            return Err(DomainError::Invalid {
+                field: "attendees",
+                message: "each attendee needs a name of at most 100 characters".into(),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The service company (服务单位) as printed at the top of every document: reference data

@@ -101,12 +101,12 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
             }
             Ok(())
         }
-        Entity::Milestone => readable::<r::Milestone>(row, "milestone"),
+        Entity::Milestone => typed::<r::Milestone>(row, "milestone")?.validate(),
         Entity::Signature => typed::<signature::Signature>(row, "signature")?.validate(),
         Entity::Attachment => typed::<r::Attachment>(row, "attachment")?.validate(),
         Entity::Satisfaction => readable::<r::Satisfaction>(row, "satisfaction"),
         Entity::FollowUp => readable::<r::FollowUp>(row, "follow-up"),
-        Entity::Training => readable::<r::Training>(row, "training"),
+        Entity::Training => typed::<r::Training>(row, "training")?.validate(),
         Entity::Settlement => readable::<fees::Settlement>(row, "settlement"),
         Entity::WarehouseReceipt => readable::<r::WarehouseReceipt>(row, "warehouse receipt"),
         Entity::VanStock => readable::<r::VanStock>(row, "van stock"),

@@ -67,6 +67,8 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     next_statuses: next,
     photos: [],
     problems: [],
+    milestones: [],
+    trainings: [],
     checklist: [],
     checklist_blockers: [],
     can_answer_checklist: true,
@@ -97,7 +99,7 @@ const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}) };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}) };
 
 describe("one work order", () => {
   afterEach(() => {
@@ -192,7 +194,7 @@ describe("one work order", () => {
     expect(checklist.textContent).toContain("点检");
     expect(document.activeElement).toBe(checklist);
     await fireEvent.keyDown(checklist, { key: "End" });
-    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("照片");
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("里程碑/培训");
   });
 
   it("names the checklist items still open, and counts them on the tab", async () => {

@@ -14,7 +14,9 @@ import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { PartInput } from "./bindings/PartInput";
+import type { MilestoneInput } from "./bindings/MilestoneInput";
 import type { PhotoInput } from "./bindings/PhotoInput";
+import type { TrainingInput } from "./bindings/TrainingInput";
 import type { PrintedDocument } from "./bindings/PrintedDocument";
 import type { SavedDocument } from "./bindings/SavedDocument";
 import type { SessionInfo } from "./bindings/SessionInfo";
@@ -67,6 +69,8 @@ export const api = {
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
+  recordMilestone: (input: MilestoneInput) => call<OrderScreen>("record_milestone", { input }),
+  recordTraining: (input: TrainingInput) => call<OrderScreen>("record_training", { input }),
   acknowledgeProblems: (id: string) => call<OrderScreen>("acknowledge_problems", { id }),
   photo: (sha256: string) => call<ArrayBuffer>("photo", { sha256 }),
   /** The file goes as raw bytes (a 12 MP photo is megabytes, not a JSON array). */

@@ -5,10 +5,12 @@ import type { Blocker } from "./Blocker";
 import type { ChecklistRow } from "./ChecklistRow";
 import type { Expense } from "./Expense";
 import type { LogEntry } from "./LogEntry";
+import type { Milestone } from "./Milestone";
 import type { PartRow } from "./PartRow";
 import type { Problem } from "./Problem";
 import type { Status } from "./Status";
 import type { TimeEntry } from "./TimeEntry";
+import type { Training } from "./Training";
 import type { WorkOrderDetail } from "./WorkOrderDetail";
 
 /**
@@ -55,6 +57,14 @@ expenses: Array<Expense>,
  * The daily work log that stands, newest day first.
  */
 log: Array<LogEntry>, 
+/**
+ * Milestones reached, newest first.
+ */
+milestones: Array<Milestone>, 
+/**
+ * Training given, newest first.
+ */
+trainings: Array<Training>, 
 /**
  * Whether the engineer may still add or cancel parts (the authority table).
  */
