@@ -65,6 +65,7 @@ pub struct LoginThrottle {
 #[derive(Debug)]
 pub struct Attempt {
     pair: String,
+    address: String,
     name: String,
 }
 
@@ -118,16 +119,25 @@ impl LoginThrottle {
             e.failures = e.failures.saturating_add(1);
             e.last = now;
         }
-        let [(pair, _), _, (name, _)] = keys;
-        Ok(Attempt { pair, name })
+        let [(pair, _), (address, _), (name, _)] = keys;
+        Ok(Attempt {
+            pair,
+            address,
+            name,
+        })
     }
 
-    /// The attempt was the right password: its name and pair start afresh (the address's
-    /// count stays: one good account does not clear a scan of others).
+    /// The attempt was the right password: its name and pair start afresh, and the
+    /// address's count forgets this one attempt only (a depot's engineers all sign in
+    /// from one address each morning, yet one good account does not clear a scan of
+    /// others).
     pub fn succeeded(&self, attempt: Attempt) {
         let mut entries = self.entries.lock();
         entries.remove(&attempt.pair);
         entries.remove(&attempt.name);
+        if let Some(e) = entries.get_mut(&attempt.address) {
+            e.failures = e.failures.saturating_sub(1);
+        }
     }
 
     /// How many keys are remembered (for tests of the bound).
@@ -170,6 +180,30 @@ mod tests {
                 .expect_err("waits again"),
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn a_depots_engineers_all_sign_in_from_one_address_and_a_scan_is_still_slowed() {
+        let t = LoginThrottle::default();
+        let t0 = Instant::now();
+        for i in 0..200 {
+            let attempt = t
+                .begin_at(&format!("engineer{i}"), ip(4), t0)
+                .unwrap_or_else(|w| panic!("engineer {i} waits {w:?}"));
+            t.succeeded(attempt);
+        }
+        // Successes in between do not hide a scan's failures.
+        let mut failed = 0;
+        for i in 0..100 {
+            if t.begin_at(&format!("guess{i}"), ip(4), t0).is_ok() {
+                failed += 1;
+            }
+            if i % 10 == 0 && i < 25 {
+                let attempt = t.begin_at("wang", ip(4), t0).expect("the real user");
+                t.succeeded(attempt);
+            }
+        }
+        assert_eq!(failed, 30);
     }
 
     #[test]
