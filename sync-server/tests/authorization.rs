@@ -68,6 +68,8 @@ const MATRIX: &[(Method, &str, Who)] = &[
     (Method::Post, "/v1/admin/equipment", Who::Office),
     (Method::Post, "/v1/admin/work-orders", Who::Office),
     (Method::Get, "/v1/admin/work-orders", Who::Office),
+    (Method::Post, "/v1/admin/checklist-templates", Who::Office),
+    (Method::Get, "/v1/admin/checklist-templates", Who::Office),
     (
         Method::Post,
         "/v1/admin/work-orders/{id}/assign",
