@@ -222,6 +222,40 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
         }
     };
     let pf = || ItemKind::PassFail;
+    // The items several kinds of job share, written once.
+    let power_off = || titem("power_off", "确认设备已断电并挂牌上锁", pf(), true);
+    let insulation = || {
+        titem(
+            "insulation",
+            "绝缘电阻测试",
+            measured("MΩ", Some(0.5), None),
+            true,
+        )
+    };
+    let ground = || {
+        titem(
+            "ground",
+            "接地电阻测试",
+            measured("Ω", None, Some(4.0)),
+            true,
+        )
+    };
+    let bearing = || {
+        titem(
+            "temp",
+            "轴承温度测量",
+            measured("℃", None, Some(75.0)),
+            true,
+        )
+    };
+    let vibration = || {
+        titem(
+            "vibration",
+            "振动值测量",
+            measured("mm/s", None, Some(4.5)),
+            true,
+        )
+    };
     vec![
         template(
             1,
@@ -229,19 +263,9 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
             ServiceType::Repair,
             None,
             vec![
-                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
-                titem(
-                    "insulation",
-                    "绝缘电阻测试",
-                    measured("MΩ", Some(0.5), None),
-                    true,
-                ),
-                titem(
-                    "ground",
-                    "接地电阻测试",
-                    measured("Ω", None, Some(4.0)),
-                    true,
-                ),
+                power_off(),
+                insulation(),
+                ground(),
                 titem("voltage", "三相电压检查", pf(), true),
                 titem("terminals", "接线端子紧固检查", pf(), true),
                 titem("alarm", "报警记录导出", ItemKind::Text, false),
@@ -255,25 +279,10 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
             ServiceType::Maintenance,
             None,
             vec![
-                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
-                titem(
-                    "insulation",
-                    "绝缘电阻测试",
-                    measured("MΩ", Some(0.5), None),
-                    true,
-                ),
-                titem(
-                    "temp",
-                    "轴承温度测量",
-                    measured("℃", None, Some(75.0)),
-                    true,
-                ),
-                titem(
-                    "vibration",
-                    "振动值测量",
-                    measured("mm/s", None, Some(4.5)),
-                    true,
-                ),
+                power_off(),
+                insulation(),
+                bearing(),
+                vibration(),
                 titem("filter", "滤网清洁", pf(), true),
                 titem("lube", "润滑油脂补充", pf(), true),
                 titem("fan", "冷却风扇运行检查", pf(), true),
@@ -317,18 +326,8 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
             vec![
                 titem("foundation", "基础水平度检查", pf(), true),
                 titem("wiring", "接线与图纸核对", pf(), true),
-                titem(
-                    "insulation",
-                    "绝缘电阻测试",
-                    measured("MΩ", Some(0.5), None),
-                    true,
-                ),
-                titem(
-                    "ground",
-                    "接地电阻测试",
-                    measured("Ω", None, Some(4.0)),
-                    true,
-                ),
+                insulation(),
+                ground(),
                 titem("no_load", "空载试运行", pf(), true),
                 titem("params", "参数设置记录", ItemKind::Text, true),
                 titem("photo", "安装完工照片", ItemKind::PhotoRequired, false),
@@ -341,18 +340,8 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
             None,
             vec![
                 titem("appearance", "外观及运行环境检查", pf(), true),
-                titem(
-                    "temp",
-                    "轴承温度测量",
-                    measured("℃", None, Some(75.0)),
-                    true,
-                ),
-                titem(
-                    "vibration",
-                    "振动值测量",
-                    measured("mm/s", None, Some(4.5)),
-                    true,
-                ),
+                bearing(),
+                vibration(),
                 titem("noise", "异常声响检查", pf(), true),
                 titem("alarm", "报警记录", ItemKind::Text, false),
             ],
@@ -363,7 +352,7 @@ pub fn checklist_templates() -> Vec<ChecklistTemplate> {
             ServiceType::PartsReplacement,
             None,
             vec![
-                titem("power_off", "确认设备已断电并挂牌上锁", pf(), true),
+                power_off(),
                 titem("old_part", "旧件型号与新件核对", pf(), true),
                 titem("install", "新件安装紧固", pf(), true),
                 titem("trial", "更换后试运行", pf(), true),
