@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "write_log",
     "record_time",
     "record_expense",
+    "cross_check_item",
     "record_milestone",
     "record_training",
     "acknowledge_problems",

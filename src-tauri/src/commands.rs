@@ -7,7 +7,8 @@
 use onsite_app::documents::SavedDocument;
 use onsite_app::milestones::{MilestoneInput, TrainingInput};
 use onsite_app::orders::{
-    ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
+    ArrivalCallInput, CheckInput, ChecklistAnswer, CrossCheckInput, DiagnosisInput, OrderScreen,
+    TransitionInput,
 };
 use onsite_app::parts::{PartCancel, PartInput};
 use onsite_app::photos::PhotoInput;
@@ -141,6 +142,14 @@ pub async fn record_expense(
 #[tauri::command]
 pub async fn photo(app: State<'_, App>, sha256: String) -> Result<tauri::ipc::Response, AppError> {
     app.photo(sha256).await.map(tauri::ipc::Response::new)
+}
+
+#[tauri::command]
+pub async fn cross_check_item(
+    app: State<'_, App>,
+    input: CrossCheckInput,
+) -> Result<OrderScreen, AppError> {
+    app.cross_check_item(input).await
 }
 
 #[tauri::command]

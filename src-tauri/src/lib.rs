@@ -81,6 +81,7 @@ pub fn run() {
             commands::write_log,
             commands::record_time,
             commands::record_expense,
+            commands::cross_check_item,
             commands::record_milestone,
             commands::record_training,
             commands::acknowledge_problems,

@@ -13,6 +13,7 @@ use crate::SyncStatus;
 use crate::documents::SavedDocument;
 use crate::error::AppError;
 use crate::milestones::{MilestoneInput, TrainingInput};
+use crate::orders::CrossCheckInput;
 use crate::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
@@ -42,6 +43,7 @@ macro_rules! ipc_types {
             PartCancel,
             LogInput,
             PhotoInput,
+            CrossCheckInput,
             MilestoneInput,
             TrainingInput,
             TimeInput,

@@ -129,6 +129,15 @@ pub struct PartRow {
 pub struct ChecklistRow {
     pub item: ChecklistItem,
     pub state: ItemState,
+    /// The signed-in engineer may cross-check it now (`ChecklistItem::cross_checkable_by`).
+    pub can_cross_check: bool,
+}
+
+/// A cross-check 交叉检查 of one checklist item by the signed-in engineer.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct CrossCheckInput {
+    pub order_id: String,
+    pub item_id: String,
 }
 
 /// The engineer's answer to one checklist item (自检), saved offline.
@@ -183,10 +192,25 @@ pub(crate) fn load_screen(s: &Store, id: Uuid) -> Result<OrderScreen, AppError> 
             seen,
         })
         .collect();
-    Ok(screen(detail, parts, problems))
+    let viewer = onsite_sync_client::Session::load(s)
+        .ok()
+        .flatten()
+        .map(|session| session.user.id);
+    Ok(screen(detail, parts, problems, viewer))
 }
 
-fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>, problems: Vec<Problem>) -> OrderScreen {
+fn screen(
+    detail: WorkOrderDetail,
+    catalogue: Vec<Part>,
+    problems: Vec<Problem>,
+    viewer: Option<Uuid>,
+) -> OrderScreen {
+    let assignees: Vec<Uuid> = detail
+        .order
+        .assignees
+        .iter()
+        .map(|a| a.engineer_id)
+        .collect();
     let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
     let photos = records::standing(detail.attachments.iter().cloned());
     let checklist_blockers = completion::checklist_blockers(&detail.checklist);
@@ -196,6 +220,7 @@ fn screen(detail: WorkOrderDetail, catalogue: Vec<Part>, problems: Vec<Problem>)
         .into_iter()
         .map(|item| ChecklistRow {
             state: item.state(),
+            can_cross_check: viewer.is_some_and(|v| item.cross_checkable_by(v, &assignees)),
             item,
         })
         .collect();
@@ -349,6 +374,9 @@ impl App {
             "answered_at".into(),
             serde_json::json!(answered.then_some(now)),
         );
+        // A cross-check confirmed the earlier answer, not this one.
+        fields.insert("cross_checked_by".into(), Value::Null);
+        fields.insert("cross_checked_at".into(), Value::Null);
         self.write_and_show(order, move |s| {
             if !s.work_order(order)?.checklist.iter().any(|i| i.id == item) {
                 return Err(AppError::new(
@@ -356,6 +384,38 @@ impl App {
                     format!("order {order} has no checklist item {item}"),
                 ));
             }
+            s.update(Entity::ChecklistItem, item, fields, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Cross-checks 交叉检查 an item another engineer of the order answered, now.
+    pub async fn cross_check_item(&self, input: CrossCheckInput) -> Result<OrderScreen, AppError> {
+        let session = self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        let item = record_id(&input.item_id, "checklist item")?;
+        let checker = session.user.id;
+        self.write_and_show(order, move |s| {
+            let detail = s.work_order(order)?;
+            let Some(found) = detail.checklist.iter().find(|i| i.id == item) else {
+                return Err(AppError::new(
+                    ErrorCode::NotFound,
+                    format!("order {order} has no checklist item {item}"),
+                ));
+            };
+            let assignees: Vec<Uuid> = detail
+                .order
+                .assignees
+                .iter()
+                .map(|a| a.engineer_id)
+                .collect();
+            found.check_cross_check(checker, &assignees)?;
+            let now = Utc::now();
+            let fields = Map::from_iter([
+                ("cross_checked_by".to_owned(), serde_json::json!(checker)),
+                ("cross_checked_at".to_owned(), serde_json::json!(now)),
+            ]);
             s.update(Entity::ChecklistItem, item, fields, now)?;
             Ok(())
         })

@@ -1147,3 +1147,93 @@ async fn milestones_with_a_witness_and_training_given_are_recorded_offline_and_r
     .await;
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_engineer_of_the_order_cross_checks_an_answer_and_the_first_cannot() {
+    use onsite_app::orders::{ChecklistAnswer, CrossCheckInput};
+    use onsite_domain::checklist::Answer;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, wang, orders) = seeded(&dir, 1);
+    let storage = server.storage();
+    let li = onsite_tests::add_users(&storage, &[("li", onsite_domain::Role::Engineer)])[0];
+    storage
+        .assign(orders[0], &[wang, li], Some(wang), chrono::Utc::now())
+        .expect("two engineers");
+    drop(storage);
+    let order = orders[0].to_string();
+    let laptop = |name: &str| {
+        let seen = Arc::new(Seen::default());
+        (open(&dir.path().join(name), &seen), seen)
+    };
+    let (first, first_seen) = laptop("wang");
+    first
+        .sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("wang's first sync", || {
+        matches!(first_seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    let s = first.order_detail(&order).await.expect("the order");
+    let item = s.checklist[0].item.id.to_string();
+    let s = first
+        .answer_checklist_item(ChecklistAnswer {
+            order_id: order.clone(),
+            item_id: item.clone(),
+            answer: Some(Answer::Pass),
+            note: None,
+        })
+        .await
+        .expect("answered");
+    assert!(!s.checklist[0].can_cross_check, "not by who answered it");
+    let e = first
+        .cross_check_item(CrossCheckInput {
+            order_id: order.clone(),
+            item_id: item.clone(),
+        })
+        .await
+        .expect_err("wang cannot confirm his own answer");
+    assert_eq!(e.code, ErrorCode::Invalid);
+    first.sync_now().await.expect("syncs");
+    until("wang's answer on the server", || {
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            rows.iter().any(|(e, r)| {
+                *e == onsite_domain::protocol::Entity::ChecklistItem && r.contains("\"pass\"")
+            })
+        })
+    })
+    .await;
+
+    let (second, second_seen) = laptop("li");
+    second
+        .sign_in(&server.url(), "li", PASSWORD)
+        .await
+        .expect("signs in");
+    until("li's first sync", || {
+        matches!(second_seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    let s = second.order_detail(&order).await.expect("li's order");
+    let row = s
+        .checklist
+        .iter()
+        .find(|r| r.item.id.to_string() == item)
+        .expect("the item");
+    assert!(row.can_cross_check, "li may confirm wang's answer");
+    let s = second
+        .cross_check_item(CrossCheckInput {
+            order_id: order.clone(),
+            item_id: item.clone(),
+        })
+        .await
+        .expect("cross-checked");
+    let row = s
+        .checklist
+        .iter()
+        .find(|r| r.item.id.to_string() == item)
+        .expect("the item");
+    assert_eq!(row.item.cross_checked_by, Some(li));
+    assert!(!row.can_cross_check, "once");
+    first.shut_down().await;
+    second.shut_down().await;
+}

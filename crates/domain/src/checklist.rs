@@ -311,6 +311,39 @@ impl ChecklistItem {
         }
     }
 
+    /// A cross-check 交叉检查 confirms another engineer's answer: on a job of two or more
+    /// engineers, by one of them who did not answer it.
+    pub fn check_cross_check(
+        &self,
+        checker: Uuid,
+        assignees: &[Uuid],
+    ) -> Result<(), crate::DomainError> {
+        let refuse = |message: &str| {
+            Err(crate::DomainError::Invalid {
+                field: "cross_checked_by",
+                message: format!("{:?}: {message}", self.label),
+            })
+        };
+        if assignees.len() < 2 {
+            return refuse("a cross-check needs a second engineer on the order");
+        }
+        if !assignees.contains(&checker) {
+            return refuse("only an engineer of the order cross-checks it");
+        }
+        if self.answer.is_none() {
+            return refuse("answer it first; a cross-check confirms an answer");
+        }
+        if self.answered_by == Some(checker) {
+            return refuse("the engineer who answered it cannot cross-check it too");
+        }
+        Ok(())
+    }
+
+    /// Whether `viewer` may cross-check this item now (`check_cross_check`).
+    pub fn cross_checkable_by(&self, viewer: Uuid, assignees: &[Uuid]) -> bool {
+        self.cross_checked_by.is_none() && self.check_cross_check(viewer, assignees).is_ok()
+    }
+
     pub fn has_note(&self) -> bool {
         self.note.as_deref().is_some_and(|n| !n.trim().is_empty())
     }
@@ -424,6 +457,29 @@ mod tests {
         assert_eq!(picked(Some("CNC-850L")).map(|t| t.version), Some(3));
         assert_eq!(picked(Some("SCB11-1000/10")).map(|t| t.version), Some(2));
         assert!(ChecklistTemplate::pick(&all, ServiceType::Repair, None).is_none());
+    }
+
+    #[test]
+    fn only_a_second_engineer_of_the_order_cross_checks_an_answered_item() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let mut i = item(ItemKind::PassFail, None);
+        let both = [a, b];
+        assert!(i.check_cross_check(b, &both).is_err(), "not answered yet");
+        i.answer = Some(Answer::Pass);
+        i.answered_by = Some(a);
+        assert!(i.check_cross_check(b, &both).is_ok());
+        assert!(
+            i.check_cross_check(a, &both).is_err(),
+            "not by who answered"
+        );
+        assert!(i.check_cross_check(c, &both).is_err(), "not by an outsider");
+        assert!(
+            i.check_cross_check(b, &[b]).is_err(),
+            "not on a one-engineer job"
+        );
+        assert!(i.cross_checkable_by(b, &both));
+        i.cross_checked_by = Some(b);
+        assert!(!i.cross_checkable_by(b, &both), "once is enough");
     }
 
     #[test]

@@ -15,6 +15,7 @@ function row(key: string, label: string, kind: object, state: ChecklistRow["stat
       cross_checked_by: null, cross_checked_at: null, ...kind, ...extra,
     },
     state,
+    can_cross_check: false,
   } as ChecklistRow;
 }
 
@@ -105,6 +106,20 @@ describe("the checklist", () => {
     render(Checklist, { props: { orderId: ORDER, rows: [photoItem], editable: true, photos, onAnswer } });
     await fireEvent.change(within(item("photo")).getByTestId("checklist-photo"), { target: { value: sha } });
     expect(onAnswer).toHaveBeenCalledWith({ order_id: ORDER, item_id: "item-photo", answer: { type: "photo", value: sha }, note: null });
+  });
+
+  it("lets a second engineer confirm another's answer, and shows when it was cross-checked", async () => {
+    const answered = { ...ppe, state: "ok" as const, can_cross_check: true, item: { ...ppe.item, answer: { type: "pass" as const } } };
+    const checked = {
+      ...insulation, state: "ok" as const,
+      item: { ...insulation.item, answer: { type: "value" as const, value: 12 }, cross_checked_by: "li", cross_checked_at: "2026-12-06T02:00:00Z" },
+    };
+    const onCrossCheck = vi.fn(async () => {});
+    render(Checklist, { props: { orderId: ORDER, rows: [answered, checked, alarm], editable: true, onAnswer: vi.fn(), onCrossCheck } });
+    expect(within(item("alarm")).queryByTestId("checklist-crosscheck")).toBeNull();
+    await fireEvent.click(within(item("ppe")).getByRole("button", { name: "交叉检查确认" }));
+    expect(onCrossCheck).toHaveBeenCalledWith({ order_id: ORDER, item_id: "item-ppe" });
+    expect(within(item("insulation")).getByTestId("checklist-crosschecked").textContent).toMatch(/^已交叉检查（2026/);
   });
 
   it("is read-only once the order is finished", () => {

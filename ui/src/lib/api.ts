@@ -14,6 +14,7 @@ import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { PartInput } from "./bindings/PartInput";
+import type { CrossCheckInput } from "./bindings/CrossCheckInput";
 import type { MilestoneInput } from "./bindings/MilestoneInput";
 import type { PhotoInput } from "./bindings/PhotoInput";
 import type { TrainingInput } from "./bindings/TrainingInput";
@@ -69,6 +70,7 @@ export const api = {
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
+  crossCheckItem: (input: CrossCheckInput) => call<OrderScreen>("cross_check_item", { input }),
   recordMilestone: (input: MilestoneInput) => call<OrderScreen>("record_milestone", { input }),
   recordTraining: (input: TrainingInput) => call<OrderScreen>("record_training", { input }),
   acknowledgeProblems: (id: string) => call<OrderScreen>("acknowledge_problems", { id }),

@@ -5,4 +5,8 @@ import type { ItemState } from "./ItemState";
 /**
  * One checklist item as the screen shows it.
  */
-export type ChecklistRow = { item: ChecklistItem, state: ItemState, };
+export type ChecklistRow = { item: ChecklistItem, state: ItemState, 
+/**
+ * The signed-in engineer may cross-check it now (`ChecklistItem::cross_checkable_by`).
+ */
+can_cross_check: boolean, };
