@@ -67,6 +67,30 @@ pub struct Context<'a> {
     pub stamp: &'a Hlc,
 }
 
+/// A cross-check 交叉检查 pushed on a checklist item is signed by the engineer who pushes
+/// it, and confirms an answer someone else gave (`ChecklistItem::check_cross_checker`).
+fn check_cross_check(
+    op: &Op,
+    fields: &Map<String, Value>,
+    row: &Map<String, Value>,
+    user_id: Uuid,
+) -> Result<(), String> {
+    let Some(by) = fields.get("cross_checked_by").filter(|v| !v.is_null()) else {
+        return Ok(());
+    };
+    if op.entity != Entity::ChecklistItem {
+        return Ok(());
+    }
+    if by.as_str() != Some(user_id.to_string().as_str()) {
+        return Err("not allowed: a cross-check is signed by the engineer who makes it".into());
+    }
+    let item: onsite_domain::checklist::ChecklistItem =
+        serde_json::from_value(Value::Object(row.clone()))
+            .map_err(|e| format!("invalid: checklist item: {e}"))?;
+    item.check_cross_checker(user_id)
+        .map_err(|e| format!("not allowed: {e}"))
+}
+
 /// Decides an operation pushed by a user: the authority table, then the merge rule of its
 /// entity. Scope is checked before, by the caller.
 pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
@@ -165,6 +189,9 @@ pub fn decide(op: &Op, cx: Context<'_>) -> Outcome {
             }
             if let Err(e) = validate_row(op.entity, &next.row) {
                 return invalid(&e);
+            }
+            if let Err(why) = check_cross_check(op, &fields, &next.row, user_id) {
+                return rejected(why);
             }
             Outcome::Write(next, note)
         }

@@ -1114,3 +1114,51 @@ async fn a_published_checklist_template_becomes_the_checklist_of_the_next_repair
         .count();
     assert_eq!(items, 3, "no second checklist");
 }
+
+#[tokio::test]
+async fn a_cross_check_is_signed_by_its_maker_and_never_by_who_answered() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let template = json!({"name": "维修", "service_type": "repair", "equipment_model": null,
+        "items": [{"key": "ppe", "label": "佩戴安全帽", "kind": "pass_fail", "required": true, "safety": true}]});
+    let (status, _) = s
+        .json(
+            "POST",
+            "/v1/admin/checklist-templates",
+            Some(&dispatch),
+            template,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let order = s.order(&dispatch, Some("wang")).await;
+    let (changes, _) = s.pull_all(&wang, "").await;
+    let item = changes
+        .iter()
+        .find(|c| c["entity"] == "checklist_item" && c["row"]["work_order_id"] == json!(order))
+        .map(|c| c["id"].clone())
+        .expect("the item");
+    let upsert = |fields: Value| json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "checklist_item", "id": item, "kind": "upsert", "fields": fields});
+    let me = s.user_id("wang");
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![upsert(
+                json!({"answer": {"type": "pass"}, "answered_by": me}),
+            )],
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+    // His own answer, confirmed by himself; or a confirmation in someone else's name.
+    for by in [me, Uuid::now_v7()] {
+        let answer = s
+            .push(
+                &wang,
+                "dev-1",
+                vec![upsert(json!({"cross_checked_by": by}))],
+            )
+            .await;
+        assert_eq!(answer["results"][0]["status"], "rejected", "{answer}");
+    }
+}

@@ -330,6 +330,19 @@ impl ChecklistItem {
         if !assignees.contains(&checker) {
             return refuse("only an engineer of the order cross-checks it");
         }
+        self.check_cross_checker(checker)
+    }
+
+    /// The part of [`Self::check_cross_check`] the server checks on a push (its scope
+    /// check has already made the pusher an engineer of the order): an answered item, not
+    /// confirmed by the one who answered it.
+    pub fn check_cross_checker(&self, checker: Uuid) -> Result<(), crate::DomainError> {
+        let refuse = |message: &str| {
+            Err(crate::DomainError::Invalid {
+                field: "cross_checked_by",
+                message: format!("{:?}: {message}", self.label),
+            })
+        };
         if self.answer.is_none() {
             return refuse("answer it first; a cross-check confirms an answer");
         }
