@@ -205,12 +205,7 @@ fn screen(
     problems: Vec<Problem>,
     viewer: Option<Uuid>,
 ) -> OrderScreen {
-    let assignees: Vec<Uuid> = detail
-        .order
-        .assignees
-        .iter()
-        .map(|a| a.engineer_id)
-        .collect();
+    let assignees = detail.order.engineer_ids();
     let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
     let photos = records::standing(detail.attachments.iter().cloned());
     let checklist_blockers = completion::checklist_blockers(&detail.checklist);
@@ -378,12 +373,7 @@ impl App {
         fields.insert("cross_checked_by".into(), Value::Null);
         fields.insert("cross_checked_at".into(), Value::Null);
         self.write_and_show(order, move |s| {
-            if !s.work_order(order)?.checklist.iter().any(|i| i.id == item) {
-                return Err(AppError::new(
-                    ErrorCode::NotFound,
-                    format!("order {order} has no checklist item {item}"),
-                ));
-            }
+            checklist_item(&s.work_order(order)?, item)?;
             s.update(Entity::ChecklistItem, item, fields, now)?;
             Ok(())
         })
@@ -398,19 +388,8 @@ impl App {
         let checker = session.user.id;
         self.write_and_show(order, move |s| {
             let detail = s.work_order(order)?;
-            let Some(found) = detail.checklist.iter().find(|i| i.id == item) else {
-                return Err(AppError::new(
-                    ErrorCode::NotFound,
-                    format!("order {order} has no checklist item {item}"),
-                ));
-            };
-            let assignees: Vec<Uuid> = detail
-                .order
-                .assignees
-                .iter()
-                .map(|a| a.engineer_id)
-                .collect();
-            found.check_cross_check(checker, &assignees)?;
+            checklist_item(&detail, item)?
+                .check_cross_check(checker, &detail.order.engineer_ids())?;
             let now = Utc::now();
             let fields = Map::from_iter([
                 ("cross_checked_by".to_owned(), serde_json::json!(checker)),
@@ -557,6 +536,20 @@ impl App {
         self.local_write().await;
         Ok(shown)
     }
+}
+
+/// The order's checklist item `item`, or why there is none.
+fn checklist_item(detail: &WorkOrderDetail, item: Uuid) -> Result<&ChecklistItem, AppError> {
+    detail
+        .checklist
+        .iter()
+        .find(|i| i.id == item)
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::NotFound,
+                format!("order {} has no checklist item {item}", detail.order.id),
+            )
+        })
 }
 
 /// A typed text, trimmed; `None` when nothing is left.

@@ -30,9 +30,10 @@ pub const THUMBNAIL_EDGE: u32 = 320;
 /// Thumbnails held in memory (about 20 KB each).
 const THUMBNAILS_KEPT: usize = 500;
 
-/// The picture as it will be sent: its bytes, type and size in pixels.
+/// The picture as it will be sent: a resized copy (`None`: the file itself), its type and
+/// its size in pixels.
 struct Sent {
-    bytes: Vec<u8>,
+    copy: Option<Vec<u8>>,
     mime: &'static str,
     width: u32,
     height: u32,
@@ -77,21 +78,26 @@ fn jpeg(picture: &DynamicImage, quality: u8) -> Result<Vec<u8>, AppError> {
 }
 
 /// What is sent for `bytes`: the file itself when small enough, else a resized JPEG.
-fn to_send(bytes: &[u8]) -> Result<Option<Sent>, AppError> {
+fn to_send(bytes: &[u8]) -> Result<Sent, AppError> {
     let (format, width, height) = inspect(bytes)?;
-    let Some(_) = records::photo_send_size(width, height, bytes.len()) else {
-        return Ok(None);
-    };
+    if records::photo_send_size(width, height, bytes.len()).is_none() {
+        return Ok(Sent {
+            copy: None,
+            mime: format.to_mime_type(),
+            width,
+            height,
+        });
+    }
+    // Turned upright first: the size to send is the upright picture's.
     let picture = decode(bytes, format)?;
     let (w, h) = records::photo_send_size(picture.width(), picture.height(), usize::MAX)
         .unwrap_or((picture.width(), picture.height()));
-    let resized = picture.thumbnail_exact(w, h);
-    Ok(Some(Sent {
-        bytes: jpeg(&resized, 85)?,
+    Ok(Sent {
+        copy: Some(jpeg(&picture.thumbnail_exact(w, h), 85)?),
         mime: "image/jpeg",
         width: w,
         height: h,
-    }))
+    })
 }
 
 impl App {
@@ -134,38 +140,21 @@ impl App {
         let kind = input.kind;
         self.write_and_show(order, move |s| {
             let original = s.put_blob(&bytes)?;
-            let (sha256, mime, size, width, height, kept) = match sent {
-                Some(sent) => (
-                    s.put_blob(&sent.bytes)?,
-                    Some(sent.mime.to_owned()),
-                    sent.bytes.len(),
-                    Some(sent.width),
-                    Some(sent.height),
-                    Some(original),
-                ),
-                None => {
-                    let (format, w, h) = inspect(&bytes)?;
-                    (
-                        original,
-                        Some(format.to_mime_type().to_owned()),
-                        bytes.len(),
-                        Some(w),
-                        Some(h),
-                        None,
-                    )
-                }
+            let (sha256, size, kept) = match &sent.copy {
+                Some(copy) => (s.put_blob(copy)?, copy.len(), Some(original)),
+                None => (original, bytes.len(), None),
             };
             let photo = Attachment {
                 id: Uuid::now_v7(),
                 work_order_id: order,
                 sha256,
                 kind: Some(kind),
-                mime,
+                mime: Some(sent.mime.to_owned()),
                 size: u64::try_from(size).ok(),
                 caption,
                 voids: None,
-                width,
-                height,
+                width: Some(sent.width),
+                height: Some(sent.height),
                 original_sha256: kept,
             };
             s.append(Entity::Attachment, &photo, chrono::Utc::now())?;

@@ -489,6 +489,11 @@ pub struct WorkOrder {
 }
 
 impl WorkOrder {
+    /// The engineers assigned to the order.
+    pub fn engineer_ids(&self) -> Vec<Uuid> {
+        self.assignees.iter().map(|a| a.engineer_id).collect()
+    }
+
     /// Checks what a record must hold before it is stored or sent.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.number.trim().is_empty() {
