@@ -666,31 +666,17 @@ impl Store {
 
     /// Operations the server did not apply, newest first.
     pub fn outcomes(&self) -> Result<Vec<OpOutcome>> {
-        self.outcomes_where("1 = 1", &[])
+        Ok(self
+            .outcomes_where("1 = 1", &[])?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
     }
 
     /// The operations on `order` or on a record under it that the server did not apply,
     /// newest first, with whether the engineer has seen them.
     pub fn outcomes_of_order(&self, order: uuid::Uuid) -> Result<Vec<(OpOutcome, bool)>> {
-        let id = order.to_string();
-        let seen: std::collections::HashSet<String> = self
-            .conn
-            .prepare_cached(
-                "SELECT op_id FROM op_outcome WHERE seen = 1 AND (record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1))",
-            )?
-            .query_map(params![id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(self
-            .outcomes_where(
-                "record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1)",
-                &[&id],
-            )?
-            .into_iter()
-            .map(|o| {
-                let seen = seen.contains(&o.op.op_id.to_string());
-                (o, seen)
-            })
-            .collect())
+        self.outcomes_where(OF_ORDER, &[&order.to_string()])
     }
 
     /// How many of the operations the server did not apply the engineer has not seen yet.
@@ -705,9 +691,7 @@ impl Store {
     /// The engineer has read what happened to `order`'s operations.
     pub fn mark_outcomes_seen(&mut self, order: uuid::Uuid) -> Result<()> {
         self.conn
-            .prepare_cached(
-                "UPDATE op_outcome SET seen = 1 WHERE record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1)",
-            )?
+            .prepare_cached(&format!("UPDATE op_outcome SET seen = 1 WHERE {OF_ORDER}"))?
             .execute(params![order.to_string()])?;
         Ok(())
     }
@@ -716,9 +700,9 @@ impl Store {
         &self,
         filter: &str,
         args: &[&dyn rusqlite::ToSql],
-    ) -> Result<Vec<OpOutcome>> {
+    ) -> Result<Vec<(OpOutcome, bool)>> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT op, status, reason, decided_at FROM op_outcome WHERE {filter} ORDER BY decided_at DESC, op_id"
+            "SELECT op, status, reason, decided_at, seen FROM op_outcome WHERE {filter} ORDER BY decided_at DESC, op_id"
         ))?;
         let rows = stmt.query_map(args, |r| {
             Ok((
@@ -726,26 +710,32 @@ impl Store {
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<String>>(2)?,
                 r.get::<_, i64>(3)?,
+                r.get::<_, bool>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (op, status, reason, at) = row?;
+            let (op, status, reason, at, seen) = row?;
             let bad = |detail: String| StoreError::BadData {
                 what: "operation outcome".into(),
                 detail,
             };
-            out.push(OpOutcome {
+            let outcome = OpOutcome {
                 op: serde_json::from_str(&op).map_err(|e| bad(e.to_string()))?,
                 status: serde_json::from_value(Value::String(status))
                     .map_err(|e| bad(e.to_string()))?,
                 reason,
                 decided_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-            });
+            };
+            out.push((outcome, seen));
         }
         Ok(out)
     }
 }
+
+/// The outcomes of one order (`?1`): of the order itself, of a record appended under it
+/// (its `work_order_id` in the operation), or of a record under it here.
+const OF_ORDER: &str = "record_id = ?1 OR json_extract(op, '$.fields.work_order_id') = ?1 OR record_id IN (SELECT id FROM record WHERE work_order_id = ?1)";
 
 /// Drops an order that left this engineer's scope, and everything under it, except the
 /// records that still have pending operations (and the order itself when any does).
