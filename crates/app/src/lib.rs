@@ -80,6 +80,8 @@ pub struct App {
     dir: PathBuf,
     /// Photo thumbnails made this run, by the photo's hash (`photos`).
     thumbnails: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    /// Copies to send of large photos being made (`photos`).
+    photo_copies: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for App {
@@ -137,6 +139,7 @@ impl App {
             events,
             dir: dir.to_path_buf(),
             thumbnails: Mutex::default(),
+            photo_copies: Mutex::default(),
         }
     }
 
@@ -224,6 +227,7 @@ impl App {
             }
         });
         *self.sync.lock().await = Some((handle, forward));
+        self.resume_photo_copies().await;
         Ok(())
     }
 
@@ -278,6 +282,7 @@ impl App {
     /// At exit: stops the engine after its current step and closes the store cleanly (the
     /// next start then runs the quick check only).
     pub async fn shut_down(&self) {
+        self.photo_copies_done().await;
         self.stop_sync().await;
         let store = self.store.write().ok().and_then(|mut s| s.take());
         if let Some(store) = store {

@@ -5,11 +5,13 @@
 //! kept bytes and held in memory.
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{self, Attachment, AttachmentKind, MAX_PHOTO_BYTES};
+use onsite_sync_client::SharedStore;
 use serde::Deserialize;
 use ts_rs::TS;
 use uuid::Uuid;
@@ -101,9 +103,10 @@ fn to_send(bytes: &[u8]) -> Result<Sent, AppError> {
 }
 
 impl App {
-    /// Imports a photo for an order: checked to be a picture (≤ 40 MB), its original kept
-    /// here, a resized copy made when it is too large to send, the record appended — all
-    /// on disk before this returns.
+    /// Imports a photo for an order: checked to be a JPEG or PNG picture (≤ 40 MB), kept
+    /// here and its record appended — on disk before this returns. A photo too large to
+    /// send is held back while a task of its own makes the copy to send and appends the
+    /// correction naming it ([`App::photo_copies_done`] waits for those).
     pub async fn import_photo(
         &self,
         input: PhotoInput,
@@ -131,36 +134,104 @@ impl App {
                 records::MAX_CAPTION_CHARS
             )));
         }
-        let (bytes, sent) = tokio::task::spawn_blocking(move || {
-            let sent = to_send(&bytes)?;
-            Ok::<_, AppError>((bytes, sent))
-        })
-        .await
-        .map_err(|e| AppError::new(ErrorCode::Storage, format!("importing the photo: {e}")))??;
+        let (format, width, height) = inspect(&bytes)?;
+        let to_copy = records::photo_send_size(width, height, bytes.len()).is_some();
         let kind = input.kind;
-        self.write_and_show(order, move |s| {
-            let original = s.put_blob(&bytes)?;
-            let (sha256, size, kept) = match &sent.copy {
-                Some(copy) => (s.put_blob(copy)?, copy.len(), Some(original)),
-                None => (original, bytes.len(), None),
-            };
-            let photo = Attachment {
-                id: Uuid::now_v7(),
-                work_order_id: order,
-                sha256,
-                kind: Some(kind),
-                mime: Some(sent.mime.to_owned()),
-                size: u64::try_from(size).ok(),
-                caption,
-                voids: None,
-                width: Some(sent.width),
-                height: Some(sent.height),
-                original_sha256: kept,
-            };
-            s.append(Entity::Attachment, &photo, chrono::Utc::now())?;
-            Ok(())
-        })
-        .await
+        let (shown, (photo, bytes)) = self
+            .write_and_show_then(order, move |s| {
+                let photo = Attachment {
+                    id: Uuid::now_v7(),
+                    work_order_id: order,
+                    sha256: s.put_blob(&bytes)?,
+                    kind: Some(kind),
+                    mime: Some(format.to_mime_type().to_owned()),
+                    size: u64::try_from(bytes.len()).ok(),
+                    caption,
+                    voids: None,
+                    width: Some(width),
+                    height: Some(height),
+                    original_sha256: None,
+                };
+                // Held before the record exists: the full-size bytes are never sent.
+                if to_copy {
+                    s.hold_blob(&photo.sha256, photo.id)?;
+                }
+                s.append(Entity::Attachment, &photo, chrono::Utc::now())?;
+                Ok((photo, bytes))
+            })
+            .await?;
+        if to_copy {
+            self.copy_to_send(photo, Some(bytes)).await;
+        }
+        Ok(shown)
+    }
+
+    /// Starts making the copy to send of `photo` (its bytes, or read from the store).
+    async fn copy_to_send(&self, photo: Attachment, bytes: Option<Vec<u8>>) {
+        let Ok(store) = self.store() else { return };
+        let notify = self
+            .sync
+            .lock()
+            .await
+            .as_ref()
+            .map(|(handle, _)| handle.notifier());
+        let task = tokio::spawn(async move {
+            let id = photo.id;
+            if let Err(e) = make_copy_to_send(store, photo, bytes).await {
+                // The hold stays when the store could not be written: the next start
+                // tries again.
+                tracing::warn!(photo = %id, error = ?e, "the copy of a photo to send was not made");
+            }
+            if let Some(notify) = notify {
+                notify.local_write().await;
+            }
+        });
+        if let Ok(mut tasks) = self.photo_copies.lock() {
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(task);
+        }
+    }
+
+    /// Makes the copies to send that a stop interrupted (photos still held back).
+    pub(crate) async fn resume_photo_copies(&self) {
+        let held = self
+            .with_store(|s| {
+                let mut photos = Vec::new();
+                for (sha, id) in s.held_blobs()? {
+                    let record = s
+                        .record_json(Entity::Attachment, id)?
+                        .and_then(|m| serde_json::from_value::<Attachment>(m.into()).ok());
+                    match record {
+                        Some(photo) if photo.sha256 == sha => photos.push(photo),
+                        // The record was never written, or is not the photo held.
+                        _ => s.release_blob(&sha)?,
+                    }
+                }
+                Ok(photos)
+            })
+            .await;
+        match held {
+            Ok(photos) => {
+                for photo in photos {
+                    self.copy_to_send(photo, None).await;
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, "could not read the photos waiting for a copy"),
+        }
+    }
+
+    /// Waits until the copies to send of imported photos are made.
+    pub async fn photo_copies_done(&self) {
+        let tasks = self
+            .photo_copies
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for task in tasks {
+            if let Err(e) = task.await {
+                tracing::warn!(error = %e, "a photo copy task ended badly");
+            }
+        }
     }
 
     /// A small JPEG of a photo (long edge [`THUMBNAIL_EDGE`]) for the order screen, made
@@ -190,4 +261,56 @@ impl App {
         }
         Ok(small)
     }
+}
+
+/// Makes the copy to send of a held photo and appends the correction naming it, then lets
+/// the original go (it is no longer sent: a voided record's bytes are not). A picture
+/// that cannot be decoded is let go as it is, to be sent whole.
+async fn make_copy_to_send(
+    store: SharedStore,
+    photo: Attachment,
+    bytes: Option<Vec<u8>>,
+) -> Result<(), AppError> {
+    let bytes = match bytes {
+        Some(b) => b,
+        None => {
+            let sha = photo.sha256.clone();
+            crate::with_shared(Arc::clone(&store), move |s| Ok(s.blob(&sha)?))
+                .await?
+                .ok_or_else(|| AppError::new(ErrorCode::NotFound, "the photo's bytes are gone"))?
+        }
+    };
+    let sent = tokio::task::spawn_blocking(move || to_send(&bytes))
+        .await
+        .map_err(|e| AppError::new(ErrorCode::Storage, format!("copying the photo: {e}")))?;
+    crate::with_shared(store, move |s| {
+        match sent {
+            Ok(Sent {
+                copy: Some(copy),
+                mime,
+                width,
+                height,
+            }) => {
+                let copy_of = Attachment {
+                    id: Uuid::now_v7(),
+                    sha256: s.put_blob(&copy)?,
+                    mime: Some(mime.to_owned()),
+                    size: u64::try_from(copy.len()).ok(),
+                    voids: Some(photo.id),
+                    width: Some(width),
+                    height: Some(height),
+                    original_sha256: Some(photo.sha256.clone()),
+                    ..photo.clone()
+                };
+                s.append(Entity::Attachment, &copy_of, chrono::Utc::now())?;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(photo = %photo.id, error = ?e, "a photo that cannot be copied is sent as it is");
+            }
+        }
+        s.release_blob(&photo.sha256)?;
+        Ok(())
+    })
+    .await
 }

@@ -16,6 +16,7 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use onsite_domain::signature::sha256_hex;
 use rusqlite::params;
+use uuid::Uuid;
 
 use crate::cipher::DbKey;
 use crate::{Result, Store, StoreError, meta_get, meta_set};
@@ -244,13 +245,19 @@ impl Store {
     /// confirmed yet: the sync engine uploads these before it pushes. Taken from the
     /// operation itself when it carries the hash (an appended photo does), so that one
     /// sent again after a server restore still brings its bytes when the laptop no longer
-    /// shows the record (its order was taken away meanwhile).
+    /// shows the record (its order was taken away meanwhile). Not sent: the bytes of a
+    /// record that a waiting correction voids (a photo replaced by its copy to send), and
+    /// blobs held back ([`Store::hold_blob`]).
     pub fn blobs_to_upload(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT coalesce(json_extract(o.op, '$.fields.sha256'), json_extract(r.body, '$.sha256')) AS sha
                FROM outbox o
                LEFT JOIN record r ON r.entity = o.entity AND r.id = o.record_id
               WHERE o.entity IN ('attachment', 'signature') AND sha IS NOT NULL
+                AND NOT EXISTS (SELECT 1 FROM outbox v
+                                 WHERE v.entity = o.entity
+                                   AND json_extract(v.op, '$.fields.voids') = o.record_id)
+                AND NOT EXISTS (SELECT 1 FROM meta h WHERE h.key = 'blob_hold.' || sha)
               GROUP BY sha ORDER BY MIN(o.seq)",
         )?;
         let hashes = stmt
@@ -263,6 +270,42 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Keeps a blob from being sent until [`Store::release_blob`]: a photo kept at its
+    /// full size while the copy to send is being made. `record` names the record that
+    /// refers to it, so that a copy interrupted by a crash is made at the next start
+    /// ([`Store::held_blobs`]).
+    pub fn hold_blob(&self, sha256: &str, record: Uuid) -> Result<()> {
+        meta_set(
+            &self.conn,
+            &format!("blob_hold.{sha256}"),
+            &record.to_string(),
+        )
+    }
+
+    /// Lets a held blob go (sent if a standing record still refers to it).
+    pub fn release_blob(&self, sha256: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute(params![format!("blob_hold.{sha256}")])?;
+        Ok(())
+    }
+
+    /// The held blobs, each with the record that refers to it.
+    pub fn held_blobs(&self) -> Result<Vec<(String, Uuid)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT substr(key, 11), value FROM meta WHERE key LIKE 'blob_hold.%' ORDER BY key",
+        )?;
+        let rows = stmt
+            .query_map(params![], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(sha, id)| Some((sha, Uuid::parse_str(&id).ok()?)))
+            .collect())
     }
 
     /// Notes that the server has the blob (it answered 200 or 201 to its upload).

@@ -1133,6 +1133,25 @@ enum Trigger {
     Stop,
 }
 
+/// Tells the engine of a local write: [`SyncHandle::local_write`] for a task of its own.
+#[derive(Debug, Clone)]
+pub struct LocalWrites {
+    triggers: mpsc::UnboundedSender<Trigger>,
+    publish: watch::Sender<SyncState>,
+    store: SharedStore,
+}
+
+impl LocalWrites {
+    /// See [`SyncHandle::local_write`].
+    pub async fn local_write(&self) {
+        let waiting = pending(&self.store).await;
+        if waiting >= 0 {
+            self.publish.send_if_modified(|s| s.set_pending(waiting));
+        }
+        let _ = self.triggers.send(Trigger::LocalWrite);
+    }
+}
+
 /// The app's handle on the running engine.
 #[derive(Debug)]
 pub struct SyncHandle {
@@ -1150,11 +1169,18 @@ impl SyncHandle {
     /// once writes pause). The state shows the new count of what waits to be sent before
     /// this returns: the sync bar never says "all sent" while the order says otherwise.
     pub async fn local_write(&self) {
-        let waiting = pending(&self.store).await;
-        if waiting >= 0 {
-            self.publish.send_if_modified(|s| s.set_pending(waiting));
+        self.notifier().local_write().await;
+    }
+
+    /// A handle that tells the engine of local writes from elsewhere (a task that
+    /// finishes a write after the screen has answered); it outlives nothing: once the
+    /// engine stops, telling it does nothing.
+    pub fn notifier(&self) -> LocalWrites {
+        LocalWrites {
+            triggers: self.triggers.clone(),
+            publish: self.publish.clone(),
+            store: Arc::clone(&self.store),
         }
-        let _ = self.triggers.send(Trigger::LocalWrite);
     }
 
     /// "Sync now": also retries at once when offline.
