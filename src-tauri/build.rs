@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "van_stock",
     "add_part",
     "cancel_part",
+    "back_at_hq",
     "write_log",
     "record_time",
     "record_expense",

@@ -10,7 +10,7 @@ use onsite_app::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, CrossCheckInput, DiagnosisInput, OrderScreen,
     TransitionInput,
 };
-use onsite_app::parts::{PartCancel, PartInput};
+use onsite_app::parts::{BackAtHqInput, PartCancel, PartInput};
 use onsite_app::photos::PhotoInput;
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::time::{ExpenseInput, TimeInput};
@@ -118,6 +118,14 @@ pub async fn add_part(app: State<'_, App>, input: PartInput) -> Result<OrderScre
 #[tauri::command]
 pub async fn cancel_part(app: State<'_, App>, input: PartCancel) -> Result<OrderScreen, AppError> {
     app.cancel_part(input).await
+}
+
+#[tauri::command]
+pub async fn back_at_hq(
+    app: State<'_, App>,
+    input: BackAtHqInput,
+) -> Result<OrderScreen, AppError> {
+    app.back_at_hq(input).await
 }
 
 #[tauri::command]

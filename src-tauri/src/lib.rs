@@ -78,6 +78,7 @@ pub fn run() {
             commands::van_stock,
             commands::add_part,
             commands::cancel_part,
+            commands::back_at_hq,
             commands::write_log,
             commands::record_time,
             commands::record_expense,

@@ -15,7 +15,7 @@ use onsite_domain::protocol::{
 use onsite_domain::records::User;
 use onsite_domain::rows::validate_row;
 use onsite_domain::work_order::check_transition;
-use onsite_domain::{Role, Status};
+use onsite_domain::{DomainError, Role, Status};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -522,6 +522,28 @@ fn take_from_van(
         write(tx, Entity::VanStock, &line, &stock)?;
     }
     Ok(())
+}
+
+/// A warehouse receipt an engineer opens names an old part of the same order that goes
+/// to the warehouse, and books nothing (`WarehouseReceipt::check_engineers`, with the
+/// part usage as stored here).
+fn engineers_receipt(
+    tx: &Transaction<'_>,
+    role: Role,
+    entity: Entity,
+    row: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<(), DomainError>> {
+    use onsite_domain::records::{PartUsage, WarehouseReceipt};
+    if entity != Entity::WarehouseReceipt || role != Role::Engineer {
+        return Ok(Ok(()));
+    }
+    let receipt: WarehouseReceipt = serde_json::from_value(Value::Object(row.clone()))
+        .map_err(|e| StorageError::Database(format!("a warehouse receipt: {e}")))?;
+    let usage = load(tx, Entity::PartUsage, &receipt.part_usage_id.to_string())?
+        .filter(|c| !c.deleted)
+        .and_then(|c| serde_json::from_value::<PartUsage>(Value::Object(c.row)).ok());
+    Ok(receipt.check_engineers(usage.as_ref(), now))
 }
 
 /// A work order that exists and is not deleted, or `NotFound`.
@@ -1310,7 +1332,19 @@ impl Storage for SqliteStorage {
                                     "not allowed: the file {sha} was neither sent by you nor is it on one of your orders; send the file first"
                                 )),
                             ),
-                            None => Outcome::Write(next, note),
+                            None => match engineers_receipt(
+                                &tx,
+                                session.user.role,
+                                op.entity,
+                                &next.row,
+                                now,
+                            )? {
+                                Err(e) => Outcome::Answer(
+                                    OpStatus::Rejected,
+                                    Some(format!("invalid: {e}")),
+                                ),
+                                Ok(()) => Outcome::Write(next, note),
+                            },
                         }
                     }
                     other => other,

@@ -1162,3 +1162,73 @@ async fn a_cross_check_is_signed_by_its_maker_and_never_by_who_answered() {
         assert_eq!(answer["results"][0]["status"], "rejected", "{answer}");
     }
 }
+
+#[tokio::test]
+async fn an_engineer_opens_the_warehouse_receipt_of_a_returned_part_and_books_nothing() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let other = s.order(&dispatch, Some("wang")).await;
+    let part = Uuid::now_v7();
+    let append = |entity: &str, fields: Value| json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": entity, "id": Uuid::now_v7(), "kind": "append", "fields": fields});
+    let usage = |disposition: &str| {
+        append(
+            "part_usage",
+            json!({"work_order_id": order, "part_id": part, "quantity": 1, "warranty": true,
+                "old_part": disposition, "from_van_stock": false}),
+        )
+    };
+    let returned = usage("return_for_repair");
+    let kept = usage("customer_keeps");
+    let answer = s
+        .push(&wang, "dev-1", vec![returned.clone(), kept.clone()])
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+    assert_eq!(answer["results"][1]["status"], "applied", "{answer}");
+    let now = chrono::Utc::now();
+    let receipt = |on: &Value, usage: &Value, extra: Value| {
+        let mut fields = json!({"work_order_id": on, "part_usage_id": usage["id"],
+            "returned_at": now, "booked_at": null, "nonconformance": null});
+        if let (Some(f), Value::Object(extra)) = (fields.as_object_mut(), extra) {
+            f.extend(extra);
+        }
+        append("warehouse_receipt", fields)
+    };
+    for (refused, why) in [
+        (
+            receipt(&json!(order), &kept, json!({})),
+            "kept by the customer",
+        ),
+        (
+            receipt(&json!(other), &returned, json!({})),
+            "another order's part",
+        ),
+        (
+            receipt(&json!(order), &returned, json!({"booked_at": now})),
+            "booked by the engineer",
+        ),
+        (
+            receipt(
+                &json!(order),
+                &returned,
+                json!({"returned_at": now + chrono::Duration::days(1)}),
+            ),
+            "back tomorrow",
+        ),
+    ] {
+        let answer = s.push(&wang, "dev-1", vec![refused]).await;
+        assert_eq!(
+            answer["results"][0]["status"], "rejected",
+            "{why}: {answer}"
+        );
+    }
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![receipt(&json!(order), &returned, json!({}))],
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+}

@@ -17,7 +17,7 @@ use crate::orders::CrossCheckInput;
 use crate::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, DiagnosisInput, OrderScreen, TransitionInput,
 };
-use crate::parts::{PartCancel, PartInput};
+use crate::parts::{BackAtHqInput, PartCancel, PartInput};
 use crate::photos::PhotoInput;
 use crate::session::{AppInfo, Language, SessionInfo};
 use crate::time::{ExpenseInput, TimeInput};
@@ -41,6 +41,7 @@ macro_rules! ipc_types {
             DiagnosisInput,
             PartInput,
             PartCancel,
+            BackAtHqInput,
             LogInput,
             PhotoInput,
             CrossCheckInput,

@@ -122,6 +122,9 @@ pub struct PartRow {
     pub usage: PartUsage,
     /// The catalogue entry (name, code, unit, price), when this laptop has it.
     pub part: Option<Part>,
+    /// For an old part that goes to the warehouse (返修/报废): its 入库单 once the engineer
+    /// is back at HQ, and the 16 h deadline.
+    pub warehouse: Option<records::WarehouseLine>,
 }
 
 /// One checklist item as the screen shows it.
@@ -228,11 +231,17 @@ fn screen(
     );
     let arrival = Arrival::of(&detail.arrival_calls, &detail.check_ins);
     let charge_cause_applies = work_order::charge_cause_applies(&detail.order);
+    let mut warehouse =
+        records::warehouse_lines(&detail.part_usages, &detail.warehouse_receipts, Utc::now());
     let parts = records::standing(detail.part_usages.iter().cloned())
         .into_iter()
         .filter(|u| u.quantity > 0)
         .map(|usage| PartRow {
             part: catalogue.iter().find(|p| p.id == usage.part_id).cloned(),
+            warehouse: warehouse
+                .iter()
+                .position(|l| l.part_usage_id == usage.id)
+                .map(|i| warehouse.swap_remove(i)),
             usage,
         })
         .collect();
@@ -527,10 +536,19 @@ impl App {
         order: Uuid,
         write: impl FnOnce(&mut Store) -> Result<(), AppError> + Send + 'static,
     ) -> Result<OrderScreen, AppError> {
+        Ok(self.write_and_show_then(order, write).await?.0)
+    }
+
+    /// [`App::write_and_show`] for a write that gives something back.
+    pub(crate) async fn write_and_show_then<T: Send + 'static>(
+        &self,
+        order: Uuid,
+        write: impl FnOnce(&mut Store) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<(OrderScreen, T), AppError> {
         let shown = self
             .with_store(move |s| {
-                write(s)?;
-                load_screen(s, order)
+                let written = write(s)?;
+                Ok((load_screen(s, order)?, written))
             })
             .await?;
         self.local_write().await;

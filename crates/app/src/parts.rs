@@ -1,10 +1,11 @@
 //! Parts on site, offline: the van stock (the server's count less what was used here and
 //! not sent yet), a part used on an order (from the van or not, 三包 or bought by the
-//! customer, what happens to the old part), a part taken back.
+//! customer, what happens to the old part), a part taken back, and the 入库单 of the old
+//! parts brought back to HQ.
 
 use chrono::Utc;
 use onsite_domain::protocol::Entity;
-use onsite_domain::records::{OldPartDisposition, PartUsage};
+use onsite_domain::records::{self, OldPartDisposition, PartUsage, WarehouseReceipt};
 use onsite_store::VanStockLine;
 use serde::Deserialize;
 use ts_rs::TS;
@@ -35,6 +36,12 @@ pub struct PartInput {
 pub struct PartCancel {
     pub order_id: String,
     pub usage_id: String,
+}
+
+/// The engineer is back at HQ with the order's old parts for the warehouse.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct BackAtHqInput {
+    pub order_id: String,
 }
 
 impl App {
@@ -128,6 +135,48 @@ impl App {
                 ..old.clone()
             };
             s.append(Entity::PartUsage, &cancel, Utc::now())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Back at HQ: opens the 入库单 of each old part of the order that goes to the
+    /// warehouse and has none yet, returned now; each must be booked in within 16 h
+    /// (`records::WAREHOUSE_BOOKING_HOURS`). On disk before this returns.
+    pub async fn back_at_hq(&self, input: BackAtHqInput) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        self.write_and_show(order, move |s| {
+            let detail = s.work_order(order)?;
+            let now = Utc::now();
+            let waiting: Vec<_> =
+                records::warehouse_lines(&detail.part_usages, &detail.warehouse_receipts, now)
+                    .into_iter()
+                    .filter(|l| l.receipt.is_none())
+                    .collect();
+            if waiting.is_empty() {
+                return Err(AppError::new(
+                    ErrorCode::Invalid,
+                    "no old part of this order waits to be booked into the warehouse",
+                ));
+            }
+            for line in waiting {
+                let receipt = WarehouseReceipt {
+                    id: Uuid::now_v7(),
+                    work_order_id: order,
+                    part_usage_id: line.part_usage_id,
+                    returned_at: now,
+                    booked_at: None,
+                    nonconformance: None,
+                    voids: None,
+                };
+                let usage = detail
+                    .part_usages
+                    .iter()
+                    .find(|u| u.id == line.part_usage_id);
+                receipt.check_engineers(usage, now)?;
+                s.append(Entity::WarehouseReceipt, &receipt, now)?;
+            }
             Ok(())
         })
         .await

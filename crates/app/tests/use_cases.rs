@@ -628,7 +628,7 @@ async fn a_diagnosis_with_its_charge_cause_is_saved_offline_and_reaches_the_serv
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_counts_them_off() {
-    use onsite_app::parts::{PartCancel, PartInput};
+    use onsite_app::parts::{BackAtHqInput, PartCancel, PartInput};
     use onsite_domain::money::Fen;
     use onsite_domain::protocol::Entity;
     use onsite_domain::records::{OldPartDisposition, Part, VanStock};
@@ -719,15 +719,62 @@ async fn parts_come_out_of_the_van_offline_never_below_zero_and_the_server_count
     assert_eq!(s.parts.len(), 1, "the taken-back part is no longer listed");
     let lines = app.van_stock(String::new()).await.expect("lists");
     assert_eq!(available(&lines), Some(3), "taken back into the van");
-    app.add_part(input(1, true)).await.expect("uses one");
+    let s = app.add_part(input(1, true)).await.expect("uses one");
+    assert!(
+        s.parts
+            .iter()
+            .all(|r| r.warehouse.as_ref().is_some_and(|w| w.receipt.is_none())),
+        "old parts for repair wait for the engineer to be back at HQ: {:?}",
+        s.parts
+    );
+    let kept = PartInput {
+        old_part: Some(OldPartDisposition::CustomerKeeps),
+        ..input(1, false)
+    };
+    let s = app
+        .add_part(kept)
+        .await
+        .expect("the customer keeps the old one");
+    assert_eq!(s.parts.iter().filter(|r| r.warehouse.is_none()).count(), 1);
+
+    // Back at HQ: each old part for the warehouse gets its 入库单, due in 16 h.
+    let back = BackAtHqInput {
+        order_id: order.clone(),
+    };
+    let s = app.back_at_hq(back.clone()).await.expect("back at HQ");
+    let receipts: Vec<_> = s
+        .parts
+        .iter()
+        .filter_map(|r| r.warehouse.as_ref())
+        .map(|w| {
+            let r = w.receipt.clone().expect("opened");
+            assert_eq!(w.due_by, Some(r.returned_at + chrono::Duration::hours(16)));
+            assert!(!w.late && r.booked_at.is_none());
+            r
+        })
+        .collect();
+    assert_eq!(receipts.len(), 2);
+    let again = app
+        .back_at_hq(back)
+        .await
+        .expect_err("nothing left to open");
+    assert_eq!(again.code, ErrorCode::Invalid);
+    assert!(again.message.contains("no old part"), "{}", again.message);
 
     // At the server: its count goes down by what stands (3 - 2 + 2 - 1 = 2), and the
-    // laptop's count agrees once nothing is pending.
+    // laptop's count agrees once nothing is pending; the receipts are there for the
+    // warehouse.
     server.restart();
     app.sync_now().await.expect("syncs");
     until("the server's count", || {
-        rows_on_server(&server, orders[0])
-            .is_some_and(|rows| rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count() == 4)
+        rows_on_server(&server, orders[0]).is_some_and(|rows| {
+            rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count() == 5
+                && rows
+                    .iter()
+                    .filter(|(e, _)| *e == Entity::WarehouseReceipt)
+                    .count()
+                    == 2
+        })
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -904,7 +951,7 @@ fn picture(w: u32, h: u32, format: image::ImageFormat) -> Vec<u8> {
 async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_gets_the_same_bytes() {
     use onsite_app::photos::PhotoInput;
     use onsite_domain::protocol::Entity;
-    use onsite_domain::records::AttachmentKind;
+    use onsite_domain::records::{Attachment, AttachmentKind};
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, _, orders) = seeded(&dir, 1);
     let app = synced_then_offline(&dir, &mut server).await;
@@ -962,12 +1009,33 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
         .import_photo(input(AttachmentKind::Site, "现场全景"), large.clone())
         .await
         .expect("imported");
+    // Saved and shown at once, at its full size; the copy to send is made meanwhile.
+    let kept = s
+        .photos
+        .iter()
+        .find(|p| p.caption.as_deref() == Some("现场全景"))
+        .expect("listed at once")
+        .clone();
+    assert_eq!(app.photo(kept.sha256.clone()).await.expect("here"), large);
+    app.photo_copies_done().await;
+    let s = app
+        .order_detail(&orders[0].to_string())
+        .await
+        .expect("screen");
+    assert_eq!(
+        s.photos.len(),
+        2,
+        "the copy replaces the original: {:?}",
+        s.photos
+    );
     let second = s
         .photos
         .iter()
         .find(|p| p.caption.as_deref() == Some("现场全景"))
         .expect("listed")
         .clone();
+    assert_eq!(second.voids, Some(kept.id));
+    assert_eq!(second.kind, Some(AttachmentKind::Site));
     assert_eq!((second.width, second.height), (Some(2560), Some(1706)));
     assert_eq!(second.mime.as_deref(), Some("image/jpeg"));
     let sent = app.photo(second.sha256.clone()).await.expect("here");
@@ -976,7 +1044,8 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
         .original_sha256
         .clone()
         .expect("the original is named");
-    assert_eq!(app.photo(original).await.expect("kept here"), large);
+    assert_eq!(original, kept.sha256);
+    assert_eq!(app.photo(original.clone()).await.expect("kept here"), large);
     let thumb = app
         .photo_thumbnail(second.sha256.clone())
         .await
@@ -984,7 +1053,60 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
     let t = image::load_from_memory(&thumb).expect("a picture");
     assert_eq!((t.width(), t.height()), (320, 213));
 
-    // Back online: both records and the bytes sent are on the server, the same bytes.
+    // Stopped after the photo was saved and before its copy was made (written here as the
+    // import writes it): the next start makes the copy.
+    let third = picture(2000, 3000, image::ImageFormat::Png);
+    let pending_photo = Attachment {
+        id: Uuid::now_v7(),
+        work_order_id: orders[0],
+        sha256: String::new(),
+        kind: Some(AttachmentKind::Drawing),
+        mime: Some("image/png".into()),
+        size: None,
+        caption: Some("配电图".into()),
+        voids: None,
+        width: Some(2000),
+        height: Some(3000),
+        original_sha256: None,
+    };
+    let third_bytes = third.clone();
+    let pending_id = pending_photo.id;
+    app.with_store(move |s| {
+        let photo = Attachment {
+            sha256: s.put_blob(&third_bytes)?,
+            ..pending_photo
+        };
+        s.hold_blob(&photo.sha256, photo.id)?;
+        s.append(Entity::Attachment, &photo, chrono::Utc::now())?;
+        Ok(())
+    })
+    .await
+    .expect("written");
+    app.shut_down().await;
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.resume().await;
+    app.photo_copies_done().await;
+    let s = app
+        .order_detail(&orders[0].to_string())
+        .await
+        .expect("screen");
+    let drawing = s
+        .photos
+        .iter()
+        .find(|p| p.caption.as_deref() == Some("配电图"))
+        .expect("listed")
+        .clone();
+    assert_eq!(
+        drawing.voids,
+        Some(pending_id),
+        "the copy was made at the start"
+    );
+    assert_eq!((drawing.width, drawing.height), (Some(1706), Some(2560)));
+    assert_eq!(s.photos.len(), 3);
+
+    // Back online: the photos that stand and the bytes sent are on the server, the same
+    // bytes; the full-size originals never left the laptop.
     server.restart();
     app.sync_now().await.expect("syncs");
     until("the photos on the server", || {
@@ -992,7 +1114,7 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
             rows.iter()
                 .filter(|(e, _)| *e == Entity::Attachment)
                 .count()
-                == 2
+                == 5
         })
     })
     .await;
@@ -1009,6 +1131,24 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
         })
         .await;
         assert_eq!(on_server.as_ref(), Some(want), "byte-identical");
+    }
+    assert!(
+        storage
+            .blob(&drawing.sha256, &office, true)
+            .ok()
+            .flatten()
+            .is_some(),
+        "the drawing's copy was sent"
+    );
+    for full in [
+        &kept.sha256,
+        &drawing.original_sha256.clone().unwrap_or_default(),
+    ] {
+        assert_eq!(
+            storage.blob(full, &office, true).ok().flatten(),
+            None,
+            "a full-size original is not sent"
+        );
     }
     app.shut_down().await;
 }

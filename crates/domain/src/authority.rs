@@ -15,8 +15,8 @@
 //!   contact details and what the nameplate says, never who owns what;
 //! - site records are appended by the engineer; quotes, parts and settlements stop at
 //!   completion (they change what the customer signed), the rest (log, photos, time,
-//!   check-ins) are facts and are kept whenever they arrive; follow-ups and warehouse
-//!   receipts are the office's;
+//!   check-ins) are facts and are kept whenever they arrive; follow-ups are the office's;
+//!   a warehouse receipt is opened by the engineer back at HQ and booked by the office;
 //! - nothing is deleted from a laptop.
 
 use serde_json::Map;
@@ -203,6 +203,9 @@ pub const GRANTS: &[Grant] = &[
     engineer_appends(E::Attachment, When::Always),
     engineer_appends(E::Satisfaction, When::Always),
     engineer_appends(E::Training, When::Always),
+    // Back at HQ with the old parts, whenever that is (`WarehouseReceipt::check_engineers`
+    // keeps the booking itself the warehouse's).
+    engineer_appends(E::WarehouseReceipt, When::Always),
 ];
 
 /// The action an operation takes on a record that is there (`exists`) or not; `None` for

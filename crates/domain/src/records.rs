@@ -100,6 +100,14 @@ pub enum OldPartDisposition {
     Scrap,
 }
 
+impl OldPartDisposition {
+    /// The old part goes back to HQ with the engineer and is booked into the warehouse
+    /// there (入库单): a part for repair or scrap (seed 001 §4.5.3.1, 报修/报废).
+    pub fn goes_to_warehouse(self) -> bool {
+        matches!(self, Self::ReturnForRepair | Self::Scrap)
+    }
+}
+
 /// A part used on an order. Append-only: a correction is a new usage whose `voids` names
 /// the old one (quantity 0 cancels it outright).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +203,89 @@ impl WarehouseReceipt {
     pub fn is_late(&self, now: DateTime<Utc>) -> bool {
         self.booked_at.unwrap_or(now) > self.due_by()
     }
+
+    /// A receipt opened by the engineer back at HQ: for an old part of `usage` (the part
+    /// usage it names, as the writer has it) that goes to the warehouse, on the same
+    /// order, returned not in the future (`now`, with the clock skew the sync allows);
+    /// booking it and any nonconformance are the warehouse's and 质量部's to write.
+    pub fn check_engineers(
+        &self,
+        usage: Option<&PartUsage>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let invalid = |field, message: &str| {
+            Err(DomainError::Invalid {
+                field,
+                message: message.into(),
+            })
+        };
+        let Some(usage) = usage.filter(|u| u.work_order_id == self.work_order_id) else {
+            return invalid("part_usage_id", "name a part used on this order");
+        };
+        if !usage
+            .old_part
+            .is_some_and(OldPartDisposition::goes_to_warehouse)
+        {
+            return invalid(
+                "part_usage_id",
+                "only an old part returned for repair or scrap is booked into the warehouse",
+            );
+        }
+        if self.booked_at.is_some() || self.nonconformance.is_some() {
+            return invalid(
+                "booked_at",
+                "the warehouse books the part in and 质量部 writes a nonconformance, not the engineer",
+            );
+        }
+        if self.returned_at > now + chrono::Duration::minutes(10) {
+            return invalid("returned_at", "the time back at HQ is in the future");
+        }
+        Ok(())
+    }
+}
+
+/// Where an old part that goes to the warehouse stands: no receipt yet (the engineer is
+/// not back at HQ), or its standing receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WarehouseLine {
+    pub part_usage_id: Uuid,
+    pub receipt: Option<WarehouseReceipt>,
+    /// When it must be booked in by (`WarehouseReceipt::due_by`), once back at HQ.
+    pub due_by: Option<DateTime<Utc>>,
+    /// Booked late, or not booked and late now.
+    pub late: bool,
+}
+
+/// The order's old parts that go to the warehouse, in the order they were used, each with
+/// its standing receipt if any (corrections applied on both sides).
+pub fn warehouse_lines(
+    usages: &[PartUsage],
+    receipts: &[WarehouseReceipt],
+    now: DateTime<Utc>,
+) -> Vec<WarehouseLine> {
+    let receipts = standing(receipts.iter());
+    standing(usages.iter())
+        .into_iter()
+        .filter(|u| {
+            u.quantity > 0
+                && u.old_part
+                    .is_some_and(OldPartDisposition::goes_to_warehouse)
+        })
+        .map(|u| {
+            let receipt = receipts
+                .iter()
+                .rev()
+                .find(|r| r.part_usage_id == u.id)
+                .map(|r| (*r).clone());
+            WarehouseLine {
+                part_usage_id: u.id,
+                due_by: receipt.as_ref().map(WarehouseReceipt::due_by),
+                late: receipt.as_ref().is_some_and(|r| r.is_late(now)),
+                receipt,
+            }
+        })
+        .collect()
 }
 
 /// 签到/签退.
@@ -1071,6 +1162,112 @@ mod tests {
         assert!(r.is_late(t(3, 1)));
         r.booked_at = Some(t(2, 20));
         assert!(!r.is_late(t(9, 0)), "booked in time stays on time");
+    }
+
+    fn usage(id: u128, order: u128, old_part: Option<OldPartDisposition>) -> PartUsage {
+        PartUsage {
+            id: Uuid::from_u128(id),
+            work_order_id: Uuid::from_u128(order),
+            part_id: Uuid::from_u128(99),
+            quantity: 1,
+            warranty: true,
+            unit_price: None,
+            old_part,
+            from_van_stock: true,
+            voids: None,
+        }
+    }
+
+    fn receipt(id: u128, usage: u128, returned_at: DateTime<Utc>) -> WarehouseReceipt {
+        WarehouseReceipt {
+            id: Uuid::from_u128(id),
+            work_order_id: Uuid::from_u128(1),
+            part_usage_id: Uuid::from_u128(usage),
+            returned_at,
+            booked_at: None,
+            nonconformance: None,
+            voids: None,
+        }
+    }
+
+    #[test]
+    fn the_engineer_opens_a_receipt_for_an_old_part_going_to_the_warehouse_only() {
+        use OldPartDisposition::*;
+        let now = t(2, 12);
+        let r = receipt(10, 5, t(2, 8));
+        assert!(
+            r.check_engineers(Some(&usage(5, 1, Some(ReturnForRepair))), now)
+                .is_ok()
+        );
+        assert!(
+            r.check_engineers(Some(&usage(5, 1, Some(Scrap))), now)
+                .is_ok()
+        );
+        for refused in [
+            None,
+            Some(usage(5, 2, Some(ReturnForRepair))),
+            Some(usage(5, 1, Some(CustomerKeeps))),
+            Some(usage(5, 1, None)),
+        ] {
+            assert!(
+                matches!(
+                    r.check_engineers(refused.as_ref(), now),
+                    Err(DomainError::Invalid {
+                        field: "part_usage_id",
+                        ..
+                    })
+                ),
+                "{refused:?}"
+            );
+        }
+        let ok = usage(5, 1, Some(ReturnForRepair));
+        let booked = WarehouseReceipt {
+            booked_at: Some(t(2, 9)),
+            ..r.clone()
+        };
+        assert!(
+            booked.check_engineers(Some(&ok), now).is_err(),
+            "booking is the warehouse's"
+        );
+        let flagged = WarehouseReceipt {
+            nonconformance: Some(Nonconformance {
+                description: "外壳破损".into(),
+                responsible: None,
+            }),
+            ..r.clone()
+        };
+        assert!(flagged.check_engineers(Some(&ok), now).is_err());
+        let ahead = receipt(10, 5, t(3, 8));
+        assert!(
+            ahead.check_engineers(Some(&ok), now).is_err(),
+            "not back yet"
+        );
+    }
+
+    #[test]
+    fn each_old_part_for_the_warehouse_shows_its_receipt_and_deadline() {
+        use OldPartDisposition::*;
+        let usages = [
+            usage(1, 1, Some(ReturnForRepair)),
+            usage(2, 1, Some(CustomerKeeps)),
+            usage(3, 1, Some(Scrap)),
+            usage(4, 1, Some(ReturnForRepair)),
+            // 4 taken back: no receipt is due for it.
+            PartUsage {
+                id: Uuid::from_u128(6),
+                quantity: 0,
+                voids: Some(Uuid::from_u128(4)),
+                ..usage(6, 1, Some(ReturnForRepair))
+            },
+        ];
+        let receipts = [receipt(10, 1, t(2, 8))];
+        let lines = warehouse_lines(&usages, &receipts, t(3, 1));
+        let ids: Vec<u128> = lines.iter().map(|l| l.part_usage_id.as_u128()).collect();
+        assert_eq!(ids, [1, 3]);
+        assert_eq!(lines[0].due_by, Some(t(3, 0)));
+        assert!(lines[0].late, "16 h passed, not booked");
+        assert_eq!((lines[1].receipt.clone(), lines[1].due_by), (None, None));
+        assert!(!lines[1].late, "not back at HQ yet: no clock runs");
     }
 
     #[test]

@@ -98,7 +98,7 @@ const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
 const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
-const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}) };
+const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}), backAtHq: vi.fn(async () => {}) };
 const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}) };
 
 describe("one work order", () => {

@@ -23,8 +23,9 @@ function setup(rows: PartRow[] = [], paid = false) {
   );
   const onAdd = vi.fn(async (_: PartInput) => {});
   const onCancel = vi.fn(async () => {});
-  render(Parts, { props: { orderId: ID, rows, paid, editable: true, onSearch, onAdd, onCancel } });
-  return { onSearch, onAdd, onCancel };
+  const onBackAtHq = vi.fn(async () => {});
+  render(Parts, { props: { orderId: ID, rows, paid, editable: true, onSearch, onAdd, onCancel, onBackAtHq } });
+  return { onSearch, onAdd, onCancel, onBackAtHq };
 }
 
 describe("parts on site", () => {
@@ -42,7 +43,7 @@ describe("parts on site", () => {
     expect(screen.getByTestId("van-line").textContent).toContain("剩 2 个");
     await fireEvent.click(screen.getByRole("button", { name: "选用" }));
     await fireEvent.change(screen.getByTestId("part-old"), { target: { value: "return_for_repair" } });
-    expect(screen.getByText("带回的旧件须在回到公司后 16 小时内办理入库单。")).toBeTruthy();
+    expect(screen.getByText("带回返修或报废的旧件，回到公司后 16 小时内办理入库单。")).toBeTruthy();
     await fireEvent.click(screen.getByTestId("part-save"));
     expect(onAdd).toHaveBeenCalledWith({
       order_id: ID, part_id: "p1", quantity: 1, warranty: true, from_van_stock: true, old_part: "return_for_repair",
@@ -67,6 +68,7 @@ describe("parts on site", () => {
     const rows: PartRow[] = [{
       usage: { id: "u1", work_order_id: ID, part_id: "p2", quantity: 2, warranty: false, unit_price: 8800, old_part: "scrap", from_van_stock: true, voids: null },
       part: fan,
+      warehouse: { part_usage_id: "u1", receipt: null, due_by: null, late: false },
     }];
     const { onCancel } = setup(rows);
     const line = screen.getByTestId("part-used");
@@ -76,5 +78,37 @@ describe("parts on site", () => {
     expect(line.textContent).toContain("报废");
     await fireEvent.click(screen.getByRole("button", { name: "撤销" }));
     expect(onCancel).toHaveBeenCalledWith({ order_id: ID, usage_id: "u1" });
+  });
+
+  it("opens the warehouse receipts back at HQ and shows each deadline, late in red", async () => {
+    const usage = (id: string, old: "return_for_repair" | "scrap" | "customer_keeps") => ({
+      id, work_order_id: ID, part_id: "p1", quantity: 1, warranty: true, unit_price: 1250, old_part: old, from_van_stock: true, voids: null,
+    });
+    const receipt = (usageId: string, booked: string | null) => ({
+      id: `r-${usageId}`, work_order_id: ID, part_usage_id: usageId, returned_at: "2026-12-01T08:00:00Z",
+      booked_at: booked, nonconformance: null, voids: null,
+    });
+    const waiting: PartRow[] = [
+      { usage: usage("u1", "return_for_repair"), part: fuse, warehouse: { part_usage_id: "u1", receipt: null, due_by: null, late: false } },
+      { usage: usage("u2", "customer_keeps"), part: fuse, warehouse: null },
+    ];
+    const { onBackAtHq } = setup(waiting);
+    expect(screen.getByTestId("part-receipt").textContent).toContain("待入库：回到公司后 16 小时内办理入库单");
+    expect(screen.getByTestId("back-at-hq").textContent).toContain("1 件旧件待入库");
+    await fireEvent.click(screen.getByRole("button", { name: "已回到公司，办理入库单" }));
+    expect(onBackAtHq).toHaveBeenCalledWith({ order_id: ID });
+    cleanup();
+
+    locale.lang = "en";
+    setup([
+      { usage: usage("u1", "return_for_repair"), part: fuse, warehouse: { part_usage_id: "u1", receipt: receipt("u1", null), due_by: "2026-12-02T00:00:00Z", late: true } },
+      { usage: usage("u3", "scrap"), part: fuse, warehouse: { part_usage_id: "u3", receipt: receipt("u3", "2026-12-01T10:00:00Z"), due_by: "2026-12-02T00:00:00Z", late: false } },
+    ]);
+    const [late, booked] = screen.getAllByTestId("part-receipt");
+    expect(late.textContent).toContain("Booking in is late (due");
+    expect(late.classList.contains("late")).toBe(true);
+    expect(booked.textContent).toContain("Booked in");
+    expect(booked.classList.contains("late")).toBe(false);
+    expect(screen.queryByTestId("back-at-hq")).toBeNull();
   });
 });

@@ -13,6 +13,7 @@ import type { Language } from "./bindings/Language";
 import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
+import type { BackAtHqInput } from "./bindings/BackAtHqInput";
 import type { PartInput } from "./bindings/PartInput";
 import type { CrossCheckInput } from "./bindings/CrossCheckInput";
 import type { MilestoneInput } from "./bindings/MilestoneInput";
@@ -67,6 +68,7 @@ export const api = {
   vanStock: (query: string) => call<VanStockLine[]>("van_stock", { query }),
   addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
   cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
+  backAtHq: (input: BackAtHqInput) => call<OrderScreen>("back_at_hq", { input }),
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),
