@@ -17,6 +17,8 @@ const COMMANDS: &[&str] = &[
     "add_part",
     "cancel_part",
     "back_at_hq",
+    "customer_equipment",
+    "register_request",
     "write_log",
     "record_time",
     "record_expense",

@@ -12,11 +12,13 @@ use onsite_app::orders::{
 };
 use onsite_app::parts::{BackAtHqInput, PartCancel, PartInput};
 use onsite_app::photos::PhotoInput;
+use onsite_app::requests::RequestInput;
 use onsite_app::session::{AppInfo, Language, SessionInfo};
 use onsite_app::time::{ExpenseInput, TimeInput};
 use onsite_app::worklog::LogInput;
 use onsite_app::{App, AppError, ErrorCode, SyncStatus};
 use onsite_domain::Status;
+use onsite_domain::records::Equipment;
 use onsite_store::{VanStockLine, WorkOrderSummary};
 use tauri::{AppHandle, State};
 use uuid::Uuid;
@@ -126,6 +128,22 @@ pub async fn back_at_hq(
     input: BackAtHqInput,
 ) -> Result<OrderScreen, AppError> {
     app.back_at_hq(input).await
+}
+
+#[tauri::command]
+pub async fn customer_equipment(
+    app: State<'_, App>,
+    order_id: String,
+) -> Result<Vec<Equipment>, AppError> {
+    app.customer_equipment(order_id).await
+}
+
+#[tauri::command]
+pub async fn register_request(
+    app: State<'_, App>,
+    input: RequestInput,
+) -> Result<OrderScreen, AppError> {
+    app.register_request(input).await
 }
 
 #[tauri::command]

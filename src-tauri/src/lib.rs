@@ -79,6 +79,8 @@ pub fn run() {
             commands::add_part,
             commands::cancel_part,
             commands::back_at_hq,
+            commands::customer_equipment,
+            commands::register_request,
             commands::write_log,
             commands::record_time,
             commands::record_expense,

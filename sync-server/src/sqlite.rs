@@ -546,6 +546,111 @@ fn engineers_receipt(
     Ok(receipt.check_engineers(usage.as_ref(), now))
 }
 
+/// 首问负责: a new request pushed from a laptop becomes a new work order for the office, in
+/// the same transaction (`ServiceRequest::new_order`, numbered in its department's
+/// sequence); the request is stored with the order's id and number.
+fn register_request(
+    tx: &Transaction<'_>,
+    user: &User,
+    mut request: Current,
+    note: Option<String>,
+    now: DateTime<Utc>,
+    stamp: &str,
+) -> Result<Outcome> {
+    use onsite_domain::records::{Equipment, ServiceRequest};
+    use onsite_domain::work_order::WorkOrder;
+    let refuse =
+        |e: DomainError| Outcome::Answer(OpStatus::Rejected, Some(format!("invalid: {e}")));
+    let asked: ServiceRequest = serde_json::from_value(Value::Object(request.row.clone()))
+        .map_err(|e| StorageError::Database(format!("a service request: {e}")))?;
+    if user.role == Role::Engineer
+        && let Err(e) = asked.check_engineers()
+    {
+        return Ok(refuse(e));
+    }
+    let Some(parent) =
+        load(tx, Entity::WorkOrder, &asked.work_order_id.to_string())?.filter(|o| !o.deleted)
+    else {
+        return Ok(Outcome::Answer(
+            OpStatus::Rejected,
+            Some(format!(
+                "not allowed: no work order {}",
+                asked.work_order_id
+            )),
+        ));
+    };
+    let parent: WorkOrder = serde_json::from_value(Value::Object(parent.row))
+        .map_err(|e| StorageError::Database(format!("a stored work order: {e}")))?;
+    let equipment = match asked.equipment_id {
+        Some(id) => load(tx, Entity::Equipment, &id.to_string())?
+            .filter(|c| !c.deleted)
+            .and_then(|c| serde_json::from_value::<Equipment>(Value::Object(c.row)).ok()),
+        None => None,
+    };
+    let department: Department = parent.department.parse()?;
+    let number = lease_in(
+        tx,
+        &department,
+        onsite_domain::numbering::numbering_date(now),
+        1,
+        onsite_domain::numbering::DEFAULT_WIDTH,
+    )?
+    .into_iter()
+    .next()
+    .unwrap_or_default();
+    let order = match asked.new_order(&parent, equipment.as_ref(), number, &user.name, now) {
+        Ok(o) => o,
+        Err(e) => return Ok(refuse(e)),
+    };
+    let Value::Object(row) = serde_json::to_value(&order)
+        .map_err(|e| StorageError::Database(format!("a new work order: {e}")))?
+    else {
+        return Err(StorageError::Database(
+            "a work order is not an object".into(),
+        ));
+    };
+    admin_put_in(tx, Entity::WorkOrder, row, stamp)?;
+    request.row.insert(
+        "created_order_id".into(),
+        Value::String(order.id.to_string()),
+    );
+    request
+        .row
+        .insert("created_order_number".into(), Value::String(order.number));
+    Ok(Outcome::Write(request, note))
+}
+
+/// The next `count` numbers of `department`'s sequence for the month of `local_date`,
+/// inside `tx`.
+fn lease_in(
+    tx: &Transaction<'_>,
+    department: &Department,
+    local_date: NaiveDate,
+    count: u32,
+    width: u8,
+) -> Result<Vec<String>> {
+    let period = Period::of(local_date);
+    let key = format!("{:04}-{:02}", period.year, period.month);
+    let last: i64 = tx
+        .prepare_cached("SELECT last FROM number_sequences WHERE department = ?1 AND period = ?2")?
+        .query_row(params![department.as_str(), key], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let numbers = next_block(
+        department,
+        period,
+        u32::try_from(last).unwrap_or(u32::MAX),
+        count,
+        width,
+    )?;
+    tx.prepare_cached(
+        "INSERT INTO number_sequences (department, period, last) VALUES (?1, ?2, ?3)
+         ON CONFLICT (department, period) DO UPDATE SET last = excluded.last",
+    )?
+    .execute(params![department.as_str(), key, last + i64::from(count)])?;
+    Ok(numbers)
+}
+
 /// A work order that exists and is not deleted, or `NotFound`.
 fn live_order(tx: &Transaction<'_>, order_id: &str) -> Result<Current> {
     load(tx, Entity::WorkOrder, order_id)?
@@ -1343,6 +1448,18 @@ impl Storage for SqliteStorage {
                                     OpStatus::Rejected,
                                     Some(format!("invalid: {e}")),
                                 ),
+                                Ok(())
+                                    if op.entity == Entity::ServiceRequest && current.is_none() =>
+                                {
+                                    register_request(
+                                        &tx,
+                                        &session.user,
+                                        next,
+                                        note,
+                                        now,
+                                        &stamp.to_string(),
+                                    )?
+                                }
                                 Ok(()) => Outcome::Write(next, note),
                             },
                         }
@@ -1953,30 +2070,9 @@ impl Storage for SqliteStorage {
         count: u32,
         width: u8,
     ) -> Result<Vec<String>> {
-        let period = Period::of(local_date);
-        let key = format!("{:04}-{:02}", period.year, period.month);
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: i64 = tx
-            .query_row(
-                "SELECT last FROM number_sequences WHERE department = ?1 AND period = ?2",
-                params![department.as_str(), key],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        let numbers = next_block(
-            department,
-            period,
-            u32::try_from(last).unwrap_or(u32::MAX),
-            count,
-            width,
-        )?;
-        tx.execute(
-            "INSERT INTO number_sequences (department, period, last) VALUES (?1, ?2, ?3)
-             ON CONFLICT (department, period) DO UPDATE SET last = excluded.last",
-            params![department.as_str(), key, last + i64::from(count)],
-        )?;
+        let numbers = lease_in(&tx, department, local_date, count, width)?;
         self.commit(tx)?;
         Ok(numbers)
     }

@@ -1232,3 +1232,76 @@ async fn an_engineer_opens_the_warehouse_receipt_of_a_returned_part_and_books_no
         .await;
     assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
 }
+
+#[tokio::test]
+async fn a_request_from_site_becomes_an_order_only_for_the_orders_customer() {
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    // Equipment of another customer (the second order's).
+    let (status, c) = s
+        .json(
+            "POST",
+            "/v1/admin/customers",
+            Some(&dispatch),
+            json!({"name": "无锡另一家公司", "contact": "张", "phone": "13900000000", "address": "无锡"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let (status, e) = s
+        .json(
+            "POST",
+            "/v1/admin/equipment",
+            Some(&dispatch),
+            json!({"customer_id": c["id"], "model": "SCB10-500/10", "serial": "X-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    let request = |extra: Value| {
+        let mut fields = json!({"work_order_id": order, "equipment_id": null, "equipment_text": "二号变压器",
+            "service_type": "repair", "fault_level": 2, "fault_description": "温控器报警",
+            "requested_service_at": null, "reported_at": chrono::Utc::now()});
+        if let (Some(f), Value::Object(extra)) = (fields.as_object_mut(), extra) {
+            f.extend(extra);
+        }
+        json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "service_request", "id": Uuid::now_v7(), "kind": "append", "fields": fields})
+    };
+    let new_orders = || async {
+        let (status, v) = s
+            .call(
+                "GET",
+                "/v1/admin/work-orders?status=new",
+                Some(&dispatch),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v
+    };
+    let before = new_orders().await;
+    let count = |v: &Value| v["work_orders"].as_array().map_or(0, Vec::len);
+    for (bad, why) in [
+        (
+            json!({"equipment_id": e["id"]}),
+            "another customer's equipment",
+        ),
+        (
+            json!({"created_order_id": Uuid::now_v7()}),
+            "a number of its own",
+        ),
+        (json!({"fault_description": " "}), "nothing said"),
+    ] {
+        let answer = s.push(&wang, "dev-1", vec![request(bad)]).await;
+        assert_eq!(
+            answer["results"][0]["status"], "rejected",
+            "{why}: {answer}"
+        );
+    }
+    let after = new_orders().await;
+    assert_eq!(count(&after), count(&before), "no order was made");
+    let answer = s.push(&wang, "dev-1", vec![request(json!({}))]).await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+    let after = new_orders().await;
+    assert_eq!(count(&after), count(&before) + 1, "{after}");
+}

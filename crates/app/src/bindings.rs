@@ -19,6 +19,7 @@ use crate::orders::{
 };
 use crate::parts::{BackAtHqInput, PartCancel, PartInput};
 use crate::photos::PhotoInput;
+use crate::requests::RequestInput;
 use crate::session::{AppInfo, Language, SessionInfo};
 use crate::time::{ExpenseInput, TimeInput};
 use crate::worklog::LogInput;
@@ -42,6 +43,8 @@ macro_rules! ipc_types {
             PartInput,
             PartCancel,
             BackAtHqInput,
+            RequestInput,
+            onsite_domain::records::Equipment,
             LogInput,
             PhotoInput,
             CrossCheckInput,

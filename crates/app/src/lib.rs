@@ -11,6 +11,8 @@
 //! - [`documents`]: printed documents and photos;
 //! - [`photos`]: importing photos, their thumbnails;
 //! - [`milestones`]: milestones with their witness, training given;
+//! - [`parts`], [`time`], [`worklog`]: parts and old parts, time and expenses, the log;
+//! - [`requests`]: a new request registered on site (首问负责);
 //! - [`bindings`]: the TypeScript types of all of it, generated into `ui/src/lib/bindings`;
 //! - [`error`]: the one error every use case returns, with a code the UI translates.
 
@@ -21,6 +23,7 @@ pub mod milestones;
 pub mod orders;
 pub mod parts;
 pub mod photos;
+pub mod requests;
 pub mod session;
 pub mod time;
 pub mod worklog;

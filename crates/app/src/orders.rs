@@ -10,7 +10,7 @@ use onsite_domain::completion;
 use onsite_domain::protocol::{Entity, OpKind, OpStatus};
 use onsite_domain::records::{
     self, Arrival, ArrivalCall, ArrivalCallee, Attachment, CheckIn, CheckKind, Expense, LogEntry,
-    Milestone, Part, PartUsage, TimeEntry, Training,
+    Milestone, Part, PartUsage, ServiceRequest, TimeEntry, Training,
 };
 use onsite_domain::work_order::{self, ChargeCause, Role};
 use onsite_store::{Page, Store, WorkOrderDetail, WorkOrderSummary};
@@ -58,6 +58,9 @@ pub struct OrderScreen {
     pub milestones: Vec<Milestone>,
     /// Training given, newest first.
     pub trainings: Vec<Training>,
+    /// New requests registered on this order for its customer (首问负责), newest first,
+    /// each with the order the server made of it once synced.
+    pub requests: Vec<ServiceRequest>,
     /// Whether the engineer may still add or cancel parts (the authority table).
     pub can_use_parts: bool,
     /// Whether the engineer may still write the diagnosis (the authority table).
@@ -255,6 +258,8 @@ fn screen(
     milestones.sort_by_key(|m| std::cmp::Reverse((m.reached_at, m.id)));
     let mut trainings = records::standing(detail.trainings.iter().cloned());
     trainings.sort_by_key(|t| std::cmp::Reverse((t.held_on, t.id)));
+    let mut requests = records::standing(detail.service_requests.iter().cloned());
+    requests.sort_by_key(|r| std::cmp::Reverse((r.reported_at, r.id)));
     let can_use_parts = authority::may(
         Role::Engineer,
         Entity::PartUsage,
@@ -283,6 +288,7 @@ fn screen(
         log,
         milestones,
         trainings,
+        requests,
         can_use_parts,
         can_diagnose,
         charge_cause_applies,

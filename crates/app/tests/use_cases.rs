@@ -1377,3 +1377,120 @@ async fn a_second_engineer_of_the_order_cross_checks_an_answer_and_the_first_can
     first.shut_down().await;
     second.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_request_registered_on_site_reaches_the_dispatcher_as_a_new_order() {
+    use onsite_app::requests::RequestInput;
+    use onsite_domain::work_order::ServiceType;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let app = synced_then_offline(&dir, &mut server).await;
+    let order = orders[0].to_string();
+    let screen = app.order_detail(&order).await.expect("screen");
+    let customer = screen.detail.order.customer_id;
+    let known = app
+        .customer_equipment(order.clone())
+        .await
+        .expect("lists the customer's equipment");
+    assert!(!known.is_empty() && known.iter().all(|e| e.customer_id == customer));
+    let input = |equipment_id: Option<String>, text: &str| RequestInput {
+        order_id: order.clone(),
+        equipment_id,
+        equipment_text: Some(" SCB10-500/10 机号 2309-17 ".into()),
+        service_type: ServiceType::Repair,
+        fault_level: 3,
+        fault_description: text.into(),
+        requested_service_at: None,
+    };
+
+    // Nothing said, equipment that is not this customer's, a level out of the table:
+    // refused, nothing written.
+    for (bad, says) in [
+        (input(None, "  "), "fault_description"),
+        (
+            input(Some(Uuid::now_v7().to_string()), "温控器报警"),
+            "equipment",
+        ),
+        (
+            RequestInput {
+                fault_level: 7,
+                ..input(None, "温控器报警")
+            },
+            "fault level",
+        ),
+    ] {
+        let e = app.register_request(bad).await.expect_err("refused");
+        assert_eq!(e.code, ErrorCode::Invalid);
+        assert!(e.message.contains(says), "{}", e.message);
+    }
+    assert!(
+        app.order_detail(&order)
+            .await
+            .expect("screen")
+            .requests
+            .is_empty()
+    );
+
+    // The customer asks about the second transformer; the engineer registers it offline.
+    let s = app
+        .register_request(input(None, "二号变压器温控器报警，风机不转"))
+        .await
+        .expect("registered");
+    assert_eq!(s.requests.len(), 1);
+    assert_eq!(s.requests[0].created_order_number, None, "not sent yet");
+    let on_known = app
+        .register_request(input(Some(known[0].id.to_string()), "年度保养预约"))
+        .await
+        .expect("on equipment the laptop knows");
+    assert_eq!(on_known.requests.len(), 2);
+
+    // Synced: two new orders for the dispatcher, of this customer, unassigned; the
+    // laptop shows their numbers.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    let mut new_orders = Vec::new();
+    until("the new orders on the server", || {
+        new_orders = server
+            .storage()
+            .work_orders(Some(Status::New))
+            .unwrap_or_default();
+        new_orders.len() == 2
+    })
+    .await;
+    for o in &new_orders {
+        assert_eq!(o["customer_id"], Value::String(customer.to_string()));
+        assert_eq!(o["channel"], "on_site");
+        assert_eq!(o["assignees"], serde_json::json!([]));
+        assert_eq!(o["fault_level"], 3);
+        assert!(o["number"].as_str().is_some_and(|n| !n.is_empty()));
+    }
+    let described = new_orders
+        .iter()
+        .find(|o| o["equipment_id"].is_null())
+        .expect("the one described");
+    assert_eq!(
+        described["fault_description"],
+        "二号变压器温控器报警，风机不转\n设备：SCB10-500/10 机号 2309-17"
+    );
+    let linked = new_orders
+        .iter()
+        .find(|o| o["equipment_id"] == Value::String(known[0].id.to_string()))
+        .expect("the one on known equipment");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        app.sync_now().await.expect("syncs");
+        let s = app.order_detail(&order).await.expect("screen");
+        let numbers: Vec<_> = s
+            .requests
+            .iter()
+            .filter_map(|r| r.created_order_number.clone())
+            .collect();
+        if numbers.len() == 2 {
+            assert!(numbers.contains(&linked["number"].as_str().unwrap_or_default().to_owned()));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the numbers did not come back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.shut_down().await;
+}

@@ -161,6 +161,7 @@ pub const GRANTS: &[Grant] = &[
     office(E::Training, Create),
     office(E::Settlement, Create),
     office(E::WarehouseReceipt, Create),
+    office(E::ServiceRequest, Create),
     // The engineer.
     grant(
         E::WorkOrder,
@@ -206,6 +207,8 @@ pub const GRANTS: &[Grant] = &[
     // Back at HQ with the old parts, whenever that is (`WarehouseReceipt::check_engineers`
     // keeps the booking itself the warehouse's).
     engineer_appends(E::WarehouseReceipt, When::Always),
+    // 首问负责: whenever the customer asks (`ServiceRequest::check_engineers`).
+    engineer_appends(E::ServiceRequest, When::Always),
 ];
 
 /// The action an operation takes on a record that is there (`exists`) or not; `None` for

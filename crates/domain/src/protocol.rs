@@ -93,6 +93,8 @@ pub enum Entity {
     Training,
     Settlement,
     WarehouseReceipt,
+    /// 首问负责: a new request registered on site.
+    ServiceRequest,
     /// Reference data.
     Part,
     ChecklistTemplate,
@@ -103,7 +105,7 @@ pub enum Entity {
 }
 
 impl Entity {
-    pub const ALL: [Entity; 25] = [
+    pub const ALL: [Entity; 26] = [
         Entity::Customer,
         Entity::Equipment,
         Entity::WorkOrder,
@@ -124,6 +126,7 @@ impl Entity {
         Entity::Training,
         Entity::Settlement,
         Entity::WarehouseReceipt,
+        Entity::ServiceRequest,
         Entity::Part,
         Entity::ChecklistTemplate,
         Entity::FaultLevels,
@@ -153,6 +156,7 @@ impl Entity {
             Entity::Training => "training",
             Entity::Settlement => "settlement",
             Entity::WarehouseReceipt => "warehouse_receipt",
+            Entity::ServiceRequest => "service_request",
             Entity::Part => "part",
             Entity::ChecklistTemplate => "checklist_template",
             Entity::FaultLevels => "fault_levels",

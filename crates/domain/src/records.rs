@@ -288,6 +288,168 @@ pub fn warehouse_lines(
         .collect()
 }
 
+/// The longest description of the equipment a new request is for, when it is not on the
+/// laptop (what the nameplate says), in characters.
+pub const MAX_EQUIPMENT_TEXT_CHARS: usize = 200;
+/// The longest fault description of a new request, in characters.
+pub const MAX_REQUEST_TEXT_CHARS: usize = 2000;
+
+/// 首问负责: a new request the engineer registers on site for other equipment of the same
+/// customer (the customer asks whoever is there; the engineer owns the request until the
+/// office has it). Appended under the order being worked on; when it reaches the server,
+/// the server registers a new work order (status 新建, for the dispatcher to classify and
+/// assign) and notes its id and number here, so the engineer sees what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceRequest {
+    pub id: Uuid,
+    /// The order the engineer was on when the customer asked; the new order is for its
+    /// customer.
+    pub work_order_id: Uuid,
+    /// The customer's equipment, when it is on the laptop.
+    pub equipment_id: Option<Uuid>,
+    /// What the nameplate says (model, serial) when the equipment is not on the laptop.
+    pub equipment_text: Option<String>,
+    pub service_type: crate::work_order::ServiceType,
+    /// The level the engineer judges; the office confirms or changes it.
+    pub fault_level: u8,
+    /// 故障现象, as the customer tells it.
+    pub fault_description: String,
+    /// 要求服务时间
+    pub requested_service_at: Option<DateTime<Utc>>,
+    /// When the customer asked (the 2-hour registration clock of the new order starts
+    /// here; the server never takes a time later than its own).
+    pub reported_at: DateTime<Utc>,
+    /// Set by the server: the work order registered for this request, and its number.
+    #[serde(default)]
+    pub created_order_id: Option<Uuid>,
+    #[serde(default)]
+    pub created_order_number: Option<String>,
+    #[serde(default)]
+    pub voids: Option<Uuid>,
+}
+
+impl ServiceRequest {
+    /// What a request must hold, on the laptop and on the server.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let invalid = |field, message: String| Err(DomainError::Invalid { field, message });
+        let fault = self.fault_description.trim().chars().count();
+        if fault == 0 {
+            return invalid("fault_description", "say what the customer reports".into());
+        }
+        if fault > MAX_REQUEST_TEXT_CHARS {
+            return invalid(
+                "fault_description",
+                format!("at most {MAX_REQUEST_TEXT_CHARS} characters"),
+            );
+        }
+        if self
+            .equipment_text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_EQUIPMENT_TEXT_CHARS)
+        {
+            return invalid(
+                "equipment_text",
+                format!("at most {MAX_EQUIPMENT_TEXT_CHARS} characters"),
+            );
+        }
+        if !(1..=4).contains(&self.fault_level) {
+            return invalid(
+                "fault_level",
+                format!("fault level {} is not 1–4", self.fault_level),
+            );
+        }
+        Ok(())
+    }
+
+    /// The work order registered for this request: for the customer of `parent` (the
+    /// order it was asked on), its department, `equipment` when named (which must be that
+    /// customer's), new and unassigned, reported when the customer asked but never later
+    /// than `now`, in warranty when the equipment is on `now`'s day (China time). The
+    /// warranty, the price terms and the level are the office's to confirm.
+    pub fn new_order(
+        &self,
+        parent: &crate::work_order::WorkOrder,
+        equipment: Option<&Equipment>,
+        number: String,
+        recorded_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::work_order::WorkOrder, DomainError> {
+        use crate::work_order::{Channel, Status, WarrantyStatus, WorkOrder};
+        if parent.id != self.work_order_id {
+            return Err(DomainError::Invalid {
+                field: "work_order_id",
+                message: "the request is not under this order".into(),
+            });
+        }
+        let equipment = match (self.equipment_id, equipment) {
+            (None, _) => None,
+            (Some(id), Some(e)) if e.id == id && e.customer_id == parent.customer_id => Some(e),
+            (Some(_), _) => {
+                return Err(DomainError::Invalid {
+                    field: "equipment_id",
+                    message: "name equipment of this order's customer, or describe it".into(),
+                });
+            }
+        };
+        let today = crate::numbering::numbering_date(now);
+        let mut fault_description = self.fault_description.trim().to_owned();
+        if let Some(text) = self
+            .equipment_text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            fault_description = format!("{fault_description}\n设备：{text}");
+        }
+        let order = WorkOrder {
+            id: Uuid::now_v7(),
+            number,
+            department: parent.department.clone(),
+            customer_id: parent.customer_id,
+            equipment_id: equipment.map(|e| e.id),
+            service_type: self.service_type,
+            fault_level: self.fault_level,
+            channel: Channel::OnSite,
+            status: Status::New,
+            reported_at: self.reported_at.min(now),
+            fault_description,
+            expected_completion: None,
+            requested_service_at: self.requested_service_at,
+            scheduled_at: None,
+            warranty: if equipment.is_some_and(|e| e.in_warranty(today)) {
+                WarrantyStatus::InWarranty
+            } else {
+                WarrantyStatus::OutOfWarranty
+            },
+            paid: false,
+            charge_cause: None,
+            complex: false,
+            assignees: Vec::new(),
+            recorded_by: Some(recorded_by.to_owned()),
+            diagnosis: None,
+            repair_result: None,
+            repair_started_at: None,
+            repair_ended_at: None,
+            outcome: None,
+            postpone_reason: None,
+        };
+        order.validate()?;
+        Ok(order)
+    }
+
+    /// A request as the engineer sends it: what became of it is the server's to write.
+    pub fn check_engineers(&self) -> Result<(), DomainError> {
+        if self.created_order_id.is_some() || self.created_order_number.is_some() {
+            return Err(DomainError::Invalid {
+                field: "created_order_id",
+                message: "the server registers the new order; leave it out".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// 签到/签退.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -941,6 +1103,7 @@ macro_rules! correctable {
 correctable!(
     PartUsage,
     WarehouseReceipt,
+    ServiceRequest,
     CheckIn,
     ArrivalCall,
     TimeEntry,

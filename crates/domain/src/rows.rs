@@ -109,6 +109,7 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         Entity::Training => typed::<r::Training>(row, "training")?.validate(),
         Entity::Settlement => readable::<fees::Settlement>(row, "settlement"),
         Entity::WarehouseReceipt => readable::<r::WarehouseReceipt>(row, "warehouse receipt"),
+        Entity::ServiceRequest => typed::<r::ServiceRequest>(row, "service request")?.validate(),
         Entity::VanStock => readable::<r::VanStock>(row, "van stock"),
         Entity::Part => readable::<r::Part>(row, "part"),
         Entity::ChecklistTemplate => {

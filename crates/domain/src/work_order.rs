@@ -388,6 +388,8 @@ pub enum Channel {
     Email,
     SalesRep,
     System,
+    /// 现场首问: asked of the engineer on site (`records::ServiceRequest`).
+    OnSite,
 }
 
 /// 保修期内 / 保修期外 / 维保合同.

@@ -165,6 +165,8 @@ pub struct WorkOrderDetail {
     pub trainings: Vec<Training>,
     pub settlements: Vec<onsite_domain::fees::Settlement>,
     pub warehouse_receipts: Vec<onsite_domain::records::WarehouseReceipt>,
+    /// New requests registered on site for the same customer (首问负责).
+    pub service_requests: Vec<onsite_domain::records::ServiceRequest>,
     /// The other orders on the same equipment, newest first.
     pub history: Vec<WorkOrderSummary>,
     /// Operations on this order waiting to be sent.
@@ -349,6 +351,26 @@ impl Store {
         rows.map(|r| to_summary(r?)).collect()
     }
 
+    /// A customer's equipment on this laptop, by model and serial.
+    pub fn customer_equipment(
+        &self,
+        customer_id: Uuid,
+    ) -> Result<Vec<onsite_domain::records::Equipment>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM record WHERE entity = 'equipment' AND deleted = 0
+               AND json_extract(body, '$.customer_id') = ?1",
+        )?;
+        let bodies = stmt
+            .query_map(params![customer_id.to_string()], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut out: Vec<onsite_domain::records::Equipment> = bodies
+            .iter()
+            .map(|b| decode("equipment", b))
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| (&a.model, &a.serial).cmp(&(&b.model, &b.serial)));
+        Ok(out)
+    }
+
     /// The orders on one piece of equipment, newest first: its service history.
     pub fn equipment_history(&self, equipment_id: Uuid) -> Result<Vec<WorkOrderSummary>> {
         let sql = format!(
@@ -401,6 +423,7 @@ impl Store {
             trainings: Vec::new(),
             settlements: Vec::new(),
             warehouse_receipts: Vec::new(),
+            service_requests: Vec::new(),
             history: Vec::new(),
             pending_ops: 0,
             outcomes: Vec::new(),
@@ -429,6 +452,7 @@ impl Store {
                 Entity::Training => d.trainings.push(decode(e, &body)?),
                 Entity::Settlement => d.settlements.push(decode(e, &body)?),
                 Entity::WarehouseReceipt => d.warehouse_receipts.push(decode(e, &body)?),
+                Entity::ServiceRequest => d.service_requests.push(decode(e, &body)?),
                 _ => {}
             }
         }

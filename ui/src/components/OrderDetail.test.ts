@@ -60,6 +60,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
       trainings: [],
       settlements: [],
       warehouse_receipts: [],
+      service_requests: [],
       history: [],
       pending_ops: 0,
       outcomes: [],
@@ -69,6 +70,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     problems: [],
     milestones: [],
     trainings: [],
+    requests: [],
     checklist: [],
     checklist_blockers: [],
     can_answer_checklist: true,
@@ -98,8 +100,9 @@ const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
 const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
+const requests = { equipment: vi.fn(async () => []), register: vi.fn(async () => {}) };
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}), backAtHq: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}) };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests };
 
 describe("one work order", () => {
   afterEach(() => {

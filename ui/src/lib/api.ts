@@ -14,6 +14,8 @@ import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { BackAtHqInput } from "./bindings/BackAtHqInput";
+import type { Equipment } from "./bindings/Equipment";
+import type { RequestInput } from "./bindings/RequestInput";
 import type { PartInput } from "./bindings/PartInput";
 import type { CrossCheckInput } from "./bindings/CrossCheckInput";
 import type { MilestoneInput } from "./bindings/MilestoneInput";
@@ -69,6 +71,8 @@ export const api = {
   addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
   cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
   backAtHq: (input: BackAtHqInput) => call<OrderScreen>("back_at_hq", { input }),
+  customerEquipment: (orderId: string) => call<Equipment[]>("customer_equipment", { orderId }),
+  registerRequest: (input: RequestInput) => call<OrderScreen>("register_request", { input }),
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
   recordTime: (input: TimeInput) => call<OrderScreen>("record_time", { input }),
   recordExpense: (input: ExpenseInput) => call<OrderScreen>("record_expense", { input }),

@@ -3,4 +3,4 @@
 /**
  * How the request reached us.
  */
-export type Channel = "hotline" | "website" | "email" | "sales_rep" | "system";
+export type Channel = "hotline" | "website" | "email" | "sales_rep" | "system" | "on_site";

@@ -3,4 +3,4 @@
 /**
  * The synced entities, named as in PROTOCOL.md.
  */
-export type Entity = "customer" | "equipment" | "work_order" | "checklist_item" | "check_in" | "arrival_call" | "part_usage" | "van_stock" | "quote" | "time_entry" | "expense" | "log_entry" | "milestone" | "signature" | "attachment" | "satisfaction" | "follow_up" | "training" | "settlement" | "warehouse_receipt" | "part" | "checklist_template" | "fault_levels" | "fee_schedule" | "company";
+export type Entity = "customer" | "equipment" | "work_order" | "checklist_item" | "check_in" | "arrival_call" | "part_usage" | "van_stock" | "quote" | "time_entry" | "expense" | "log_entry" | "milestone" | "signature" | "attachment" | "satisfaction" | "follow_up" | "training" | "settlement" | "warehouse_receipt" | "service_request" | "part" | "checklist_template" | "fault_levels" | "fee_schedule" | "company";

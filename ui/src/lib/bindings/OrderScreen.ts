@@ -8,6 +8,7 @@ import type { LogEntry } from "./LogEntry";
 import type { Milestone } from "./Milestone";
 import type { PartRow } from "./PartRow";
 import type { Problem } from "./Problem";
+import type { ServiceRequest } from "./ServiceRequest";
 import type { Status } from "./Status";
 import type { TimeEntry } from "./TimeEntry";
 import type { Training } from "./Training";
@@ -65,6 +66,11 @@ milestones: Array<Milestone>,
  * Training given, newest first.
  */
 trainings: Array<Training>, 
+/**
+ * New requests registered on this order for its customer (首问负责), newest first,
+ * each with the order the server made of it once synced.
+ */
+requests: Array<ServiceRequest>, 
 /**
  * Whether the engineer may still add or cancel parts (the authority table).
  */

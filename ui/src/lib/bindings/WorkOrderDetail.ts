@@ -14,6 +14,7 @@ import type { OpOutcome } from "./OpOutcome";
 import type { PartUsage } from "./PartUsage";
 import type { Quote } from "./Quote";
 import type { Satisfaction } from "./Satisfaction";
+import type { ServiceRequest } from "./ServiceRequest";
 import type { Settlement } from "./Settlement";
 import type { Signature } from "./Signature";
 import type { TimeEntry } from "./TimeEntry";
@@ -26,6 +27,10 @@ import type { WorkOrderSummary } from "./WorkOrderSummary";
  * Everything the order screen shows.
  */
 export type WorkOrderDetail = { order: WorkOrder, customer: Customer | null, equipment: Equipment | null, deadlines: Deadlines | null, checklist: Array<ChecklistItem>, part_usages: Array<PartUsage>, quotes: Array<Quote>, signatures: Array<Signature>, attachments: Array<Attachment>, log_entries: Array<LogEntry>, check_ins: Array<CheckIn>, arrival_calls: Array<ArrivalCall>, time_entries: Array<TimeEntry>, expenses: Array<Expense>, milestones: Array<Milestone>, satisfaction: Array<Satisfaction>, follow_ups: Array<FollowUp>, trainings: Array<Training>, settlements: Array<Settlement>, warehouse_receipts: Array<WarehouseReceipt>, 
+/**
+ * New requests registered on site for the same customer (首问负责).
+ */
+service_requests: Array<ServiceRequest>, 
 /**
  * The other orders on the same equipment, newest first.
  */
