@@ -19,6 +19,8 @@ const COMMANDS: &[&str] = &[
     "back_at_hq",
     "customer_equipment",
     "register_request",
+    "previous_reports",
+    "previous_report_pdf",
     "write_log",
     "record_time",
     "record_expense",

@@ -4,7 +4,7 @@
 //! `COMMANDS` (build.rs), the handler list (lib.rs), the capability file and the UI's
 //! `api.ts`; a test checks that all four agree.
 
-use onsite_app::documents::SavedDocument;
+use onsite_app::documents::{PreviousReports, SavedDocument};
 use onsite_app::milestones::{MilestoneInput, TrainingInput};
 use onsite_app::orders::{
     ArrivalCallInput, CheckInput, ChecklistAnswer, CrossCheckInput, DiagnosisInput, OrderScreen,
@@ -257,6 +257,27 @@ pub async fn document_pdf(
 ) -> Result<tauri::ipc::Response, AppError> {
     let r = app.render_document(id, document, language).await?;
     Ok(tauri::ipc::Response::new(r.bytes))
+}
+
+/// The earlier reports of an order's equipment (fetched now when online, else kept).
+#[tauri::command]
+pub async fn previous_reports(
+    app: State<'_, App>,
+    order_id: String,
+) -> Result<PreviousReports, AppError> {
+    app.previous_reports(order_id).await
+}
+
+/// The PDF of an earlier report, for the window's preview. Raw bytes, not JSON.
+#[tauri::command]
+pub async fn previous_report_pdf(
+    app: State<'_, App>,
+    id: String,
+    language: Language,
+) -> Result<tauri::ipc::Response, AppError> {
+    Ok(tauri::ipc::Response::new(
+        app.previous_report_pdf(id, language).await?,
+    ))
 }
 
 /// Asks where to save the document (the system's save dialog) and writes it there;

@@ -81,6 +81,8 @@ pub fn run() {
             commands::back_at_hq,
             commands::customer_equipment,
             commands::register_request,
+            commands::previous_reports,
+            commands::previous_report_pdf,
             commands::write_log,
             commands::record_time,
             commands::record_expense,

@@ -221,7 +221,7 @@ fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 pub(crate) mod doc {
     pub(crate) use super::{
         AccountAnswer, AssignRequest, CreateUser, Created, Health, LeaseRequest, LoginRequest,
-        LoginResponse, NewPassword, Numbers, Operations, Published, Templates, WorkOrders,
+        LoginResponse, NewPassword, Numbers, Operations, Published, Reports, Templates, WorkOrders,
     };
     use serde_json::{Map, Value};
 
@@ -314,6 +314,7 @@ pub fn router(storage: Arc<dyn Storage>) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_BLOB_PIECE_BYTES)),
         )
         .route("/v1/work-orders/{id}/receipt.pdf", get(receipt_pdf))
+        .route("/v1/equipment/{id}/reports", get(equipment_reports))
         .route("/v1/admin/users", post(create_user))
         .route(
             "/v1/admin/users/{username}/disable",
@@ -1154,6 +1155,32 @@ struct ReceiptQuery {
 
 /// A printed document of one work order, made by the same function as the app's
 /// (`onsite_receipt::render`); an engineer gets only the orders assigned to them.
+/// The earlier reports of a piece of equipment: its finished work orders, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct Reports {
+    #[schema(value_type = Vec<Object>)]
+    reports: Vec<Value>,
+}
+
+/// The earlier reports of a piece of equipment: its finished work orders, newest first
+/// (what an engineer reads preparing a visit; each prints with `receipt.pdf`).
+async fn equipment_reports(
+    Auth(session): Auth,
+    State(state): State<AppState>,
+    p: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<Json<Reports>, ApiError> {
+    let Path(id) = p.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let id: Uuid = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{id:?} is not an equipment id (UUID)")))?;
+    let user = session.user;
+    let reports = state
+        .blocking(move |s| s.equipment_reports(&user, id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such equipment in your scope".into()))?;
+    Ok(Json(Reports { reports }))
+}
+
 async fn receipt_pdf(
     Auth(session): Auth,
     State(state): State<AppState>,

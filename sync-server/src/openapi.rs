@@ -255,6 +255,23 @@ pub const CALLS: &[Call] = &[
     },
     Call {
         method: Method::Get,
+        path: "/v1/equipment/{id}/reports",
+        summary: "The earlier reports of equipment in your scope: its completed and closed work orders, newest first (each prints with receipt.pdf)",
+        auth: true,
+        query: &[],
+        body: Body::Empty,
+        responses: &[
+            ("200", "the finished orders", Body::Json("Reports")),
+            ("400", "not a UUID", Body::Json("ErrorBody")),
+            (
+                "404",
+                "no such equipment in your scope",
+                Body::Json("ErrorBody"),
+            ),
+        ],
+    },
+    Call {
+        method: Method::Get,
         path: "/v1/work-orders/{id}/receipt.pdf",
         summary: "A printed document of a work order in your scope, the same bytes the app makes (apart from the creation date)",
         auth: true,
@@ -555,6 +572,7 @@ pub fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<doc::Record>(&mut all);
     add::<doc::Created>(&mut all);
     add::<doc::WorkOrders>(&mut all);
+    add::<doc::Reports>(&mut all);
     add::<doc::AssignRequest>(&mut all);
     add::<doc::Published>(&mut all);
     add::<doc::Templates>(&mut all);

@@ -2022,12 +2022,57 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
-    fn order_rows(&self, user: &User, id: Uuid) -> Result<Option<Vec<(Entity, String)>>> {
+    fn equipment_reports(&self, user: &User, id: Uuid) -> Result<Option<Vec<Value>>> {
         let conn = self.reader()?;
         let key = id.to_string();
         let visible: bool = if user.role == Role::Engineer {
             conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM assignments WHERE work_order_id = ?1 AND engineer_id = ?2)",
+                "SELECT EXISTS (SELECT 1 FROM records w JOIN assignments a ON a.work_order_id = w.id
+                   WHERE w.entity = 'work_order' AND w.equipment_ref = ?1 AND a.engineer_id = ?2)",
+                params![key, user.id.to_string()],
+                |r| r.get(0),
+            )?
+        } else {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM records WHERE entity = 'equipment' AND id = ?1 AND deleted = 0)",
+                params![key],
+                |r| r.get(0),
+            )?
+        };
+        if !visible {
+            return Ok(None);
+        }
+        let rows = conn
+            .prepare_cached(
+                "SELECT row FROM records WHERE entity = 'work_order' AND equipment_ref = ?1 AND deleted = 0
+                   AND json_extract(row, '$.status') IN ('completed', 'closed')
+                 ORDER BY json_extract(row, '$.reported_at') DESC LIMIT 200",
+            )?
+            .query_map(params![key], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(
+                serde_json::from_str(&row)
+                    .map_err(|e| StorageError::Database(format!("a stored work order: {e}")))?,
+            );
+        }
+        Ok(Some(out))
+    }
+
+    fn order_rows(&self, user: &User, id: Uuid) -> Result<Option<Vec<(Entity, String)>>> {
+        let conn = self.reader()?;
+        let key = id.to_string();
+        let visible: bool = if user.role == Role::Engineer {
+            // Their orders, and the finished orders on the equipment of their orders (its
+            // earlier reports).
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM assignments WHERE work_order_id = ?1 AND engineer_id = ?2)
+                     OR EXISTS (SELECT 1 FROM records o
+                                  JOIN records w ON w.entity = 'work_order' AND w.equipment_ref = o.equipment_ref
+                                  JOIN assignments a ON a.work_order_id = w.id AND a.engineer_id = ?2
+                                 WHERE o.entity = 'work_order' AND o.id = ?1 AND o.deleted = 0
+                                   AND json_extract(o.row, '$.status') IN ('completed', 'closed'))",
                 params![key, user.id.to_string()],
                 |r| r.get(0),
             )?

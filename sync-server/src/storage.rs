@@ -250,6 +250,10 @@ pub trait Storage: Send + Sync + 'static {
     /// records under it, its customer and equipment, parts, fee schedules, the company),
     /// as `(entity, JSON)`; `None` when the order is not in the user's scope.
     fn order_rows(&self, user: &User, id: Uuid) -> Result<Option<Vec<(Entity, String)>>>;
+    /// The finished work orders (completed or closed) on equipment `id`, newest first,
+    /// as stored: its earlier reports, which an engineer preparing a visit to it may read;
+    /// `None` when the equipment is not in the user's scope.
+    fn equipment_reports(&self, user: &User, id: Uuid) -> Result<Option<Vec<Value>>>;
     /// Leases `count` new numbers of `department` for the month of `local_date`.
     fn lease_numbers(
         &self,

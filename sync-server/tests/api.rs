@@ -1305,3 +1305,89 @@ async fn a_request_from_site_becomes_an_order_only_for_the_orders_customer() {
     let after = new_orders().await;
     assert_eq!(count(&after), count(&before) + 1, "{after}");
 }
+
+#[tokio::test]
+async fn an_engineer_reads_the_earlier_reports_of_the_equipment_he_is_sent_to_and_no_others() {
+    use onsite_domain::protocol::Entity;
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let earlier = s.order(&dispatch, Some("li")).await;
+    let open_elsewhere = s.order(&dispatch, Some("li")).await;
+    // The earlier order is on a transformer and finished; wang is now sent to the same one.
+    let (status, e) = s
+        .json(
+            "POST",
+            "/v1/admin/equipment",
+            Some(&dispatch),
+            json!({"customer_id": Uuid::now_v7(), "model": "SCB11-1000/10", "serial": "2311-08"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    let transformer = e["id"].as_str().expect("id").to_owned();
+    let orders = s.storage.work_orders(None).expect("lists");
+    let now = chrono::Utc::now();
+    {
+        let (id, status) = (earlier, "closed");
+        let mut row = orders
+            .iter()
+            .find(|o| o["id"] == json!(id))
+            .cloned()
+            .expect("the order");
+        row.insert("equipment_id".into(), json!(transformer));
+        row.insert("status".into(), json!(status));
+        row.insert("diagnosis".into(), json!("温控器探头损坏"));
+        s.storage
+            .admin_put(Entity::WorkOrder, row, now)
+            .expect("finished");
+    }
+    let reports = format!("/v1/equipment/{transformer}/reports");
+    let (status, _) = s.call("GET", &reports, Some(&wang), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not sent there yet");
+    let (status, _) = s
+        .call(
+            "GET",
+            &format!("/v1/work-orders/{earlier}/receipt.pdf"),
+            Some(&wang),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mine = s.order(&dispatch, Some("wang")).await;
+    let mut row = s
+        .storage
+        .work_orders(None)
+        .expect("lists")
+        .into_iter()
+        .find(|o| o["id"] == json!(mine))
+        .expect("mine");
+    row.insert("equipment_id".into(), json!(transformer));
+    s.storage
+        .admin_put(Entity::WorkOrder, row, now)
+        .expect("on the transformer");
+    let (status, body) = s.call("GET", &reports, Some(&wang), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list = body["reports"].as_array().expect("a list");
+    assert_eq!(list.len(), 1, "only the finished one: {body}");
+    assert_eq!(list[0]["id"], json!(earlier));
+    assert_eq!(list[0]["diagnosis"], "温控器探头损坏");
+    let (status, _) = s
+        .call(
+            "GET",
+            &format!("/v1/work-orders/{earlier}/receipt.pdf"),
+            Some(&wang),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "its report prints for him");
+    let (status, _) = s
+        .call(
+            "GET",
+            &format!("/v1/work-orders/{open_elsewhere}/receipt.pdf"),
+            Some(&wang),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "li's open order stays li's");
+}

@@ -43,6 +43,7 @@ const MATRIX: &[(Method, &str, Who)] = &[
     (Method::Get, "/v1/blobs/{sha256}/upload", Who::Signed),
     (Method::Put, "/v1/blobs/{sha256}/upload", Who::Signed),
     (Method::Get, "/v1/work-orders/{id}/receipt.pdf", Who::Signed),
+    (Method::Get, "/v1/equipment/{id}/reports", Who::Signed),
     (Method::Post, "/v1/admin/users", Who::Admin),
     (
         Method::Post,

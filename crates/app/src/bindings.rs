@@ -44,6 +44,7 @@ macro_rules! ipc_types {
             PartCancel,
             BackAtHqInput,
             RequestInput,
+            crate::documents::PreviousReports,
             onsite_domain::records::Equipment,
             LogInput,
             PhotoInput,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use onsite_sync_client::Client;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use uuid::Uuid;
 
@@ -19,6 +19,27 @@ pub struct SavedDocument {
     pub pages: u32,
     /// Characters the font cannot draw, printed as a red `[U+XXXX]`.
     pub missing_glyphs: Vec<String>,
+}
+
+/// The earlier reports of an order's equipment (its finished orders, newest first), as the
+/// server last gave them: fetched while online (preparing the visit) and kept, so that
+/// they are there on site.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct PreviousReports {
+    pub reports: Vec<onsite_domain::WorkOrder>,
+    /// When they were fetched; `None`: never (the order has no equipment, or the laptop
+    /// has not been online since it got the order).
+    pub fetched_at: Option<chrono::DateTime<Utc>>,
+    /// The server could not be reached just now: these are the kept ones.
+    pub offline: bool,
+}
+
+fn reports_key(equipment: Uuid) -> String {
+    format!("previous_reports.{equipment}")
+}
+
+fn report_pdf_key(order: Uuid, language: Language) -> String {
+    format!("report_pdf.{order}.{}", language.as_str())
 }
 
 /// Writes `bytes` to `path` and flushes them to the disk before answering.
@@ -141,5 +162,100 @@ impl App {
                 "photo {sha256} is on neither this laptop nor the server"
             ))
         })
+    }
+
+    /// The earlier reports of order `id`'s equipment: fetched now when the server answers
+    /// (and kept), else the ones kept from the last time.
+    pub async fn previous_reports(&self, id: String) -> Result<PreviousReports, AppError> {
+        let session = self.signed_in()?;
+        let order = crate::orders::order_id(&id)?;
+        let equipment = self
+            .with_store(move |s| Ok(s.work_order(order)?.order.equipment_id))
+            .await?;
+        let Some(equipment) = equipment else {
+            return Ok(PreviousReports {
+                reports: Vec::new(),
+                fetched_at: None,
+                offline: false,
+            });
+        };
+        let kept = || async {
+            self.with_store(move |s| {
+                Ok(s.setting(&reports_key(equipment))?
+                    .and_then(|json| serde_json::from_str::<PreviousReports>(&json).ok()))
+            })
+            .await
+        };
+        match Client::new(&session).equipment_reports(equipment).await {
+            Ok(fetched) => {
+                let now = PreviousReports {
+                    reports: fetched.unwrap_or_default(),
+                    fetched_at: Some(Utc::now()),
+                    offline: false,
+                };
+                let json = serde_json::to_string(&now)
+                    .map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+                self.with_store(move |s| Ok(s.set_setting(&reports_key(equipment), &json)?))
+                    .await?;
+                Ok(now)
+            }
+            Err(onsite_sync_client::SyncError::Offline(_)) => Ok(PreviousReports {
+                offline: true,
+                ..kept().await?.unwrap_or(PreviousReports {
+                    reports: Vec::new(),
+                    fetched_at: None,
+                    offline: true,
+                })
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The repair record of an earlier order of the equipment (one of
+    /// [`App::previous_reports`]), as the server prints it: kept here once fetched, so it
+    /// opens offline afterwards.
+    pub async fn previous_report_pdf(
+        &self,
+        id: String,
+        language: Language,
+    ) -> Result<Vec<u8>, AppError> {
+        let session = self.signed_in()?;
+        let order = crate::orders::order_id(&id)?;
+        let kept = self
+            .with_store(move |s| {
+                Ok(match s.setting(&report_pdf_key(order, language))? {
+                    Some(sha) => s.blob(&sha)?,
+                    None => None,
+                })
+            })
+            .await?;
+        if let Some(bytes) = kept {
+            return Ok(bytes);
+        }
+        let fetched = Client::new(&session)
+            .receipt_pdf(order, "repair_record", language.as_str())
+            .await
+            .map_err(|e| match e {
+                onsite_sync_client::SyncError::Offline(why) => AppError::new(
+                    ErrorCode::Offline,
+                    format!(
+                        "this report is not on the laptop yet, and {why}: connect once to fetch it"
+                    ),
+                ),
+                e => e.into(),
+            })?
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::NotFound,
+                    format!("the server has no report of order {order} for you"),
+                )
+            })?;
+        let bytes = fetched.clone();
+        self.with_store(move |s| {
+            let sha = s.put_blob(&bytes)?;
+            Ok(s.set_setting(&report_pdf_key(order, language), &sha)?)
+        })
+        .await?;
+        Ok(fetched)
     }
 }

@@ -19,6 +19,16 @@ pub enum Language {
     En,
 }
 
+impl Language {
+    /// The tag the window and the server's documents use (`zh-CN`, `en`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::En => "en",
+        }
+    }
+}
+
 const LANGUAGE_KEY: &str = "language";
 
 /// Who is signed in, where.
@@ -114,11 +124,7 @@ impl App {
 
     /// Keeps the language for the next start.
     pub async fn set_language(&self, language: Language) -> Result<(), AppError> {
-        let value = match language {
-            Language::ZhCn => "zh-CN",
-            Language::En => "en",
-        };
-        self.with_store(move |s| Ok(s.set_setting(LANGUAGE_KEY, value)?))
+        self.with_store(move |s| Ok(s.set_setting(LANGUAGE_KEY, language.as_str())?))
             .await
     }
 

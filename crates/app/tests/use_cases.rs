@@ -1494,3 +1494,84 @@ async fn a_new_request_registered_on_site_reaches_the_dispatcher_as_a_new_order(
     }
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn earlier_reports_of_the_equipment_are_fetched_while_online_and_kept_for_the_site() {
+    use onsite_app::session::Language;
+    use onsite_domain::protocol::Entity;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    // Two years ago, another engineer repaired the same equipment; the order is closed.
+    let storage = server.storage();
+    let mut earlier = storage
+        .work_orders(None)
+        .expect("lists")
+        .into_iter()
+        .find(|o| o["id"] == Value::String(orders[0].to_string()))
+        .expect("the order");
+    let earlier_id = Uuid::now_v7();
+    earlier.insert("id".into(), Value::String(earlier_id.to_string()));
+    earlier.insert("number".into(), "SC2412-03".into());
+    earlier.insert("status".into(), "closed".into());
+    earlier.insert("assignees".into(), serde_json::json!([]));
+    earlier.insert("diagnosis".into(), "温控器探头损坏".into());
+    earlier.insert("repair_result".into(), "更换探头，试运行正常".into());
+    storage
+        .admin_put(Entity::WorkOrder, earlier, chrono::Utc::now())
+        .expect("the earlier order");
+    drop(storage);
+
+    let seen = Arc::new(Seen::default());
+    let app = open(&dir.path().join("laptop"), &seen);
+    app.sign_in(&server.url(), "wang", PASSWORD)
+        .await
+        .expect("signs in");
+    until("the first sync", || {
+        matches!(seen.last(), Some(SyncState::Idle { .. }))
+    })
+    .await;
+    let order = orders[0].to_string();
+    // Preparing, online: the earlier report is listed, and opened once.
+    let online = app.previous_reports(order.clone()).await.expect("fetched");
+    assert!(!online.offline && online.fetched_at.is_some());
+    assert_eq!(online.reports.len(), 1);
+    assert_eq!(online.reports[0].number, "SC2412-03");
+    assert_eq!(
+        online.reports[0].repair_result.as_deref(),
+        Some("更换探头，试运行正常")
+    );
+    let pdf = app
+        .previous_report_pdf(earlier_id.to_string(), Language::ZhCn)
+        .await
+        .expect("printed by the server");
+    assert!(pdf.starts_with(b"%PDF"));
+    let theirs = app
+        .previous_report_pdf(Uuid::now_v7().to_string(), Language::ZhCn)
+        .await
+        .expect_err("not an order of this equipment");
+    assert_eq!(theirs.code, ErrorCode::NotFound);
+
+    // On site, offline: the list and the report opened before are still there.
+    server.stop();
+    let offline = app.previous_reports(order).await.expect("kept");
+    assert!(offline.offline);
+    assert_eq!(offline.reports, online.reports);
+    assert_eq!(offline.fetched_at, online.fetched_at);
+    assert_eq!(
+        app.previous_report_pdf(earlier_id.to_string(), Language::ZhCn)
+            .await
+            .expect("kept"),
+        pdf
+    );
+    let english = app
+        .previous_report_pdf(earlier_id.to_string(), Language::En)
+        .await
+        .expect_err("never fetched in English");
+    assert_eq!(english.code, ErrorCode::Offline);
+    assert!(
+        english.message.contains("connect once"),
+        "{}",
+        english.message
+    );
+    app.shut_down().await;
+}

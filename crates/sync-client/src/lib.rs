@@ -621,6 +621,54 @@ impl Client {
         Ok(Some(bytes.to_vec()))
     }
 
+    /// The earlier reports of equipment in scope: its finished work orders, newest first
+    /// (`GET /v1/equipment/{id}/reports`); `None` when the server does not have it for you.
+    pub async fn equipment_reports(
+        &self,
+        equipment: uuid::Uuid,
+    ) -> Result<Option<Vec<onsite_domain::WorkOrder>>> {
+        #[derive(Deserialize)]
+        struct Reports {
+            reports: Vec<onsite_domain::WorkOrder>,
+        }
+        let res = self
+            .http
+            .get(format!("{}/v1/equipment/{equipment}/reports", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(answer::<Reports>(res).await?.reports))
+    }
+
+    /// A printed document of a work order in scope, as the server prints it
+    /// (`GET /v1/work-orders/{id}/receipt.pdf`); `None` when it has none for you.
+    pub async fn receipt_pdf(
+        &self,
+        order: uuid::Uuid,
+        doc: &str,
+        lang: &str,
+    ) -> Result<Option<Vec<u8>>> {
+        let res = self
+            .http
+            .get(format!("{}/v1/work-orders/{order}/receipt.pdf", self.base))
+            .query(&[("doc", doc), ("lang", lang)])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| offline(&e))?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !res.status().is_success() {
+            return answer::<serde_json::Value>(res).await.map(|_| None);
+        }
+        Ok(Some(res.bytes().await.map_err(|e| offline(&e))?.to_vec()))
+    }
+
     /// Whether the server answers `/healthz` now.
     pub async fn healthy(&self) -> bool {
         self.http

@@ -100,9 +100,10 @@ const onAnswer = vi.fn(async (_: ChecklistAnswer) => {});
 const onCall = vi.fn(async () => {});
 const onCheck = vi.fn(async () => {});
 const onDiagnosis = vi.fn(async () => {});
+const reports = { list: vi.fn(async () => ({ reports: [], fetched_at: null, offline: false })), pdf: vi.fn(async () => new ArrayBuffer(0)) };
 const requests = { equipment: vi.fn(async () => []), register: vi.fn(async () => {}) };
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}), backAtHq: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests };
+const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests, reports };
 
 describe("one work order", () => {
   afterEach(() => {

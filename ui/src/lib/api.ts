@@ -16,6 +16,7 @@ import type { PartCancel } from "./bindings/PartCancel";
 import type { BackAtHqInput } from "./bindings/BackAtHqInput";
 import type { Equipment } from "./bindings/Equipment";
 import type { RequestInput } from "./bindings/RequestInput";
+import type { PreviousReports } from "./bindings/PreviousReports";
 import type { PartInput } from "./bindings/PartInput";
 import type { CrossCheckInput } from "./bindings/CrossCheckInput";
 import type { MilestoneInput } from "./bindings/MilestoneInput";
@@ -93,6 +94,9 @@ export const api = {
     call<SavedDocument | null>("save_document", { id, document, language }),
   openDocument: (id: string, document: PrintedDocument, language: Language) =>
     call<SavedDocument>("open_document", { id, document, language }),
+  previousReports: (orderId: string) => call<PreviousReports>("previous_reports", { orderId }),
+  previousReportPdf: (id: string, language: Language) =>
+    call<ArrayBuffer>("previous_report_pdf", { id, language }),
   syncNow: () => call<void>("sync_now"),
   syncStatus: () => call<SyncStatus>("sync_status"),
   onSyncStatus: (f: (s: SyncStatus) => void): Promise<UnlistenFn> =>
