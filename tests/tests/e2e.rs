@@ -23,6 +23,158 @@ const WAIT: Duration = Duration::from_secs(30);
 /// the test command running) would make the waits above a matter of luck.
 static ONE_WINDOW: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// The words of the acceptance run, in the window's two languages.
+struct Words {
+    lang: &'static str,
+    prefix: &'static str,
+    accepted: &'static str,
+    en_route: &'static str,
+    offline: &'static str,
+    pending: &'static str,
+    arrive: &'static str,
+    on_site: &'static str,
+    told: &'static str,
+    check_in: &'static str,
+    start_diagnosis: &'static str,
+    diagnosing: &'static str,
+    pass: &'static str,
+    out_of_limits: &'static str,
+    no_alarm: &'static str,
+    tab_overview: &'static str,
+    tab_arrival: &'static str,
+    tab_checklist: &'static str,
+    tab_diagnosis: &'static str,
+    tab_parts: &'static str,
+    tab_time: &'static str,
+    tab_photos: &'static str,
+    tab_log: &'static str,
+    diagnosis: &'static str,
+    save_diagnosis: &'static str,
+    saved: &'static str,
+    use_part: &'static str,
+    save_part: &'static str,
+    warranty: &'static str,
+    purchased: &'static str,
+    receipt_waiting: &'static str,
+    back_at_hq: &'static str,
+    receipt_open: &'static str,
+    book_time: &'static str,
+    add_expense: &'static str,
+    import_photo: &'static str,
+    nameplate: &'static str,
+    save_log: &'static str,
+    check_out: &'static str,
+    checked_out: &'static str,
+    new_request: &'static str,
+    register_request: &'static str,
+    request_waiting: &'static str,
+    request_registered: &'static str,
+    all_sent: &'static str,
+}
+
+impl Words {
+    /// The sync bar's count of changes not sent.
+    fn pending(&self, n: u32) -> String {
+        self.pending.replace("{count}", &n.to_string())
+    }
+}
+
+const ZH: Words = Words {
+    lang: "zh-CN",
+    prefix: "",
+    accepted: "已接单",
+    en_route: "在途",
+    offline: "离线",
+    pending: "{count} 项待发送",
+    arrive: "到场",
+    on_site: "已到场",
+    told: "已通知",
+    check_in: "签到",
+    start_diagnosis: "开始诊断",
+    diagnosing: "诊断中",
+    pass: "合格",
+    out_of_limits: "测量值 0.3 超出限值（≥ 0.5 MΩ）",
+    no_alarm: "无报警",
+    tab_overview: "概况",
+    tab_arrival: "到场",
+    tab_checklist: "点检",
+    tab_diagnosis: "诊断",
+    tab_parts: "备件",
+    tab_time: "工时费用",
+    tab_photos: "照片",
+    tab_log: "日志",
+    diagnosis: "电缆受潮导致绝缘下降",
+    save_diagnosis: "保存诊断",
+    saved: "已保存在本机",
+    use_part: "选用",
+    save_part: "保存用件",
+    warranty: "三包",
+    purchased: "客户购买",
+    receipt_waiting: "待入库：回到公司后 16 小时内办理入库单",
+    back_at_hq: "已回到公司，办理入库单",
+    receipt_open: "入库单已开",
+    book_time: "记工时",
+    add_expense: "记费用",
+    import_photo: "导入照片",
+    nameplate: "铭牌",
+    save_log: "保存日志",
+    check_out: "签退",
+    checked_out: "已签退",
+    new_request: "为该客户登记新报修…",
+    register_request: "登记报修",
+    request_waiting: "待发送",
+    request_registered: "已登记",
+    all_sent: "全部已发送",
+};
+
+const EN: Words = Words {
+    lang: "en",
+    prefix: "en-",
+    accepted: "Accepted",
+    en_route: "En route",
+    offline: "Offline",
+    pending: "{count} not sent",
+    arrive: "On site",
+    on_site: "On site",
+    told: "Told",
+    check_in: "Check in",
+    start_diagnosis: "Start diagnosis",
+    diagnosing: "Diagnosing",
+    pass: "Pass",
+    out_of_limits: "Measured 0.3 is outside the limits (≥ 0.5 MΩ)",
+    no_alarm: "No alarm",
+    tab_overview: "Overview",
+    tab_arrival: "Arrival",
+    tab_checklist: "Checklist",
+    tab_diagnosis: "Diagnosis",
+    tab_parts: "Parts",
+    tab_time: "Time & costs",
+    tab_photos: "Photos",
+    tab_log: "Log",
+    diagnosis: "Damp cable lowered the insulation",
+    save_diagnosis: "Save diagnosis",
+    saved: "Saved on this laptop",
+    use_part: "Use",
+    save_part: "Save part",
+    warranty: "Warranty",
+    purchased: "Bought by customer",
+    receipt_waiting: "To book in: within 16 h of your return to HQ",
+    back_at_hq: "Back at HQ: open the warehouse receipts",
+    receipt_open: "Warehouse receipt open",
+    book_time: "Book time",
+    add_expense: "Add expense",
+    import_photo: "Import photo",
+    nameplate: "Nameplate",
+    save_log: "Save log",
+    check_out: "Check out",
+    checked_out: "Checked out",
+    new_request: "Register a new request for this customer…",
+    register_request: "Register request",
+    request_waiting: "Not sent yet",
+    request_registered: "Registered as",
+    all_sent: "All sent",
+};
+
 fn screenshot_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -145,6 +297,22 @@ async fn server_reports(server: &str, number: &str, want: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it() {
+    work_on_site_offline(&ZH).await;
+}
+
+/// The same run in English, chosen on the sign-in screen: every step by its English words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_work_on_site_offline_in_english() {
+    work_on_site_offline(&EN).await;
+}
+
+/// Issue 15's acceptance run: sign in, accept online, then with the server stopped from
+/// arrival to the end: the three calls and check-in, the whole checklist with one value
+/// out of its limits, a diagnosis, two parts (one 三包, one bought, the van's count
+/// going down, the old one returned), a photo, the day's log, check-out, back at HQ with
+/// the old part, a new request of the customer's; the server started again has all of
+/// it, the photo byte for byte. In Chinese, the restart and the printed record follow.
+async fn work_on_site_offline(w: &Words) {
     let _one = ONE_WINDOW.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("server.db");
@@ -171,9 +339,16 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         server_field.prop("value").await.expect("value").as_deref(),
         Some(url.as_str())
     );
+    if w.lang != "zh-CN" {
+        find(&c, "[data-testid=language]")
+            .await
+            .select_by_value(w.lang)
+            .await
+            .expect("chooses the language");
+    }
     type_into(&c, "[data-testid=signin-username]", "wanggong", "types").await;
     type_into(&c, "[data-testid=signin-password]", DEMO_PASSWORD, "types").await;
-    shot(&c, "01-sign-in").await;
+    shot(&c, &format!("{}01-sign-in", w.prefix)).await;
     click(&c, "[data-testid=signin-submit]", "clicks").await;
 
     // The demo orders arrive with the first sync, most urgent first.
@@ -196,7 +371,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .len();
     assert!(count >= 10, "only {count} orders for 王工");
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
-    shot(&c, "02-orders").await;
+    shot(&c, &format!("{}02-orders", w.prefix)).await;
 
     // Filter by status: only assigned orders remain, the chosen one among them.
     let filter = find(&c, "[data-testid=status-filter]").await;
@@ -211,7 +386,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         &format!("[data-testid=order-item][data-number='{number}']"),
     )
     .await;
-    shot(&c, "02b-search").await;
+    shot(&c, &format!("{}02b-search", w.prefix)).await;
     // Esc empties the search, as an engineer would: every open order is back.
     type_into(&c, "[data-testid=search]", "\u{E00C}", "presses Esc").await;
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -240,21 +415,21 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     order.click().await.expect("opens the order");
     text_becomes(&c, "[data-testid=detail-number]", &number).await;
     click(&c, "[data-testid=action-accepted]", "accepts").await;
-    text_becomes(&c, "[data-testid=detail-status]", "已接单").await;
+    text_becomes(&c, "[data-testid=detail-status]", w.accepted).await;
     server_reports(&url, &number, "accepted").await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
-    shot(&c, "03-accepted").await;
+    shot(&c, &format!("{}03-accepted", w.prefix)).await;
 
     // The server goes away; the engineer goes en route anyway.
     server.stop();
     click(&c, "[data-testid=action-en_route]", "en route").await;
-    text_becomes(&c, "[data-testid=detail-status]", "在途").await;
+    text_becomes(&c, "[data-testid=detail-status]", w.en_route).await;
     find(&c, "[data-testid=action-saved]").await;
     click(&c, "[data-testid=sync-now]", "sync now").await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
-    text_becomes(&c, "[data-testid=sync-connection]", "离线").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "1 项待发送").await;
-    shot(&c, "04-en-route-offline").await;
+    text_becomes(&c, "[data-testid=sync-connection]", w.offline).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(1)).await;
+    shot(&c, &format!("{}04-en-route-offline", w.prefix)).await;
     assert_eq!(
         stored_status(&server, &number).as_deref(),
         Some("accepted"),
@@ -263,12 +438,12 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
 
     // Still offline, arrival: 到场 opens the arrival section; the first of the three calls
     // and the check-in, by the words on the buttons.
-    let by_words = |xpath: &'static str| {
+    let by_words = |xpath: String| {
         let c = c.clone();
         async move {
             c.wait()
                 .at_most(WAIT)
-                .for_element(Locator::XPath(xpath))
+                .for_element(Locator::XPath(&xpath))
                 .await
                 .unwrap_or_else(|e| panic!("{xpath}: {e}"))
                 .click()
@@ -276,9 +451,16 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
                 .unwrap_or_else(|e| panic!("{xpath}: {e}"));
         }
     };
-    by_words("//button[normalize-space()='到场']").await;
-    text_becomes(&c, "[data-testid=detail-status]", "已到场").await;
-    by_words("//li[@data-callee='customer_manager']//button[normalize-space()='已通知']").await;
+    let button = |words: &str| format!("//button[normalize-space()='{words}']");
+    let tab =
+        |words: &str| format!("//button[@role='tab'][contains(normalize-space(), '{words}')]");
+    by_words(button(w.arrive)).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.on_site).await;
+    by_words(format!(
+        "//li[@data-callee='customer_manager']//button[normalize-space()='{}']",
+        w.told
+    ))
+    .await;
     attr_becomes(
         &c,
         "[data-testid=arrival-call][data-callee=customer_manager]",
@@ -293,28 +475,23 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "types the place",
     )
     .await;
-    by_words("//button[normalize-space()='签到']").await;
+    by_words(button(w.check_in)).await;
     find(&c, "[data-testid=arrival-last-check]").await;
     text_with(&c, "[data-testid=arrival-last-check]", "2号车间配电室").await;
-    shot(&c, "04a-arrival-offline").await;
-    by_words("//button[normalize-space()='开始诊断']").await;
-    text_becomes(&c, "[data-testid=detail-status]", "诊断中").await;
+    shot(&c, &format!("{}04a-arrival-offline", w.prefix)).await;
+    by_words(button(w.start_diagnosis)).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.diagnosing).await;
 
     // Still offline, the checklist (诊断中 opens it): the helmet item passes, the
     // insulation resistance measures 0.3 MΩ — below its 0.5 MΩ limit, red at once — with
     // a note.
     find(&c, "[data-testid=tab-checklist][aria-selected=true]").await;
     let ppe = "[data-testid=checklist-item][data-key=ppe]";
-    c.wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(
-            "//li[@data-key='ppe']//button[normalize-space()='合格']",
-        ))
-        .await
-        .expect("the helmet item's 合格 button")
-        .click()
-        .await
-        .expect("passes the helmet item");
+    by_words(format!(
+        "//li[@data-key='ppe']//button[normalize-space()='{}']",
+        w.pass
+    ))
+    .await;
     attr_becomes(&c, ppe, "data-state", "ok").await;
     let insulation = "[data-testid=checklist-item][data-key=insulation]";
     type_into(
@@ -335,11 +512,11 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     text_becomes(
         &c,
         &format!("{insulation} [data-testid=checklist-failed]"),
-        "测量值 0.3 超出限值（≥ 0.5 MΩ）",
+        w.out_of_limits,
     )
     .await;
     // The earth resistance measures 1.2 Ω, within its ≤ 4 Ω; the alarm record is text.
-    for (key, typed) in [("ground", "1.2"), ("alarm", "无报警")] {
+    for (key, typed) in [("ground", "1.2"), ("alarm", w.no_alarm)] {
         type_into(
             &c,
             &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
@@ -364,16 +541,11 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "terminals",
         "trial",
     ] {
-        c.wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(&format!(
-                "//li[@data-key='{key}']//button[normalize-space()='合格']"
-            )))
-            .await
-            .unwrap_or_else(|e| panic!("{key}'s 合格 button: {e}"))
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("passes {key}: {e}"));
+        by_words(format!(
+            "//li[@data-key='{key}']//button[normalize-space()='{}']",
+            w.pass
+        ))
+        .await;
         attr_becomes(
             &c,
             &format!("[data-testid=checklist-item][data-key={key}]"),
@@ -383,29 +555,29 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .await;
     }
     gone(&c, "[data-testid=checklist-lacks]").await;
-    text_becomes(&c, "[data-testid=tab-checklist]", "点检").await;
-    shot(&c, "04b-checklist-offline").await;
+    text_becomes(&c, "[data-testid=tab-checklist]", w.tab_checklist).await;
+    shot(&c, &format!("{}04b-checklist-offline", w.prefix)).await;
 
     // Still offline, the diagnosis, reached by the tab's name.
-    by_words("//button[@role='tab'][contains(normalize-space(), '诊断')]").await;
+    by_words(tab(w.tab_diagnosis)).await;
     type_into(
         &c,
         "[data-testid=diagnosis-text]",
-        "电缆受潮导致绝缘下降",
+        w.diagnosis,
         "writes the diagnosis",
     )
     .await;
-    by_words("//button[normalize-space()='保存诊断']").await;
-    text_with(&c, "[data-testid=diagnosis]", "已保存在本机").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "16 项待发送").await;
-    shot(&c, "04c-diagnosis-offline").await;
+    by_words(button(w.save_diagnosis)).await;
+    text_with(&c, "[data-testid=diagnosis]", w.saved).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(16)).await;
+    shot(&c, &format!("{}04c-diagnosis-offline", w.prefix)).await;
 
     // Still offline, a part from the van: found by its name, used (charged as the order
     // is: this one is paid), the van's count one lower at once.
     let usages =
         |rows: &[(Entity, Value)]| rows.iter().filter(|(e, _)| *e == Entity::PartUsage).count();
     let usages_before = usages(&stored_rows(&server, &number));
-    by_words("//button[@role='tab'][contains(normalize-space(), '备件')]").await;
+    by_words(tab(w.tab_parts)).await;
     type_into(
         &c,
         "[data-testid=parts-search]",
@@ -421,9 +593,13 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .expect("reads the count")
         .and_then(|n| n.parse().ok())
         .expect("a count");
-    by_words("//li[@data-code='FUSE-32A']//button[normalize-space()='选用']").await;
+    by_words(format!(
+        "//li[@data-code='FUSE-32A']//button[normalize-space()='{}']",
+        w.use_part
+    ))
+    .await;
     find(&c, "[data-testid=part-form]").await;
-    by_words("//button[normalize-space()='保存用件']").await;
+    by_words(button(w.save_part)).await;
     find(&c, "[data-testid=part-used][data-code='FUSE-32A']").await;
     attr_becomes(&c, fuse, "data-available", &(before - 1).to_string()).await;
     // A second part, this one under warranty (三包), chosen by its words.
@@ -434,42 +610,66 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "searches again",
     )
     .await;
-    by_words("//li[@data-code='6205-2RS']//button[normalize-space()='选用']").await;
-    by_words("//form[@data-testid='part-form']//label[contains(normalize-space(), '三包')]/input")
-        .await;
-    by_words("//button[normalize-space()='保存用件']").await;
+    by_words(format!(
+        "//li[@data-code='6205-2RS']//button[normalize-space()='{}']",
+        w.use_part
+    ))
+    .await;
+    by_words(format!(
+        "//form[@data-testid='part-form']//label[contains(normalize-space(), '{}')]/input",
+        w.warranty
+    ))
+    .await;
+    // The worn bearing goes back to HQ for repair.
+    find(&c, "[data-testid=part-old]")
+        .await
+        .select_by_value("return_for_repair")
+        .await
+        .expect("returns the old bearing");
+    by_words(button(w.save_part)).await;
     find(&c, "[data-testid=part-used][data-code='6205-2RS']").await;
-    text_with(&c, "[data-testid=part-used][data-code='6205-2RS']", "三包").await;
+    text_with(
+        &c,
+        "[data-testid=part-used][data-code='6205-2RS']",
+        w.warranty,
+    )
+    .await;
+    text_with(
+        &c,
+        "[data-testid=part-used][data-code='6205-2RS'] [data-testid=part-receipt]",
+        w.receipt_waiting,
+    )
+    .await;
     text_with(
         &c,
         "[data-testid=part-used][data-code='FUSE-32A']",
-        "客户购买",
+        w.purchased,
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", "18 项待发送").await;
-    shot(&c, "04d-parts-offline").await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(18)).await;
+    shot(&c, &format!("{}04d-parts-offline", w.prefix)).await;
 
     // Still offline, the day's labour and a night's lodging, priced by the synced fee
     // schedule (150 元 a day in the demo).
-    by_words("//button[@role='tab'][contains(normalize-space(), '工时费用')]").await;
-    by_words("//button[normalize-space()='记工时']").await;
+    by_words(tab(w.tab_time)).await;
+    by_words(button(w.book_time)).await;
     find(&c, "[data-testid=time-entries]").await;
     find(&c, "[data-testid=expense-kind]")
         .await
         .select_by_value("lodging")
         .await
         .expect("chooses lodging");
-    by_words("//button[normalize-space()='记费用']").await;
+    by_words(button(w.add_expense)).await;
     text_with(&c, "[data-testid=expense][data-kind=lodging]", "¥150.00").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "20 项待发送").await;
-    shot(&c, "04d2-time-and-expenses-offline").await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(20)).await;
+    shot(&c, &format!("{}04d2-time-and-expenses-offline", w.prefix)).await;
 
     // Still offline, a photo of the nameplate, chosen as a file on the laptop: kept here,
     // its thumbnail shown at once.
     let photo = nameplate_photo();
     let photo_path = dir.path().join("铭牌.jpg");
     std::fs::write(&photo_path, &photo).expect("writes the photo file");
-    by_words("//button[@role='tab'][contains(normalize-space(), '照片')]").await;
+    by_words(tab(w.tab_photos)).await;
     find(&c, "[data-testid=photo-file]")
         .await
         .send_keys(&photo_path.display().to_string())
@@ -487,14 +687,19 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         "writes the caption",
     )
     .await;
-    by_words("//button[normalize-space()='导入照片']").await;
+    by_words(button(w.import_photo)).await;
     find(&c, "[data-testid=photo-thumb]").await;
     text_with(&c, "[data-testid=photo]", "电机铭牌").await;
-    text_with(&c, "[data-testid=photo]", "铭牌 800×600").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "21 项待发送").await;
-    shot(&c, "04d3-photo-offline").await;
+    text_with(
+        &c,
+        "[data-testid=photo]",
+        &format!("{} 800×600", w.nameplate),
+    )
+    .await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(21)).await;
+    shot(&c, &format!("{}04d3-photo-offline", w.prefix)).await;
     // The checklist's photo item 完工照片 is answered with it: the whole checklist is done.
-    by_words("//button[@role='tab'][contains(normalize-space(), '点检')]").await;
+    by_words(tab(w.tab_checklist)).await;
     let photo_answer = "[data-testid=checklist-item][data-key=photo]";
     find(&c, &format!("{photo_answer} [data-testid=checklist-photo]"))
         .await
@@ -502,10 +707,10 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .await
         .expect("chooses the photo");
     attr_becomes(&c, photo_answer, "data-state", "ok").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "22 项待发送").await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(22)).await;
 
     // Still offline, the day's log, then checking out at the end of the day.
-    by_words("//button[@role='tab'][contains(normalize-space(), '日志')]").await;
+    by_words(tab(w.tab_log)).await;
     type_into(
         &c,
         "[data-testid=log-text]",
@@ -514,13 +719,88 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     )
     .await;
     type_into(&c, "[data-testid=log-plan]", "明日联调", "writes the plan").await;
-    by_words("//button[normalize-space()='保存日志']").await;
+    by_words(button(w.save_log)).await;
     text_with(&c, "[data-testid=log-entries]", "更换熔断器，复测绝缘").await;
-    by_words("//button[@role='tab'][contains(normalize-space(), '到场')]").await;
-    by_words("//button[normalize-space()='签退']").await;
-    text_with(&c, "[data-testid=arrival-last-check]", "已签退").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "24 项待发送").await;
-    shot(&c, "04e-log-and-check-out-offline").await;
+    by_words(tab(w.tab_arrival)).await;
+    by_words(button(w.check_out)).await;
+    text_with(&c, "[data-testid=arrival-last-check]", w.checked_out).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(24)).await;
+    shot(&c, &format!("{}04e-log-and-check-out-offline", w.prefix)).await;
+
+    // Still offline, back at HQ in the evening: the returned bearing gets its 入库单,
+    // to be booked in within 16 h.
+    by_words(tab(w.tab_parts)).await;
+    let mut to_book_in = 0;
+    for receipt in c
+        .find_all(Locator::Css("[data-testid=part-receipt]"))
+        .await
+        .expect("the old parts")
+    {
+        if receipt
+            .text()
+            .await
+            .is_ok_and(|t| t.contains(w.receipt_waiting))
+        {
+            to_book_in += 1;
+        }
+    }
+    assert!(to_book_in >= 1, "the bearing waits to be booked in");
+    by_words(button(w.back_at_hq)).await;
+    text_with(
+        &c,
+        "[data-testid=part-used][data-code='6205-2RS'] [data-testid=part-receipt]",
+        w.receipt_open,
+    )
+    .await;
+    gone(&c, "[data-testid=back-at-hq]").await;
+    // One receipt for each old part that goes to the warehouse (the demo order had some
+    // before this visit).
+    text_becomes(
+        &c,
+        "[data-testid=sync-pending]",
+        &w.pending(24 + to_book_in),
+    )
+    .await;
+    shot(&c, &format!("{}04f-back-at-hq-offline", w.prefix)).await;
+
+    // Still offline, 首问负责: the customer asked about the second transformer; the
+    // engineer registers the request from the order's overview.
+    by_words(tab(w.tab_overview)).await;
+    by_words(button(w.new_request)).await;
+    // The transformer is not on the laptop: "other equipment", the form's default, with
+    // what its nameplate says.
+    assert_eq!(
+        find(&c, "[data-testid=request-equipment]")
+            .await
+            .prop("value")
+            .await
+            .expect("reads the choice")
+            .as_deref(),
+        Some("other")
+    );
+    type_into(
+        &c,
+        "[data-testid=request-equipment-text]",
+        "SCB10-500/10 机号 2309-17",
+        "types the nameplate",
+    )
+    .await;
+    type_into(
+        &c,
+        "[data-testid=request-fault]",
+        "二号变压器温控器报警",
+        "types the fault",
+    )
+    .await;
+    by_words(button(w.register_request)).await;
+    text_with(&c, "[data-testid=request]", w.request_waiting).await;
+    text_becomes(
+        &c,
+        "[data-testid=sync-pending]",
+        &w.pending(25 + to_book_in),
+    )
+    .await;
+    shot(&c, &format!("{}04g-new-request-offline", w.prefix)).await;
 
     // The server is back: the change goes home.
     server.restart();
@@ -629,12 +909,51 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     }
     assert_eq!(
         stored_order(&server, &number).map(|o| o["diagnosis"].clone()),
-        Some(Value::from("电缆受潮导致绝缘下降")),
+        Some(Value::from(w.diagnosis)),
         "the diagnosis"
     );
+    assert!(
+        rows.iter()
+            .filter(|(e, r)| *e == Entity::WarehouseReceipt && r["booked_at"].is_null())
+            .count()
+            == to_book_in as usize,
+        "the bearing's 入库单, for the warehouse to book"
+    );
+    // The request is a new order for the dispatcher, of the same customer; the laptop
+    // shows its number after the next sync.
+    let parent = stored_order(&server, &number).expect("the order");
+    let new_order = {
+        use onsite_sync_server::storage::Storage;
+        server
+            .storage()
+            .work_orders(Some(onsite_domain::Status::New))
+            .expect("lists")
+            .into_iter()
+            .find(|o| {
+                o["fault_description"]
+                    .as_str()
+                    .is_some_and(|f| f.starts_with("二号变压器温控器报警"))
+            })
+            .expect("the request became a new order")
+    };
+    assert_eq!(new_order["customer_id"], parent["customer_id"]);
+    assert_eq!(new_order["channel"], "on_site");
+    let new_number = new_order["number"].as_str().expect("numbered").to_owned();
+    click(&c, "[data-testid=sync-now]", "sync now").await;
+    text_with(
+        &c,
+        "[data-testid=request]",
+        &format!("{} {new_number}", w.request_registered),
+    )
+    .await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
-    text_becomes(&c, "[data-testid=sync-pending]", "全部已发送").await;
-    shot(&c, "05-synced").await;
+    text_becomes(&c, "[data-testid=sync-pending]", w.all_sent).await;
+    shot(&c, &format!("{}05-synced", w.prefix)).await;
+    if w.lang != "zh-CN" {
+        c.close().await.expect("closes the app");
+        drop(desktop);
+        return;
+    }
 
     c.close().await.expect("closes the app");
 
@@ -649,7 +968,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     )
     .await;
     attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "offline").await;
-    shot(&c, "06-reopened-offline").await;
+    shot(&c, &format!("{}06-reopened-offline", w.prefix)).await;
 
     // English, chosen in the header: every label follows.
     find(&c, "[data-testid=language]")
@@ -659,7 +978,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .expect("chooses English");
     text_becomes(&c, "[data-testid=sync-connection]", "Offline").await;
     text_becomes(&c, "[data-testid=sign-out]", "Sign out").await;
-    shot(&c, "07-english").await;
+    shot(&c, &format!("{}07-english", w.prefix)).await;
 
     // Issue 5: the repair record of the order, previewed in the window offline — made on
     // the laptop and drawn by pdf.js, three copies, one page each.
@@ -672,7 +991,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
     .await
     .expect("opens the order");
     text_becomes(&c, "[data-testid=detail-number]", &number).await;
-    shot(&c, "07b-order-en").await;
+    shot(&c, &format!("{}07b-order-en", w.prefix)).await;
     c.wait()
         .at_most(WAIT)
         .for_element(Locator::XPath(
@@ -691,7 +1010,7 @@ async fn an_engineer_accepts_online_goes_en_route_offline_and_the_server_gets_it
         .expect("pages")
         .len();
     assert_eq!(canvases, 3, "one canvas per page");
-    shot(&c, "08-repair-record-preview").await;
+    shot(&c, &format!("{}08-repair-record-preview", w.prefix)).await;
     click(&c, "[data-testid=docs-close]", "closes the preview").await;
     c.close().await.expect("closes the app");
     drop(desktop);

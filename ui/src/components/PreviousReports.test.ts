@@ -57,4 +57,25 @@ describe("earlier reports of the equipment", () => {
     await fireEvent.click(screen.getByRole("button", { name: "Fetch again" }));
     await waitFor(() => expect(screen.getByTestId("previous-reports").textContent).toContain("Not fetched yet"));
   });
+
+  it("asks again every minute while offline and shows the fetched list once the server answers", async () => {
+    vi.useFakeTimers();
+    try {
+      const { onList } = setup([
+        { reports: [], fetched_at: null, offline: true },
+        { reports: [], fetched_at: null, offline: true },
+        { reports: [earlier], fetched_at: "2026-12-06T03:00:00Z", offline: false },
+      ]);
+      await vi.waitFor(() => expect(screen.getByTestId("previous-reports").textContent).toContain("尚未获取"));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(onList).toHaveBeenCalledTimes(2);
+      expect(screen.queryByTestId("previous-report")).toBeNull();
+      await vi.advanceTimersByTimeAsync(60_000);
+      await vi.waitFor(() => expect(screen.getByTestId("previous-report").textContent).toContain("SC2412-03"));
+      await vi.advanceTimersByTimeAsync(120_000);
+      expect(onList).toHaveBeenCalledTimes(3);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
