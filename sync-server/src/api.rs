@@ -890,20 +890,9 @@ async fn publish_template(
             ))
         })?,
     };
-    let published = state
-        .blocking(move |s| s.reference(Entity::ChecklistTemplate))
-        .await?;
-    let version = published
-        .iter()
-        .find(|t| t.get("id").and_then(Value::as_str) == Some(id.to_string().as_str()))
-        .and_then(|t| t.get("version").and_then(Value::as_u64))
-        .map_or(1, |v| v + 1);
-    let version = u32::try_from(version)
-        .map_err(|_| ApiError::Unprocessable("version: too many versions".into()))?;
     row.insert("id".into(), json!(id));
-    row.insert("version".into(), json!(version));
-    state
-        .blocking(move |s| s.admin_put(Entity::ChecklistTemplate, row, Utc::now()))
+    let version = state
+        .blocking(move |s| s.publish_template(row, Utc::now()))
         .await?;
     Ok((StatusCode::CREATED, Json(Published { id, version })))
 }

@@ -2022,6 +2022,28 @@ impl Storage for SqliteStorage {
             .optional()?)
     }
 
+    fn publish_template(&self, mut row: Map<String, Value>, now: DateTime<Utc>) -> Result<u32> {
+        let id = row
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let stamp = self.stamp(now)?;
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last = load(&tx, Entity::ChecklistTemplate, &id)?
+            .and_then(|t| t.row.get("version").and_then(Value::as_u64))
+            .unwrap_or(0);
+        let version = u32::try_from(last + 1).map_err(|_| onsite_domain::DomainError::Invalid {
+            field: "version",
+            message: "too many versions".into(),
+        })?;
+        row.insert("version".into(), Value::from(version));
+        admin_put_in(&tx, Entity::ChecklistTemplate, row, &stamp)?;
+        self.commit(tx)?;
+        Ok(version)
+    }
+
     fn equipment_reports(&self, user: &User, id: Uuid) -> Result<Option<Vec<Value>>> {
         let conn = self.reader()?;
         let key = id.to_string();

@@ -254,6 +254,9 @@ pub trait Storage: Send + Sync + 'static {
     /// as stored: its earlier reports, which an engineer preparing a visit to it may read;
     /// `None` when the equipment is not in the user's scope.
     fn equipment_reports(&self, user: &User, id: Uuid) -> Result<Option<Vec<Value>>>;
+    /// Publishes checklist template `row` (its `id` set) as the next version of that id,
+    /// 1 for a new one, in one transaction: two publishers never get the same version.
+    fn publish_template(&self, row: Map<String, Value>, now: DateTime<Utc>) -> Result<u32>;
     /// Leases `count` new numbers of `department` for the month of `local_date`.
     fn lease_numbers(
         &self,

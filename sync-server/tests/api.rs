@@ -1391,3 +1391,38 @@ async fn an_engineer_reads_the_earlier_reports_of_the_equipment_he_is_sent_to_an
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "li's open order stays li's");
 }
+
+#[tokio::test]
+async fn two_admins_publishing_the_same_checklist_at_once_get_different_versions() {
+    let s = Server::new();
+    let id = Uuid::now_v7();
+    let template = |n: usize| match json!({"id": id, "name": format!("维修 {n}"), "service_type": "repair", "equipment_model": null,
+        "items": [{"key": "ppe", "label": "佩戴安全帽", "kind": "pass_fail", "required": true, "safety": true}]})
+    {
+        Value::Object(m) => m,
+        _ => unreachable!("an object"),
+    };
+    let versions: Vec<u32> = std::thread::scope(|scope| {
+        let publishers: Vec<_> = (0..2)
+            .map(|p| {
+                let storage = std::sync::Arc::clone(&s.storage);
+                scope.spawn(move || {
+                    (0..20)
+                        .map(|n| {
+                            storage
+                                .publish_template(template(p * 100 + n), chrono::Utc::now())
+                                .expect("published")
+                        })
+                        .collect::<Vec<u32>>()
+                })
+            })
+            .collect();
+        publishers
+            .into_iter()
+            .flat_map(|p| p.join().expect("a publisher"))
+            .collect()
+    });
+    let mut sorted = versions.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=40).collect::<Vec<u32>>(), "{versions:?}");
+}
