@@ -598,7 +598,14 @@ fn register_request(
     .into_iter()
     .next()
     .unwrap_or_default();
-    let order = match asked.new_order(&parent, equipment.as_ref(), number, &user.name, now) {
+    let order = match asked.new_order(
+        Uuid::now_v7(),
+        &parent,
+        equipment.as_ref(),
+        number,
+        &user.name,
+        now,
+    ) {
         Ok(o) => o,
         Err(e) => return Ok(refuse(e)),
     };

@@ -79,6 +79,7 @@ impl App {
             };
             // The number is the server's; the rest is checked here as it will be there.
             request.new_order(
+                Uuid::now_v7(),
                 &parent,
                 equipment.as_ref(),
                 "new".into(),

@@ -362,13 +362,14 @@ impl ServiceRequest {
         Ok(())
     }
 
-    /// The work order registered for this request: for the customer of `parent` (the
+    /// The work order `id` registered for this request: for the customer of `parent` (the
     /// order it was asked on), its department, `equipment` when named (which must be that
     /// customer's), new and unassigned, reported when the customer asked but never later
     /// than `now`, in warranty when the equipment is on `now`'s day (China time). The
     /// warranty, the price terms and the level are the office's to confirm.
     pub fn new_order(
         &self,
+        id: Uuid,
         parent: &crate::work_order::WorkOrder,
         equipment: Option<&Equipment>,
         number: String,
@@ -403,7 +404,7 @@ impl ServiceRequest {
             fault_description = format!("{fault_description}\n设备：{text}");
         }
         let order = WorkOrder {
-            id: Uuid::now_v7(),
+            id,
             number,
             department: parent.department.clone(),
             customer_id: parent.customer_id,
