@@ -599,9 +599,23 @@ impl Client {
     /// Fetches a blob a record in scope refers to; `None` if the server has not got it.
     /// The bytes are checked against their hash before they are returned.
     pub async fn get_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let Some(bytes) = self.get_bytes(&format!("/v1/blobs/{sha256}"), &[]).await? else {
+            return Ok(None);
+        };
+        if onsite_domain::signature::sha256_hex(&bytes) != sha256 {
+            return Err(SyncError::Protocol(format!(
+                "the server sent bytes that do not match {sha256}"
+            )));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// `GET path` with the session's token; the answer's bytes, `None` for a 404.
+    async fn get_bytes(&self, path: &str, query: &[(&str, &str)]) -> Result<Option<Vec<u8>>> {
         let res = self
             .http
-            .get(format!("{}/v1/blobs/{sha256}", self.base))
+            .get(format!("{}{path}", self.base))
+            .query(query)
             .bearer_auth(&self.token)
             .send()
             .await
@@ -612,13 +626,7 @@ impl Client {
         if !res.status().is_success() {
             return answer::<serde_json::Value>(res).await.map(|_| None);
         }
-        let bytes = res.bytes().await.map_err(|e| offline(&e))?;
-        if onsite_domain::signature::sha256_hex(&bytes) != sha256 {
-            return Err(SyncError::Protocol(format!(
-                "the server sent bytes that do not match {sha256}"
-            )));
-        }
-        Ok(Some(bytes.to_vec()))
+        Ok(Some(res.bytes().await.map_err(|e| offline(&e))?.to_vec()))
     }
 
     /// The earlier reports of equipment in scope: its finished work orders, newest first
@@ -631,17 +639,15 @@ impl Client {
         struct Reports {
             reports: Vec<onsite_domain::WorkOrder>,
         }
-        let res = self
-            .http
-            .get(format!("{}/v1/equipment/{equipment}/reports", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| offline(&e))?;
-        if res.status() == reqwest::StatusCode::NOT_FOUND {
+        let Some(bytes) = self
+            .get_bytes(&format!("/v1/equipment/{equipment}/reports"), &[])
+            .await?
+        else {
             return Ok(None);
-        }
-        Ok(Some(answer::<Reports>(res).await?.reports))
+        };
+        let reports: Reports = serde_json::from_slice(&bytes)
+            .map_err(|e| SyncError::Protocol(format!("the earlier reports: {e}")))?;
+        Ok(Some(reports.reports))
     }
 
     /// A printed document of a work order in scope, as the server prints it
@@ -652,21 +658,11 @@ impl Client {
         doc: &str,
         lang: &str,
     ) -> Result<Option<Vec<u8>>> {
-        let res = self
-            .http
-            .get(format!("{}/v1/work-orders/{order}/receipt.pdf", self.base))
-            .query(&[("doc", doc), ("lang", lang)])
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| offline(&e))?;
-        if res.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !res.status().is_success() {
-            return answer::<serde_json::Value>(res).await.map(|_| None);
-        }
-        Ok(Some(res.bytes().await.map_err(|e| offline(&e))?.to_vec()))
+        self.get_bytes(
+            &format!("/v1/work-orders/{order}/receipt.pdf"),
+            &[("doc", doc), ("lang", lang)],
+        )
+        .await
     }
 
     /// Whether the server answers `/healthz` now.
