@@ -456,18 +456,22 @@ async fn work_on_site_offline(w: &Words) {
         |words: &str| format!("//button[@role='tab'][contains(normalize-space(), '{words}')]");
     by_words(button(w.arrive)).await;
     text_becomes(&c, "[data-testid=detail-status]", w.on_site).await;
-    by_words(format!(
-        "//li[@data-callee='customer_manager']//button[normalize-space()='{}']",
-        w.told
-    ))
-    .await;
-    attr_becomes(
-        &c,
-        "[data-testid=arrival-call][data-callee=customer_manager]",
-        "data-done",
-        "true",
-    )
-    .await;
+    // The three calls 三个电话, in the manual's order, each with who answered.
+    for (callee, who) in [
+        ("customer_manager", "张经理"),
+        ("customer_contact", "李工"),
+        ("site_interface", "王师傅"),
+    ] {
+        let call = format!("[data-testid=arrival-call][data-callee={callee}]");
+        type_into(&c, &format!("{call} input"), who, "types who answered").await;
+        by_words(format!(
+            "//li[@data-callee='{callee}']//button[normalize-space()='{}']",
+            w.told
+        ))
+        .await;
+        attr_becomes(&c, &call, "data-done", "true").await;
+        text_with(&c, &call, who).await;
+    }
     type_into(
         &c,
         "[data-testid=arrival-place]",
@@ -569,7 +573,7 @@ async fn work_on_site_offline(w: &Words) {
     .await;
     by_words(button(w.save_diagnosis)).await;
     text_with(&c, "[data-testid=diagnosis]", w.saved).await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(16)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(18)).await;
     shot(&c, &format!("{}04c-diagnosis-offline", w.prefix)).await;
 
     // Still offline, a part from the van: found by its name, used (charged as the order
@@ -646,7 +650,7 @@ async fn work_on_site_offline(w: &Words) {
         w.purchased,
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(18)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(20)).await;
     shot(&c, &format!("{}04d-parts-offline", w.prefix)).await;
 
     // Still offline, the day's labour and a night's lodging, priced by the synced fee
@@ -661,7 +665,7 @@ async fn work_on_site_offline(w: &Words) {
         .expect("chooses lodging");
     by_words(button(w.add_expense)).await;
     text_with(&c, "[data-testid=expense][data-kind=lodging]", "¥150.00").await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(20)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(22)).await;
     shot(&c, &format!("{}04d2-time-and-expenses-offline", w.prefix)).await;
 
     // Still offline, a photo of the nameplate, chosen as a file on the laptop: kept here,
@@ -696,7 +700,7 @@ async fn work_on_site_offline(w: &Words) {
         &format!("{} 800×600", w.nameplate),
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(21)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(23)).await;
     shot(&c, &format!("{}04d3-photo-offline", w.prefix)).await;
     // The checklist's photo item 完工照片 is answered with it: the whole checklist is done.
     by_words(tab(w.tab_checklist)).await;
@@ -707,7 +711,7 @@ async fn work_on_site_offline(w: &Words) {
         .await
         .expect("chooses the photo");
     attr_becomes(&c, photo_answer, "data-state", "ok").await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(22)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(24)).await;
 
     // Still offline, the day's log, then checking out at the end of the day.
     by_words(tab(w.tab_log)).await;
@@ -724,7 +728,7 @@ async fn work_on_site_offline(w: &Words) {
     by_words(tab(w.tab_arrival)).await;
     by_words(button(w.check_out)).await;
     text_with(&c, "[data-testid=arrival-last-check]", w.checked_out).await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(24)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(26)).await;
     shot(&c, &format!("{}04e-log-and-check-out-offline", w.prefix)).await;
 
     // Still offline, back at HQ in the evening: the returned bearing gets its 入库单,
@@ -758,7 +762,7 @@ async fn work_on_site_offline(w: &Words) {
     text_becomes(
         &c,
         "[data-testid=sync-pending]",
-        &w.pending(24 + to_book_in),
+        &w.pending(26 + to_book_in),
     )
     .await;
     shot(&c, &format!("{}04f-back-at-hq-offline", w.prefix)).await;
@@ -797,7 +801,7 @@ async fn work_on_site_offline(w: &Words) {
     text_becomes(
         &c,
         "[data-testid=sync-pending]",
-        &w.pending(25 + to_book_in),
+        &w.pending(27 + to_book_in),
     )
     .await;
     shot(&c, &format!("{}04g-new-request-offline", w.prefix)).await;
@@ -806,41 +810,54 @@ async fn work_on_site_offline(w: &Words) {
     server.restart();
     click(&c, "[data-testid=sync-now]", "sync now").await;
     server_reports(&url, &number, "diagnosing").await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while stored_answer(&server, &number, "insulation").as_ref()
-        != Some(&serde_json::json!({"type": "value", "value": 0.3}))
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the measurement did not reach the server: {:?}",
-            stored_answer(&server, &number, "insulation")
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    // The check-out was the last entry: once it is there, everything is.
+    // Checked through the API, as the office reads it: the dispatcher's pull of the
+    // order's records. The request was the last entry: once it is there, everything is.
+    let office = Office::sign_in(&url).await;
     let deadline = tokio::time::Instant::now() + WAIT;
     let rows = loop {
-        let rows = stored_rows(&server, &number);
-        if rows.iter().filter(|(e, _)| *e == Entity::CheckIn).count() == 2 {
+        let rows = office.order_rows(&number).await;
+        if rows.iter().any(|(e, _)| *e == Entity::ServiceRequest) {
             break rows;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the check-out did not reach the server"
+            "the work did not reach the server"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
+    let answer = |key: &str| {
+        rows.iter()
+            .find(|(e, r)| *e == Entity::ChecklistItem && r["key"] == key)
+            .map(|(_, r)| r["answer"].clone())
+    };
+    assert_eq!(
+        answer("insulation"),
+        Some(serde_json::json!({"type": "value", "value": 0.3})),
+        "the measurement out of its limits"
+    );
+    assert_eq!(
+        rows.iter().filter(|(e, _)| *e == Entity::CheckIn).count(),
+        2,
+        "checked in and out"
+    );
     assert!(
         rows.iter().any(|(e, r)| *e == Entity::CheckIn
             && r["kind"] == "check_in"
             && r["location_text"] == "2号车间配电室"),
         "the check-in"
     );
-    assert!(
-        rows.iter()
-            .any(|(e, r)| *e == Entity::ArrivalCall && r["callee"] == "customer_manager"),
-        "the first of the three calls"
-    );
+    for (callee, who) in [
+        ("customer_manager", "张经理"),
+        ("customer_contact", "李工"),
+        ("site_interface", "王师傅"),
+    ] {
+        assert!(
+            rows.iter().any(|(e, r)| *e == Entity::ArrivalCall
+                && r["callee"] == callee
+                && r["note"] == who),
+            "the call to the {callee}"
+        );
+    }
     assert_eq!(usages(&rows), usages_before + 2, "the two parts");
     assert!(
         rows.iter()
@@ -880,21 +897,13 @@ async fn work_on_site_offline(w: &Words) {
     assert_eq!(sent["kind"], "nameplate");
     let sha = sent["sha256"].as_str().expect("its hash").to_owned();
     assert_eq!(
-        stored_answer(&server, &number, "photo"),
+        answer("photo"),
         Some(serde_json::json!({"type": "photo", "value": sha})),
         "the checklist's photo item answered with it"
     );
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        use onsite_sync_server::storage::Storage;
-        let storage = server.storage();
-        let office = storage
-            .user_by_username("dispatch")
-            .ok()
-            .flatten()
-            .map(|(u, _)| u)
-            .expect("the dispatcher");
-        if let Some(bytes) = storage.blob(&sha, &office, true).ok().flatten() {
+        if let Some(bytes) = office.blob(&sha).await {
             assert!(
                 bytes == photo,
                 "the photo on the server is not the file's bytes"
@@ -907,11 +916,12 @@ async fn work_on_site_offline(w: &Words) {
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert_eq!(
-        stored_order(&server, &number).map(|o| o["diagnosis"].clone()),
-        Some(Value::from(w.diagnosis)),
-        "the diagnosis"
-    );
+    let parent = rows
+        .iter()
+        .find(|(e, _)| *e == Entity::WorkOrder)
+        .map(|(_, r)| r.clone())
+        .expect("the order");
+    assert_eq!(parent["diagnosis"], w.diagnosis, "the diagnosis");
     assert!(
         rows.iter()
             .filter(|(e, r)| *e == Entity::WarehouseReceipt && r["booked_at"].is_null())
@@ -921,21 +931,16 @@ async fn work_on_site_offline(w: &Words) {
     );
     // The request is a new order for the dispatcher, of the same customer; the laptop
     // shows its number after the next sync.
-    let parent = stored_order(&server, &number).expect("the order");
-    let new_order = {
-        use onsite_sync_server::storage::Storage;
-        server
-            .storage()
-            .work_orders(Some(onsite_domain::Status::New))
-            .expect("lists")
-            .into_iter()
-            .find(|o| {
-                o["fault_description"]
-                    .as_str()
-                    .is_some_and(|f| f.starts_with("二号变压器温控器报警"))
-            })
-            .expect("the request became a new order")
-    };
+    let new_order = office
+        .orders("new")
+        .await
+        .into_iter()
+        .find(|o| {
+            o["fault_description"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("二号变压器温控器报警"))
+        })
+        .expect("the request became a new order in the dispatcher's list");
     assert_eq!(new_order["customer_id"], parent["customer_id"]);
     assert_eq!(new_order["channel"], "on_site");
     let new_number = new_order["number"].as_str().expect("numbered").to_owned();
@@ -1210,11 +1215,121 @@ fn stored_rows(server: &TestServer, number: &str) -> Vec<(Entity, Value)> {
 }
 
 /// The answer of the order's checklist item `key`, as the server stores it.
-fn stored_answer(server: &TestServer, number: &str, key: &str) -> Option<Value> {
-    stored_rows(server, number)
-        .into_iter()
-        .find(|(e, r)| *e == Entity::ChecklistItem && r["key"] == key)
-        .map(|(_, r)| r["answer"].clone())
+/// The dispatcher, through the server's HTTP API.
+struct Office {
+    url: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Office {
+    async fn sign_in(url: &str) -> Office {
+        let http = reqwest::Client::new();
+        let login: Value = http
+            .post(format!("{url}/v1/auth/login"))
+            .json(
+                &serde_json::json!({"username": "dispatch", "password": DEMO_PASSWORD,
+                "device": {"id": "e2e-office", "name": "e2e"}}),
+            )
+            .send()
+            .await
+            .expect("signs in")
+            .json()
+            .await
+            .expect("an answer");
+        Office {
+            url: url.to_owned(),
+            token: login["token"].as_str().expect("a token").to_owned(),
+            http,
+        }
+    }
+
+    /// `GET /v1/admin/work-orders?status=…`.
+    async fn orders(&self, status: &str) -> Vec<Value> {
+        let list: Value = self
+            .http
+            .get(format!("{}/v1/admin/work-orders", self.url))
+            .query(&[("status", status)])
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("lists")
+            .json()
+            .await
+            .expect("a list");
+        list["work_orders"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The order numbered `number` and every record under it, as the dispatcher pulls
+    /// them (`GET /v1/sync/pull`, all pages, the latest row of each record).
+    async fn order_rows(&self, number: &str) -> Vec<(Entity, Value)> {
+        let mut latest: std::collections::BTreeMap<(String, String), Value> = Default::default();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut req = self
+                .http
+                .get(format!("{}/v1/sync/pull", self.url))
+                .query(&[("limit", "1000")])
+                .bearer_auth(&self.token);
+            if let Some(c) = &cursor {
+                req = req.query(&[("cursor", c.as_str())]);
+            }
+            let page: Value = req
+                .send()
+                .await
+                .expect("pulls")
+                .json()
+                .await
+                .expect("a page");
+            for change in page["changes"].as_array().into_iter().flatten() {
+                let key = (
+                    change["entity"].as_str().unwrap_or_default().to_owned(),
+                    change["id"].as_str().unwrap_or_default().to_owned(),
+                );
+                match change["op"].as_str() {
+                    Some("put") => {
+                        latest.insert(key, change["row"].clone());
+                    }
+                    _ => {
+                        latest.remove(&key);
+                    }
+                }
+            }
+            cursor = page["cursor"].as_str().map(str::to_owned);
+            if page["has_more"] != true {
+                break;
+            }
+        }
+        let Some(id) = latest
+            .iter()
+            .find(|((e, _), r)| e == "work_order" && r["number"] == number)
+            .map(|((_, id), _)| id.clone())
+        else {
+            return Vec::new();
+        };
+        latest
+            .into_iter()
+            .filter(|((e, rid), r)| {
+                (e == "work_order" && *rid == id) || r["work_order_id"].as_str() == Some(&id)
+            })
+            .filter_map(|((e, _), r)| Some((e.parse::<Entity>().ok()?, r)))
+            .collect()
+    }
+
+    /// A photo's bytes (`GET /v1/blobs/{sha256}`), once the server has them.
+    async fn blob(&self, sha256: &str) -> Option<Vec<u8>> {
+        let res = self
+            .http
+            .get(format!("{}/v1/blobs/{sha256}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .ok()?;
+        if !res.status().is_success() {
+            return None;
+        }
+        Some(res.bytes().await.ok()?.to_vec())
+    }
 }
 
 /// The order numbered `number` in the (maybe stopped) server's own database.
