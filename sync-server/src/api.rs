@@ -1136,7 +1136,7 @@ async fn put_blob_piece(
 #[derive(Debug, Deserialize)]
 struct ReceiptQuery {
     /// `repair_record` (default), `field_service_record`, `quote`, `settlement`,
-    /// `service_receipt`.
+    /// `service_receipt`, `checklist`.
     doc: Option<String>,
     /// `zh-CN` (default) or `en`.
     lang: Option<String>,

@@ -262,6 +262,9 @@ pub fn put_order_file(
     for x in &file.follow_ups {
         put(Entity::FollowUp, object(x)?)?;
     }
+    for x in &file.checklist {
+        put(Entity::ChecklistItem, object(x)?)?;
+    }
     for (sha, png) in &file.images {
         // Sent by no one: the engineers see them through the order.
         storage.put_blob(sha, png, Uuid::nil(), now)?;

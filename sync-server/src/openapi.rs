@@ -284,6 +284,7 @@ pub const CALLS: &[Call] = &[
                     "quote",
                     "settlement",
                     "service_receipt",
+                    "checklist",
                 ]),
                 required: false,
                 description: "which document (repair_record when omitted)",

@@ -727,6 +727,7 @@ async fn the_laptop_and_the_server_print_the_same_documents() {
             Lang::Zh,
             "doc=field_service_record",
         ),
+        (Document::Checklist, Lang::Zh, "doc=checklist"),
     ] {
         let app = {
             let s = store.lock().expect("lock");

@@ -7,7 +7,8 @@ use printpdf::ParsedFont;
 
 use crate::ReceiptError;
 
-/// Noto Sans CJK SC Regular, cut to Latin, punctuation and the 20,992 URO ideographs.
+/// Noto Sans CJK SC Regular, cut to Latin, Greek, punctuation and the 20,992 URO
+/// ideographs.
 const FONT: &[u8] = include_bytes!("../fonts/NotoSansSC-Regular-subset.otf");
 
 static PARSED: OnceLock<Option<Face>> = OnceLock::new();

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use onsite_domain::checklist::ChecklistItem;
 use onsite_domain::fees::{FeeSchedule, Quote, Settlement};
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{
@@ -35,6 +36,8 @@ pub struct OrderFile {
     pub satisfaction: Vec<Satisfaction>,
     pub log_entries: Vec<LogEntry>,
     pub follow_ups: Vec<FollowUp>,
+    /// The checklist, safety first (`checklist::in_working_order`).
+    pub checklist: Vec<ChecklistItem>,
     pub fee_schedules: Vec<FeeSchedule>,
     /// Signature images (PNG) by SHA-256; a signature whose image is missing is printed
     /// as a box that says so.
@@ -114,6 +117,12 @@ impl OrderFile {
                     id,
                     |l: &FollowUp| l.work_order_id,
                 ),
+                Entity::ChecklistItem => keep(
+                    &mut f.checklist,
+                    decode(entity, body)?,
+                    id,
+                    |i: &ChecklistItem| i.work_order_id,
+                ),
                 _ => {}
             }
         }
@@ -126,6 +135,8 @@ impl OrderFile {
         f.parts.sort_by_key(|p| p.id);
         f.fee_schedules.sort_by_key(|s| s.version);
         let part_usages = standing(f.part_usages);
+        let mut checklist = f.checklist;
+        onsite_domain::checklist::in_working_order(&mut checklist);
         let part_usages = part_usages.into_iter().filter(|p| p.quantity > 0).collect();
         Ok(OrderFile {
             order,
@@ -140,6 +151,7 @@ impl OrderFile {
             satisfaction: standing(f.satisfaction),
             log_entries: standing(f.log_entries),
             follow_ups: standing(f.follow_ups),
+            checklist,
             fee_schedules: f.fee_schedules,
             images: BTreeMap::new(),
         })
@@ -178,6 +190,7 @@ struct Collected {
     satisfaction: Vec<Satisfaction>,
     log_entries: Vec<LogEntry>,
     follow_ups: Vec<FollowUp>,
+    checklist: Vec<ChecklistItem>,
 }
 
 fn keep<T>(into: &mut Vec<T>, item: T, order: Uuid, of: impl Fn(&T) -> Uuid) {

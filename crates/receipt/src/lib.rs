@@ -91,15 +91,18 @@ pub enum Document {
     Quote,
     Settlement,
     ServiceReceipt,
+    /// 现场点检表: the checklist as answered, failures in red.
+    Checklist,
 }
 
 impl Document {
-    pub const ALL: [Document; 5] = [
+    pub const ALL: [Document; 6] = [
         Document::RepairRecord,
         Document::FieldServiceRecord,
         Document::Quote,
         Document::Settlement,
         Document::ServiceReceipt,
+        Document::Checklist,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -109,6 +112,7 @@ impl Document {
             Document::Quote => "quote",
             Document::Settlement => "settlement",
             Document::ServiceReceipt => "service_receipt",
+            Document::Checklist => "checklist",
         }
     }
 }
@@ -143,6 +147,7 @@ pub fn file_name(file: &OrderFile, doc: Document, lang: Lang) -> String {
         Document::Quote => w.quote_title,
         Document::Settlement => w.settlement_title,
         Document::ServiceReceipt => w.receipt_title,
+        Document::Checklist => w.checklist_title,
     };
     let clean = |s: &str| -> String {
         s.chars()
@@ -206,6 +211,7 @@ pub fn render(
         Document::Quote => docs::quote::draw_quote(&ctx, &mut canvas)?,
         Document::Settlement => docs::quote::draw_settlement(&ctx, &mut canvas)?,
         Document::ServiceReceipt => docs::service_receipt::draw(&ctx, &mut canvas)?,
+        Document::Checklist => docs::checklist::draw(&ctx, &mut canvas)?,
     }
     let page::Finished {
         pages,

@@ -54,6 +54,8 @@ pub(crate) struct Cell {
     /// A label cell: shaded background.
     pub label: bool,
     pub bold: bool,
+    /// Printed in red (bold): what the reader must not miss.
+    pub warn: bool,
 }
 
 impl Cell {
@@ -63,6 +65,7 @@ impl Cell {
             align: Align::Left,
             label: false,
             bold: false,
+            warn: false,
         }
     }
     pub fn label(text: impl Into<String>) -> Cell {
@@ -85,6 +88,11 @@ impl Cell {
     }
     pub fn bold(mut self) -> Cell {
         self.bold = true;
+        self
+    }
+    /// In red when `warn`.
+    pub fn warn_if(mut self, warn: bool) -> Cell {
+        self.warn = warn;
         self
     }
 }
@@ -298,15 +306,17 @@ impl Canvas {
         x + mm(self.face.width(text, size))
     }
 
-    /// Text in red: what the reader must not miss (a signature that no longer counts).
+    /// Text in red: what the reader must not miss (a signature that no longer counts, a
+    /// measurement out of its limits). Bold is drawn with an outline: red too, or the
+    /// black outline of small text hides the red fill.
     pub fn warn(&mut self, x: f32, y: f32, size: f32, text: &str) {
-        self.ops.push(Op::SetFillColor {
-            col: Color::Rgb(Rgb::new(0.8, 0.0, 0.0, None)),
-        });
+        let red = Color::Rgb(Rgb::new(0.8, 0.0, 0.0, None));
+        let black = Color::Rgb(Rgb::new(0.0, 0.0, 0.0, None));
+        self.ops.push(Op::SetFillColor { col: red.clone() });
+        self.ops.push(Op::SetOutlineColor { col: red });
         self.text(x, y, size, text, true);
-        self.ops.push(Op::SetFillColor {
-            col: Color::Rgb(Rgb::new(0.0, 0.0, 0.0, None)),
-        });
+        self.ops.push(Op::SetFillColor { col: black.clone() });
+        self.ops.push(Op::SetOutlineColor { col: black });
     }
 
     pub fn text_centered(&mut self, cx: f32, y: f32, size: f32, text: &str, bold: bool) {
@@ -474,7 +484,11 @@ impl Canvas {
                     Align::Right => x + w - PAD_X - lw,
                 };
                 let baseline = top + PAD_Y + lh * (i as f32 + 1.0) - lh * 0.27;
-                self.text(lx, baseline, size, line, cell.bold);
+                if cell.warn {
+                    self.warn(lx, baseline, size, line);
+                } else {
+                    self.text(lx, baseline, size, line, cell.bold);
+                }
             }
             x += w;
         }

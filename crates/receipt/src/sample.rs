@@ -286,6 +286,7 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         note: None,
         voids: None,
     };
+    let checklist = checklist(order_id);
     let mut rows: Vec<(Entity, String)> = vec![
         row(Entity::WorkOrder, &order),
         row(Entity::Company, &company),
@@ -301,10 +302,105 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
     rows.extend(catalogue.iter().map(|p| row(Entity::Part, p)));
     rows.extend(usages.iter().map(|u| row(Entity::PartUsage, u)));
     rows.extend(signatures.iter().map(|s| row(Entity::Signature, s)));
+    rows.extend(checklist.iter().map(|i| row(Entity::ChecklistItem, i)));
     let mut file = OrderFile::from_rows(order_id, rows.iter().map(|(e, b)| (*e, b.as_str())))?;
     file.images
         .insert(sha256_hex(CUSTOMER_SIGNATURE), CUSTOMER_SIGNATURE.to_vec());
     file.images
         .insert(sha256_hex(ENGINEER_SIGNATURE), ENGINEER_SIGNATURE.to_vec());
     Ok(file)
+}
+
+/// The repair's checklist, as 张伟 answered it and 刘洋 cross-checked it: the safety items
+/// first, one insulation reading below its limit (with why), the rest within.
+fn checklist(order_id: Uuid) -> Vec<onsite_domain::checklist::ChecklistItem> {
+    use onsite_domain::checklist::{Answer, ChecklistItem, ItemKind};
+    let measured = |unit: &str, min: Option<f64>, max: Option<f64>| ItemKind::Measured {
+        unit: unit.into(),
+        min,
+        max,
+    };
+    /// Key, label, kind, safety, answer, note.
+    type Item = (
+        &'static str,
+        &'static str,
+        ItemKind,
+        bool,
+        Answer,
+        Option<&'static str>,
+    );
+    let items: [Item; 6] = [
+        (
+            "ppe",
+            "佩戴安全帽、穿防护服",
+            ItemKind::PassFail,
+            true,
+            Answer::Pass,
+            None,
+        ),
+        (
+            "power_off",
+            "确认设备已断电并挂牌上锁",
+            ItemKind::PassFail,
+            true,
+            Answer::Pass,
+            None,
+        ),
+        (
+            "insulation",
+            "电机绕组绝缘电阻",
+            measured("MΩ", Some(0.5), None),
+            false,
+            Answer::Value(0.3),
+            Some("绕组受潮，烘干后复测 2.1 MΩ"),
+        ),
+        (
+            "ground",
+            "接地电阻",
+            measured("Ω", None, Some(4.0)),
+            false,
+            Answer::Value(1.2),
+            None,
+        ),
+        (
+            "alarm",
+            "报警记录导出",
+            ItemKind::Text,
+            false,
+            Answer::Text("过载报警 3 次（11-17 至 11-18）".into()),
+            None,
+        ),
+        (
+            "trial",
+            "试运行 30 分钟",
+            ItemKind::PassFail,
+            false,
+            Answer::Pass,
+            None,
+        ),
+    ];
+    items
+        .into_iter()
+        .zip(0u32..)
+        .map(
+            |((key, label, kind, safety, answer, note), n)| ChecklistItem {
+                id: id(200 + u128::from(n)),
+                work_order_id: order_id,
+                template_id: None,
+                template_version: None,
+                position: n,
+                key: key.into(),
+                label: label.into(),
+                kind,
+                required: true,
+                safety,
+                answer: Some(answer),
+                note: note.map(str::to_owned),
+                answered_by: Some(id(5)),
+                answered_at: Some(at(19, 3, 10 + n)),
+                cross_checked_by: (n < 3).then_some(id(6)),
+                cross_checked_at: (n < 3).then_some(at(19, 4, 0)),
+            },
+        )
+        .collect()
 }

@@ -124,6 +124,23 @@ pub(crate) struct Words {
     pub handed_docs: &'static str,
     pub stamp: &'static str,
     pub log_day: &'static str,
+    // checklist
+    pub checklist_title: &'static str,
+    pub check_item: &'static str,
+    pub limits: &'static str,
+    pub answer: &'static str,
+    pub note: &'static str,
+    pub checked_by: &'static str,
+    pub safety: &'static str,
+    pub required: &'static str,
+    pub pass: &'static str,
+    pub fail: &'static str,
+    pub photo_taken: &'static str,
+    pub open: &'static str,
+    pub out_of_limits: &'static str,
+    pub cross_checked: &'static str,
+    pub no_checklist: &'static str,
+    pub checklist_summary: fn(usize, usize, usize, usize) -> String,
 }
 
 pub(crate) static ZH: Words = Words {
@@ -235,6 +252,24 @@ pub(crate) static ZH: Words = Words {
     handed_docs: "交付客户的文件",
     stamp: "客户盖章或签字",
     log_day: "日期",
+    checklist_title: "现场点检表",
+    check_item: "检查项目",
+    limits: "限值",
+    answer: "结果",
+    note: "备注",
+    checked_by: "检查人",
+    safety: "安全",
+    required: "必检",
+    pass: "合格",
+    fail: "不合格",
+    photo_taken: "已拍照",
+    open: "未检",
+    out_of_limits: "超出限值",
+    cross_checked: "交叉检查",
+    no_checklist: "本工单没有点检表。",
+    checklist_summary: |done, all, failed, open| {
+        format!("已检 {done}/{all} 项；不合格或超限 {failed} 项；未检 {open} 项")
+    },
 };
 
 pub(crate) static EN: Words = Words {
@@ -348,6 +383,24 @@ pub(crate) static EN: Words = Words {
     handed_docs: "Documents handed to the customer",
     stamp: "Customer stamp or signature",
     log_day: "Day",
+    checklist_title: "Site Checklist",
+    check_item: "Check",
+    limits: "Limits",
+    answer: "Result",
+    note: "Note",
+    checked_by: "Checked by",
+    safety: "safety",
+    required: "required",
+    pass: "Pass",
+    fail: "FAIL",
+    photo_taken: "Photo taken",
+    open: "Not checked",
+    out_of_limits: "OUT OF LIMITS",
+    cross_checked: "cross-checked",
+    no_checklist: "This order has no checklist.",
+    checklist_summary: |done, all, failed, open| {
+        format!("{done} of {all} checked; {failed} failed or out of limits; {open} not checked")
+    },
 };
 
 pub(crate) fn words(lang: Lang) -> &'static Words {

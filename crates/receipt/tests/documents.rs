@@ -401,3 +401,63 @@ fn pgm(bytes: &[u8]) -> (usize, usize, &[u8]) {
     let h: usize = fields[2].parse().expect("height");
     (w, h, &bytes[i + 1..])
 }
+
+#[test]
+fn the_checklist_prints_each_answer_with_its_limits_and_the_out_of_limit_one_in_red() {
+    let file = job();
+    for (lang, words) in [
+        (
+            Lang::Zh,
+            [
+                "现场点检表",
+                "电机绕组绝缘电阻",
+                "≥ 0.5 MΩ",
+                "0.3 MΩ",
+                "超出限值",
+                "绕组受潮",
+                "交叉检查：刘洋",
+                "不合格或超限 1 项",
+            ],
+        ),
+        (
+            Lang::En,
+            [
+                "Site Checklist",
+                "电机绕组绝缘电阻",
+                "≥ 0.5 MΩ",
+                "0.3 MΩ",
+                "OUT OF LIMITS",
+                "绕组受潮",
+                "cross-checked：刘洋",
+                "1 failed or out of limits",
+            ],
+        ),
+    ] {
+        let r = render(&file, Document::Checklist, lang, when()).expect("renders");
+        let path = write(&format!("checklist-{lang:?}"), &r);
+        qpdf_ok(&path);
+        let text = text_of(&path);
+        for w in words {
+            assert!(text.contains(w), "{lang:?} lacks {w:?}:\n{text}");
+        }
+        // Safety items first.
+        let ppe = text.find("佩戴安全帽").expect("the helmet item");
+        let insulation = text.find("电机绕组绝缘电阻").expect("the insulation item");
+        assert!(ppe < insulation);
+    }
+    // The out-of-limit reading is drawn in red: the page content sets the red fill
+    // before it, and only the failed row needs it here.
+    let r = render(&file, Document::Checklist, Lang::Zh, when()).expect("renders");
+    let path = write("checklist-red", &r);
+    let raw = tool(
+        Command::new("qpdf")
+            .args(["--qdf", "--object-streams=disable"])
+            .arg(&path)
+            .arg("-"),
+    );
+    assert!(raw.contains("0.8 0 0 rg"), "no red fill in the checklist");
+    assert!(
+        raw.contains("0.8 0 0 RG"),
+        "no red outline in the checklist"
+    );
+}

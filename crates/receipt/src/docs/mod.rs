@@ -1,6 +1,7 @@
 //! One module per document, and the blocks they share: the customer and equipment grid,
 //! the parts tables, the signature boxes.
 
+pub(crate) mod checklist;
 pub(crate) mod field_service;
 pub(crate) mod quote;
 pub(crate) mod repair_record;

@@ -3,4 +3,4 @@
 /**
  * The printable documents.
  */
-export type PrintedDocument = "repair_record" | "field_service_record" | "quote" | "settlement" | "service_receipt";
+export type PrintedDocument = "repair_record" | "field_service_record" | "quote" | "settlement" | "service_receipt" | "checklist";
