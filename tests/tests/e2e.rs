@@ -1017,6 +1017,16 @@ async fn work_on_site_offline(w: &Words) {
     assert_eq!(canvases, 3, "one canvas per page");
     shot(&c, &format!("{}08-repair-record-preview", w.prefix)).await;
     click(&c, "[data-testid=docs-close]", "closes the preview").await;
+    // The checklist as printed: one page, the insulation reading out of its limits.
+    find(&c, "[data-testid=docs-select]")
+        .await
+        .select_by_value("checklist")
+        .await
+        .expect("chooses the checklist");
+    click(&c, "[data-testid=docs-preview]", "previews").await;
+    attr_becomes(&c, "[data-testid=preview-pages]", "data-pages", "1").await;
+    shot(&c, "08b-checklist-preview").await;
+    click(&c, "[data-testid=docs-close]", "closes the preview").await;
     c.close().await.expect("closes the app");
     drop(desktop);
 }
