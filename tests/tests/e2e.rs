@@ -199,6 +199,18 @@ async fn find(c: &Client, css: &str) -> Element {
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
+/// Presses a button in the page (a DOM click, scrolled into view first), as a person's
+/// click does once the screen has settled.
+async fn press(c: &Client, e: &Element, what: &str) {
+    let arg = serde_json::to_value(e).unwrap_or_else(|err| panic!("{what}: {err}"));
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();",
+        vec![arg],
+    )
+    .await
+    .unwrap_or_else(|err| panic!("{what}: {err}"));
+}
+
 async fn click(c: &Client, css: &str, what: &str) {
     find(c, css)
         .await
@@ -438,17 +450,21 @@ async fn work_on_site_offline(w: &Words) {
 
     // Still offline, arrival: 到场 opens the arrival section; the first of the three calls
     // and the check-in, by the words on the buttons.
+    // Found by its words, then pressed in the page rather than at screen coordinates: a
+    // WebDriver click lands where the element was when it was measured, and the screen
+    // moves under it while the background work redraws (a banner shrinking as the
+    // checklist fills, the earlier reports arriving above a button). Under the load of
+    // the whole test command that lost a click now and then.
     let by_words = |xpath: String| {
         let c = c.clone();
         async move {
-            c.wait()
+            let button = c
+                .wait()
                 .at_most(WAIT)
                 .for_element(Locator::XPath(&xpath))
                 .await
-                .unwrap_or_else(|e| panic!("{xpath}: {e}"))
-                .click()
-                .await
                 .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+            press(&c, &button, &xpath).await;
         }
     };
     let button = |words: &str| format!("//button[normalize-space()='{words}']");
