@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
+use onsite_domain::checklist::Answer;
 use onsite_domain::protocol::Entity;
 use onsite_domain::records::{self, Attachment, AttachmentKind, MAX_PHOTO_BYTES};
 use onsite_sync_client::SharedStore;
@@ -303,6 +304,18 @@ async fn make_copy_to_send(
                     ..photo.clone()
                 };
                 s.append(Entity::Attachment, &copy_of, chrono::Utc::now())?;
+                // A checklist item answered with the photo before its copy was made names
+                // bytes that are never sent: it names the copy from now on.
+                let detail = s.work_order(photo.work_order_id)?;
+                for item in detail.checklist.iter().filter(|i| {
+                    matches!(&i.answer, Some(Answer::Photo(sha)) if *sha == photo.sha256)
+                }) {
+                    let fields = serde_json::Map::from_iter([(
+                        "answer".to_owned(),
+                        serde_json::json!(Answer::Photo(copy_of.sha256.clone())),
+                    )]);
+                    s.update(Entity::ChecklistItem, item.id, fields, chrono::Utc::now())?;
+                }
             }
             Ok(_) => {}
             Err(e) => {

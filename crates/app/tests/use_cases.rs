@@ -954,6 +954,33 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
     use onsite_domain::records::{Attachment, AttachmentKind};
     let dir = tempfile::tempdir().expect("temp dir");
     let (mut server, _, orders) = seeded(&dir, 1);
+    // A checklist item that wants a photo of the drawing.
+    let drawing_item = onsite_domain::checklist::ChecklistItem {
+        id: Uuid::now_v7(),
+        work_order_id: orders[0],
+        template_id: None,
+        template_version: None,
+        position: 9,
+        key: "drawing".into(),
+        label: "配电图照片".into(),
+        kind: onsite_domain::checklist::ItemKind::PhotoRequired,
+        required: true,
+        safety: false,
+        answer: None,
+        note: None,
+        answered_by: None,
+        answered_at: None,
+        cross_checked_by: None,
+        cross_checked_at: None,
+    };
+    server
+        .storage()
+        .admin_put(
+            Entity::ChecklistItem,
+            onsite_tests::object(&drawing_item),
+            chrono::Utc::now(),
+        )
+        .expect("the item is on the server");
     let app = synced_then_offline(&dir, &mut server).await;
     let input = |kind, caption: &str| PhotoInput {
         order_id: orders[0].to_string(),
@@ -1082,6 +1109,24 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
     })
     .await
     .expect("written");
+    // The checklist's drawing item is answered with it while it is still the original.
+    let original_drawing = app
+        .order_detail(&orders[0].to_string())
+        .await
+        .expect("screen")
+        .photos
+        .iter()
+        .find(|p| p.caption.as_deref() == Some("配电图"))
+        .map(|p| p.sha256.clone())
+        .expect("listed at full size");
+    app.answer_checklist_item(onsite_app::orders::ChecklistAnswer {
+        order_id: orders[0].to_string(),
+        item_id: drawing_item.id.to_string(),
+        answer: Some(onsite_domain::checklist::Answer::Photo(original_drawing)),
+        note: None,
+    })
+    .await
+    .expect("answered");
     app.shut_down().await;
     let seen = Arc::new(Seen::default());
     let app = open(&dir.path().join("laptop"), &seen);
@@ -1104,6 +1149,16 @@ async fn photos_are_imported_offline_a_large_one_sent_resized_and_the_server_get
     );
     assert_eq!((drawing.width, drawing.height), (Some(1706), Some(2560)));
     assert_eq!(s.photos.len(), 3);
+    assert_eq!(
+        s.checklist
+            .iter()
+            .find(|r| r.item.id == drawing_item.id)
+            .and_then(|r| r.item.answer.clone()),
+        Some(onsite_domain::checklist::Answer::Photo(
+            drawing.sha256.clone()
+        )),
+        "the answer names the copy that is sent"
+    );
 
     // Back online: the photos that stand and the bytes sent are on the server, the same
     // bytes; the full-size originals never left the laptop.
