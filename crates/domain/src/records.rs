@@ -835,50 +835,114 @@ pub struct Satisfaction {
     pub voids: Option<Uuid>,
 }
 
-/// 回访 kinds, with their due times after closing.
+/// 回访 kinds, each with the moment it counts from and how long after it is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum FollowUpKind {
-    /// Satisfaction survey within 16 h.
+    /// 满意度调查 within 16 h of closing (electrical seed 4.5.1).
     Survey,
-    /// 3–7 days after a paid repair.
+    /// 3–7 days after a paid repair is done (paid-repair seed §3).
     PaidRepair,
+    /// Small devices: 1 week, 1 month, 3 months after the service (small-devices seed,
+    /// 售后服务跟踪).
     OneWeek,
     OneMonth,
     ThreeMonths,
+    /// Small devices: the customer called within 24 h of the repair (small-devices seed,
+    /// 维修反馈与确认).
+    SmallDeviceCheck,
+    /// After remote handling 远程解决: the result checked with the customer within 48 h
+    /// (electrical seed 4.4.1).
+    RemoteCheck,
+}
+
+/// The moment a callback counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackFrom {
+    /// The work is done on site (完成).
+    Completion,
+    /// The order was resolved remotely (远程解决).
+    RemoteHandling,
+    /// The office closed the order (关闭).
+    Closing,
+}
+
+/// What an order's callbacks depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallbackCase {
+    /// 有偿: the customer paid for the repair.
+    pub paid: bool,
+    /// A small device (小型设备: printers, small tools…), which gets the small-devices
+    /// seed's calls.
+    pub small_device: bool,
 }
 
 impl FollowUpKind {
-    /// When this callback is due after the order closed at `closed_at`: the survey within
-    /// 16 h; the paid-repair callback by the end of day 7 (the window is 3–7 days); then
-    /// one week, one month (30 days) and three months (90 days).
-    pub fn due_after(self, closed_at: DateTime<Utc>) -> DateTime<Utc> {
-        let d = match self {
-            FollowUpKind::Survey => chrono::Duration::hours(16),
-            FollowUpKind::PaidRepair | FollowUpKind::OneWeek => chrono::Duration::days(7),
-            FollowUpKind::OneMonth => chrono::Duration::days(30),
-            FollowUpKind::ThreeMonths => chrono::Duration::days(90),
-        };
-        closed_at + d
+    pub const ALL: [FollowUpKind; 7] = [
+        FollowUpKind::Survey,
+        FollowUpKind::PaidRepair,
+        FollowUpKind::OneWeek,
+        FollowUpKind::OneMonth,
+        FollowUpKind::ThreeMonths,
+        FollowUpKind::SmallDeviceCheck,
+        FollowUpKind::RemoteCheck,
+    ];
+
+    /// The moment this callback counts from.
+    pub fn counts_from(self) -> CallbackFrom {
+        match self {
+            FollowUpKind::Survey
+            | FollowUpKind::OneWeek
+            | FollowUpKind::OneMonth
+            | FollowUpKind::ThreeMonths => CallbackFrom::Closing,
+            FollowUpKind::PaidRepair | FollowUpKind::SmallDeviceCheck => CallbackFrom::Completion,
+            FollowUpKind::RemoteCheck => CallbackFrom::RemoteHandling,
+        }
     }
 
-    /// The callbacks an order gets when it closes: every order a survey; paid repairs the
-    /// 3–7 day callback; small devices (`long_term`) the one-week, one-month and
-    /// three-month callbacks.
-    pub fn schedule(paid: bool, long_term: bool) -> Vec<FollowUpKind> {
-        let mut kinds = vec![FollowUpKind::Survey];
-        if paid {
-            kinds.push(FollowUpKind::PaidRepair);
+    /// When this callback is due, counted from `from` (its `counts_from` moment): the
+    /// survey within 16 h, the small-device call within 24 h, the remote check within
+    /// 48 h, the paid-repair call by the end of its 3–7 day window, one week later, and
+    /// one and three calendar months later (the same day of the month in China, the last
+    /// day of a shorter month).
+    pub fn due_after(self, from: DateTime<Utc>) -> DateTime<Utc> {
+        let months = |n: u32| {
+            let china = chrono::FixedOffset::east_opt(crate::numbering::NUMBERING_UTC_OFFSET_SECS)
+                .unwrap_or_else(|| chrono::Offset::fix(&Utc));
+            from.with_timezone(&china)
+                .checked_add_months(chrono::Months::new(n))
+                .map_or(from + chrono::Duration::days(30 * i64::from(n)), |t| {
+                    t.with_timezone(&Utc)
+                })
+        };
+        match self {
+            FollowUpKind::Survey => from + chrono::Duration::hours(16),
+            FollowUpKind::SmallDeviceCheck => from + chrono::Duration::hours(24),
+            FollowUpKind::RemoteCheck => from + chrono::Duration::hours(48),
+            FollowUpKind::PaidRepair | FollowUpKind::OneWeek => from + chrono::Duration::days(7),
+            FollowUpKind::OneMonth => months(1),
+            FollowUpKind::ThreeMonths => months(3),
         }
-        if long_term {
-            kinds.extend([
-                FollowUpKind::OneWeek,
-                FollowUpKind::OneMonth,
-                FollowUpKind::ThreeMonths,
-            ]);
-        }
-        kinds
+    }
+
+    /// The callbacks an order gets at moment `at`: at completion, a paid repair's call
+    /// and a small device's 24 h call; after remote handling, the 48 h check; at closing,
+    /// every order's survey and a small device's one-week, one-month and three-month
+    /// calls.
+    pub fn schedule(case: CallbackCase, at: CallbackFrom) -> Vec<FollowUpKind> {
+        let wanted = |k: FollowUpKind| match k {
+            FollowUpKind::Survey | FollowUpKind::RemoteCheck => true,
+            FollowUpKind::PaidRepair => case.paid,
+            FollowUpKind::SmallDeviceCheck
+            | FollowUpKind::OneWeek
+            | FollowUpKind::OneMonth
+            | FollowUpKind::ThreeMonths => case.small_device,
+        };
+        FollowUpKind::ALL
+            .into_iter()
+            .filter(|k| k.counts_from() == at && wanted(*k))
+            .collect()
     }
 }
 
@@ -1436,15 +1500,66 @@ mod tests {
 
     #[test]
     fn callbacks_follow_the_manuals() {
+        use CallbackFrom::*;
+        use FollowUpKind::*;
+        let plain = CallbackCase::default();
+        let paid = CallbackCase {
+            paid: true,
+            small_device: false,
+        };
+        let small = CallbackCase {
+            paid: false,
+            small_device: true,
+        };
+        // Every order: the survey at closing, nothing at completion.
+        assert_eq!(FollowUpKind::schedule(plain, Closing), vec![Survey]);
+        assert!(FollowUpKind::schedule(plain, Completion).is_empty());
+        // A paid repair: its call counts from completion.
+        assert_eq!(FollowUpKind::schedule(paid, Completion), vec![PaidRepair]);
+        // A small device: 24 h after the repair, then 1 week / 1 month / 3 months.
         assert_eq!(
-            FollowUpKind::schedule(false, false),
-            vec![FollowUpKind::Survey]
+            FollowUpKind::schedule(small, Completion),
+            vec![SmallDeviceCheck]
         );
-        assert_eq!(FollowUpKind::schedule(true, true).len(), 5);
-        assert_eq!(FollowUpKind::Survey.due_after(t(2, 8)), t(3, 0));
         assert_eq!(
-            FollowUpKind::ThreeMonths.due_after(t(2, 8)),
-            t(2, 8) + chrono::Duration::days(90)
+            FollowUpKind::schedule(small, Closing),
+            vec![Survey, OneWeek, OneMonth, ThreeMonths]
+        );
+        // Remote handling: the 48 h check, paid or not.
+        assert_eq!(
+            FollowUpKind::schedule(paid, RemoteHandling),
+            vec![RemoteCheck]
+        );
+
+        // Each interval as the seeds give it.
+        let closed = t(2, 8);
+        assert_eq!(Survey.due_after(closed), t(3, 0), "16 h (electrical 4.5.1)");
+        assert_eq!(SmallDeviceCheck.due_after(closed), t(3, 8), "24 h");
+        assert_eq!(
+            RemoteCheck.due_after(closed),
+            t(4, 8),
+            "48 h (electrical 4.4.1)"
+        );
+        assert_eq!(PaidRepair.due_after(closed), t(9, 8), "by day 7 of 3–7");
+        assert_eq!(OneWeek.due_after(closed), t(9, 8));
+        // Calendar months, not 30 or 90 days: 2 Nov → 2 Dec, 2 Feb.
+        let utc = |y, m, d, h| {
+            Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+                .single()
+                .expect("valid")
+        };
+        assert_eq!(OneMonth.due_after(closed), utc(2026, 12, 2, 8));
+        assert_eq!(ThreeMonths.due_after(closed), utc(2027, 2, 2, 8));
+        // The last day of a shorter month, by the date in China: closed 31 Jan 20:00
+        // Beijing time is due 28 Feb 20:00 Beijing time.
+        let end_of_january = utc(2027, 1, 31, 12);
+        assert_eq!(OneMonth.due_after(end_of_january), utc(2027, 2, 28, 12));
+        // Late on 31 Jan in UTC is already 1 Feb 04:00 in China: due 1 March 04:00 there
+        // (28 Feb 20:00 UTC), not at the end of February.
+        let first_of_february_in_china = utc(2027, 1, 31, 20);
+        assert_eq!(
+            OneMonth.due_after(first_of_february_in_china),
+            utc(2027, 2, 28, 20)
         );
     }
 

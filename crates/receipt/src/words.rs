@@ -572,11 +572,15 @@ impl Fmt {
             (Lang::Zh, FollowUpKind::OneWeek) => "一周回访",
             (Lang::Zh, FollowUpKind::OneMonth) => "一个月回访",
             (Lang::Zh, FollowUpKind::ThreeMonths) => "三个月回访",
+            (Lang::Zh, FollowUpKind::SmallDeviceCheck) => "24 小时维修回访",
+            (Lang::Zh, FollowUpKind::RemoteCheck) => "远程处理 48 小时核实",
             (Lang::En, FollowUpKind::Survey) => "Satisfaction call",
             (Lang::En, FollowUpKind::PaidRepair) => "Paid-repair call",
             (Lang::En, FollowUpKind::OneWeek) => "One-week call",
             (Lang::En, FollowUpKind::OneMonth) => "One-month call",
             (Lang::En, FollowUpKind::ThreeMonths) => "Three-month call",
+            (Lang::En, FollowUpKind::SmallDeviceCheck) => "24-hour repair call",
+            (Lang::En, FollowUpKind::RemoteCheck) => "48-hour check after remote handling",
         }
     }
 
