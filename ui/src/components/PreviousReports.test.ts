@@ -78,4 +78,16 @@ describe("earlier reports of the equipment", () => {
       vi.useRealTimers();
     }
   });
+
+  it("asks again when the app has synced, once offline", async () => {
+    const onList = vi
+      .fn(async (_: string): Promise<PreviousReports> => ({ reports: [earlier], fetched_at: "2026-12-06T03:00:00Z", offline: false }))
+      .mockResolvedValueOnce({ reports: [], fetched_at: null, offline: true });
+    const onPdf = vi.fn(async (_: string) => new ArrayBuffer(8));
+    const view = render(PreviousReportsView, { props: { orderId: ID, synced: 1, onList, onPdf } });
+    await waitFor(() => expect(screen.getByTestId("previous-reports").textContent).toContain("尚未获取"));
+    await view.rerender({ orderId: ID, synced: 2, onList, onPdf });
+    await waitFor(() => expect(screen.getByTestId("previous-report").textContent).toContain("SC2412-03"));
+    expect(onList).toHaveBeenCalledTimes(2);
+  });
 });
