@@ -658,6 +658,45 @@ fn lease_in(
     Ok(numbers)
 }
 
+/// The callbacks 回访 an order gets when it moves to `to` (completed, resolved remotely,
+/// closed): `records::callbacks_due` for its terms and equipment, written under it in the
+/// same transaction as the move, so that the office sees them with the order's new status.
+fn schedule_callbacks(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    to: Status,
+    now: DateTime<Utc>,
+    stamp: &str,
+) -> Result<()> {
+    use onsite_domain::records::{CallbackFrom, Equipment, FollowUp, callbacks_due};
+    let Some(at) = CallbackFrom::of_move(to) else {
+        return Ok(());
+    };
+    let order: onsite_domain::WorkOrder =
+        serde_json::from_value(Value::Object(live_order(tx, order_id)?.row))
+            .map_err(|e| StorageError::Database(format!("a stored work order: {e}")))?;
+    let equipment = match order.equipment_id {
+        Some(e) => load(tx, Entity::Equipment, &e.to_string())?
+            .filter(|c| !c.deleted)
+            .and_then(|c| serde_json::from_value::<Equipment>(Value::Object(c.row)).ok()),
+        None => None,
+    };
+    let existing: Vec<FollowUp> = records_under(tx, order_id)?
+        .into_iter()
+        .filter(|(e, _)| *e == Entity::FollowUp)
+        .filter_map(|(_, row)| serde_json::from_value(Value::Object(row)).ok())
+        .collect();
+    for callback in callbacks_due(&order, equipment.as_ref(), at, now, &existing, Uuid::now_v7) {
+        let Value::Object(row) = serde_json::to_value(&callback)
+            .map_err(|e| StorageError::Database(format!("a callback: {e}")))?
+        else {
+            continue;
+        };
+        admin_put_in(tx, Entity::FollowUp, row, stamp)?;
+    }
+    Ok(())
+}
+
 /// A work order that exists and is not deleted, or `NotFound`.
 fn live_order(tx: &Transaction<'_>, order_id: &str) -> Result<Current> {
     load(tx, Entity::WorkOrder, order_id)?
@@ -1493,6 +1532,9 @@ impl Storage for SqliteStorage {
                         take_from_van(&tx, session.user.id, &next.row, &stamp.to_string())?;
                     }
                     write(&tx, op.entity, &id, &next)?;
+                    if let Some(t) = op.transition {
+                        schedule_callbacks(&tx, &id, t.to, now, &stamp.to_string())?;
+                    }
                     self.observe(&stamp, now);
                     (OpStatus::Applied, note)
                 }
@@ -1844,6 +1886,7 @@ impl Storage for SqliteStorage {
                 StorageError::Database(format!("work order {order_id} moved meanwhile"))
             })?;
         write(&tx, Entity::WorkOrder, &order_id, &order)?;
+        schedule_callbacks(&tx, &order_id, to, now, &stamp)?;
         self.commit(tx)?;
         Ok(())
     }

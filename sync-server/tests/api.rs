@@ -1426,3 +1426,123 @@ async fn two_admins_publishing_the_same_checklist_at_once_get_different_versions
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=40).collect::<Vec<u32>>(), "{versions:?}");
 }
+
+#[tokio::test]
+async fn callbacks_are_scheduled_when_an_order_is_resolved_remotely_and_when_it_closes() {
+    use onsite_domain::protocol::Entity;
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let (status, c) = s
+        .json(
+            "POST",
+            "/v1/admin/customers",
+            Some(&dispatch),
+            json!({"name": "杭州文印中心", "contact": "周", "phone": "13700000000", "address": "杭州"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{c}");
+    let (status, printer) = s
+        .json(
+            "POST",
+            "/v1/admin/equipment",
+            Some(&dispatch),
+            json!({"customer_id": c["id"], "model": "HP M404", "serial": "P-1", "kind": "打印机", "small_device": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{printer}");
+    let (status, o) = s
+        .json(
+            "POST",
+            "/v1/admin/work-orders",
+            Some(&dispatch),
+            json!({"department": "SC", "customer_id": c["id"], "equipment_id": printer["id"], "service_type": "consultation", "fault_level": 4, "channel": "hotline",
+                   "fault_description": "打印发灰", "warranty": "in_warranty", "paid": false, "charge_cause": null,
+                   "expected_completion": null, "requested_service_at": null, "scheduled_at": null, "recorded_by": "客服", "diagnosis": null,
+                   "repair_result": null, "repair_started_at": null, "repair_ended_at": null, "outcome": null, "postpone_reason": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{o}");
+    let order: Uuid = o["id"].as_str().expect("id").parse().expect("uuid");
+    let (status, _) = s
+        .json(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/assign"),
+            Some(&dispatch),
+            json!({"engineer_ids": [s.user_id("wang")]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let callbacks = || {
+        let (office, _) = s
+            .storage
+            .user_by_username("dispatch")
+            .expect("reads")
+            .expect("the dispatcher");
+        let mut found: Vec<(String, chrono::DateTime<chrono::Utc>)> = s
+            .storage
+            .order_rows(&office, order)
+            .expect("reads")
+            .expect("the order")
+            .into_iter()
+            .filter(|(e, _)| *e == Entity::FollowUp)
+            .map(|(_, row)| {
+                let f: onsite_domain::records::FollowUp =
+                    serde_json::from_str(&row).expect("a follow-up");
+                (
+                    serde_json::to_value(f.kind)
+                        .expect("kind")
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    f.due_at,
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    // Talked through on the phone: resolved remotely; the office checks the result in 48 h.
+    let before = chrono::Utc::now();
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![
+                transition(order, "assigned", "accepted"),
+                transition(order, "accepted", "remote"),
+            ],
+        )
+        .await;
+    assert_eq!(answer["results"][1]["status"], "applied", "{answer}");
+    let after_remote = callbacks();
+    assert_eq!(after_remote.len(), 1, "{after_remote:?}");
+    assert_eq!(after_remote[0].0, "remote_check");
+    let due = after_remote[0].1 - before;
+    assert!(
+        due >= chrono::Duration::hours(48)
+            && due < chrono::Duration::hours(48) + chrono::Duration::minutes(1),
+        "{due}"
+    );
+    // Closed: the survey in 16 h and, a small device, the 1 week / 1 month / 3 months calls.
+    let (status, body) = s
+        .call(
+            "POST",
+            &format!("/v1/admin/work-orders/{order}/close"),
+            Some(&dispatch),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let kinds: Vec<String> = callbacks().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            "one_month",
+            "one_week",
+            "remote_check",
+            "survey",
+            "three_months"
+        ]
+    );
+}

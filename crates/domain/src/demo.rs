@@ -433,6 +433,7 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             project_number: Some(format!("AB{:05}", rng.below(100_000))),
             kind: Some(kind.into()),
             size: None,
+            small_device: false,
             location: Some(format!("{}号车间", 1 + rng.below(9))),
             commissioned_on: purchased.and_then(|p| p.checked_add_signed(Duration::days(30))),
             purchased_on: purchased,

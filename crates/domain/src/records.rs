@@ -46,6 +46,9 @@ pub struct Equipment {
     /// AB号
     pub project_number: Option<String>,
     pub kind: Option<String>,
+    /// 小型设备 (printers, small tools…): the small-devices manual's callbacks apply.
+    #[serde(default)]
+    pub small_device: bool,
     pub size: Option<String>,
     /// 安装地点
     pub location: Option<String>,
@@ -946,6 +949,50 @@ impl FollowUpKind {
     }
 }
 
+/// The callbacks to add to an order at `at` (`happened_at`): those `FollowUpKind::schedule`
+/// gives for its price terms and equipment, less the kinds it has already (so a move made
+/// twice schedules nothing new), each due `due_after` that moment.
+pub fn callbacks_due(
+    order: &crate::work_order::WorkOrder,
+    equipment: Option<&Equipment>,
+    at: CallbackFrom,
+    happened_at: DateTime<Utc>,
+    existing: &[FollowUp],
+    mut new_id: impl FnMut() -> Uuid,
+) -> Vec<FollowUp> {
+    let case = CallbackCase {
+        paid: order.paid,
+        small_device: equipment.is_some_and(|e| e.small_device),
+    };
+    let have: Vec<FollowUpKind> = standing(existing.iter()).iter().map(|f| f.kind).collect();
+    FollowUpKind::schedule(case, at)
+        .into_iter()
+        .filter(|k| !have.contains(k))
+        .map(|kind| FollowUp {
+            id: new_id(),
+            work_order_id: order.id,
+            kind,
+            due_at: kind.due_after(happened_at),
+            done_at: None,
+            note: None,
+            voids: None,
+        })
+        .collect()
+}
+
+impl CallbackFrom {
+    /// The moment a move of an order to `to` is, for its callbacks.
+    pub fn of_move(to: crate::work_order::Status) -> Option<CallbackFrom> {
+        use crate::work_order::Status;
+        match to {
+            Status::Completed => Some(CallbackFrom::Completion),
+            Status::Remote => Some(CallbackFrom::RemoteHandling),
+            Status::Closed => Some(CallbackFrom::Closing),
+            _ => None,
+        }
+    }
+}
+
 /// A scheduled or done callback. Append-only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -1564,6 +1611,94 @@ mod tests {
     }
 
     #[test]
+    fn an_orders_callbacks_are_scheduled_once_for_its_terms_and_equipment() {
+        use crate::work_order::{Channel, ServiceType, Status, WarrantyStatus, WorkOrder};
+        let order = WorkOrder {
+            id: Uuid::from_u128(1),
+            number: "SC2611-07".into(),
+            department: "SC".into(),
+            customer_id: Uuid::from_u128(2),
+            equipment_id: Some(Uuid::from_u128(7)),
+            service_type: ServiceType::Repair,
+            fault_level: 2,
+            channel: Channel::Hotline,
+            status: Status::Completed,
+            reported_at: t(1, 8),
+            fault_description: "卡纸".into(),
+            expected_completion: None,
+            requested_service_at: None,
+            scheduled_at: None,
+            warranty: WarrantyStatus::OutOfWarranty,
+            paid: true,
+            charge_cause: None,
+            complex: false,
+            assignees: vec![],
+            recorded_by: None,
+            diagnosis: None,
+            repair_result: None,
+            repair_started_at: None,
+            repair_ended_at: None,
+            outcome: None,
+            postpone_reason: None,
+        };
+        let mut printer: Equipment = serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(7), "customer_id": order.customer_id, "model": "HP M404",
+            "serial": "S1", "project_number": null, "kind": "打印机", "size": null,
+            "location": null, "commissioned_on": null, "purchased_on": null,
+            "invoice_number": null, "warranty_until": null
+        }))
+        .expect("an equipment row without the flag reads as not small");
+        assert!(!printer.small_device);
+        printer.small_device = true;
+        let mut n = 0u128;
+        let mut ids = || {
+            n += 1;
+            Uuid::from_u128(100 + n)
+        };
+        let done = t(2, 8);
+        let at_completion = callbacks_due(
+            &order,
+            Some(&printer),
+            CallbackFrom::Completion,
+            done,
+            &[],
+            &mut ids,
+        );
+        let kinds: Vec<FollowUpKind> = at_completion.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [FollowUpKind::PaidRepair, FollowUpKind::SmallDeviceCheck]
+        );
+        assert_eq!(at_completion[1].due_at, t(3, 8));
+        assert!(at_completion.iter().all(|f| f.work_order_id == order.id));
+        // Completed again (after a reopening): nothing new.
+        assert!(
+            callbacks_due(
+                &order,
+                Some(&printer),
+                CallbackFrom::Completion,
+                t(3, 8),
+                &at_completion,
+                &mut ids
+            )
+            .is_empty()
+        );
+        let at_closing = callbacks_due(
+            &order,
+            Some(&printer),
+            CallbackFrom::Closing,
+            t(4, 0),
+            &at_completion,
+            &mut ids,
+        );
+        assert_eq!(at_closing.len(), 4, "survey, 1 week, 1 month, 3 months");
+        assert_eq!(at_closing[0].due_at, t(4, 16));
+        let no_equipment =
+            callbacks_due(&order, None, CallbackFrom::Closing, t(4, 0), &[], &mut ids);
+        assert_eq!(no_equipment.len(), 1, "the survey only");
+    }
+
+    #[test]
     fn warranty_includes_its_last_day() {
         let e = Equipment {
             id: Uuid::nil(),
@@ -1573,6 +1708,7 @@ mod tests {
             project_number: None,
             kind: None,
             size: None,
+            small_device: false,
             location: None,
             commissioned_on: None,
             purchased_on: None,

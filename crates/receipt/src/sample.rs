@@ -85,6 +85,7 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         project_number: Some("AB23117".into()),
         kind: Some("注塑机".into()),
         size: None,
+        small_device: false,
         location: Some("3 号车间 A 线".into()),
         commissioned_on: NaiveDate::from_ymd_opt(2023, 10, 8),
         purchased_on: NaiveDate::from_ymd_opt(2023, 9, 15),

@@ -15,7 +15,11 @@ serial: string,
 /**
  * AB号
  */
-project_number: string | null, kind: string | null, size: string | null, 
+project_number: string | null, kind: string | null, 
+/**
+ * 小型设备 (printers, small tools…): the small-devices manual's callbacks apply.
+ */
+small_device: boolean, size: string | null, 
 /**
  * 安装地点
  */
