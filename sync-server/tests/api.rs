@@ -1240,24 +1240,14 @@ async fn a_request_from_site_becomes_an_order_only_for_the_orders_customer() {
     let wang = s.login("wang", "dev-1").await;
     let order = s.order(&dispatch, Some("wang")).await;
     // Equipment of another customer (the second order's).
-    let (status, c) = s
-        .json(
-            "POST",
-            "/v1/admin/customers",
-            Some(&dispatch),
-            json!({"name": "无锡另一家公司", "contact": "张", "phone": "13900000000", "address": "无锡"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{c}");
-    let (status, e) = s
-        .json(
-            "POST",
+    let c = s.create(&dispatch, "/v1/admin/customers", json!({"name": "无锡另一家公司", "contact": "张", "phone": "13900000000", "address": "无锡"})).await;
+    let e = s
+        .create(
+            &dispatch,
             "/v1/admin/equipment",
-            Some(&dispatch),
             json!({"customer_id": c["id"], "model": "SCB10-500/10", "serial": "X-1"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{e}");
     let request = |extra: Value| {
         let mut fields = json!({"work_order_id": order, "equipment_id": null, "equipment_text": "二号变压器",
             "service_type": "repair", "fault_level": 2, "fault_description": "温控器报警",
@@ -1315,15 +1305,13 @@ async fn an_engineer_reads_the_earlier_reports_of_the_equipment_he_is_sent_to_an
     let earlier = s.order(&dispatch, Some("li")).await;
     let open_elsewhere = s.order(&dispatch, Some("li")).await;
     // The earlier order is on a transformer and finished; wang is now sent to the same one.
-    let (status, e) = s
-        .json(
-            "POST",
+    let e = s
+        .create(
+            &dispatch,
             "/v1/admin/equipment",
-            Some(&dispatch),
             json!({"customer_id": Uuid::now_v7(), "model": "SCB11-1000/10", "serial": "2311-08"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{e}");
     let transformer = e["id"].as_str().expect("id").to_owned();
     let orders = s.storage.work_orders(None).expect("lists");
     let now = chrono::Utc::now();
@@ -1433,36 +1421,12 @@ async fn callbacks_are_scheduled_when_an_order_is_resolved_remotely_and_when_it_
     let s = Server::new();
     let dispatch = s.login("dispatch", "console").await;
     let wang = s.login("wang", "dev-1").await;
-    let (status, c) = s
-        .json(
-            "POST",
-            "/v1/admin/customers",
-            Some(&dispatch),
-            json!({"name": "杭州文印中心", "contact": "周", "phone": "13700000000", "address": "杭州"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{c}");
-    let (status, printer) = s
-        .json(
-            "POST",
-            "/v1/admin/equipment",
-            Some(&dispatch),
-            json!({"customer_id": c["id"], "model": "HP M404", "serial": "P-1", "kind": "打印机", "small_device": true}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{printer}");
-    let (status, o) = s
-        .json(
-            "POST",
-            "/v1/admin/work-orders",
-            Some(&dispatch),
-            json!({"department": "SC", "customer_id": c["id"], "equipment_id": printer["id"], "service_type": "consultation", "fault_level": 4, "channel": "hotline",
+    let c = s.create(&dispatch, "/v1/admin/customers", json!({"name": "杭州文印中心", "contact": "周", "phone": "13700000000", "address": "杭州"})).await;
+    let printer = s.create(&dispatch, "/v1/admin/equipment", json!({"customer_id": c["id"], "model": "HP M404", "serial": "P-1", "kind": "打印机", "small_device": true})).await;
+    let o = s.create(&dispatch, "/v1/admin/work-orders", json!({"department": "SC", "customer_id": c["id"], "equipment_id": printer["id"], "service_type": "consultation", "fault_level": 4, "channel": "hotline",
                    "fault_description": "打印发灰", "warranty": "in_warranty", "paid": false, "charge_cause": null,
                    "expected_completion": null, "requested_service_at": null, "scheduled_at": null, "recorded_by": "客服", "diagnosis": null,
-                   "repair_result": null, "repair_started_at": null, "repair_ended_at": null, "outcome": null, "postpone_reason": null}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{o}");
+                   "repair_result": null, "repair_started_at": null, "repair_ended_at": null, "outcome": null, "postpone_reason": null})).await;
     let order: Uuid = o["id"].as_str().expect("id").parse().expect("uuid");
     let (status, _) = s
         .json(

@@ -97,6 +97,13 @@ impl Server {
         self.call(method, uri, token, Some(body.to_string())).await
     }
 
+    /// `POST path` with `body` as `dispatcher`, which must answer 201; the answer's body.
+    pub async fn create(&self, dispatcher: &str, path: &str, body: Value) -> Value {
+        let (status, answer) = self.json("POST", path, Some(dispatcher), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
+        answer
+    }
+
     /// Pushes `ops` from `device`; the answer's body.
     pub async fn push(&self, token: &str, device: &str, ops: Vec<Value>) -> Value {
         let (status, body) = self
