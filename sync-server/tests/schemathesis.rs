@@ -60,7 +60,9 @@ async fn run(
         .args(["-H", &format!("Authorization: Bearer {token}")])
         .args(["--max-examples", EXAMPLES])
         .args(["--checks", CHECKS])
-        .args(["--workers", "2"])
+        // One worker: with two, hypothesis' cache of lambda sources (not thread-safe)
+        // once failed the run with a KeyError inside the tool, not a finding of ours.
+        .args(["--workers", "1"])
         .args(["--seed", "1"])
         .args(["--phases", "examples,coverage,fuzzing"])
         .args(["--generation-deterministic"])
