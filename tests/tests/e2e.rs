@@ -1047,6 +1047,104 @@ async fn work_on_site_offline(w: &Words) {
     drop(desktop);
 }
 
+/// Issue 15 §2.8: the dispatcher cancels an order while the engineer, offline, sets off for
+/// it. When the laptop syncs, the step is a conflict: the order says what happened and
+/// what to do, the sync bar counts it until the engineer has read it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_the_dispatcher_overtook_offline_is_told_on_the_order_and_in_the_bar() {
+    let _one = ONE_WINDOW.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("server.db");
+    {
+        let storage = onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("server db");
+        seed(&storage, chrono::Utc::now()).expect("demo data");
+    }
+    let mut server = TestServer::start(&db);
+    let url = server.url();
+    let desktop = Desktop::start(&[
+        (
+            "ONSITE_DATA_DIR",
+            dir.path().join("laptop").display().to_string(),
+        ),
+        ("ONSITE_SERVER", url.clone()),
+    ])
+    .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
+    let c = session(&desktop).await;
+    type_into(&c, "[data-testid=signin-username]", "wanggong", "types").await;
+    type_into(&c, "[data-testid=signin-password]", DEMO_PASSWORD, "types").await;
+    click(&c, "[data-testid=signin-submit]", "signs in").await;
+    let order = find(&c, "[data-testid=order-item][data-status=assigned]").await;
+    let number = order
+        .attr("data-number")
+        .await
+        .expect("attr")
+        .expect("a number");
+    order.click().await.expect("opens the order");
+    text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    click(&c, "[data-testid=action-accepted]", "accepts").await;
+    server_reports(&url, &number, "accepted").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+
+    // Offline, the engineer sets off; meanwhile the office cancels the order.
+    server.stop();
+    click(&c, "[data-testid=action-en_route]", "en route").await;
+    text_becomes(&c, "[data-testid=detail-status]", "在途").await;
+    {
+        use onsite_sync_server::storage::Storage;
+        let storage = server.storage();
+        let id = stored_order(&server, &number)
+            .and_then(|o| o["id"].as_str()?.parse::<uuid::Uuid>().ok())
+            .expect("the order's id");
+        storage
+            .admin_transition(
+                id,
+                onsite_domain::Status::Cancelled,
+                onsite_domain::Role::Dispatcher,
+                chrono::Utc::now(),
+            )
+            .expect("the dispatcher cancels");
+    }
+
+    // Back online: the order is cancelled, the step is told as a conflict, the bar counts it.
+    server.restart();
+    click(&c, "[data-testid=sync-now]", "sync now").await;
+    text_becomes(&c, "[data-testid=detail-status]", "已取消").await;
+    let problem = text_with(
+        &c,
+        "[data-testid=problem][data-status=conflict]",
+        "与更新的更改冲突，未生效：改为“在途”",
+    )
+    .await;
+    assert!(problem.contains("请看工单现在的状态和内容"), "{problem}");
+    text_becomes(
+        &c,
+        "[data-testid=sync-problems]",
+        "1 项更改未被服务器接受，见工单",
+    )
+    .await;
+    shot(&c, "11-overtaken-step-told").await;
+
+    // Read: the bar no longer counts it; the order keeps it, greyed.
+    click(&c, "[data-testid=problems-ack]", "marks it read").await;
+    gone(&c, "[data-testid=sync-problems]").await;
+    gone(&c, "[data-testid=problems-ack]").await;
+    find(&c, "[data-testid=problem][data-status=conflict]").await;
+    // Told once, in the problems section: no second red line under the actions.
+    let page = find(&c, "[data-testid=order-detail]")
+        .await
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(
+        page.matches("the work order is cancelled now").count(),
+        1,
+        "{page}"
+    );
+    shot(&c, "12-overtaken-step-read").await;
+    c.close().await.expect("closes the app");
+    drop(desktop);
+}
+
 /// Issue 14: a laptop whose clock was set three hours fast. The engineer is told in the
 /// sync bar, in Chinese and in English, what is wrong and what to do; the work still goes
 /// home (stamped in server time).

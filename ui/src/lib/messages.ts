@@ -210,7 +210,6 @@ export const zhCN = {
   "checklist.out_of_limits": "测量值 {value} 超出限值（{limits}）",
   "checklist.failed": "不合格：请在备注中写明原因",
   "detail.pending_ops": "{count} 项更改待发送",
-  "detail.outcome": "服务器未接受：{message}",
   "detail.postpone_reason": "延期原因",
   "detail.unknown": "—",
 
@@ -604,7 +603,6 @@ export const en: Record<MessageKey, string> = {
   "checklist.out_of_limits": "Measured {value} is outside the limits ({limits})",
   "checklist.failed": "Failed: say why in the note",
   "detail.pending_ops": "{count} changes not sent yet",
-  "detail.outcome": "Not accepted by the server: {message}",
   "detail.postpone_reason": "Reason for postponing",
   "detail.unknown": "—",
 
