@@ -90,6 +90,23 @@ fn a_second_window_on_the_same_data_is_refused_until_the_first_closes() {
 }
 
 #[test]
+fn a_start_while_the_last_window_is_still_closing_waits_for_it_and_opens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let first = open(&dir);
+    let closing = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        first.close().expect("closes");
+    });
+    let options = OpenOptions {
+        device_id: DEVICE.into(),
+        key: None,
+    };
+    let second = Store::open(dir.path().join("onsite.db"), &options);
+    closing.join().expect("the first window closed");
+    second.expect("opens once the window that was closing let go");
+}
+
+#[test]
 fn the_device_id_of_the_first_open_is_kept() {
     let dir = tempfile::tempdir().expect("temp dir");
     drop(open(&dir));
