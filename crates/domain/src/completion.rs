@@ -251,17 +251,48 @@ impl UnderOrder {
 /// Whether the rules of a move to `to` read the records under the order (a caller may
 /// spare reading them otherwise).
 pub fn move_reads_records(to: Status) -> bool {
-    matches!(to, Status::InRepair | Status::Completed)
+    matches!(
+        to,
+        Status::Quoted | Status::Approved | Status::Declined | Status::InRepair | Status::Completed
+    )
+}
+
+/// The quote steps follow the quote records: 已报价 once a quote is presented, 已批准 once
+/// the customer approved it (signed, and the signature still matches), 已拒绝 once they
+/// declined it.
+fn check_quote_step(to: Status, under: &UnderOrder) -> Result<(), DomainError> {
+    let latest = latest_quote(&under.quotes);
+    let holds = match to {
+        Status::Quoted => latest.is_some_and(|q| q.state == QuoteState::Draft),
+        Status::Approved => {
+            latest.is_some() && quote_blocker(&under.quotes, &under.signatures).is_none()
+        }
+        _ => latest.is_some_and(|q| matches!(q.state, QuoteState::Declined { .. })),
+    };
+    if holds {
+        return Ok(());
+    }
+    Err(DomainError::Invalid {
+        field: "status",
+        message: match to {
+            Status::Quoted => "present a quote (报价单) first",
+            Status::Approved => "the customer approves the quote by signing it first",
+            _ => "record the customer's decline of the quote first",
+        }
+        .into(),
+    })
 }
 
 /// The rules of a move beyond the lifecycle table (`work_order::check_transition`), the
 /// one function the laptop calls before it queues the move and the server calls before it
-/// applies one: paid work starts its repair only with the latest quote approved;
+/// applies one: the quote steps follow the quote records (`check_quote_step`); paid work
+/// starts its repair only with the latest quote approved;
 /// completion needs a clean checklist and the customer's valid signature on the repair
 /// record; remote resolution is for level-4 faults and consultations. `order` is the
 /// order as it will be after the move.
 pub fn check_move(order: &WorkOrder, to: Status, under: &UnderOrder) -> Result<(), DomainError> {
     match to {
+        Status::Quoted | Status::Approved | Status::Declined => check_quote_step(to, under),
         Status::InRepair => check_repair_start(order, &under.quotes, &under.signatures),
         Status::Remote => crate::work_order::check_remote(order),
         Status::Completed => {

@@ -216,6 +216,164 @@ impl FeeSchedule {
     }
 }
 
+/// What the engineer fills in to quote (报价): days at the schedule's daily rates, the
+/// transport as it will be paid, and parts picked from the catalogue at its list price.
+/// A cost the customer supplies (their own lodging, meals, a car) is 0 and gets no line.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct QuoteRequest {
+    pub labour_days: Quantity,
+    pub transport: Fen,
+    pub lodging_days: Quantity,
+    pub meals_days: Quantity,
+    pub parts: Vec<QuotePart>,
+}
+
+/// A part on a quote: which, how many, and whether it is a warranty part (listed, free).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct QuotePart {
+    pub part_id: Uuid,
+    pub quantity: Quantity,
+    #[serde(default)]
+    pub warranty: bool,
+}
+
+/// The most lines a quote has (a form, not a catalogue).
+pub const MAX_QUOTE_LINES: usize = 60;
+
+impl FeeSchedule {
+    /// The lines of a quote from what the engineer filled in: labour, transport, lodging
+    /// and meals in that order (none for a 0: supplied by the customer), then the parts
+    /// at the catalogue's list price. Refused: a part not in `catalogue`, a part twice,
+    /// no line at all.
+    pub fn quote_lines(
+        &self,
+        request: &QuoteRequest,
+        catalogue: &[crate::records::Part],
+    ) -> Result<Vec<QuoteItem>, DomainError> {
+        let mut items = Vec::new();
+        if request.labour_days > Quantity::ZERO {
+            items.push(self.labour(request.labour_days));
+        }
+        if request.transport > Fen::ZERO {
+            items.push(QuoteItem {
+                kind: ItemKind::Transport,
+                description: "交通费".into(),
+                part_id: None,
+                unit_price: request.transport,
+                quantity: Quantity::whole(1),
+                warranty: false,
+            });
+        } else if request.transport < Fen::ZERO {
+            return Err(DomainError::Invalid {
+                field: "transport",
+                message: "a transport cost cannot be negative (0: the customer provides it)".into(),
+            });
+        }
+        if request.lodging_days > Quantity::ZERO {
+            items.push(self.lodging(request.lodging_days));
+        }
+        if request.meals_days > Quantity::ZERO {
+            items.push(self.meals(request.meals_days));
+        }
+        for (i, wanted) in request.parts.iter().enumerate() {
+            if request.parts[..i]
+                .iter()
+                .any(|p| p.part_id == wanted.part_id && p.warranty == wanted.warranty)
+            {
+                return Err(DomainError::Invalid {
+                    field: "parts",
+                    message: "a part is on the quote twice: change its quantity instead".into(),
+                });
+            }
+            let part = catalogue
+                .iter()
+                .find(|p| p.id == wanted.part_id)
+                .ok_or_else(|| DomainError::Invalid {
+                    field: "parts",
+                    message: format!(
+                        "part {} is not in the catalogue on this laptop: sync, then quote it",
+                        wanted.part_id
+                    ),
+                })?;
+            items.push(QuoteItem {
+                kind: ItemKind::Part,
+                description: format!("{} {}", part.name, part.part_number),
+                part_id: Some(part.id),
+                unit_price: part.unit_price,
+                quantity: wanted.quantity,
+                warranty: wanted.warranty,
+            });
+        }
+        if items.is_empty() {
+            return Err(DomainError::Invalid {
+                field: "items",
+                message: "a quote needs at least one line: labour, travel or a part".into(),
+            });
+        }
+        self.check_lines(&items, catalogue)?;
+        Ok(items)
+    }
+
+    /// What the server checks of quoted lines it did not make: at most
+    /// [`MAX_QUOTE_LINES`], each valid, labour, lodging and meals at this schedule's daily
+    /// rates, and a part at its catalogue price (a part line names its part). Transport
+    /// and other costs are as incurred.
+    pub fn check_lines(
+        &self,
+        items: &[QuoteItem],
+        catalogue: &[crate::records::Part],
+    ) -> Result<(), DomainError> {
+        if items.len() > MAX_QUOTE_LINES {
+            return Err(DomainError::Invalid {
+                field: "items",
+                message: format!("a quote has at most {MAX_QUOTE_LINES} lines"),
+            });
+        }
+        for item in items {
+            item.validate()?;
+            let rate = match item.kind {
+                ItemKind::Labour => Some(self.labour_per_day),
+                ItemKind::Lodging => Some(self.lodging_per_day),
+                ItemKind::Meals => Some(self.meals_per_day),
+                ItemKind::Part => {
+                    let listed = item
+                        .part_id
+                        .and_then(|id| catalogue.iter().find(|p| p.id == id))
+                        .map(|p| p.unit_price);
+                    if listed.is_none() {
+                        return Err(DomainError::Invalid {
+                            field: "items",
+                            message: format!(
+                                "the part line {:?} names no part of the catalogue",
+                                item.description
+                            ),
+                        });
+                    }
+                    listed
+                }
+                ItemKind::Transport | ItemKind::Other => None,
+            };
+            if let Some(rate) = rate
+                && rate != item.unit_price
+            {
+                return Err(DomainError::Invalid {
+                    field: "items",
+                    message: format!(
+                        "{:?} is at {} a unit, the fee schedule (version {}) says {}: quote again",
+                        item.description,
+                        item.unit_price.to_yuan_string(),
+                        self.version,
+                        rate.to_yuan_string()
+                    ),
+                });
+            }
+        }
+        self.price(items).map(|_| ())
+    }
+}
+
 /// The price of a set of lines, every step kept so a document can print it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -274,6 +432,169 @@ impl Quote {
     pub fn is_approved(&self) -> bool {
         matches!(self.state, QuoteState::Approved { .. })
     }
+
+    /// A quote to present to the customer (报价), priced by `schedule`; `supersedes` the
+    /// order's latest quote when there is one (a 变更 after approval, or quoting again
+    /// after a decline), so it needs its own approval.
+    pub fn present(
+        id: Uuid,
+        work_order_id: Uuid,
+        items: Vec<QuoteItem>,
+        schedule: &FeeSchedule,
+        supersedes: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Quote, DomainError> {
+        schedule.price(&items)?;
+        Ok(Quote {
+            id,
+            work_order_id,
+            items,
+            schedule_version: schedule.version,
+            state: QuoteState::Draft,
+            supersedes,
+            created_at: now,
+        })
+    }
+
+    /// The customer's decision on this presented quote: a new record, the same lines, that
+    /// supersedes it (quotes are append-only). A decline needs its reason.
+    pub fn decide(
+        &self,
+        id: Uuid,
+        state: QuoteState,
+        now: DateTime<Utc>,
+    ) -> Result<Quote, DomainError> {
+        if self.state != QuoteState::Draft {
+            return Err(DomainError::Invalid {
+                field: "state",
+                message: "the customer has decided on this quote already: quote again for a change"
+                    .into(),
+            });
+        }
+        match &state {
+            QuoteState::Draft => {
+                return Err(DomainError::Invalid {
+                    field: "state",
+                    message: "a decision approves or declines".into(),
+                });
+            }
+            QuoteState::Declined { reason } if reason.trim().is_empty() => {
+                return Err(DomainError::Invalid {
+                    field: "reason",
+                    message: "write why the customer declines the quote".into(),
+                });
+            }
+            _ => {}
+        }
+        Ok(Quote {
+            id,
+            work_order_id: self.work_order_id,
+            items: self.items.clone(),
+            schedule_version: self.schedule_version,
+            state,
+            supersedes: Some(self.id),
+            created_at: now.max(self.created_at),
+        })
+    }
+
+    /// What the server checks of a quote an engineer appends, against what it holds:
+    /// - a presented quote (draft) is priced by the current schedule (`schedule`, when it
+    ///   is the quote's version; a quote made offline on an older one is kept as signed,
+    ///   one on a newer version than the server's is refused), and supersedes nothing or
+    ///   a quote of the same order;
+    /// - a decision supersedes a presented quote of the same order with the same lines, and
+    ///   an approval is the customer's signature, already here, on exactly this quote
+    ///   (`quote_content_hash`); a verbal approval is the office's to record.
+    pub fn check_engineers(
+        &self,
+        superseded: Option<&Quote>,
+        signature: Option<&crate::signature::Signature>,
+        schedule: Option<&FeeSchedule>,
+        catalogue: &[crate::records::Part],
+    ) -> Result<(), DomainError> {
+        let invalid = |message: String| DomainError::Invalid {
+            field: "quote",
+            message,
+        };
+        if let Some(old) = superseded
+            && old.work_order_id != self.work_order_id
+        {
+            return Err(invalid(
+                "a quote supersedes a quote of another order".into(),
+            ));
+        }
+        if self.supersedes.is_some() && superseded.is_none() {
+            return Err(invalid(
+                "the quote it supersedes is not on the server: send that one first".into(),
+            ));
+        }
+        match &self.state {
+            QuoteState::Draft => {
+                let current = schedule.map_or(0, |s| s.version);
+                if self.schedule_version > current {
+                    return Err(invalid(format!(
+                        "the quote is priced by fee schedule version {}, the server has {current}",
+                        self.schedule_version
+                    )));
+                }
+                match schedule {
+                    Some(s) if s.version == self.schedule_version => {
+                        s.check_lines(&self.items, catalogue)
+                    }
+                    _ => FeeSchedule::default().price(&self.items).map(|_| ()),
+                }
+            }
+            decided => {
+                let Some(presented) = superseded.filter(|q| q.state == QuoteState::Draft) else {
+                    return Err(invalid(
+                        "a decision is on a presented quote (报价单): present it first".into(),
+                    ));
+                };
+                if presented.items != self.items
+                    || presented.schedule_version != self.schedule_version
+                {
+                    return Err(invalid(
+                        "the decision's lines differ from the quote presented: present the new lines as a quote".into(),
+                    ));
+                }
+                match decided {
+                    QuoteState::Approved {
+                        approval: Approval::Signature { signature_id },
+                    } => {
+                        let hash = crate::completion::quote_content_hash(self)?;
+                        match signature {
+                            Some(sig)
+                                if sig.id == *signature_id
+                                    && sig.work_order_id == self.work_order_id
+                                    && sig.document == crate::signature::DocumentKind::Quote
+                                    && sig.document_id == Some(self.id)
+                                    && sig.signer_role
+                                        == crate::signature::SignerRole::Customer
+                                    && sig.document_hash == hash =>
+                            {
+                                Ok(())
+                            }
+                            Some(_) => Err(invalid(
+                                "the signature does not sign this quote: the customer signs again".into(),
+                            )),
+                            None => Err(invalid(
+                                "the customer's signature of the quote is not on the server: send it first".into(),
+                            )),
+                        }
+                    }
+                    QuoteState::Approved {
+                        approval: Approval::Verbal { .. },
+                    } => Err(invalid(
+                        "on site the customer approves a quote by signing it on the laptop".into(),
+                    )),
+                    QuoteState::Declined { reason } if reason.trim().is_empty() => {
+                        Err(invalid("a decline says why".into()))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
 }
 
 /// How the customer pays a settlement.
@@ -302,6 +623,63 @@ pub struct Settlement {
     pub settled_at: DateTime<Utc>,
     #[serde(default)]
     pub voids: Option<Uuid>,
+}
+
+/// The most characters of an invoice or receipt reference.
+pub const MAX_INVOICE_REF_CHARS: usize = 64;
+
+impl Settlement {
+    /// The settlement of `approved`: its lines exactly, paid by `payment`.
+    pub fn of(
+        id: Uuid,
+        approved: &Quote,
+        payment: PaymentMethod,
+        invoice_ref: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Settlement, DomainError> {
+        let settlement = Settlement {
+            id,
+            work_order_id: approved.work_order_id,
+            quote_id: approved.id,
+            items: approved.items.clone(),
+            payment,
+            invoice_ref: invoice_ref
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty()),
+            settled_at: now,
+            voids: None,
+        };
+        settlement.check_against(std::slice::from_ref(approved))?;
+        Ok(settlement)
+    }
+
+    /// A settlement settles the order's latest quote, approved, line for line (checked when
+    /// it is saved on the laptop, and by the server when it arrives: another quote since,
+    /// or other lines, is a conflict to settle again).
+    pub fn check_against(&self, quotes: &[Quote]) -> Result<(), DomainError> {
+        if self
+            .invoice_ref
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_INVOICE_REF_CHARS)
+        {
+            return Err(DomainError::Invalid {
+                field: "invoice_ref",
+                message: format!(
+                    "an invoice or receipt reference has at most {MAX_INVOICE_REF_CHARS} characters"
+                ),
+            });
+        }
+        let of_order: Vec<Quote> = quotes
+            .iter()
+            .filter(|q| q.work_order_id == self.work_order_id)
+            .cloned()
+            .collect();
+        match crate::completion::latest_quote(&of_order) {
+            Some(latest) if latest.id == self.quote_id => check_settlement(latest, &self.items),
+            Some(_) => Err(DomainError::SettlementDiffers),
+            None => Err(DomainError::QuoteNotApproved),
+        }
+    }
 }
 
 /// A settlement may be printed only if its lines are exactly those of the approved quote
@@ -483,6 +861,241 @@ mod tests {
         let more = vec![s.labour(Quantity::whole(2))];
         assert_eq!(
             check_settlement(&q, &more),
+            Err(DomainError::SettlementDiffers)
+        );
+    }
+
+    fn catalogue() -> Vec<crate::records::Part> {
+        vec![
+            crate::records::Part {
+                id: Uuid::from_u128(11),
+                part_number: "CJX2-1810".into(),
+                name: "接触器".into(),
+                unit: "个".into(),
+                unit_price: Fen(35_640),
+            },
+            crate::records::Part {
+                id: Uuid::from_u128(12),
+                part_number: "MB-01".into(),
+                name: "主板".into(),
+                unit: "块".into(),
+                unit_price: Fen(98_000),
+            },
+        ]
+    }
+
+    fn worked_request() -> QuoteRequest {
+        QuoteRequest {
+            labour_days: Quantity::from_hundredths(150),
+            transport: Fen(8_650),
+            lodging_days: Quantity::whole(1),
+            meals_days: Quantity::whole(2),
+            parts: vec![
+                QuotePart {
+                    part_id: Uuid::from_u128(11),
+                    quantity: Quantity::whole(2),
+                    warranty: false,
+                },
+                QuotePart {
+                    part_id: Uuid::from_u128(12),
+                    quantity: Quantity::whole(1),
+                    warranty: true,
+                },
+            ],
+        }
+    }
+
+    fn signature_of(quote: &Quote, id: u128) -> crate::signature::Signature {
+        crate::signature::Signature {
+            id: Uuid::from_u128(id),
+            work_order_id: quote.work_order_id,
+            document: crate::signature::DocumentKind::Quote,
+            document_id: Some(quote.id),
+            document_hash: crate::completion::quote_content_hash(quote).expect("hashes"),
+            signer_name: "王经理".into(),
+            signer_role: crate::signature::SignerRole::Customer,
+            signed_at: DateTime::<Utc>::UNIX_EPOCH,
+            sha256: crate::signature::sha256_hex(b"png"),
+            strokes: serde_json::Value::Null,
+        }
+    }
+
+    #[test]
+    fn the_form_makes_the_worked_example_and_a_cost_the_customer_supplies_has_no_line() {
+        let s = FeeSchedule::default();
+        let items = s
+            .quote_lines(&worked_request(), &catalogue())
+            .expect("lines");
+        let p = s.price(&items).expect("priced");
+        assert_eq!(p.total, Fen(217_238), "the paid-repair worked example");
+        assert_eq!(items[4].description, "接触器 CJX2-1810");
+        let supplied = QuoteRequest {
+            lodging_days: Quantity::ZERO,
+            meals_days: Quantity::ZERO,
+            ..worked_request()
+        };
+        let items = s.quote_lines(&supplied, &catalogue()).expect("lines");
+        assert!(
+            !items
+                .iter()
+                .any(|i| matches!(i.kind, ItemKind::Lodging | ItemKind::Meals)),
+            "{items:?}"
+        );
+        // 712.80 + 300.00 + 86.50 = 1099.30; tax 164.90 (164.895); cost 1264.20;
+        // management 505.68; total 1769.88.
+        assert_eq!(s.price(&items).expect("priced").total, Fen(176_988));
+        let mut unknown = worked_request();
+        unknown.parts[0].part_id = Uuid::from_u128(99);
+        assert!(s.quote_lines(&unknown, &catalogue()).is_err());
+        assert!(
+            s.quote_lines(&QuoteRequest::default(), &catalogue())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_server_refuses_lines_not_at_the_schedule_or_catalogue_price() {
+        let s = FeeSchedule::default();
+        let items = s
+            .quote_lines(&worked_request(), &catalogue())
+            .expect("lines");
+        assert_eq!(s.check_lines(&items, &catalogue()), Ok(()));
+        let mut cheap_labour = items.clone();
+        cheap_labour[0].unit_price = Fen(100);
+        assert!(s.check_lines(&cheap_labour, &catalogue()).is_err());
+        let mut cheap_part = items.clone();
+        cheap_part[4].unit_price = Fen(1);
+        assert!(s.check_lines(&cheap_part, &catalogue()).is_err());
+        let mut no_part = items;
+        no_part[4].part_id = None;
+        assert!(s.check_lines(&no_part, &catalogue()).is_err());
+    }
+
+    #[test]
+    fn an_approval_is_the_customers_signature_on_exactly_the_quote_presented() {
+        let s = FeeSchedule::default();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let items = s
+            .quote_lines(&worked_request(), &catalogue())
+            .expect("lines");
+        let presented = Quote::present(Uuid::from_u128(1), Uuid::from_u128(7), items, &s, None, at)
+            .expect("presented");
+        assert_eq!(
+            presented.check_engineers(None, None, Some(&s), &catalogue()),
+            Ok(())
+        );
+        let approved = presented
+            .decide(
+                Uuid::from_u128(2),
+                QuoteState::Approved {
+                    approval: Approval::Signature {
+                        signature_id: Uuid::from_u128(50),
+                    },
+                },
+                at,
+            )
+            .expect("decided");
+        assert_eq!(approved.supersedes, Some(presented.id));
+        assert_eq!(approved.items, presented.items);
+        let sig = signature_of(&approved, 50);
+        assert_eq!(
+            approved.check_engineers(Some(&presented), Some(&sig), Some(&s), &catalogue()),
+            Ok(())
+        );
+        // Not signed yet on the server, or a signature of another quote.
+        assert!(
+            approved
+                .check_engineers(Some(&presented), None, Some(&s), &catalogue())
+                .is_err()
+        );
+        let other = signature_of(&presented, 50);
+        assert!(
+            approved
+                .check_engineers(Some(&presented), Some(&other), Some(&s), &catalogue())
+                .is_err()
+        );
+        // The lines changed between presenting and approving.
+        let mut changed = approved.clone();
+        changed.items.pop();
+        let sig = signature_of(&changed, 50);
+        assert!(
+            changed
+                .check_engineers(Some(&presented), Some(&sig), Some(&s), &catalogue())
+                .is_err()
+        );
+        // A decision on a decision, a decline without a reason.
+        assert!(
+            approved
+                .decide(Uuid::from_u128(3), QuoteState::Draft, at)
+                .is_err()
+        );
+        assert!(
+            presented
+                .decide(
+                    Uuid::from_u128(3),
+                    QuoteState::Declined { reason: " ".into() },
+                    at
+                )
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_settlement_settles_the_latest_approved_quote_line_for_line() {
+        let s = FeeSchedule::default();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        let items = vec![s.labour(Quantity::whole(1))];
+        let presented = Quote::present(Uuid::from_u128(1), Uuid::from_u128(7), items, &s, None, at)
+            .expect("presented");
+        let approval = QuoteState::Approved {
+            approval: Approval::Signature {
+                signature_id: Uuid::from_u128(50),
+            },
+        };
+        let approved = presented
+            .decide(Uuid::from_u128(2), approval, at)
+            .expect("decided");
+        assert!(
+            Settlement::of(
+                Uuid::from_u128(9),
+                &presented,
+                PaymentMethod::Cash,
+                None,
+                at
+            )
+            .is_err(),
+            "a quote only presented is not settled"
+        );
+        let settled = Settlement::of(
+            Uuid::from_u128(9),
+            &approved,
+            PaymentMethod::Electronic,
+            Some(" 发票 No.0012 ".into()),
+            at,
+        )
+        .expect("settles");
+        assert_eq!(settled.invoice_ref.as_deref(), Some("发票 No.0012"));
+        let quotes = vec![presented.clone(), approved.clone()];
+        assert_eq!(settled.check_against(&quotes), Ok(()));
+        // A change quoted since (变更): the settlement of the old quote is a conflict.
+        let change = Quote::present(
+            Uuid::from_u128(3),
+            Uuid::from_u128(7),
+            vec![s.labour(Quantity::whole(2))],
+            &s,
+            Some(approved.id),
+            at,
+        )
+        .expect("presented");
+        let quotes = vec![presented, approved, change];
+        assert_eq!(
+            settled.check_against(&quotes),
+            Err(DomainError::SettlementDiffers)
+        );
+        let mut other_lines = settled;
+        other_lines.items[0].quantity = Quantity::whole(3);
+        assert_eq!(
+            other_lines.check_against(&quotes[..2]),
             Err(DomainError::SettlementDiffers)
         );
     }
