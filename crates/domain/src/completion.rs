@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use crate::DomainError;
 use crate::checklist::{ChecklistItem, ItemState};
+use crate::fees::Settlement;
 use crate::fees::{Approval, Quote, QuoteState};
 use crate::protocol::Entity;
-use crate::records::PartUsage;
+use crate::records::{PartUsage, Satisfaction};
 use crate::signature::{DocumentKind, Signature, SignatureState, SignerRole};
 use crate::work_order::{Status, WorkOrder};
 use serde_json::{Map, Value};
@@ -121,6 +122,162 @@ pub fn repair_record_hash(
         (order.paid, order.warranty, &order.charge_cause),
         parts,
     ))
+}
+
+/// The customer's entry that stands on the 外出服务记录表: the latest satisfaction no
+/// correction voids.
+pub fn current_satisfaction(entries: &[Satisfaction]) -> Option<Satisfaction> {
+    crate::records::standing(entries.iter().cloned())
+        .into_iter()
+        .max_by_key(|e| (e.collected_at, e.id))
+}
+
+/// The content a customer signs on the 外出服务记录表: the visit (order, fault, what was
+/// done and its outcome) and their own satisfaction entry as it stands. A new entry, or a
+/// change to what was done, voids the signature.
+pub fn field_service_record_hash(
+    order: &WorkOrder,
+    satisfaction: &[Satisfaction],
+) -> Result<String, DomainError> {
+    let entry = current_satisfaction(satisfaction);
+    crate::signature::content_hash(&(
+        (
+            order.id,
+            &order.number,
+            order.customer_id,
+            order.equipment_id,
+        ),
+        (
+            &order.fault_description,
+            &order.repair_result,
+            &order.outcome,
+        ),
+        entry.map(|e| {
+            (
+                e.id,
+                e.attitude,
+                e.damage,
+                e.hygiene_good,
+                e.overall,
+                e.suggestions,
+                e.commitment,
+            )
+        }),
+    ))
+}
+
+/// The settlement that stands: the latest no correction voids.
+pub fn current_settlement(settlements: &[Settlement]) -> Option<Settlement> {
+    crate::records::standing(settlements.iter().cloned())
+        .into_iter()
+        .max_by_key(|s| (s.settled_at, s.id))
+}
+
+/// The content a customer signs on the 结算单: the settlement as it stands — its quote,
+/// lines, payment and invoice reference.
+pub fn settlement_hash(settlement: &Settlement) -> Result<String, DomainError> {
+    crate::signature::content_hash(&(
+        settlement.id,
+        settlement.work_order_id,
+        settlement.quote_id,
+        &settlement.items,
+        settlement.payment,
+        &settlement.invoice_ref,
+    ))
+}
+
+/// What the order's customer-signed documents are made of, as the order stands.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedContent<'a> {
+    pub order: &'a WorkOrder,
+    pub part_usages: &'a [PartUsage],
+    pub satisfaction: &'a [Satisfaction],
+    pub settlements: &'a [Settlement],
+}
+
+/// The content hash of `document` as it stands now, or why there is nothing to sign yet.
+/// Defined for every document the customer signs on site; a quote is signed by its own
+/// record (`quote_content_hash`).
+pub fn document_hash(
+    document: DocumentKind,
+    content: SignedContent<'_>,
+) -> Result<String, DomainError> {
+    let nothing = |message: &str| DomainError::Invalid {
+        field: "document",
+        message: message.into(),
+    };
+    match document {
+        DocumentKind::RepairRecord => repair_record_hash(content.order, content.part_usages),
+        DocumentKind::FieldServiceRecord => {
+            if current_satisfaction(content.satisfaction).is_none() {
+                return Err(nothing(
+                    "the customer fills in the satisfaction form (外出服务记录表) before signing it",
+                ));
+            }
+            field_service_record_hash(content.order, content.satisfaction)
+        }
+        DocumentKind::Settlement => match current_settlement(content.settlements) {
+            Some(s) => settlement_hash(&s),
+            None => Err(nothing(
+                "settle the approved quote (结算单) before it is signed",
+            )),
+        },
+        DocumentKind::Quote | DocumentKind::ServiceReceipt | DocumentKind::Milestone => Err(
+            nothing("this document is signed with its own record, not at close-out"),
+        ),
+    }
+}
+
+/// Where the customer's signature of one document stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Signing {
+    /// Nothing to sign yet (the form is not filled in, nothing settled).
+    NotReady {
+        reason: String,
+    },
+    Unsigned,
+    Signed {
+        signature: Signature,
+    },
+    /// Signed, then the content changed: void until signed again (shown red).
+    Changed {
+        signature: Signature,
+    },
+}
+
+/// The customer's latest signature of `document` against its content now.
+pub fn signing(
+    document: DocumentKind,
+    content: SignedContent<'_>,
+    signatures: &[Signature],
+) -> Signing {
+    let hash = match document_hash(document, content) {
+        Ok(h) => h,
+        Err(e) => {
+            return Signing::NotReady {
+                reason: e.to_string(),
+            };
+        }
+    };
+    let latest = signatures
+        .iter()
+        .filter(|s| {
+            s.document == document
+                && s.signer_role == SignerRole::Customer
+                && s.work_order_id == content.order.id
+        })
+        .max_by_key(|s| (s.signed_at, s.id));
+    match latest {
+        None => Signing::Unsigned,
+        Some(s) if s.state_for(&hash) == SignatureState::Valid => Signing::Signed {
+            signature: s.clone(),
+        },
+        Some(s) => Signing::Changed {
+            signature: s.clone(),
+        },
+    }
 }
 
 /// Paid work needs the latest quote approved before the repair starts.
@@ -592,6 +749,102 @@ mod tests {
         assert_eq!(
             completion_blockers(none),
             vec![Blocker::NoCustomerSignature]
+        );
+    }
+
+    fn satisfaction(
+        id: u128,
+        overall: crate::records::Overall,
+        voids: Option<u128>,
+    ) -> Satisfaction {
+        Satisfaction {
+            id: Uuid::from_u128(id),
+            work_order_id: Uuid::from_u128(1),
+            attitude: crate::records::Attitude::VeryGood,
+            damage: crate::records::Damage::None,
+            hygiene_good: true,
+            overall,
+            suggestions: None,
+            commitment: None,
+            collected_at: DateTime::<Utc>::UNIX_EPOCH
+                + Duration::seconds(i64::try_from(id).expect("small")),
+            voids: voids.map(Uuid::from_u128),
+        }
+    }
+
+    #[test]
+    fn each_document_the_customer_signs_is_void_once_its_content_changes() {
+        use crate::records::Overall;
+        let mut o = order(false);
+        let entries = vec![satisfaction(40, Overall::Satisfied, None)];
+        let content = |o: &WorkOrder, entries: &[Satisfaction]| {
+            document_hash(
+                DocumentKind::FieldServiceRecord,
+                SignedContent {
+                    order: o,
+                    part_usages: &[],
+                    satisfaction: entries,
+                    settlements: &[],
+                },
+            )
+        };
+        assert!(
+            matches!(
+                signing(
+                    DocumentKind::FieldServiceRecord,
+                    SignedContent {
+                        order: &o,
+                        part_usages: &[],
+                        satisfaction: &[],
+                        settlements: &[]
+                    },
+                    &[]
+                ),
+                Signing::NotReady { .. }
+            ),
+            "no form filled in, nothing to sign"
+        );
+        let mut sig = customer_signature(&content(&o, &entries).expect("hash"), 1);
+        sig.document = DocumentKind::FieldServiceRecord;
+        let state = |o: &WorkOrder, entries: &[Satisfaction]| {
+            signing(
+                DocumentKind::FieldServiceRecord,
+                SignedContent {
+                    order: o,
+                    part_usages: &[],
+                    satisfaction: entries,
+                    settlements: &[],
+                },
+                std::slice::from_ref(&sig),
+            )
+        };
+        assert!(matches!(state(&o, &entries), Signing::Signed { .. }));
+        // The customer changes their rating: a correction voids the first entry.
+        let changed = vec![
+            entries[0].clone(),
+            satisfaction(41, Overall::Dissatisfied, Some(40)),
+        ];
+        assert!(matches!(state(&o, &changed), Signing::Changed { .. }));
+        // The engineer edits the repair result after signing.
+        o.repair_result = Some("更换轴承，试机正常".into());
+        assert!(matches!(state(&o, &entries), Signing::Changed { .. }));
+        // A settlement is signed for what it settles and how it is paid.
+        let s = FeeSchedule::default();
+        let settlement = crate::fees::Settlement {
+            id: Uuid::from_u128(60),
+            work_order_id: o.id,
+            quote_id: Uuid::from_u128(61),
+            items: vec![s.labour(Quantity::whole(1))],
+            payment: crate::fees::PaymentMethod::Cash,
+            invoice_ref: None,
+            settled_at: DateTime::<Utc>::UNIX_EPOCH,
+            voids: None,
+        };
+        let mut paid_otherwise = settlement.clone();
+        paid_otherwise.payment = crate::fees::PaymentMethod::Electronic;
+        assert_ne!(
+            settlement_hash(&settlement).expect("hash"),
+            settlement_hash(&paid_otherwise).expect("hash")
         );
     }
 }

@@ -59,7 +59,8 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
     c.grid(&rows, BODY);
 
     c.heading(w.satisfaction);
-    let s = file.satisfaction.last();
+    let entry = onsite_domain::completion::current_satisfaction(&file.satisfaction);
+    let s = entry.as_ref();
     let mut rows = vec![
         wide(ctx, w.attitude, f.attitude(s.map(|s| s.attitude))),
         wide(ctx, w.damage, f.damage(s.map(|s| s.damage))),
@@ -95,7 +96,9 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
             (w.customer_signature, SignerRole::Customer),
             (w.engineer_signature, SignerRole::Engineer),
         ],
-        None,
+        onsite_domain::completion::field_service_record_hash(o, &file.satisfaction)
+            .ok()
+            .as_deref(),
     )?;
     Ok(())
 }

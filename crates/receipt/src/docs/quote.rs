@@ -63,10 +63,7 @@ pub(crate) fn draw_quote(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptErr
 
 pub(crate) fn draw_settlement(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
     let (w, f, file) = (ctx.w, ctx.f, ctx.file);
-    let s = file
-        .settlements
-        .iter()
-        .max_by_key(|s| (s.settled_at, s.id))
+    let s = onsite_domain::completion::current_settlement(&file.settlements)
         .ok_or(ReceiptError::NoSettlement)?;
     let quote = file
         .quotes
@@ -105,7 +102,9 @@ pub(crate) fn draw_settlement(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), Recei
             (w.customer_signature, SignerRole::Customer),
             (w.engineer_signature, SignerRole::Engineer),
         ],
-        None,
+        onsite_domain::completion::settlement_hash(&s)
+            .ok()
+            .as_deref(),
     )
 }
 
