@@ -4,6 +4,10 @@
 //! `COMMANDS` (build.rs), the handler list (lib.rs), the capability file and the UI's
 //! `api.ts`; a test checks that all four agree.
 
+use onsite_app::closeout::{
+    DeclineInput, QuoteInput, QuotePreview, ResultInput, SatisfactionInput, SettleInput,
+    SignDocumentInput, SignatureInput,
+};
 use onsite_app::documents::{PreviousReports, SavedDocument};
 use onsite_app::milestones::{MilestoneInput, TrainingInput};
 use onsite_app::orders::{
@@ -128,6 +132,61 @@ pub async fn back_at_hq(
     input: BackAtHqInput,
 ) -> Result<OrderScreen, AppError> {
     app.back_at_hq(input).await
+}
+
+#[tauri::command]
+pub async fn price_quote(app: State<'_, App>, input: QuoteInput) -> Result<QuotePreview, AppError> {
+    app.price_quote(input).await
+}
+
+#[tauri::command]
+pub async fn present_quote(
+    app: State<'_, App>,
+    input: QuoteInput,
+) -> Result<OrderScreen, AppError> {
+    app.present_quote(input).await
+}
+
+#[tauri::command]
+pub async fn approve_quote(
+    app: State<'_, App>,
+    input: SignatureInput,
+) -> Result<OrderScreen, AppError> {
+    app.approve_quote(input).await
+}
+
+#[tauri::command]
+pub async fn decline_quote(
+    app: State<'_, App>,
+    input: DeclineInput,
+) -> Result<OrderScreen, AppError> {
+    app.decline_quote(input).await
+}
+
+#[tauri::command]
+pub async fn settle(app: State<'_, App>, input: SettleInput) -> Result<OrderScreen, AppError> {
+    app.settle(input).await
+}
+
+#[tauri::command]
+pub async fn save_result(app: State<'_, App>, input: ResultInput) -> Result<OrderScreen, AppError> {
+    app.save_result(input).await
+}
+
+#[tauri::command]
+pub async fn record_satisfaction(
+    app: State<'_, App>,
+    input: SatisfactionInput,
+) -> Result<OrderScreen, AppError> {
+    app.record_satisfaction(input).await
+}
+
+#[tauri::command]
+pub async fn sign_document(
+    app: State<'_, App>,
+    input: SignDocumentInput,
+) -> Result<OrderScreen, AppError> {
+    app.sign_document(input).await
 }
 
 #[tauri::command]

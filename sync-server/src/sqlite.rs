@@ -524,26 +524,111 @@ fn take_from_van(
     Ok(())
 }
 
-/// A warehouse receipt an engineer opens names an old part of the same order that goes
-/// to the warehouse, and books nothing (`WarehouseReceipt::check_engineers`, with the
-/// part usage as stored here).
-fn engineers_receipt(
+/// A live record as its type, `None` when it is not here (or does not read back).
+fn load_typed<T: serde::de::DeserializeOwned>(
+    tx: &Transaction<'_>,
+    entity: Entity,
+    id: Uuid,
+) -> Result<Option<T>> {
+    Ok(load(tx, entity, &id.to_string())?
+        .filter(|c| !c.deleted)
+        .and_then(|c| serde_json::from_value::<T>(Value::Object(c.row)).ok()))
+}
+
+/// The newest fee schedule the office published.
+fn fee_schedule(tx: &Transaction<'_>) -> Result<Option<onsite_domain::fees::FeeSchedule>> {
+    let rows: Vec<String> = tx
+        .prepare_cached("SELECT row FROM records WHERE entity = 'fee_schedule' AND deleted = 0")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<onsite_domain::fees::FeeSchedule>(r).ok())
+        .max_by_key(|s| s.version))
+}
+
+/// What the server checks of a record an engineer appends beyond the authority table,
+/// against what it holds (the domain decides; this only loads):
+/// - a warehouse receipt names an old part of the same order that goes to the warehouse
+///   and books nothing (`WarehouseReceipt::check_engineers`);
+/// - a quote is priced by the schedule and catalogue, and an approval is the customer's
+///   signature of exactly that quote (`Quote::check_engineers`): refused otherwise;
+/// - a settlement settles the order's latest quote, approved, line for line
+///   (`Settlement::check_against`): a conflict otherwise, for the engineer to settle
+///   again.
+fn engineers_record(
     tx: &Transaction<'_>,
     role: Role,
     entity: Entity,
     row: &Map<String, Value>,
     now: DateTime<Utc>,
-) -> Result<std::result::Result<(), DomainError>> {
-    use onsite_domain::records::{PartUsage, WarehouseReceipt};
-    if entity != Entity::WarehouseReceipt || role != Role::Engineer {
+) -> Result<std::result::Result<(), (OpStatus, String)>> {
+    use onsite_domain::fees::{Approval, Quote, QuoteState, Settlement};
+    use onsite_domain::records::{Part, PartUsage, WarehouseReceipt};
+    use onsite_domain::signature::Signature;
+    if role != Role::Engineer {
         return Ok(Ok(()));
     }
-    let receipt: WarehouseReceipt = serde_json::from_value(Value::Object(row.clone()))
-        .map_err(|e| StorageError::Database(format!("a warehouse receipt: {e}")))?;
-    let usage = load(tx, Entity::PartUsage, &receipt.part_usage_id.to_string())?
-        .filter(|c| !c.deleted)
-        .and_then(|c| serde_json::from_value::<PartUsage>(Value::Object(c.row)).ok());
-    Ok(receipt.check_engineers(usage.as_ref(), now))
+    let read = |what: &str| {
+        let what = what.to_owned();
+        move |e: serde_json::Error| StorageError::Database(format!("{what}: {e}"))
+    };
+    let refused = |e: DomainError| (OpStatus::Rejected, format!("invalid: {e}"));
+    match entity {
+        Entity::WarehouseReceipt => {
+            let receipt: WarehouseReceipt = serde_json::from_value(Value::Object(row.clone()))
+                .map_err(read("a warehouse receipt"))?;
+            let usage = load_typed::<PartUsage>(tx, Entity::PartUsage, receipt.part_usage_id)?;
+            Ok(receipt
+                .check_engineers(usage.as_ref(), now)
+                .map_err(refused))
+        }
+        Entity::Quote => {
+            let quote: Quote =
+                serde_json::from_value(Value::Object(row.clone())).map_err(read("a quote"))?;
+            let superseded = match quote.supersedes {
+                Some(id) => load_typed::<Quote>(tx, Entity::Quote, id)?,
+                None => None,
+            };
+            let signature = match &quote.state {
+                QuoteState::Approved {
+                    approval: Approval::Signature { signature_id },
+                } => load_typed::<Signature>(tx, Entity::Signature, *signature_id)?,
+                _ => None,
+            };
+            let mut catalogue = Vec::new();
+            for id in quote.items.iter().filter_map(|i| i.part_id) {
+                if let Some(part) = load_typed::<Part>(tx, Entity::Part, id)? {
+                    catalogue.push(part);
+                }
+            }
+            let schedule = fee_schedule(tx)?;
+            Ok(quote
+                .check_engineers(
+                    superseded.as_ref(),
+                    signature.as_ref(),
+                    schedule.as_ref(),
+                    &catalogue,
+                )
+                .map_err(refused))
+        }
+        Entity::Settlement => {
+            let settlement: Settlement =
+                serde_json::from_value(Value::Object(row.clone())).map_err(read("a settlement"))?;
+            let quotes: Vec<Quote> = records_under(tx, &settlement.work_order_id.to_string())?
+                .into_iter()
+                .filter(|(e, _)| *e == Entity::Quote)
+                .filter_map(|(_, r)| serde_json::from_value(Value::Object(r)).ok())
+                .collect();
+            Ok(settlement.check_against(&quotes).map_err(|e| {
+                (
+                    OpStatus::Conflict,
+                    format!("conflict: {e} (the quote on the server is not the one this settlement settles): settle again from the approved quote"),
+                )
+            }))
+        }
+        _ => Ok(Ok(())),
+    }
 }
 
 /// 首问负责: a new request pushed from a laptop becomes a new work order for the office, in
@@ -1483,17 +1568,14 @@ impl Storage for SqliteStorage {
                                     "not allowed: the file {sha} was neither sent by you nor is it on one of your orders; send the file first"
                                 )),
                             ),
-                            None => match engineers_receipt(
+                            None => match engineers_record(
                                 &tx,
                                 session.user.role,
                                 op.entity,
                                 &next.row,
                                 now,
                             )? {
-                                Err(e) => Outcome::Answer(
-                                    OpStatus::Rejected,
-                                    Some(format!("invalid: {e}")),
-                                ),
+                                Err((status, reason)) => Outcome::Answer(status, Some(reason)),
                                 Ok(())
                                     if op.entity == Entity::ServiceRequest && current.is_none() =>
                                 {

@@ -10,6 +10,10 @@ use std::path::{Path, PathBuf};
 use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::SyncStatus;
+use crate::closeout::{
+    DeclineInput, QuoteInput, QuotePreview, ResultInput, SatisfactionInput, SettleInput,
+    SignDocumentInput, SignatureInput,
+};
 use crate::documents::SavedDocument;
 use crate::error::AppError;
 use crate::milestones::{MilestoneInput, TrainingInput};
@@ -43,6 +47,14 @@ macro_rules! ipc_types {
             PartInput,
             PartCancel,
             BackAtHqInput,
+            DeclineInput,
+            QuoteInput,
+            QuotePreview,
+            ResultInput,
+            SatisfactionInput,
+            SettleInput,
+            SignDocumentInput,
+            SignatureInput,
             RequestInput,
             crate::documents::PreviousReports,
             onsite_domain::records::Equipment,

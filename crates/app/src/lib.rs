@@ -17,6 +17,7 @@
 //! - [`error`]: the one error every use case returns, with a code the UI translates.
 
 pub mod bindings;
+pub mod closeout;
 pub mod documents;
 pub mod error;
 pub mod milestones;

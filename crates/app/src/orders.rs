@@ -68,9 +68,44 @@ pub struct OrderScreen {
     /// Whether charging this order needs a cause (in warranty: user damage or force
     /// majeure); out of warranty the work is charged anyway.
     pub charge_cause_applies: bool,
+    /// Paid work: the quote as it stands (the latest, priced), when there is one.
+    pub quote: Option<QuoteView>,
+    /// Paid work: whether the engineer may present a quote now (a step leads to 已报价,
+    /// or one waits for the customer and may be replaced).
+    pub can_quote: bool,
+    /// Why the repair cannot start yet (paid work without its quote approved), in the
+    /// domain's words; `None` when it can.
+    pub repair_start_blocked: Option<String>,
+    /// The settlement that stands (结算单).
+    pub settlement: Option<onsite_domain::fees::Settlement>,
+    /// The customer's satisfaction entry that stands (外出服务记录表).
+    pub satisfaction: Option<records::Satisfaction>,
+    /// Each document the customer signs at close-out, with where its signature stands.
+    pub signings: Vec<DocumentSigning>,
+    /// Every reason the order cannot complete now (`completion::completion_blockers`),
+    /// by name; empty when it can.
+    pub completion_blockers: Vec<completion::Blocker>,
     /// What the server did not apply of this order's changes (a conflict, a refusal, a
     /// change set aside), newest first: shown in words until the engineer has read them.
     pub problems: Vec<Problem>,
+}
+
+/// The order's latest quote with its price.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct QuoteView {
+    pub quote: onsite_domain::fees::Quote,
+    pub pricing: onsite_domain::fees::Pricing,
+    /// Presented and waiting for the customer's signature or decline.
+    pub awaiting_decision: bool,
+    /// The quotes before it, newest first (changes, declines).
+    pub earlier: Vec<onsite_domain::fees::Quote>,
+}
+
+/// One document the customer signs, and where its signature stands.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct DocumentSigning {
+    pub document: onsite_domain::signature::DocumentKind,
+    pub signing: completion::Signing,
 }
 
 /// A change of the engineer's the server did not apply, as the screen tells it.
@@ -202,7 +237,8 @@ pub(crate) fn load_screen(s: &Store, id: Uuid) -> Result<OrderScreen, AppError> 
         .ok()
         .flatten()
         .map(|session| session.user.id);
-    Ok(screen(detail, parts, problems, viewer))
+    let schedule = s.fee_schedule()?.unwrap_or_default();
+    Ok(screen(detail, parts, problems, viewer, &schedule))
 }
 
 fn screen(
@@ -210,6 +246,7 @@ fn screen(
     catalogue: Vec<Part>,
     problems: Vec<Problem>,
     viewer: Option<Uuid>,
+    schedule: &onsite_domain::fees::FeeSchedule,
 ) -> OrderScreen {
     let assignees = detail.order.engineer_ids();
     let next_statuses = work_order::next_steps(&detail.order, Role::Engineer);
@@ -274,7 +311,62 @@ fn screen(
         "diagnosis",
         Some(detail.order.status),
     );
+    let quote = completion::latest_quote(&detail.quotes).map(|latest| {
+        let mut earlier: Vec<_> = detail
+            .quotes
+            .iter()
+            .filter(|q| q.id != latest.id)
+            .cloned()
+            .collect();
+        earlier.sort_by_key(|q| std::cmp::Reverse((q.created_at, q.id)));
+        QuoteView {
+            pricing: schedule.price(&latest.items).unwrap_or_default(),
+            awaiting_decision: latest.state == onsite_domain::fees::QuoteState::Draft,
+            quote: latest.clone(),
+            earlier,
+        }
+    });
+    let status = detail.order.status;
+    let can_quote = detail.order.paid
+        && (status == Status::Quoted
+            || work_order::check_transition(status, Status::Quoted, Role::Engineer).is_ok());
+    let repair_start_blocked = if detail.order.paid
+        && matches!(
+            status,
+            Status::Diagnosing | Status::Quoted | Status::Declined | Status::Approved
+        ) {
+        completion::check_repair_start(&detail.order, &detail.quotes, &detail.signatures)
+            .err()
+            .map(|e| e.to_string())
+    } else {
+        None
+    };
+    let settlement = completion::current_settlement(&detail.settlements);
+    let satisfaction = completion::current_satisfaction(&detail.satisfaction);
+    let signings = crate::closeout::signings(&detail)
+        .into_iter()
+        .map(|(document, signing)| DocumentSigning { document, signing })
+        .collect();
+    let completion_blockers =
+        match completion::repair_record_hash(&detail.order, &detail.part_usages) {
+            Ok(hash) => completion::completion_blockers(completion::CompletionInput {
+                order: &detail.order,
+                checklist: &detail.checklist,
+                quotes: &detail.quotes,
+                signatures: &detail.signatures,
+                repair_record_hash: &hash,
+                settlements: &detail.settlements,
+            }),
+            Err(_) => vec![completion::Blocker::NoCustomerSignature],
+        };
     OrderScreen {
+        quote,
+        can_quote,
+        repair_start_blocked,
+        settlement,
+        satisfaction,
+        signings,
+        completion_blockers,
         detail,
         next_statuses,
         photos,
@@ -346,7 +438,12 @@ impl App {
         }
         let to = input.to;
         self.write_and_show(id, move |s| {
-            s.transition(id, to, fields, Utc::now())?;
+            let now = Utc::now();
+            let current = s.work_order(id)?.order;
+            for (field, at) in work_order::repair_times_of_step(&current, to, now) {
+                fields.insert(field.into(), serde_json::json!(at));
+            }
+            s.transition(id, to, fields, now)?;
             Ok(())
         })
         .await

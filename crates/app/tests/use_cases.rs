@@ -1630,3 +1630,328 @@ async fn earlier_reports_of_the_equipment_are_fetched_while_online_and_kept_for_
     );
     app.shut_down().await;
 }
+
+/// A signature as the pad makes it: a small PNG (base64) and one stroke.
+fn drawn(order: Uuid, name: &str) -> onsite_app::closeout::SignatureInput {
+    use base64::Engine as _;
+    onsite_app::closeout::SignatureInput {
+        order_id: order.to_string(),
+        signer_name: name.into(),
+        png_base64: base64::engine::general_purpose::STANDARD.encode(picture(
+            60,
+            20,
+            image::ImageFormat::Png,
+        )),
+        strokes: serde_json::json!([{ "points": [{ "x": 1, "y": 2, "time": 0, "pressure": 0.5 }] }]),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_offline() {
+    use onsite_app::closeout::{
+        DeclineInput, QuoteInput, QuotePartInput, ResultInput, SatisfactionInput, SettleInput,
+        SignDocumentInput,
+    };
+    use onsite_app::orders::ChecklistAnswer;
+    use onsite_domain::checklist::{Answer, ItemKind};
+    use onsite_domain::completion::{Blocker, Signing};
+    use onsite_domain::fees::{FeeSchedule, PaymentMethod, QuoteState};
+    use onsite_domain::money::Fen;
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::records::{Attitude, Damage, Overall, Part};
+    use onsite_domain::signature::DocumentKind;
+    use onsite_domain::work_order::{WarrantyStatus, WorkOrder};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 1);
+    let now = chrono::Utc::now();
+    let storage = server.storage();
+    let mut schedule = onsite_tests::object(&FeeSchedule::default());
+    schedule.insert("id".into(), Value::String(Uuid::now_v7().to_string()));
+    storage
+        .admin_put(Entity::FeeSchedule, schedule, now)
+        .expect("fee schedule");
+    let contactor = Part {
+        id: Uuid::now_v7(),
+        part_number: "CJX2-1810".into(),
+        name: "接触器".into(),
+        unit: "个".into(),
+        unit_price: Fen(35_640),
+    };
+    storage
+        .admin_put(Entity::Part, onsite_tests::object(&contactor), now)
+        .expect("part");
+    let row = storage
+        .work_orders(None)
+        .expect("orders")
+        .into_iter()
+        .find(|o| o["id"] == Value::String(orders[0].to_string()))
+        .expect("the order");
+    let mut order: WorkOrder = serde_json::from_value(Value::Object(row)).expect("an order");
+    order.paid = true;
+    order.warranty = WarrantyStatus::OutOfWarranty;
+    order.charge_cause = None;
+    storage
+        .admin_put(Entity::WorkOrder, onsite_tests::object(&order), now)
+        .expect("paid");
+    drop(storage);
+    let app = synced_then_offline(&dir, &mut server).await;
+    let id = orders[0];
+    for to in [
+        Status::Accepted,
+        Status::EnRoute,
+        Status::OnSite,
+        Status::Diagnosing,
+    ] {
+        app.transition_order(step(id, to)).await.expect("a step");
+    }
+    let form = |labour: f64, parts: u32| QuoteInput {
+        order_id: id.to_string(),
+        labour_days: labour,
+        transport: Some("86.50".into()),
+        lodging_days: 1.0,
+        meals_days: 2.0,
+        parts: vec![QuotePartInput {
+            part_id: contactor.id.to_string(),
+            quantity: f64::from(parts),
+            warranty: false,
+        }],
+    };
+    // Live totals, nothing saved: the worked example less its warranty part.
+    let preview = app.price_quote(form(1.5, 2)).await.expect("priced");
+    assert_eq!(preview.pricing.total, Fen(217_238));
+    let bad = QuoteInput {
+        transport: Some("八十".into()),
+        ..form(1.5, 2)
+    };
+    assert_eq!(
+        app.price_quote(bad).await.expect_err("not an amount").code,
+        ErrorCode::Invalid
+    );
+
+    // Repair cannot start before approval, and the screen says why.
+    let s = app.order_detail(&id.to_string()).await.expect("screen");
+    assert!(s.can_quote);
+    assert!(s.repair_start_blocked.is_some(), "{s:?}");
+    app.transition_order(step(id, Status::InRepair))
+        .await
+        .expect_err("not approved");
+
+    let s = app.present_quote(form(1.5, 2)).await.expect("presented");
+    assert_eq!(s.detail.order.status, Status::Quoted);
+    assert!(s.quote.as_ref().is_some_and(|q| q.awaiting_decision));
+    // An empty pad is not a signature.
+    let mut empty = drawn(id, "王经理");
+    empty.strokes = serde_json::json!([]);
+    app.approve_quote(empty).await.expect_err("nothing drawn");
+    let s = app
+        .approve_quote(drawn(id, "王经理"))
+        .await
+        .expect("approved");
+    assert_eq!(s.detail.order.status, Status::Approved);
+    assert!(s.repair_start_blocked.is_none());
+    let s = app
+        .transition_order(step(id, Status::InRepair))
+        .await
+        .expect("repair starts");
+    assert!(s.detail.order.repair_started_at.is_some());
+
+    // A scope change: a third part. Quoted again, the repair waits for a new signature;
+    // declined first, then quoted and approved.
+    let s = app.present_quote(form(1.5, 3)).await.expect("the change");
+    assert_eq!(s.detail.order.status, Status::Quoted);
+    let s = app
+        .decline_quote(DeclineInput {
+            order_id: id.to_string(),
+            reason: "先问采购".into(),
+        })
+        .await
+        .expect("declined");
+    assert_eq!(s.detail.order.status, Status::Declined);
+    app.present_quote(form(1.5, 3)).await.expect("quoted again");
+    let s = app
+        .approve_quote(drawn(id, "王经理"))
+        .await
+        .expect("re-approved");
+    let q = s.quote.expect("a quote");
+    assert!(matches!(q.quote.state, QuoteState::Approved { .. }));
+    assert_eq!(
+        q.earlier.len(),
+        5,
+        "presented, approved, change, declined, presented"
+    );
+    app.transition_order(step(id, Status::InRepair))
+        .await
+        .expect("repair");
+    let s = app
+        .transition_order(step(id, Status::Testing))
+        .await
+        .expect("test");
+    assert!(s.detail.order.repair_ended_at.is_some());
+    app.save_result(ResultInput {
+        order_id: id.to_string(),
+        repair_result: "更换接触器三个，试机正常".into(),
+        completed: true,
+        open_items: None,
+    })
+    .await
+    .expect("result");
+    let s = app
+        .transition_order(step(id, Status::AwaitingSignature))
+        .await
+        .expect("awaiting signature");
+    assert!(
+        s.completion_blockers.contains(&Blocker::NotSettled),
+        "{:?}",
+        s.completion_blockers
+    );
+    assert!(
+        s.completion_blockers
+            .contains(&Blocker::NoCustomerSignature)
+    );
+
+    // The checklist, answered.
+    for row in s.checklist {
+        let answer = match row.item.kind {
+            ItemKind::PassFail => Answer::Pass,
+            ItemKind::Measured { min, max, .. } => Answer::Value(match (min, max) {
+                (Some(a), Some(b)) => (a + b) / 2.0,
+                (Some(a), None) => a,
+                (None, Some(b)) => b,
+                (None, None) => 1.0,
+            }),
+            ItemKind::Text => Answer::Text("正常".into()),
+            ItemKind::PhotoRequired => {
+                let shown = app
+                    .import_photo(
+                        onsite_app::photos::PhotoInput {
+                            order_id: id.to_string(),
+                            kind: onsite_domain::records::AttachmentKind::Site,
+                            caption: None,
+                        },
+                        picture(16, 16, image::ImageFormat::Jpeg),
+                    )
+                    .await
+                    .expect("photo");
+                Answer::Photo(shown.photos[0].sha256.clone())
+            }
+        };
+        app.answer_checklist_item(ChecklistAnswer {
+            order_id: id.to_string(),
+            item_id: row.item.id.to_string(),
+            answer: Some(answer),
+            note: None,
+        })
+        .await
+        .expect("answered");
+    }
+    let s = app
+        .settle(SettleInput {
+            order_id: id.to_string(),
+            payment: PaymentMethod::Electronic,
+            invoice_ref: Some("发票 No.00123".into()),
+        })
+        .await
+        .expect("settled");
+    let settlement = s.settlement.expect("a settlement");
+    assert_eq!(
+        settlement.items, q.quote.items,
+        "line for line the approved quote"
+    );
+    app.record_satisfaction(SatisfactionInput {
+        order_id: id.to_string(),
+        attitude: Attitude::VeryGood,
+        damage: Damage::None,
+        hygiene_good: true,
+        overall: Overall::Satisfied,
+        suggestions: None,
+        commitment: None,
+    })
+    .await
+    .expect("rated");
+    for document in [
+        DocumentKind::RepairRecord,
+        DocumentKind::FieldServiceRecord,
+        DocumentKind::Settlement,
+    ] {
+        app.sign_document(SignDocumentInput {
+            document,
+            signature: drawn(id, "王经理"),
+        })
+        .await
+        .expect("signed");
+    }
+    // The repair result edited after signing: the repair record and the service record
+    // are no longer signed, and completion says so.
+    let s = app
+        .save_result(ResultInput {
+            order_id: id.to_string(),
+            repair_result: "更换接触器三个，紧固端子，试机正常".into(),
+            completed: true,
+            open_items: None,
+        })
+        .await
+        .expect("edited");
+    let state = |s: &onsite_app::orders::OrderScreen, d: DocumentKind| {
+        s.signings
+            .iter()
+            .find(|x| x.document == d)
+            .map(|x| x.signing.clone())
+            .expect("listed")
+    };
+    assert!(matches!(
+        state(&s, DocumentKind::RepairRecord),
+        Signing::Changed { .. }
+    ));
+    assert!(matches!(
+        state(&s, DocumentKind::FieldServiceRecord),
+        Signing::Changed { .. }
+    ));
+    assert!(matches!(
+        state(&s, DocumentKind::Settlement),
+        Signing::Signed { .. }
+    ));
+    assert!(matches!(
+        s.completion_blockers.as_slice(),
+        [Blocker::SignatureInvalidated { .. }]
+    ));
+    app.transition_order(step(id, Status::Completed))
+        .await
+        .expect_err("the signature is void");
+    let s = app
+        .sign_document(SignDocumentInput {
+            document: DocumentKind::RepairRecord,
+            signature: drawn(id, "王经理"),
+        })
+        .await
+        .expect("signed again");
+    assert!(
+        s.completion_blockers.is_empty(),
+        "{:?}",
+        s.completion_blockers
+    );
+    let s = app
+        .transition_order(step(id, Status::Completed))
+        .await
+        .expect("completed");
+    assert_eq!(s.detail.order.status, Status::Completed);
+
+    // The server back: the whole job arrives, every operation accepted.
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    until("the job on the server", || {
+        status_on_server(&server, id) == "completed"
+    })
+    .await;
+    let rows = rows_on_server(&server, id).expect("rows");
+    let count = |e: Entity| rows.iter().filter(|(x, _)| *x == e).count();
+    assert_eq!(count(Entity::Quote), 6);
+    assert_eq!(
+        count(Entity::Signature),
+        6,
+        "two quotes, three documents, once again"
+    );
+    assert_eq!(count(Entity::Settlement), 1);
+    let s = app.order_detail(&id.to_string()).await.expect("screen");
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    app.shut_down().await;
+}

@@ -39,6 +39,9 @@ pub enum Blocker {
         quote_id: Uuid,
     },
     NoCustomerSignature,
+    /// Paid work: the approved quote is not settled (结算单), or the settlement no longer
+    /// matches it.
+    NotSettled,
     /// The repair record was signed, then changed: sign again.
     SignatureInvalidated {
         signature_id: Uuid,
@@ -304,6 +307,7 @@ pub struct CompletionInput<'a> {
     pub signatures: &'a [Signature],
     /// The content hash of the repair record as it stands now.
     pub repair_record_hash: &'a str,
+    pub settlements: &'a [Settlement],
 }
 
 /// What the checklist still lacks before completion, in the checklist's order: required
@@ -330,10 +334,17 @@ pub fn checklist_blockers(checklist: &[ChecklistItem]) -> Vec<Blocker> {
 /// Every reason the order cannot complete; empty when it can.
 pub fn completion_blockers(input: CompletionInput<'_>) -> Vec<Blocker> {
     let mut blockers = checklist_blockers(input.checklist);
-    if input.order.paid
-        && let Some(b) = quote_blocker(input.quotes, input.signatures)
-    {
-        blockers.push(b);
+    if input.order.paid {
+        match quote_blocker(input.quotes, input.signatures) {
+            Some(b) => blockers.push(b),
+            None => {
+                let settled = current_settlement(input.settlements)
+                    .is_some_and(|s| s.check_against(input.quotes).is_ok());
+                if !settled {
+                    blockers.push(Blocker::NotSettled);
+                }
+            }
+        }
     }
     let customer_sigs: Vec<&Signature> = input
         .signatures
@@ -374,6 +385,7 @@ pub struct UnderOrder {
     pub signatures: Vec<Signature>,
     pub checklist: Vec<ChecklistItem>,
     pub part_usages: Vec<PartUsage>,
+    pub settlements: Vec<Settlement>,
 }
 
 impl UnderOrder {
@@ -398,6 +410,7 @@ impl UnderOrder {
                 Entity::Signature => under.signatures.push(typed(entity, row)?),
                 Entity::ChecklistItem => under.checklist.push(typed(entity, row)?),
                 Entity::PartUsage => under.part_usages.push(typed(entity, row)?),
+                Entity::Settlement => under.settlements.push(typed(entity, row)?),
                 _ => {}
             }
         }
@@ -460,6 +473,7 @@ pub fn check_move(order: &WorkOrder, to: Status, under: &UnderOrder) -> Result<(
                 quotes: &under.quotes,
                 signatures: &under.signatures,
                 repair_record_hash: &hash,
+                settlements: &under.settlements,
             })
         }
         _ => Ok(()),
@@ -593,6 +607,7 @@ mod tests {
             quotes: &[],
             signatures: &sigs,
             repair_record_hash: &h,
+            settlements: &[],
         };
         assert_eq!(check_completion(input), Ok(()));
     }
@@ -618,6 +633,7 @@ mod tests {
             quotes: &[],
             signatures: &sigs,
             repair_record_hash: &h,
+            settlements: &[],
         });
         assert_eq!(
             blockers,
@@ -661,10 +677,37 @@ mod tests {
                 quotes,
                 signatures: &sigs,
                 repair_record_hash: &h,
+                settlements: &[],
             })
         };
         assert_eq!(input(&[]), vec![Blocker::NoApprovedQuote]);
-        assert!(input(std::slice::from_ref(&first)).is_empty());
+        assert_eq!(
+            input(std::slice::from_ref(&first)),
+            vec![Blocker::NotSettled],
+            "approved, not settled"
+        );
+        let settled = |settlements: &[Settlement]| {
+            completion_blockers(CompletionInput {
+                order: &o,
+                checklist: &[],
+                quotes: std::slice::from_ref(&first),
+                signatures: &sigs,
+                repair_record_hash: &h,
+                settlements,
+            })
+        };
+        let settlement = Settlement::of(
+            Uuid::from_u128(20),
+            &first,
+            crate::fees::PaymentMethod::Cash,
+            None,
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+        .expect("settles");
+        assert!(settled(std::slice::from_ref(&settlement)).is_empty());
+        let mut other = settlement.clone();
+        other.items[0].quantity = Quantity::whole(2);
+        assert_eq!(settled(&[other]), vec![Blocker::NotSettled]);
         assert!(check_repair_start(&o, std::slice::from_ref(&first), &sigs).is_ok());
         // A scope change (变更) supersedes it with a draft: not approved any more.
         let change = Quote {
@@ -715,6 +758,7 @@ mod tests {
             quotes: std::slice::from_ref(&quote),
             signatures: &sigs,
             repair_record_hash: &h,
+            settlements: &[],
         });
         assert_eq!(
             blockers,
@@ -735,6 +779,7 @@ mod tests {
             quotes: &[],
             signatures: &sigs,
             repair_record_hash: &h,
+            settlements: &[],
         };
         assert_eq!(
             completion_blockers(input),

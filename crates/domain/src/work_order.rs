@@ -243,6 +243,30 @@ pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
         .collect()
 }
 
+/// The repair times a step sets (维修起止时间): going into repair starts the clock the
+/// first time, and clears an end set by a test that failed (测试中 → 维修中); going to
+/// test ends it. Returns the fields to write with the move.
+pub fn repair_times_of_step(
+    order: &WorkOrder,
+    to: Status,
+    now: DateTime<Utc>,
+) -> Vec<(&'static str, Option<DateTime<Utc>>)> {
+    match to {
+        Status::InRepair => {
+            let mut fields = Vec::new();
+            if order.repair_started_at.is_none() {
+                fields.push(("repair_started_at", Some(now)));
+            }
+            if order.repair_ended_at.is_some() {
+                fields.push(("repair_ended_at", None));
+            }
+            fields
+        }
+        Status::Testing => vec![("repair_ended_at", Some(now))],
+        _ => Vec::new(),
+    }
+}
+
 /// Remote resolution (远程解决) is for level-4 faults (user error or minor, not a system
 /// fault: the SLA table's "remote" row) and for consultations; everything else is seen on
 /// site.

@@ -85,6 +85,49 @@ impl Store {
         self.write_one(entity, id, OpKind::Append, Some(fields), now)
     }
 
+    /// Appends several records in one transaction: all of them are on disk, or none (a
+    /// signature and the quote it approves).
+    pub fn append_all(
+        &mut self,
+        records: &[(Entity, Value)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Op>> {
+        let tx = self.conn.transaction()?;
+        let mut ops = Vec::with_capacity(records.len());
+        for (entity, record) in records {
+            let Value::Object(fields) = record else {
+                return Err(DomainError::Invalid {
+                    field: "record",
+                    message: "a record must be a JSON object".into(),
+                }
+                .into());
+            };
+            let id = fields
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Uuid>().ok())
+                .ok_or(DomainError::Invalid {
+                    field: "id",
+                    message: "the record needs a UUID id".into(),
+                })?;
+            let hlc = Store::stamp(&mut self.clock, &tx, now)?;
+            let op = Op {
+                op_id: Uuid::now_v7(),
+                hlc,
+                entity: *entity,
+                id,
+                kind: OpKind::Append,
+                fields: Some(fields.clone()),
+                transition: None,
+            };
+            op.validate()?;
+            write_op(&tx, &self.sla, &op, now)?;
+            ops.push(op);
+        }
+        tx.commit()?;
+        Ok(ops)
+    }
+
     /// Moves a work order to `to` as its engineer, with the fields that go with it (a new
     /// date when postponing, the repair start time…), checking the transition table and
     /// the repair-start and completion rules.
@@ -308,6 +351,7 @@ fn check_transition_rules(tx: &Connection, order: &WorkOrder, to: Status) -> Res
         signatures: crate::query::records_under(tx, &id, Entity::Signature)?,
         checklist: crate::query::records_under(tx, &id, Entity::ChecklistItem)?,
         part_usages: crate::query::records_under(tx, &id, Entity::PartUsage)?,
+        settlements: crate::query::records_under(tx, &id, Entity::Settlement)?,
     };
     Ok(completion::check_move(order, to, &under)?)
 }

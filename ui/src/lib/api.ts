@@ -14,6 +14,14 @@ import type { LogInput } from "./bindings/LogInput";
 import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { BackAtHqInput } from "./bindings/BackAtHqInput";
+import type { QuoteInput } from "./bindings/QuoteInput";
+import type { QuotePreview } from "./bindings/QuotePreview";
+import type { SignatureInput } from "./bindings/SignatureInput";
+import type { SignDocumentInput } from "./bindings/SignDocumentInput";
+import type { DeclineInput } from "./bindings/DeclineInput";
+import type { SettleInput } from "./bindings/SettleInput";
+import type { ResultInput } from "./bindings/ResultInput";
+import type { SatisfactionInput } from "./bindings/SatisfactionInput";
 import type { Equipment } from "./bindings/Equipment";
 import type { RequestInput } from "./bindings/RequestInput";
 import type { PreviousReports } from "./bindings/PreviousReports";
@@ -72,6 +80,14 @@ export const api = {
   addPart: (input: PartInput) => call<OrderScreen>("add_part", { input }),
   cancelPart: (input: PartCancel) => call<OrderScreen>("cancel_part", { input }),
   backAtHq: (input: BackAtHqInput) => call<OrderScreen>("back_at_hq", { input }),
+  priceQuote: (input: QuoteInput) => call<QuotePreview>("price_quote", { input }),
+  presentQuote: (input: QuoteInput) => call<OrderScreen>("present_quote", { input }),
+  approveQuote: (input: SignatureInput) => call<OrderScreen>("approve_quote", { input }),
+  declineQuote: (input: DeclineInput) => call<OrderScreen>("decline_quote", { input }),
+  settle: (input: SettleInput) => call<OrderScreen>("settle", { input }),
+  saveResult: (input: ResultInput) => call<OrderScreen>("save_result", { input }),
+  recordSatisfaction: (input: SatisfactionInput) => call<OrderScreen>("record_satisfaction", { input }),
+  signDocument: (input: SignDocumentInput) => call<OrderScreen>("sign_document", { input }),
   customerEquipment: (orderId: string) => call<Equipment[]>("customer_equipment", { orderId }),
   registerRequest: (input: RequestInput) => call<OrderScreen>("register_request", { input }),
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),

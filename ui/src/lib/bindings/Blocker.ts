@@ -3,4 +3,4 @@
 /**
  * One reason an order cannot complete yet, for the engineer to fix.
  */
-export type Blocker = { "blocker": "required_item_open", item_id: string, label: string, } | { "blocker": "failed_item_without_note", item_id: string, label: string, } | { "blocker": "no_approved_quote" } | { "blocker": "quote_signature_invalidated", quote_id: string, } | { "blocker": "no_customer_signature" } | { "blocker": "signature_invalidated", signature_id: string, };
+export type Blocker = { "blocker": "required_item_open", item_id: string, label: string, } | { "blocker": "failed_item_without_note", item_id: string, label: string, } | { "blocker": "no_approved_quote" } | { "blocker": "quote_signature_invalidated", quote_id: string, } | { "blocker": "no_customer_signature" } | { "blocker": "not_settled" } | { "blocker": "signature_invalidated", signature_id: string, };

@@ -3,12 +3,16 @@ import type { Arrival } from "./Arrival";
 import type { Attachment } from "./Attachment";
 import type { Blocker } from "./Blocker";
 import type { ChecklistRow } from "./ChecklistRow";
+import type { DocumentSigning } from "./DocumentSigning";
 import type { Expense } from "./Expense";
 import type { LogEntry } from "./LogEntry";
 import type { Milestone } from "./Milestone";
 import type { PartRow } from "./PartRow";
 import type { Problem } from "./Problem";
+import type { QuoteView } from "./QuoteView";
+import type { Satisfaction } from "./Satisfaction";
 import type { ServiceRequest } from "./ServiceRequest";
+import type { Settlement } from "./Settlement";
 import type { Status } from "./Status";
 import type { TimeEntry } from "./TimeEntry";
 import type { Training } from "./Training";
@@ -84,6 +88,37 @@ can_diagnose: boolean,
  * majeure); out of warranty the work is charged anyway.
  */
 charge_cause_applies: boolean, 
+/**
+ * Paid work: the quote as it stands (the latest, priced), when there is one.
+ */
+quote: QuoteView | null, 
+/**
+ * Paid work: whether the engineer may present a quote now (a step leads to 已报价,
+ * or one waits for the customer and may be replaced).
+ */
+can_quote: boolean, 
+/**
+ * Why the repair cannot start yet (paid work without its quote approved), in the
+ * domain's words; `None` when it can.
+ */
+repair_start_blocked: string | null, 
+/**
+ * The settlement that stands (结算单).
+ */
+settlement: Settlement | null, 
+/**
+ * The customer's satisfaction entry that stands (外出服务记录表).
+ */
+satisfaction: Satisfaction | null, 
+/**
+ * Each document the customer signs at close-out, with where its signature stands.
+ */
+signings: Array<DocumentSigning>, 
+/**
+ * Every reason the order cannot complete now (`completion::completion_blockers`),
+ * by name; empty when it can.
+ */
+completion_blockers: Array<Blocker>, 
 /**
  * What the server did not apply of this order's changes (a conflict, a refusal, a
  * change set aside), newest first: shown in words until the engineer has read them.
