@@ -1510,3 +1510,149 @@ async fn callbacks_are_scheduled_when_an_order_is_resolved_remotely_and_when_it_
         ]
     );
 }
+
+#[tokio::test]
+async fn a_quote_is_taken_at_the_schedules_prices_approved_only_by_its_signature_and_settled_as_approved()
+ {
+    use onsite_domain::completion::quote_content_hash;
+    use onsite_domain::fees::{
+        Approval, FeeSchedule, PaymentMethod, Quote, QuoteState, Settlement,
+    };
+    use onsite_domain::money::Quantity;
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::signature::{DocumentKind, Signature, SignerRole, sha256_hex};
+    let s = Server::new();
+    let dispatch = s.login("dispatch", "console").await;
+    let wang = s.login("wang", "dev-1").await;
+    let order = s.order(&dispatch, Some("wang")).await;
+    let now = chrono::Utc::now();
+    let schedule = FeeSchedule::default();
+    let mut row = serde_json::to_value(&schedule).expect("json");
+    row["id"] = json!(Uuid::now_v7());
+    let Value::Object(row) = row else {
+        unreachable!("an object")
+    };
+    s.storage
+        .admin_put(Entity::FeeSchedule, row, now)
+        .expect("the schedule");
+    let append = |entity: &str, record: &dyn erased::Json| {
+        json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": entity,
+            "id": record.id(), "kind": "append", "fields": record.json()})
+    };
+    let one_day = vec![schedule.labour(Quantity::whole(1))];
+    let mut cheap = one_day.clone();
+    cheap[0].unit_price = onsite_domain::money::Fen::yuan(100);
+    let forged = Quote::present(Uuid::now_v7(), order, cheap, &schedule, None, now).expect("q");
+    let answer = s.push(&wang, "dev-1", vec![append("quote", &forged)]).await;
+    assert_eq!(
+        answer["results"][0]["status"], "rejected",
+        "labour at 100 元: {answer}"
+    );
+
+    let presented =
+        Quote::present(Uuid::now_v7(), order, one_day, &schedule, None, now).expect("q");
+    let signature_id = Uuid::now_v7();
+    let approved = presented
+        .decide(
+            Uuid::now_v7(),
+            QuoteState::Approved {
+                approval: Approval::Signature { signature_id },
+            },
+            now,
+        )
+        .expect("decided");
+    let png = b"\x89PNG\r\n\x1a\n a signature".to_vec();
+    let sha = sha256_hex(&png);
+    let (status, _) = s
+        .bytes("PUT", &format!("/v1/blobs/{sha}"), &wang, png)
+        .await;
+    assert!(status.is_success(), "{status}");
+    let signature = |of: &Quote| Signature {
+        id: signature_id,
+        work_order_id: order,
+        document: DocumentKind::Quote,
+        document_id: Some(of.id),
+        document_hash: quote_content_hash(of).expect("hash"),
+        signer_name: "王经理".into(),
+        signer_role: SignerRole::Customer,
+        signed_at: now,
+        sha256: sha.clone(),
+        strokes: json!([[{"x": 1, "y": 1}]]),
+    };
+    // The approval before its signature, or with a signature of another quote.
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![append("quote", &presented), append("quote", &approved)],
+        )
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+    assert_eq!(
+        answer["results"][1]["status"], "rejected",
+        "unsigned: {answer}"
+    );
+    let mut other = approved.clone();
+    other.id = Uuid::now_v7();
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![
+                append("signature", &signature(&presented)),
+                append("quote", &other),
+            ],
+        )
+        .await;
+    assert_eq!(
+        answer["results"][1]["status"], "rejected",
+        "another quote's signature: {answer}"
+    );
+    let mut signed = signature(&approved);
+    signed.id = Uuid::now_v7();
+    let mut approved = approved;
+    approved.state = QuoteState::Approved {
+        approval: Approval::Signature {
+            signature_id: signed.id,
+        },
+    };
+    let answer = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![append("signature", &signed), append("quote", &approved)],
+        )
+        .await;
+    assert_eq!(answer["results"][1]["status"], "applied", "{answer}");
+
+    // A settlement of other lines than the approved quote's is a conflict; the same
+    // lines are applied.
+    let mut settlement =
+        Settlement::of(Uuid::now_v7(), &approved, PaymentMethod::Cash, None, now).expect("s");
+    settlement.items[0].quantity = Quantity::whole(2);
+    let answer = s
+        .push(&wang, "dev-1", vec![append("settlement", &settlement)])
+        .await;
+    assert_eq!(answer["results"][0]["status"], "conflict", "{answer}");
+    let settlement =
+        Settlement::of(Uuid::now_v7(), &approved, PaymentMethod::Cash, None, now).expect("s");
+    let answer = s
+        .push(&wang, "dev-1", vec![append("settlement", &settlement)])
+        .await;
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+}
+
+/// Records as the JSON of an append, whatever their type.
+mod erased {
+    pub trait Json {
+        fn json(&self) -> serde_json::Value;
+        fn id(&self) -> serde_json::Value {
+            self.json()["id"].clone()
+        }
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}
