@@ -58,6 +58,8 @@ pub struct QuotePartInput {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct QuotePreview {
     pub items: Vec<QuoteItem>,
+    /// What each line charges (`QuoteItem::total`: a warranty part is 0), in order.
+    pub line_totals: Vec<Fen>,
     pub pricing: Pricing,
 }
 
@@ -262,7 +264,12 @@ impl App {
         self.with_store(move |s| {
             let (schedule, items) = lines(s, &input)?;
             let pricing = schedule.price(&items)?;
-            Ok(QuotePreview { items, pricing })
+            let line_totals = items.iter().map(QuoteItem::total).collect();
+            Ok(QuotePreview {
+                items,
+                line_totals,
+                pricing,
+            })
         })
         .await
     }

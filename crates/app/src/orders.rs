@@ -73,9 +73,9 @@ pub struct OrderScreen {
     /// Paid work: whether the engineer may present a quote now (a step leads to 已报价,
     /// or one waits for the customer and may be replaced).
     pub can_quote: bool,
-    /// Why the repair cannot start yet (paid work without its quote approved), in the
-    /// domain's words; `None` when it can.
-    pub repair_start_blocked: Option<String>,
+    /// Why the repair cannot start yet (paid work without its latest quote approved and
+    /// validly signed); empty when it can.
+    pub repair_start_blockers: Vec<completion::Blocker>,
     /// The settlement that stands (结算单).
     pub settlement: Option<onsite_domain::fees::Settlement>,
     /// The customer's satisfaction entry that stands (外出服务记录表).
@@ -94,6 +94,8 @@ pub struct OrderScreen {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct QuoteView {
     pub quote: onsite_domain::fees::Quote,
+    /// What each line charges, in order (`QuoteItem::total`).
+    pub line_totals: Vec<onsite_domain::money::Fen>,
     pub pricing: onsite_domain::fees::Pricing,
     /// Presented and waiting for the customer's signature or decline.
     pub awaiting_decision: bool,
@@ -321,6 +323,11 @@ fn screen(
         earlier.sort_by_key(|q| std::cmp::Reverse((q.created_at, q.id)));
         QuoteView {
             pricing: schedule.price(&latest.items).unwrap_or_default(),
+            line_totals: latest
+                .items
+                .iter()
+                .map(onsite_domain::fees::QuoteItem::total)
+                .collect(),
             awaiting_decision: latest.state == onsite_domain::fees::QuoteState::Draft,
             quote: latest.clone(),
             earlier,
@@ -330,16 +337,16 @@ fn screen(
     let can_quote = detail.order.paid
         && (status == Status::Quoted
             || work_order::check_transition(status, Status::Quoted, Role::Engineer).is_ok());
-    let repair_start_blocked = if detail.order.paid
-        && matches!(
-            status,
-            Status::Diagnosing | Status::Quoted | Status::Declined | Status::Approved
-        ) {
-        completion::check_repair_start(&detail.order, &detail.quotes, &detail.signatures)
-            .err()
-            .map(|e| e.to_string())
+    let repair_start_blockers = if matches!(
+        status,
+        Status::Diagnosing | Status::Quoted | Status::Declined | Status::Approved
+    ) {
+        match completion::check_repair_start(&detail.order, &detail.quotes, &detail.signatures) {
+            Err(onsite_domain::DomainError::CannotComplete(blockers)) => blockers,
+            _ => Vec::new(),
+        }
     } else {
-        None
+        Vec::new()
     };
     let settlement = completion::current_settlement(&detail.settlements);
     let satisfaction = completion::current_satisfaction(&detail.satisfaction);
@@ -362,7 +369,7 @@ fn screen(
     OrderScreen {
         quote,
         can_quote,
-        repair_start_blocked,
+        repair_start_blockers,
         settlement,
         satisfaction,
         signings,

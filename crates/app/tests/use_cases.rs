@@ -1731,7 +1731,7 @@ async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_off
     // Repair cannot start before approval, and the screen says why.
     let s = app.order_detail(&id.to_string()).await.expect("screen");
     assert!(s.can_quote);
-    assert!(s.repair_start_blocked.is_some(), "{s:?}");
+    assert_eq!(s.repair_start_blockers, vec![Blocker::NoApprovedQuote]);
     app.transition_order(step(id, Status::InRepair))
         .await
         .expect_err("not approved");
@@ -1748,7 +1748,7 @@ async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_off
         .await
         .expect("approved");
     assert_eq!(s.detail.order.status, Status::Approved);
-    assert!(s.repair_start_blocked.is_none());
+    assert!(s.repair_start_blockers.is_empty());
     let s = app
         .transition_order(step(id, Status::InRepair))
         .await

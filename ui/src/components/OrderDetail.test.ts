@@ -73,6 +73,13 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     requests: [],
     checklist: [],
     checklist_blockers: [],
+    quote: null,
+    can_quote: false,
+    repair_start_blockers: [],
+    settlement: null,
+    satisfaction: null,
+    signings: [],
+    completion_blockers: [],
     can_answer_checklist: true,
     can_diagnose: true,
     parts: [],
@@ -103,7 +110,18 @@ const onDiagnosis = vi.fn(async () => {});
 const reports = { list: vi.fn(async () => ({ reports: [], fetched_at: null, offline: false })), pdf: vi.fn(async () => new ArrayBuffer(0)) };
 const requests = { equipment: vi.fn(async () => []), register: vi.fn(async () => {}) };
 const parts = { search: vi.fn(async () => []), add: vi.fn(async () => {}), cancel: vi.fn(async () => {}), backAtHq: vi.fn(async () => {}) };
-const handlers = { onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests, reports };
+const closeout = {
+  search: vi.fn(async () => []),
+  price: vi.fn(async () => ({ items: [], line_totals: [], pricing: { schedule_version: 1, materials: 0, labour: 0, travel: 0, other: 0, warranty_parts_value: 0, subtotal: 0, tax: 0, cost: 0, management: 0, total: 0 } })),
+  present: vi.fn(async () => {}),
+  approve: vi.fn(async () => {}),
+  decline: vi.fn(async () => {}),
+  settle: vi.fn(async () => {}),
+  result: vi.fn(async () => {}),
+  satisfaction: vi.fn(async () => {}),
+  sign: vi.fn(async () => {}),
+};
+const handlers = { closeout, onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests, reports };
 
 describe("one work order", () => {
   afterEach(() => {
@@ -198,7 +216,7 @@ describe("one work order", () => {
     expect(checklist.textContent).toContain("点检");
     expect(document.activeElement).toBe(checklist);
     await fireEvent.keyDown(checklist, { key: "End" });
-    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("里程碑/培训");
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("完工签字");
   });
 
   it("names the checklist items still open, and counts them on the tab", async () => {
@@ -211,5 +229,27 @@ describe("one work order", () => {
     expect(screen.getByRole("tab", { selected: true }).textContent?.replace(/\s+/g, "")).toBe("点检2");
     expect(screen.getByTestId("checklist-lacks").textContent).toBe("必填项未完成：绝缘电阻");
     expect(screen.getByText("不合格项需写明说明：接地")).toBeTruthy();
+  });
+
+  it("at 待签字 names what stands in the way of completion, jumps to it, and shows a signature voided by a change in red", async () => {
+    const s = orderScreen("awaiting_signature", ["completed"]);
+    s.completion_blockers = [
+      { blocker: "required_item_open", item_id: ID, label: "接地电阻测量" },
+      { blocker: "signature_invalidated", signature_id: ID },
+    ];
+    const signature = {
+      id: ID, work_order_id: ID, document: "repair_record" as const, document_id: null, document_hash: "a".repeat(64),
+      signer_name: "王经理", signer_role: "customer" as const, signed_at: "2026-11-23T03:00:00Z", sha256: "b".repeat(64), strokes: [],
+    };
+    s.signings = [{ document: "repair_record", signing: { state: "changed", signature } }];
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, ...handlers } });
+    expect((screen.getByTestId("action-completed") as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId("complete-waits").textContent).toContain("还有 2 项未满足");
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("完工签字");
+    const named = screen.getAllByTestId("completion-blocker").map((e) => e.textContent);
+    expect(named).toEqual(["点检必填项未完成：接地电阻测量", "维修记录单签字后内容已更改，需客户重新签字"]);
+    expect(screen.getByTestId("signature-void").textContent).toContain("签字后内容已更改");
+    await fireEvent.click(screen.getByRole("button", { name: "点检 →" }));
+    expect(screen.getByRole("tab", { selected: true }).textContent).toContain("点检");
   });
 });

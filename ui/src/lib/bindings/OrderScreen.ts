@@ -98,10 +98,10 @@ quote: QuoteView | null,
  */
 can_quote: boolean, 
 /**
- * Why the repair cannot start yet (paid work without its quote approved), in the
- * domain's words; `None` when it can.
+ * Why the repair cannot start yet (paid work without its latest quote approved and
+ * validly signed); empty when it can.
  */
-repair_start_blocked: string | null, 
+repair_start_blockers: Array<Blocker>, 
 /**
  * The settlement that stands (结算单).
  */
