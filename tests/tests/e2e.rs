@@ -1471,3 +1471,573 @@ fn stored_status(server: &TestServer, number: &str) -> Option<String> {
     stored_order(server, number)
         .and_then(|o| o.get("status").and_then(Value::as_str).map(str::to_owned))
 }
+
+/// The words of the paid job, in the window's two languages.
+struct PaidWords {
+    lang: &'static str,
+    prefix: &'static str,
+    arrive: &'static str,
+    start_diagnosis: &'static str,
+    pass: &'static str,
+    tab_quote: &'static str,
+    tab_parts: &'static str,
+    tab_closeout: &'static str,
+    tab_documents: &'static str,
+    present: &'static str,
+    sign: &'static str,
+    sign_empty: &'static str,
+    approved: &'static str,
+    quoted: &'static str,
+    start_repair: &'static str,
+    to_test: &'static str,
+    to_signature: &'static str,
+    complete: &'static str,
+    completed: &'static str,
+    use_part: &'static str,
+    save_part: &'static str,
+    settle: &'static str,
+    save_result: &'static str,
+    save_rating: &'static str,
+    void: &'static str,
+    ready: &'static str,
+    repair_waits: &'static str,
+    open_doc: &'static str,
+}
+
+const PAID_ZH: PaidWords = PaidWords {
+    lang: "zh-CN",
+    prefix: "paid-",
+    arrive: "到场",
+    start_diagnosis: "开始诊断",
+    pass: "合格",
+    tab_quote: "报价结算",
+    tab_parts: "备件",
+    tab_closeout: "完工签字",
+    tab_documents: "单据",
+    present: "出具报价单",
+    sign: "确认签字",
+    sign_empty: "请先在签字板上签字",
+    approved: "报价已确认",
+    quoted: "已报价",
+    start_repair: "开始维修",
+    to_test: "维修完成，开始测试",
+    to_signature: "测试通过，请客户签字",
+    complete: "完成工单",
+    completed: "已完成",
+    use_part: "选用",
+    save_part: "保存用件",
+    settle: "结算",
+    save_result: "保存维修结果",
+    save_rating: "保存客户评价",
+    void: "签字后内容已更改",
+    ready: "可以完成工单。",
+    repair_waits: "客户签字确认报价后才能开始维修",
+    open_doc: "打开",
+};
+
+const PAID_EN: PaidWords = PaidWords {
+    lang: "en",
+    prefix: "paid-en-",
+    arrive: "On site",
+    start_diagnosis: "Start diagnosis",
+    pass: "Pass",
+    tab_quote: "Quote & settlement",
+    tab_parts: "Parts",
+    tab_closeout: "Close-out",
+    tab_documents: "Documents",
+    present: "Present the quote",
+    sign: "Confirm signature",
+    sign_empty: "Sign on the pad first",
+    approved: "Approved",
+    quoted: "Quoted",
+    start_repair: "Start repair",
+    to_test: "Repair done: start the test",
+    to_signature: "Test passed: customer signs",
+    complete: "Complete the order",
+    completed: "Completed",
+    use_part: "Use",
+    save_part: "Save part",
+    settle: "Settle",
+    save_result: "Save the result",
+    save_rating: "Save the rating",
+    void: "Changed after signing",
+    ready: "The order can be completed.",
+    repair_waits: "the repair starts once the customer has signed the quote",
+    open_doc: "Open",
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_repair_from_arrival_to_completion_with_the_server_stopped() {
+    paid_repair_offline(&PAID_ZH).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_paid_repair_in_english() {
+    paid_repair_offline(&PAID_EN).await;
+}
+
+/// Draws a signature on the pad `testid` with WebDriver pointer actions (a zigzag, as a
+/// hand would), then names the signer and confirms.
+async fn draw_signature(c: &Client, testid: &str, name: &str, confirm: &str) {
+    use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+    let pad = find(c, &format!("[data-testid={testid}-pad]")).await;
+    let arg = serde_json::to_value(&pad).expect("the pad");
+    c.execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+        .await
+        .expect("scrolls to the pad");
+    let mut stroke = MouseActions::new("pen".into())
+        .then(PointerAction::MoveToElement {
+            element: pad.clone(),
+            duration: None,
+            x: -150.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    for (x, y) in [
+        (30.0, -40.0),
+        (30.0, 50.0),
+        (40.0, -45.0),
+        (35.0, 40.0),
+        (40.0, -30.0),
+        (30.0, 20.0),
+    ] {
+        stroke = stroke.then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(60)),
+            x,
+            y,
+        });
+    }
+    stroke = stroke.then(PointerAction::Up {
+        button: MOUSE_BUTTON_LEFT,
+    });
+    c.perform_actions(stroke)
+        .await
+        .expect("draws the signature");
+    c.release_actions().await.expect("releases the pen");
+    let field = find(c, &format!("[data-testid={testid}-name]")).await;
+    field.clear().await.expect("clears the name");
+    field.send_keys(name).await.expect("writes the name");
+    let button = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&format!(
+            "//div[@data-testid='{testid}']//button[normalize-space()='{confirm}']"
+        )))
+        .await
+        .expect("the confirm button");
+    press(c, &button, "confirms the signature").await;
+}
+
+/// The newest PDF the app wrote into its documents folder, as text (pdftotext).
+fn newest_pdf_text(dir: &std::path::Path) -> String {
+    let newest = std::fs::read_dir(dir)
+        .expect("the documents folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .expect("a PDF was written")
+        .path();
+    let out = std::process::Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&newest)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs (poppler-utils: cargo xtask setup)");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Issue 16's acceptance run: a paid repair, with the server stopped from arrival to
+/// completion — the checklist, a quote approved by a signature drawn with the pointer, a
+/// change re-approved, two parts, repair and test, the settlement equal to the quote, the
+/// customer's rating and signatures; the result edited after signing voids the signature
+/// (red) until signed again; the repair record and the settlement printed and read back.
+/// The server started again has the whole job, each signature's image byte for byte, and
+/// the callbacks scheduled.
+async fn paid_repair_offline(w: &PaidWords) {
+    use onsite_sync_server::storage::Storage;
+    let _one = ONE_WINDOW.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("server.db");
+    // One of 王工's repairs, made paid (out of warranty) by the office.
+    let number = {
+        let storage = onsite_sync_server::sqlite::SqliteStorage::open(&db).expect("server db");
+        seed(&storage, chrono::Utc::now()).expect("demo data");
+        let (wang, _) = storage
+            .user_by_username("wanggong")
+            .expect("users")
+            .expect("王工");
+        let row = storage
+            .work_orders(None)
+            .expect("orders")
+            .into_iter()
+            .find(|o| {
+                o["status"] == "assigned"
+                    && o["service_type"] == "repair"
+                    && o["assignees"][0]["engineer_id"] == Value::String(wang.id.to_string())
+            })
+            .expect("an assigned repair of 王工's");
+        let mut order: onsite_domain::WorkOrder =
+            serde_json::from_value(Value::Object(row)).expect("an order");
+        order.paid = true;
+        order.warranty = onsite_domain::work_order::WarrantyStatus::OutOfWarranty;
+        order.charge_cause = None;
+        storage
+            .admin_put(
+                Entity::WorkOrder,
+                onsite_tests::object(&order),
+                chrono::Utc::now(),
+            )
+            .expect("paid");
+        order.number
+    };
+    let mut server = TestServer::start(&db);
+    let url = server.url();
+    // The system's PDF viewer: a stand-in that shows nothing (the file is what is read).
+    let viewer = dir.path().join("bin");
+    std::fs::create_dir_all(&viewer).expect("bin");
+    let opener = viewer.join("xdg-open");
+    std::fs::write(&opener, "#!/bin/sh\nexit 0\n").expect("a viewer");
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("executable");
+    let path = format!(
+        "{}:{}",
+        viewer.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let laptop = dir.path().join("laptop");
+    let desktop = Desktop::start(&[
+        ("ONSITE_DATA_DIR", laptop.display().to_string()),
+        ("ONSITE_SERVER", url.clone()),
+        ("PATH", path),
+    ])
+    .unwrap_or_else(|e| panic!("the desktop cannot start: {e}"));
+    let c = session(&desktop).await;
+    if w.lang != "zh-CN" {
+        find(&c, "[data-testid=language]")
+            .await
+            .select_by_value(w.lang)
+            .await
+            .expect("chooses the language");
+    }
+    type_into(&c, "[data-testid=signin-username]", "wanggong", "types").await;
+    type_into(&c, "[data-testid=signin-password]", DEMO_PASSWORD, "types").await;
+    click(&c, "[data-testid=signin-submit]", "signs in").await;
+    let by_words = |xpath: String| {
+        let c = c.clone();
+        async move {
+            let button = c
+                .wait()
+                .at_most(WAIT)
+                .for_element(Locator::XPath(&xpath))
+                .await
+                .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+            press(&c, &button, &xpath).await;
+        }
+    };
+    let button = |words: &str| format!("//button[normalize-space()='{words}']");
+    let tab =
+        |words: &str| format!("//button[@role='tab'][contains(normalize-space(), '{words}')]");
+    find(
+        &c,
+        &format!("[data-testid=order-item][data-number='{number}']"),
+    )
+    .await
+    .click()
+    .await
+    .expect("opens the order");
+    text_becomes(&c, "[data-testid=detail-number]", &number).await;
+    click(&c, "[data-testid=action-accepted]", "accepts").await;
+    server_reports(&url, &number, "accepted").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+
+    // From here to completion the server is stopped.
+    server.stop();
+    click(&c, "[data-testid=action-en_route]", "en route").await;
+    by_words(button(w.arrive)).await;
+    by_words(button(w.start_diagnosis)).await;
+    find(&c, "[data-testid=tab-checklist][aria-selected=true]").await;
+    for key in [
+        "ppe",
+        "gloves",
+        "barrier",
+        "power_off",
+        "voltage",
+        "terminals",
+        "trial",
+    ] {
+        by_words(format!(
+            "//li[@data-key='{key}']//button[normalize-space()='{}']",
+            w.pass
+        ))
+        .await;
+        attr_becomes(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}]"),
+            "data-state",
+            "ok",
+        )
+        .await;
+    }
+    for (key, typed) in [("insulation", "1.5"), ("ground", "1.2"), ("alarm", "E07")] {
+        type_into(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
+            &format!("{typed}\u{E007}"),
+            "answers",
+        )
+        .await;
+        attr_becomes(
+            &c,
+            &format!("[data-testid=checklist-item][data-key={key}]"),
+            "data-state",
+            "ok",
+        )
+        .await;
+    }
+    gone(&c, "[data-testid=checklist-lacks]").await;
+
+    // The repair waits for the customer's signature on a quote, and the screen says so.
+    let start = find(&c, "[data-testid=action-in_repair]").await;
+    assert_eq!(
+        start.attr("disabled").await.expect("attr").as_deref(),
+        Some("true"),
+        "the repair cannot start before approval"
+    );
+    text_with(&c, "[data-testid=repair-waits]", w.repair_waits).await;
+
+    // The quote: 1.5 days, transport 86.50, one night, two days of meals, a contactor.
+    by_words(tab(w.tab_quote)).await;
+    for (testid, value) in [
+        ("quote-labour", "1.5"),
+        ("quote-transport", "86.50"),
+        ("quote-lodging", "1"),
+        ("quote-meals", "2"),
+    ] {
+        let field = find(&c, &format!("[data-testid={testid}]")).await;
+        field.clear().await.expect("clears");
+        field.send_keys(value).await.expect("types");
+    }
+    type_into(&c, "[data-testid=quote-part-search]", "CJX2", "searches").await;
+    by_words("//button[@data-testid='quote-part-add'][contains(., 'CJX2-1810')]".into()).await;
+    // 356.40 + 300 + 86.50 + 150 + 100 = 992.90; tax 148.94; 1141.84; fee 456.74.
+    text_with(&c, "[data-testid=quote-preview-total]", "1,598.58").await;
+    shot(&c, &format!("{}01-quote-form", w.prefix)).await;
+    by_words(button(w.present)).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.quoted).await;
+    // An empty pad is not a signature.
+    by_words(format!(
+        "//div[@data-testid='quote-sign']//button[normalize-space()='{}']",
+        w.sign
+    ))
+    .await;
+    text_with(&c, "[data-testid=quote-sign]", w.sign_empty).await;
+    draw_signature(&c, "quote-sign", "王明", w.sign).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.approved).await;
+    shot(&c, &format!("{}02-quote-signed", w.prefix)).await;
+    by_words(button(w.start_repair)).await;
+
+    // A scope change: a second contactor. Quoted again, signed again.
+    let quantity = find(&c, "[data-testid=quote-part-quantity]").await;
+    quantity.clear().await.expect("clears");
+    quantity.send_keys("2").await.expect("types");
+    // The paid-repair worked example (less its warranty part): 712.80 + 636.50 = 1349.30;
+    // tax 202.40; 1551.70; fee 620.68.
+    text_with(&c, "[data-testid=quote-preview-total]", "2,172.38").await;
+    by_words(button(w.present)).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.quoted).await;
+    draw_signature(&c, "quote-sign", "王明", w.sign).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.approved).await;
+    text_with(&c, "[data-testid=quote-lines-total]", "2,172.38").await;
+    by_words(button(w.start_repair)).await;
+
+    // Two parts used: the contactors the customer buys, and a fuse.
+    by_words(tab(w.tab_parts)).await;
+    for (search, code) in [("CJX2", "CJX2-1810"), ("熔断器", "FUSE-32A")] {
+        let field = find(&c, "[data-testid=parts-search]").await;
+        field.clear().await.expect("clears");
+        field.send_keys(search).await.expect("searches");
+        by_words(format!(
+            "//li[@data-code='{code}']//button[normalize-space()='{}']",
+            w.use_part
+        ))
+        .await;
+        find(&c, "[data-testid=part-form]").await;
+        if code == "CJX2-1810" {
+            let quantity = find(&c, "[data-testid=part-quantity]").await;
+            quantity.clear().await.expect("clears");
+            quantity.send_keys("2").await.expect("two contactors");
+        }
+        by_words(button(w.save_part)).await;
+        find(&c, &format!("[data-testid=part-used][data-code='{code}']")).await;
+    }
+
+    // Repair and test; the result; the settlement of the approved quote.
+    by_words(button(w.to_test)).await;
+    find(&c, "[data-testid=tab-closeout][aria-selected=true]").await;
+    type_into(
+        &c,
+        "[data-testid=result-text]",
+        "更换接触器两只，试机正常",
+        "result",
+    )
+    .await;
+    by_words(button(w.save_result)).await;
+    by_words(button(w.to_signature)).await;
+    by_words(tab(w.tab_quote)).await;
+    type_into(&c, "[data-testid=settle-invoice]", "No.00123", "invoice").await;
+    by_words(button(w.settle)).await;
+    find(&c, "[data-testid=settlement-saved]").await;
+    shot(&c, &format!("{}03-settled", w.prefix)).await;
+
+    // The customer's rating and signatures.
+    by_words(tab(w.tab_closeout)).await;
+    by_words(button(w.save_rating)).await;
+    for document in ["repair_record", "field_service_record", "settlement"] {
+        attr_becomes(
+            &c,
+            &format!("[data-testid=signing-{document}]"),
+            "data-state",
+            "unsigned",
+        )
+        .await;
+        draw_signature(&c, &format!("sign-{document}"), "王明", w.sign).await;
+        attr_becomes(
+            &c,
+            &format!("[data-testid=signing-{document}]"),
+            "data-state",
+            "signed",
+        )
+        .await;
+    }
+    text_becomes(&c, "[data-testid=completion-ready]", w.ready).await;
+    shot(&c, &format!("{}04-signed", w.prefix)).await;
+
+    // The result edited after signing: the signature is void, in red, until signed again.
+    type_into(
+        &c,
+        "[data-testid=result-text]",
+        "，紧固端子",
+        "edits the result",
+    )
+    .await;
+    by_words(button(w.save_result)).await;
+    attr_becomes(
+        &c,
+        "[data-testid=signing-repair_record]",
+        "data-state",
+        "changed",
+    )
+    .await;
+    text_with(&c, "[data-testid=signing-repair_record]", w.void).await;
+    let complete = find(&c, "[data-testid=action-completed]").await;
+    assert_eq!(
+        complete.attr("disabled").await.expect("attr").as_deref(),
+        Some("true")
+    );
+    shot(&c, &format!("{}05-signature-void", w.prefix)).await;
+    for document in ["repair_record", "field_service_record"] {
+        draw_signature(&c, &format!("sign-{document}"), "王明", w.sign).await;
+        attr_becomes(
+            &c,
+            &format!("[data-testid=signing-{document}]"),
+            "data-state",
+            "signed",
+        )
+        .await;
+    }
+    text_becomes(&c, "[data-testid=completion-ready]", w.ready).await;
+    by_words(button(w.complete)).await;
+    text_becomes(&c, "[data-testid=detail-status]", w.completed).await;
+    shot(&c, &format!("{}06-completed", w.prefix)).await;
+
+    // Printed offline: the repair record and the settlement, read back.
+    by_words(tab(w.tab_documents)).await;
+    let docs = laptop.join("documents");
+    for (document, wants) in [
+        (
+            "repair_record",
+            vec![number.as_str(), "接触器", "熔断器", "王明", "紧固端子"],
+        ),
+        (
+            "settlement",
+            vec![
+                number.as_str(),
+                "2172.38",
+                "712.80",
+                "接触器",
+                "王明",
+                "No.00123",
+            ],
+        ),
+    ] {
+        find(&c, "[data-testid=docs-select]")
+            .await
+            .select_by_value(document)
+            .await
+            .expect("chooses the document");
+        by_words(button(w.open_doc)).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let text = if docs.is_dir() {
+                newest_pdf_text(&docs)
+            } else {
+                String::new()
+            };
+            if wants.iter().all(|want| text.contains(want)) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the printed {document} lacks one of {wants:?}:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    // The server back: the whole job, every signature's image, the callbacks.
+    server.restart();
+    click(&c, "[data-testid=sync-now]", "sync now").await;
+    server_reports(&url, &number, "completed").await;
+    attr_becomes(&c, "[data-testid=sync-bar]", "data-state", "idle").await;
+    let rows = stored_rows(&server, &number);
+    let of = |e: Entity| rows.iter().filter(|(x, _)| *x == e).collect::<Vec<_>>();
+    assert_eq!(
+        of(Entity::Quote).len(),
+        4,
+        "presented, approved, changed, approved"
+    );
+    assert_eq!(of(Entity::Settlement).len(), 1);
+    assert!(
+        !of(Entity::FollowUp).is_empty(),
+        "the callbacks are scheduled"
+    );
+    let signatures = of(Entity::Signature);
+    assert_eq!(
+        signatures.len(),
+        7,
+        "two quotes, three documents, two again"
+    );
+    let storage = server.storage();
+    let (office, _) = storage
+        .user_by_username("dispatch")
+        .expect("users")
+        .expect("the dispatcher");
+    for (_, s) in signatures {
+        let sha = s["sha256"].as_str().expect("a hash");
+        let bytes = storage
+            .blob(sha, &office, true)
+            .expect("reads")
+            .unwrap_or_else(|| panic!("the image {sha} is on the server"));
+        assert_eq!(
+            onsite_domain::signature::sha256_hex(&bytes),
+            sha,
+            "byte for byte"
+        );
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    }
+    shot(&c, &format!("{}07-synced", w.prefix)).await;
+    c.close().await.expect("closes the app");
+    drop(desktop);
+}

@@ -99,6 +99,8 @@ pub struct QuoteView {
     pub pricing: onsite_domain::fees::Pricing,
     /// Presented and waiting for the customer's signature or decline.
     pub awaiting_decision: bool,
+    /// The customer's signature that approved it, when it is approved by one.
+    pub signature: Option<onsite_domain::signature::Signature>,
     /// The quotes before it, newest first (changes, declines).
     pub earlier: Vec<onsite_domain::fees::Quote>,
 }
@@ -329,6 +331,16 @@ fn screen(
                 .map(onsite_domain::fees::QuoteItem::total)
                 .collect(),
             awaiting_decision: latest.state == onsite_domain::fees::QuoteState::Draft,
+            signature: match &latest.state {
+                onsite_domain::fees::QuoteState::Approved {
+                    approval: onsite_domain::fees::Approval::Signature { signature_id },
+                } => detail
+                    .signatures
+                    .iter()
+                    .find(|s| s.id == *signature_id)
+                    .cloned(),
+                _ => None,
+            },
             quote: latest.clone(),
             earlier,
         }

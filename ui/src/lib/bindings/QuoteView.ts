@@ -2,6 +2,7 @@
 import type { Fen } from "./Fen";
 import type { Pricing } from "./Pricing";
 import type { Quote } from "./Quote";
+import type { Signature } from "./Signature";
 
 /**
  * The order's latest quote with its price.
@@ -15,6 +16,10 @@ line_totals: Array<Fen>, pricing: Pricing,
  * Presented and waiting for the customer's signature or decline.
  */
 awaiting_decision: boolean, 
+/**
+ * The customer's signature that approved it, when it is approved by one.
+ */
+signature: Signature | null, 
 /**
  * The quotes before it, newest first (changes, declines).
  */
