@@ -1532,7 +1532,7 @@ const PAID_ZH: PaidWords = PaidWords {
     void: "签字后内容已更改",
     ready: "可以完成工单。",
     repair_waits: "客户签字确认报价后才能开始维修",
-    open_doc: "打开",
+    open_doc: "打开并打印",
 };
 
 const PAID_EN: PaidWords = PaidWords {
@@ -1548,7 +1548,7 @@ const PAID_EN: PaidWords = PaidWords {
     present: "Present the quote",
     sign: "Confirm signature",
     sign_empty: "Sign on the pad first",
-    approved: "Approved",
+    approved: "Quote approved",
     quoted: "Quoted",
     start_repair: "Start repair",
     to_test: "Repair done: start the test",
@@ -1563,7 +1563,7 @@ const PAID_EN: PaidWords = PaidWords {
     void: "Changed after signing",
     ready: "The order can be completed.",
     repair_waits: "the repair starts once the customer has signed the quote",
-    open_doc: "Open",
+    open_doc: "Open to print",
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1616,9 +1616,7 @@ async fn draw_signature(c: &Client, testid: &str, name: &str, confirm: &str) {
         .await
         .expect("draws the signature");
     c.release_actions().await.expect("releases the pen");
-    let field = find(c, &format!("[data-testid={testid}-name]")).await;
-    field.clear().await.expect("clears the name");
-    field.send_keys(name).await.expect("writes the name");
+    replace_text(c, &format!("[data-testid={testid}-name]"), name).await;
     let button = c
         .wait()
         .at_most(WAIT)
@@ -1630,15 +1628,38 @@ async fn draw_signature(c: &Client, testid: &str, name: &str, confirm: &str) {
     press(c, &button, "confirms the signature").await;
 }
 
-/// The newest PDF the app wrote into its documents folder, as text (pdftotext).
-fn newest_pdf_text(dir: &std::path::Path) -> String {
-    let newest = std::fs::read_dir(dir)
-        .expect("the documents folder")
+/// Replaces the text of the field `css` (found again when the screen redrew it meanwhile).
+async fn replace_text(c: &Client, css: &str, text: &str) {
+    let mut last = String::new();
+    for _ in 0..10 {
+        let field = find(c, css).await;
+        match field.clear().await {
+            Ok(()) => match field.send_keys(text).await {
+                Ok(()) => return,
+                Err(e) => last = e.to_string(),
+            },
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} could not be filled in: {last}");
+}
+
+/// The newest PDF the app wrote into its documents folder.
+fn newest_pdf(dir: &std::path::Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "pdf"))
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .expect("a PDF was written")
-        .path();
+        .map(|e| e.path())
+}
+
+/// The newest PDF the app wrote into its documents folder, as text (pdftotext).
+fn newest_pdf_text(dir: &std::path::Path) -> String {
+    let Some(newest) = newest_pdf(dir) else {
+        return String::new();
+    };
     let out = std::process::Command::new("pdftotext")
         .args(["-layout"])
         .arg(&newest)
@@ -1754,9 +1775,13 @@ async fn paid_repair_offline(w: &PaidWords) {
 
     // From here to completion the server is stopped.
     server.stop();
+    let status = |s: &'static str| format!("[data-testid=order-detail][data-status={s}]");
     click(&c, "[data-testid=action-en_route]", "en route").await;
+    find(&c, &status("en_route")).await;
     by_words(button(w.arrive)).await;
+    find(&c, &status("on_site")).await;
     by_words(button(w.start_diagnosis)).await;
+    find(&c, &status("diagnosing")).await;
     find(&c, "[data-testid=tab-checklist][aria-selected=true]").await;
     for key in [
         "ppe",
@@ -1815,9 +1840,7 @@ async fn paid_repair_offline(w: &PaidWords) {
         ("quote-lodging", "1"),
         ("quote-meals", "2"),
     ] {
-        let field = find(&c, &format!("[data-testid={testid}]")).await;
-        field.clear().await.expect("clears");
-        field.send_keys(value).await.expect("types");
+        replace_text(&c, &format!("[data-testid={testid}]"), value).await;
     }
     type_into(&c, "[data-testid=quote-part-search]", "CJX2", "searches").await;
     by_words("//button[@data-testid='quote-part-add'][contains(., 'CJX2-1810')]".into()).await;
@@ -1839,9 +1862,9 @@ async fn paid_repair_offline(w: &PaidWords) {
     by_words(button(w.start_repair)).await;
 
     // A scope change: a second contactor. Quoted again, signed again.
-    let quantity = find(&c, "[data-testid=quote-part-quantity]").await;
-    quantity.clear().await.expect("clears");
-    quantity.send_keys("2").await.expect("types");
+    find(&c, &status("in_repair")).await;
+    by_words(tab(w.tab_quote)).await;
+    replace_text(&c, "[data-testid=quote-part-quantity]", "2").await;
     // The paid-repair worked example (less its warranty part): 712.80 + 636.50 = 1349.30;
     // tax 202.40; 1551.70; fee 620.68.
     text_with(&c, "[data-testid=quote-preview-total]", "2,172.38").await;
@@ -1853,11 +1876,11 @@ async fn paid_repair_offline(w: &PaidWords) {
     by_words(button(w.start_repair)).await;
 
     // Two parts used: the contactors the customer buys, and a fuse.
+    find(&c, &status("in_repair")).await;
     by_words(tab(w.tab_parts)).await;
+    shot(&c, &format!("{}02b-parts", w.prefix)).await;
     for (search, code) in [("CJX2", "CJX2-1810"), ("熔断器", "FUSE-32A")] {
-        let field = find(&c, "[data-testid=parts-search]").await;
-        field.clear().await.expect("clears");
-        field.send_keys(search).await.expect("searches");
+        replace_text(&c, "[data-testid=parts-search]", search).await;
         by_words(format!(
             "//li[@data-code='{code}']//button[normalize-space()='{}']",
             w.use_part
@@ -1865,9 +1888,7 @@ async fn paid_repair_offline(w: &PaidWords) {
         .await;
         find(&c, "[data-testid=part-form]").await;
         if code == "CJX2-1810" {
-            let quantity = find(&c, "[data-testid=part-quantity]").await;
-            quantity.clear().await.expect("clears");
-            quantity.send_keys("2").await.expect("two contactors");
+            replace_text(&c, "[data-testid=part-quantity]", "2").await;
         }
         by_words(button(w.save_part)).await;
         find(&c, &format!("[data-testid=part-used][data-code='{code}']")).await;
@@ -1936,6 +1957,13 @@ async fn paid_repair_offline(w: &PaidWords) {
         complete.attr("disabled").await.expect("attr").as_deref(),
         Some("true")
     );
+    let void = find(&c, "[data-testid=signing-repair_record]").await;
+    c.execute(
+        "arguments[0].scrollIntoView({block: 'center'});",
+        vec![serde_json::to_value(&void).expect("the box")],
+    )
+    .await
+    .expect("scrolls to it");
     shot(&c, &format!("{}05-signature-void", w.prefix)).await;
     for document in ["repair_record", "field_service_record"] {
         draw_signature(&c, &format!("sign-{document}"), "王明", w.sign).await;
@@ -1980,12 +2008,13 @@ async fn paid_repair_offline(w: &PaidWords) {
         by_words(button(w.open_doc)).await;
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let text = if docs.is_dir() {
-                newest_pdf_text(&docs)
-            } else {
-                String::new()
-            };
+            let text = newest_pdf_text(&docs);
             if wants.iter().all(|want| text.contains(want)) {
+                if let Some(pdf) = newest_pdf(&docs) {
+                    let kept = screenshot_dir().join(format!("{}{document}.pdf", w.prefix));
+                    std::fs::copy(pdf, &kept).expect("keeps the PDF");
+                    println!("printed: {}", kept.display());
+                }
                 break;
             }
             assert!(
