@@ -841,18 +841,32 @@ async fn the_server_holds_paid_work_to_an_approved_quote_as_the_laptop_does() {
             .is_some_and(|r| r.contains("NoApprovedQuote")),
         "{body}"
     );
-    let quote = json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "quote", "id": Uuid::now_v7(), "kind": "append",
+    // A verbal approval is the office's to record (on site the customer signs the quote):
+    // the engineer's is refused, the dispatcher's is taken, and the repair may start.
+    let quote = || {
+        json!({"op_id": Uuid::now_v7(), "hlc": stamp("dev-1"), "entity": "quote", "id": Uuid::now_v7(), "kind": "append",
                        "fields": {"work_order_id": order, "items": [{"kind": "labour", "description": "人工费", "unit_price": 20000, "quantity": 1}], "schedule_version": 1,
-                                  "state": {"state": "approved", "approval": {"by": "verbal", "name": "李明", "at": chrono::Utc::now()}}, "created_at": chrono::Utc::now()}});
+                                  "state": {"state": "approved", "approval": {"by": "verbal", "name": "李明", "at": chrono::Utc::now()}}, "created_at": chrono::Utc::now()}})
+    };
     let body = s
         .push(
             &wang,
             "dev-1",
-            vec![quote, transition(order, "diagnosing", "in_repair")],
+            vec![quote(), transition(order, "diagnosing", "in_repair")],
+        )
+        .await;
+    assert_eq!(body["results"][0]["status"], "rejected", "{body}");
+    assert_eq!(body["results"][1]["status"], "rejected", "{body}");
+    let body = s.push(&dispatch, "console", vec![quote()]).await;
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+    let body = s
+        .push(
+            &wang,
+            "dev-1",
+            vec![transition(order, "diagnosing", "in_repair")],
         )
         .await;
     assert_eq!(body["results"][0]["status"], "applied", "{body}");
-    assert_eq!(body["results"][1]["status"], "applied", "{body}");
 }
 
 #[tokio::test]

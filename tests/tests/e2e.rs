@@ -1896,6 +1896,7 @@ async fn paid_repair_offline(w: &PaidWords) {
 
     // Repair and test; the result; the settlement of the approved quote.
     by_words(button(w.to_test)).await;
+    find(&c, &status("testing")).await;
     find(&c, "[data-testid=tab-closeout][aria-selected=true]").await;
     type_into(
         &c,
@@ -1906,6 +1907,7 @@ async fn paid_repair_offline(w: &PaidWords) {
     .await;
     by_words(button(w.save_result)).await;
     by_words(button(w.to_signature)).await;
+    find(&c, &status("awaiting_signature")).await;
     by_words(tab(w.tab_quote)).await;
     type_into(&c, "[data-testid=settle-invoice]", "No.00123", "invoice").await;
     by_words(button(w.settle)).await;
