@@ -13,7 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Duration, Utc};
-use onsite_domain::numbering::{DEFAULT_WIDTH, Department};
+use onsite_domain::numbering::Department;
 use onsite_domain::protocol::{
     Entity, MAX_BLOB_BYTES, MAX_BLOB_PIECE_BYTES, MAX_OPS_PER_PUSH, MAX_PUSH_BYTES, PushRequest,
     PushResponse,
@@ -699,7 +699,7 @@ async fn lease(
     })?;
     let local = local_today()?;
     let numbers = state
-        .blocking(move |s| s.lease_numbers(&department, local, req.count, DEFAULT_WIDTH))
+        .blocking(move |s| s.lease_numbers(&department, local, req.count, s.number_width()))
         .await?;
     Ok(Json(Numbers { numbers }))
 }
@@ -936,7 +936,7 @@ async fn create_work_order(
         row.insert("department".into(), Value::String(dept.to_string()));
         let local = local_today()?;
         let numbers = state
-            .blocking(move |s| s.lease_numbers(&dept, local, 1, DEFAULT_WIDTH))
+            .blocking(move |s| s.lease_numbers(&dept, local, 1, s.number_width()))
             .await?;
         row.insert(
             "number".into(),

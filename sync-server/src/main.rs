@@ -34,6 +34,9 @@ enum Command {
         /// Seed realistic demo data into an empty database and print the demo logins.
         #[arg(long, env = "ONSITE_DEMO")]
         demo: bool,
+        /// Digits of a record number's monthly sequence: 2 (01–99, the manuals') to 6.
+        #[arg(long, env = "ONSITE_NUMBER_WIDTH", default_value_t = onsite_domain::numbering::DEFAULT_WIDTH, value_parser = parse_width)]
+        number_width: u8,
     },
     /// After restoring the database from a backup: laptops then sync again from scratch
     /// and send again what they had sent since the backup was taken; every session ends.
@@ -95,10 +98,11 @@ fn parse_role(s: &str) -> Result<Role, String> {
     }
 }
 
-fn open(db: &str) -> Result<Arc<dyn Storage>> {
+fn open(db: &str, number_width: u8) -> Result<Arc<dyn Storage>> {
     if let Some(path) = db.strip_prefix("sqlite://") {
         let storage =
             SqliteStorage::open(&PathBuf::from(path)).with_context(|| format!("opening {db}"))?;
+        storage.set_number_width(number_width);
         return Ok(Arc::new(storage));
     }
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {
@@ -127,7 +131,12 @@ fn run() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, db, demo } => serve(listen, &db, demo),
+        Command::Serve {
+            listen,
+            db,
+            demo,
+            number_width,
+        } => serve(listen, &db, demo, number_width),
         Command::Restored { db } => {
             let Some(path) = db.strip_prefix("sqlite://") else {
                 bail!("--db {db:?}: use sqlite://PATH");
@@ -157,7 +166,7 @@ fn run() -> Result<()> {
             let password = password.trim_end_matches(['\n', '\r']);
             check_new_user(&username, password, &name, role, department.as_deref())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let storage = open(&db)?;
+            let storage = open(&db, onsite_domain::numbering::DEFAULT_WIDTH)?;
             let password_hash = hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
             let user = storage.create_user(
                 NewUser {
@@ -200,14 +209,21 @@ fn manage(command: UserCommand) -> Result<()> {
             (a, AccountChange::SetPassword(hash), "has a new password")
         }
     };
-    let storage = open(&account.db)?;
+    let storage = open(&account.db, onsite_domain::numbering::DEFAULT_WIDTH)?;
     let (user, ended) = storage.manage_account(&account.username, &change, chrono::Utc::now())?;
     println!("{} {done}; {ended} session(s) ended", user.username);
     Ok(())
 }
 
-fn serve(listen: SocketAddr, db: &str, with_demo: bool) -> Result<()> {
-    let storage = open(db)?;
+fn parse_width(s: &str) -> std::result::Result<u8, String> {
+    let width: u8 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of digits"))?;
+    onsite_domain::numbering::check_width(width).map_err(|e| e.to_string())
+}
+
+fn serve(listen: SocketAddr, db: &str, with_demo: bool, number_width: u8) -> Result<()> {
+    let storage = open(db, number_width)?;
     if with_demo {
         if demo::is_empty(storage.as_ref()).map_err(|e| anyhow::anyhow!("{e}"))? {
             demo::seed(storage.as_ref(), chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -65,6 +65,8 @@ pub struct SqliteStorage {
     epoch: String,
     /// The newest write count (`server_identity.generation`) written to the high-water file.
     high_water: std::sync::atomic::AtomicI64,
+    /// Digits of a record number's monthly sequence (`serve --number-width`).
+    number_width: std::sync::atomic::AtomicU8,
 }
 
 /// `<db>.high-water`: this database's epoch and the newest change-log position it
@@ -641,6 +643,7 @@ fn register_request(
     note: Option<String>,
     now: DateTime<Utc>,
     stamp: &str,
+    width: u8,
 ) -> Result<Outcome> {
     use onsite_domain::records::{Equipment, ServiceRequest};
     use onsite_domain::work_order::WorkOrder;
@@ -678,7 +681,7 @@ fn register_request(
         &department,
         onsite_domain::numbering::numbering_date(now),
         1,
-        onsite_domain::numbering::DEFAULT_WIDTH,
+        width,
     )?
     .into_iter()
     .next()
@@ -721,8 +724,27 @@ fn lease_in(
     count: u32,
     width: u8,
 ) -> Result<Vec<String>> {
+    lease_series(
+        tx,
+        onsite_domain::numbering::Series::Order,
+        department,
+        local_date,
+        count,
+        width,
+    )
+}
+
+/// The next `count` numbers of `department`'s `series` for the month of `local_date`.
+fn lease_series(
+    tx: &Transaction<'_>,
+    series: onsite_domain::numbering::Series,
+    department: &Department,
+    local_date: NaiveDate,
+    count: u32,
+    width: u8,
+) -> Result<Vec<String>> {
     let period = Period::of(local_date);
-    let key = format!("{:04}-{:02}", period.year, period.month);
+    let key = series.key(period);
     let last: i64 = tx
         .prepare_cached("SELECT last FROM number_sequences WHERE department = ?1 AND period = ?2")?
         .query_row(params![department.as_str(), key], |r| r.get(0))
@@ -779,6 +801,78 @@ fn schedule_callbacks(
         };
         admin_put_in(tx, Entity::FollowUp, row, stamp)?;
     }
+    Ok(())
+}
+
+/// The 外出服务记录表 number of an order the engineer completed or resolved remotely: the
+/// next of the service department's series (the engineer's department, else the
+/// order's), written on the order in the same transaction as the move, once. A month whose
+/// sequence is full leaves the order without one (its form stays provisional) and says so
+/// in the log: the move is applied all the same, the sync goes on.
+fn number_service_record(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    to: Status,
+    user: &User,
+    width: u8,
+    now: DateTime<Utc>,
+    stamp: &str,
+) -> Result<()> {
+    if !matches!(to, Status::Completed | Status::Remote) {
+        return Ok(());
+    }
+    let mut order = live_order(tx, order_id)?;
+    if order
+        .row
+        .get("service_record_number")
+        .is_some_and(|n| !n.is_null())
+    {
+        return Ok(());
+    }
+    let department = user
+        .department
+        .clone()
+        .or_else(|| {
+            order
+                .row
+                .get("department")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let Ok(department) = department.parse::<Department>() else {
+        tracing::warn!(
+            order = order_id,
+            "no service department to number the field service record with"
+        );
+        return Ok(());
+    };
+    let number = match lease_series(
+        tx,
+        onsite_domain::numbering::Series::FieldService,
+        &department,
+        onsite_domain::numbering::numbering_date(now),
+        1,
+        width,
+    ) {
+        Ok(n) => n.into_iter().next(),
+        Err(StorageError::Rule(e)) => {
+            tracing::warn!(order = order_id, error = %e, "the field service record keeps a provisional number");
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(number) = number else {
+        return Ok(());
+    };
+    order
+        .row
+        .insert("service_record_number".into(), Value::String(number));
+    order.clocks.insert(
+        "service_record_number".into(),
+        Value::String(stamp.to_owned()),
+    );
+    write(tx, Entity::WorkOrder, order_id, &order)?;
     Ok(())
 }
 
@@ -1222,6 +1316,13 @@ fn open_reader(path: &Path) -> Result<Connection> {
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`, migrated.
+    /// The digits of a record number's monthly sequence from now on (checked by the
+    /// caller: `numbering::check_width`).
+    pub fn set_number_width(&self, width: u8) {
+        self.number_width
+            .store(width, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn open(path: &Path) -> Result<SqliteStorage> {
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -1263,6 +1364,7 @@ impl SqliteStorage {
             clock: Mutex::new(clock),
             epoch,
             high_water: std::sync::atomic::AtomicI64::new(position),
+            number_width: std::sync::atomic::AtomicU8::new(onsite_domain::numbering::DEFAULT_WIDTH),
         })
     }
 
@@ -1586,6 +1688,7 @@ impl Storage for SqliteStorage {
                                         note,
                                         now,
                                         &stamp.to_string(),
+                                        self.number_width(),
                                     )?
                                 }
                                 Ok(()) => Outcome::Write(next, note),
@@ -1616,6 +1719,15 @@ impl Storage for SqliteStorage {
                     write(&tx, op.entity, &id, &next)?;
                     if let Some(t) = op.transition {
                         schedule_callbacks(&tx, &id, t.to, now, &stamp.to_string())?;
+                        number_service_record(
+                            &tx,
+                            &id,
+                            t.to,
+                            &session.user,
+                            self.number_width(),
+                            now,
+                            &stamp.to_string(),
+                        )?;
                     }
                     self.observe(&stamp, now);
                     (OpStatus::Applied, note)
@@ -2260,6 +2372,10 @@ impl Storage for SqliteStorage {
             }
         }
         Ok(Some(out))
+    }
+
+    fn number_width(&self) -> u8 {
+        self.number_width.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn lease_numbers(

@@ -258,6 +258,11 @@ pub trait Storage: Send + Sync + 'static {
     /// 1 for a new one, in one transaction: two publishers never get the same version.
     fn publish_template(&self, row: Map<String, Value>, now: DateTime<Utc>) -> Result<u32>;
     /// Leases `count` new numbers of `department` for the month of `local_date`.
+    /// Digits of a record number's monthly sequence (`serve --number-width`; 2 = 01–99).
+    fn number_width(&self) -> u8 {
+        onsite_domain::numbering::DEFAULT_WIDTH
+    }
+
     fn lease_numbers(
         &self,
         department: &onsite_domain::numbering::Department,

@@ -1482,6 +1482,7 @@ struct PaidWords {
     tab_quote: &'static str,
     tab_parts: &'static str,
     tab_closeout: &'static str,
+    tab_overview: &'static str,
     tab_documents: &'static str,
     present: &'static str,
     sign: &'static str,
@@ -1513,6 +1514,7 @@ const PAID_ZH: PaidWords = PaidWords {
     tab_quote: "报价结算",
     tab_parts: "备件",
     tab_closeout: "完工签字",
+    tab_overview: "概况",
     tab_documents: "单据",
     present: "出具报价单",
     sign: "确认签字",
@@ -1544,6 +1546,7 @@ const PAID_EN: PaidWords = PaidWords {
     tab_quote: "Quote & settlement",
     tab_parts: "Parts",
     tab_closeout: "Close-out",
+    tab_overview: "Overview",
     tab_documents: "Documents",
     present: "Present the quote",
     sign: "Confirm signature",
@@ -2044,6 +2047,12 @@ async fn paid_repair_offline(w: &PaidWords) {
         !of(Entity::FollowUp).is_empty(),
         "the callbacks are scheduled"
     );
+    // The 外出服务记录表 got its number from the server's series; the window shows it.
+    let service_number = stored_order(&server, &number)
+        .and_then(|o| o["service_record_number"].as_str().map(str::to_owned))
+        .expect("the field service record is numbered");
+    by_words(tab(w.tab_overview)).await;
+    text_becomes(&c, "[data-testid=detail-service-number]", &service_number).await;
     let signatures = of(Entity::Signature);
     assert_eq!(
         signatures.len(),

@@ -256,37 +256,93 @@ async fn the_session_survives_a_restart_and_works_offline() {
     );
 }
 
-#[tokio::test]
-async fn each_laptop_keeps_a_stock_of_numbers_and_no_number_is_issued_twice() {
+/// Issue 16 §8: six laptops resolve 100 orders offline, then sync in turns. Each 外出服务
+/// 记录表 is numbered by the server as its order's resolution arrives: 01–99 of the
+/// department's month, none twice, none skipped; the hundredth finds the month full, and
+/// its laptop's sync goes on (the order is resolved, its form stays provisional).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_service_records_from_six_laptops_are_numbered_without_repeat_or_gap() {
+    use onsite_sync_server::storage::Storage;
     let dir = tempfile::tempdir().expect("temp dir");
-    let (server, _, _) = seeded(&dir, 1);
-    let config = Config {
-        department: Some("SC".into()),
-        numbers_low: 5,
-        numbers_lease: 8,
-        ..Config::default()
-    };
-    let sc: onsite_domain::numbering::Department = "SC".parse().expect("valid");
-    let today = onsite_domain::numbering::numbering_date(chrono::Utc::now());
-    let mut seen = std::collections::HashSet::new();
-    for device in ["laptop-1", "laptop-2"] {
-        let (store, client, _) = laptop(&dir, &server, device).await;
-        sync_once(&store, &client, &config, &|_| {})
-            .await
-            .expect("syncs");
-        let mut s = store.lock().expect("lock");
-        assert_eq!(
-            s.numbers_remaining(&sc, today).expect("reads"),
-            8,
-            "a stock for the month"
-        );
-        // Offline, on site: the leased numbers first, then provisional ones.
-        for i in 0..10 {
-            let n = s.issue_number(&sc, today).expect("issues");
-            assert_eq!(n.provisional, i >= 8, "{n:?}");
-            assert!(seen.insert(n.number.clone()), "{} issued twice", n.number);
+    let (server, _, orders) = seeded(&dir, 100);
+    let now = chrono::Utc::now();
+    {
+        // Level 4: each may be resolved remotely, the short path.
+        let storage = server.storage();
+        for row in storage.work_orders(None).expect("orders") {
+            let mut order: onsite_domain::WorkOrder =
+                serde_json::from_value(serde_json::Value::Object(row)).expect("an order");
+            order.fault_level = 4;
+            storage
+                .admin_put(
+                    onsite_domain::Entity::WorkOrder,
+                    onsite_tests::object(&order),
+                    now,
+                )
+                .expect("level 4");
         }
     }
+    let mut laptops = Vec::new();
+    for k in 0..6 {
+        let (store, client, _) = laptop(&dir, &server, &format!("laptop-{k}")).await;
+        sync_once(&store, &client, &Config::default(), &|_| {})
+            .await
+            .expect("first sync");
+        laptops.push((store, client));
+    }
+    // Offline, each laptop resolves its share.
+    for (i, order) in orders.iter().enumerate() {
+        let (store, _) = &laptops[i % 6];
+        let mut s = store.lock().expect("lock");
+        for to in [Status::Accepted, Status::Remote] {
+            s.transition(*order, to, Map::new(), now).expect("a step");
+        }
+    }
+    // They come back online one after another, twice round.
+    for _ in 0..2 {
+        for (store, client) in &laptops {
+            sync_once(store, client, &Config::default(), &|_| {})
+                .await
+                .expect("the sync goes on, even once the month is full");
+        }
+    }
+    let rows = server.storage().work_orders(None).expect("orders");
+    assert!(
+        rows.iter().all(|o| o["status"] == "remote"),
+        "every resolution applied"
+    );
+    let mut numbers: Vec<String> = rows
+        .iter()
+        .filter_map(|o| o["service_record_number"].as_str().map(str::to_owned))
+        .collect();
+    numbers.sort();
+    let yymm = {
+        let d = onsite_domain::numbering::numbering_date(now);
+        format!(
+            "{:02}{:02}",
+            chrono::Datelike::year(&d) % 100,
+            chrono::Datelike::month(&d)
+        )
+    };
+    let expected: Vec<String> = (1..=99).map(|n| format!("SC{yymm}-{n:02}")).collect();
+    assert_eq!(numbers, expected, "01–99, each once, no gap");
+    assert_eq!(
+        rows.iter()
+            .filter(|o| o["service_record_number"].is_null())
+            .count(),
+        1,
+        "the hundredth waits for a wider sequence"
+    );
+    // The laptops hear the numbers: each shows its orders' numbers after the sync.
+    let (store, _) = &laptops[0];
+    let s = store.lock().expect("lock");
+    let shown = s.work_order(orders[0]).expect("the order").order;
+    assert!(
+        shown
+            .service_record_number
+            .is_some_and(|n| expected.contains(&n)),
+        "the first laptop's first order has its number"
+    );
 }
 
 #[tokio::test]

@@ -210,11 +210,7 @@ impl App {
             .await?;
         self.stop_sync().await;
         let store = self.store()?;
-        let config = Config {
-            department: session.user.department.clone(),
-            ..Config::default()
-        };
-        let handle = SyncEngine::start(Arc::clone(&store), &session, config);
+        let handle = SyncEngine::start(Arc::clone(&store), &session, Config::default());
         let mut states = handle.state();
         if let Ok(mut s) = self.session.lock() {
             *s = Some(session);

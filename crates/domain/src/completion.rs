@@ -516,6 +516,7 @@ mod tests {
             complex: false,
             assignees: vec![],
             recorded_by: None,
+            service_record_number: None,
             diagnosis: None,
             repair_result: Some("更换轴承".into()),
             repair_started_at: None,

@@ -503,6 +503,7 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
                 name: None,
             }],
             recorded_by: Some(format!("客服{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))),
+            service_record_number: None,
             diagnosis: None,
             repair_result: None,
             repair_started_at: None,

@@ -1,9 +1,11 @@
 //! Record numbers 编号: department code + YY + MM + `-` + sequence, e.g. `SC2611-07`.
 //!
-//! Numbers are printed on site, offline, so the server leases each device a block in
-//! advance ([`next_block`] on the server, [`NumberPool`] on the device). A device that runs
-//! out offline issues a provisional number (`SC2611-P1A2B3C4D-001`) that sync replaces;
-//! provisional numbers carry the device's id, so two devices never issue the same one.
+//! A number is taken from its series ([`Series`]) by the server, in the transaction that
+//! makes the record it numbers: the work order when it is registered, the 外出服务记录表
+//! when the order is completed or resolved remotely. So a series has no gap and no number
+//! is held by a laptop that may never use it; a form printed offline before its number
+//! exists says it is provisional. `POST /v1/numbers/lease` ([`next_block`]) still hands a
+//! block to a caller that numbers records of its own.
 
 use std::fmt;
 
@@ -31,6 +33,42 @@ pub fn numbering_date(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
 
 /// The default sequence width: the manuals number 01–99.
 pub const DEFAULT_WIDTH: u8 = 2;
+
+/// The widest sequence a server may be configured with (`--number-width`).
+pub const MAX_WIDTH: u8 = 6;
+
+/// The numbered series of the electrical seed (4.5.2.1/4.5.2.2): the 处理单 (the work
+/// order) numbered by the department that issues it, the 外出服务记录表 by the service
+/// department. Each has its own sequence per department and month, in the same format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Series {
+    Order,
+    FieldService,
+}
+
+impl Series {
+    /// The key a server keeps the series' last number under, for `period`.
+    pub fn key(self, period: Period) -> String {
+        match self {
+            Series::Order => format!("{:04}-{:02}", period.year, period.month),
+            Series::FieldService => format!("FS-{:04}-{:02}", period.year, period.month),
+        }
+    }
+}
+
+/// Checks a configured sequence width.
+pub fn check_width(width: u8) -> Result<u8, DomainError> {
+    if (DEFAULT_WIDTH..=MAX_WIDTH).contains(&width) {
+        Ok(width)
+    } else {
+        Err(DomainError::Invalid {
+            field: "number_width",
+            message: format!(
+                "a sequence is {DEFAULT_WIDTH} to {MAX_WIDTH} digits wide (the manuals use {DEFAULT_WIDTH}: 01–99)"
+            ),
+        })
+    }
+}
 
 /// A department code: 2–4 upper-case ASCII letters (pinyin initials).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -245,77 +283,9 @@ pub fn next_block(
         .collect()
 }
 
-/// Eight hex digits naming a device in its provisional numbers: from a hash of the whole
-/// device id, because the leading digits of UUIDv7 ids are a timestamp that two laptops
-/// set up in the same minute share.
-pub fn device_code(device_id: &str) -> String {
-    crate::signature::sha256_hex(device_id.as_bytes())[..8].to_ascii_uppercase()
-}
-
-/// A number handed out on the device.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct IssuedNumber {
-    pub number: String,
-    pub provisional: bool,
-}
-
-/// Device side: the numbers leased to this device, used in order, with the provisional
-/// fallback when none is left for the department and month.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct NumberPool {
-    /// Leased, unused numbers in the order the server issued them.
-    pub leased: Vec<String>,
-    /// How many provisional numbers this device has issued (never reused).
-    pub provisional_issued: u32,
-}
-
-impl NumberPool {
-    /// Issues the next number of `dept` for a record made on `local_date`. Leased numbers
-    /// of an earlier month are dropped (their month is over; a gap is better than a number
-    /// dated in the wrong month).
-    pub fn issue(
-        &mut self,
-        dept: &Department,
-        local_date: NaiveDate,
-        device_id: &str,
-    ) -> IssuedNumber {
-        let period = Period::of(local_date);
-        let prefix = format!("{dept}{}-", period.yymm());
-        self.leased.retain(|n| {
-            RecordNumber::parse(n)
-                .is_ok_and(|r| r.yymm.as_str() >= period.yymm().as_str() || r.department != *dept)
-        });
-        if let Some(pos) = self.leased.iter().position(|n| n.starts_with(&prefix)) {
-            return IssuedNumber {
-                number: self.leased.remove(pos),
-                provisional: false,
-            };
-        }
-        self.provisional_issued += 1;
-        let device = device_code(device_id);
-        IssuedNumber {
-            number: format!("{prefix}P{device}-{:03}", self.provisional_issued),
-            provisional: true,
-        }
-    }
-
-    /// How many leased numbers remain for `dept` in the month of `local_date`; the sync
-    /// engine leases more when this runs low.
-    pub fn remaining(&self, dept: &Department, local_date: NaiveDate) -> usize {
-        let prefix = format!("{dept}{}-", Period::of(local_date).yymm());
-        self.leased
-            .iter()
-            .filter(|n| n.starts_with(&prefix))
-            .count()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashSet;
 
     fn sc() -> Department {
         "SC".parse().expect("valid")
@@ -380,79 +350,5 @@ mod tests {
         );
         assert!(next_block(&sc(), p, 98, 2, 2).is_err());
         assert_eq!(next_block(&sc(), p, 98, 1, 2).expect("fits"), ["SC2611-99"]);
-    }
-
-    #[test]
-    fn a_device_uses_its_lease_then_falls_back_to_provisional_numbers() {
-        let mut pool = NumberPool {
-            leased: vec!["SC2611-21".into(), "SC2611-22".into()],
-            provisional_issued: 0,
-        };
-        let dev = "0192f0c4-7a1b-7000-8000-000000000001";
-        assert_eq!(
-            pool.issue(&sc(), nov(), dev),
-            IssuedNumber {
-                number: "SC2611-21".into(),
-                provisional: false
-            }
-        );
-        assert_eq!(pool.issue(&sc(), nov(), dev).number, "SC2611-22");
-        let p = pool.issue(&sc(), nov(), dev);
-        assert!(p.provisional);
-        let code = device_code(dev);
-        assert_eq!(p.number, format!("SC2611-P{code}-001"));
-        assert!(is_provisional(&p.number));
-        assert_eq!(
-            RecordNumber::parse(&p.number).expect("parses").sequence,
-            None
-        );
-        assert_eq!(
-            pool.issue(&sc(), nov(), dev).number,
-            format!("SC2611-P{code}-002")
-        );
-    }
-
-    #[test]
-    fn laptops_set_up_in_the_same_minute_get_different_provisional_numbers() {
-        // UUIDv7 ids made a few milliseconds apart share their first 8 hex digits.
-        let a = "0192f0c4-7a1b-7000-8000-00000000000a";
-        let b = "0192f0c4-7a1c-7000-8000-00000000000b";
-        assert_ne!(device_code(a), device_code(b));
-        let mut pa = NumberPool::default();
-        let mut pb = NumberPool::default();
-        assert_ne!(
-            pa.issue(&sc(), nov(), a).number,
-            pb.issue(&sc(), nov(), b).number
-        );
-    }
-
-    #[test]
-    fn leased_numbers_of_a_past_month_are_not_used() {
-        let mut pool = NumberPool {
-            leased: vec!["SC2610-98".into(), "SC2611-03".into()],
-            provisional_issued: 0,
-        };
-        assert_eq!(pool.issue(&sc(), nov(), "ab").number, "SC2611-03");
-        assert!(pool.leased.is_empty());
-    }
-
-    #[test]
-    fn two_devices_never_issue_the_same_number() {
-        let p = Period::of(nov());
-        let block_a = next_block(&sc(), p, 0, 5, 2).expect("fits");
-        let block_b = next_block(&sc(), p, 5, 5, 2).expect("fits");
-        let mut a = NumberPool {
-            leased: block_a,
-            provisional_issued: 0,
-        };
-        let mut b = NumberPool {
-            leased: block_b,
-            provisional_issued: 0,
-        };
-        let mut seen = HashSet::new();
-        for _ in 0..20 {
-            assert!(seen.insert(a.issue(&sc(), nov(), "aaaaaaaa-1").number));
-            assert!(seen.insert(b.issue(&sc(), nov(), "bbbbbbbb-2").number));
-        }
     }
 }

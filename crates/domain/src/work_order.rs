@@ -502,6 +502,12 @@ pub struct WorkOrder {
     pub assignees: Vec<Assignment>,
     /// 记录人
     pub recorded_by: Option<String>,
+    /// The number of the 外出服务记录表 (electrical seed 4.5.2.2: numbered by the service
+    /// department, its own series): given by the server, in the transaction that applies the
+    /// completion or the remote resolution, so the series has no gap and no laptop holds
+    /// numbers it may never use. Until then the printed form says it is provisional.
+    #[serde(default)]
+    pub service_record_number: Option<String>,
     /// 故障原因
     pub diagnosis: Option<String>,
     /// 维修结果

@@ -359,6 +359,22 @@ impl Ctx<'_> {
         }
     }
 
+    /// The head of the 外出服务记录表: its own number, of the service department's series
+    /// (`WorkOrder::service_record_number`), or — printed before the server gave it —
+    /// the order's number marked provisional.
+    pub fn field_service_head(&self, title: &str) -> Head {
+        let mut head = self.head(title, None);
+        head.number = match &self.file.order.service_record_number {
+            Some(n) => format!("{} {n}", self.w.no),
+            None => format!(
+                "{} {}",
+                self.w.no,
+                (self.w.provisional_number)(&self.file.order.number)
+            ),
+        };
+        head
+    }
+
     /// The engineers on the order, the project manager marked.
     pub fn engineers(&self) -> String {
         self.file

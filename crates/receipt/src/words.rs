@@ -66,6 +66,8 @@ pub(crate) struct Words {
     pub warehouse: &'static str,
     pub repairer: &'static str,
     pub signed: fn(&str, &str, &str, &str) -> String,
+    /// The 外出服务记录表's number before the server gave it: provisional, with the order.
+    pub provisional_number: fn(&str) -> String,
     pub invalidated: &'static str,
     pub not_signed: &'static str,
     pub image_missing: &'static str,
@@ -194,6 +196,7 @@ pub(crate) static ZH: Words = Words {
     lead: "部门负责人",
     warehouse: "库房",
     repairer: "维修人",
+    provisional_number: |order| format!("临时：同步后编号（工单 {order}）"),
     signed: |doc, hash, name, at| {
         format!("签字确认：{name} 于 {at} 签署{doc}（内容校验码 {hash}）")
     },
@@ -328,6 +331,7 @@ pub(crate) static EN: Words = Words {
     warehouse: "Warehouse",
     repairer: "Repairer",
     signed: |doc, hash, name, at| format!("Signed by {name} at {at}: {doc} (content check {hash})"),
+    provisional_number: |order| format!("provisional: numbered at sync (order {order})"),
     invalidated: "Changed after signing: this signature no longer counts, sign again",
     not_signed: "Not signed",
     image_missing: "Signature image not on this device",

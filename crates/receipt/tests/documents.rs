@@ -229,6 +229,20 @@ fn field_record_and_service_receipt_print_ratings_open_items_and_handover() {
     ] {
         assert!(ft.contains(label), "{label:?} missing:\n{ft}");
     }
+    // Before the server numbers it, the form says its number is provisional; after, it
+    // prints the service department's number, not the order's.
+    assert!(
+        ft.contains(&format!("临时：同步后编号（工单 {}）", file.order.number)),
+        "{ft}"
+    );
+    let mut numbered = file.clone();
+    numbered.order.service_record_number = Some("SC2611-05".into());
+    let f = render(&numbered, Document::FieldServiceRecord, Lang::Zh, when()).expect("renders");
+    let nt = text_of(&write("field-numbered-zh.pdf", &f));
+    assert!(
+        nt.contains("编号 SC2611-05") && !nt.contains("临时"),
+        "{nt}"
+    );
     let r = render(&file, Document::ServiceReceipt, Lang::Zh, when()).expect("renders");
     let rp = write("receipt-zh.pdf", &r);
     qpdf_ok(&rp);

@@ -16,7 +16,6 @@ mod index;
 pub mod keychain;
 mod merge;
 mod migrate;
-mod numbers;
 mod query;
 mod raw;
 mod row;

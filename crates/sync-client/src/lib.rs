@@ -466,24 +466,6 @@ impl Client {
         answer::<serde_json::Value>(res).await.map(|_| None)
     }
 
-    /// Leases `count` record numbers of `department` (`POST /v1/numbers/lease`).
-    pub async fn lease_numbers(&self, department: &str, count: u32) -> Result<Vec<String>> {
-        #[derive(Deserialize)]
-        struct Lease {
-            numbers: Vec<String>,
-        }
-        let body = serde_json::json!({"department": department, "count": count});
-        let res = self
-            .http
-            .post(format!("{}/v1/numbers/lease", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| offline(&e))?;
-        Ok(answer::<Lease>(res).await?.numbers)
-    }
-
     /// Uploads a blob (`PUT /v1/blobs/{sha256}`); the server checks the hash.
     pub async fn put_blob(&self, sha256: &str, bytes: Vec<u8>) -> Result<()> {
         let res = self
@@ -821,12 +803,6 @@ pub struct CycleReport {
 /// Tunables; the defaults are DESIGN.md's.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The engineer's department, whose record numbers this laptop keeps a stock of.
-    pub department: Option<String>,
-    /// Lease more numbers when fewer than this many are left for this month.
-    pub numbers_low: usize,
-    /// How many to lease at a time.
-    pub numbers_lease: u32,
     pub push_batch: usize,
     pub pull_limit: usize,
     /// Photos larger than this go up in pieces of this size, resumable.
@@ -843,9 +819,6 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            department: None,
-            numbers_low: 10,
-            numbers_lease: 20,
             push_batch: 500,
             pull_limit: 5000,
             blob_piece: 1024 * 1024,
@@ -1149,23 +1122,6 @@ pub async fn sync_once(
     }
     // After a sync from the start, what it did not bring is gone from the server.
     with_store(store, |s| s.finish_resync()).await?;
-    // Numbers are printed on site, offline: keep a stock of them for this month.
-    if let Some(dept) = config.department.clone() {
-        let department: onsite_domain::numbering::Department = dept
-            .parse()
-            .map_err(|e: onsite_domain::DomainError| SyncError::Protocol(e.to_string()))?;
-        let today = onsite_domain::numbering::numbering_date(Utc::now());
-        let left = {
-            let d = department.clone();
-            with_store(store, move |s| s.numbers_remaining(&d, today)).await?
-        };
-        if left < config.numbers_low {
-            let numbers = client
-                .lease_numbers(department.as_str(), config.numbers_lease)
-                .await?;
-            with_store(store, move |s| s.add_leased_numbers(&numbers)).await?;
-        }
-    }
     with_store(store, |s| s.checkpoint()).await?;
     Ok(report)
 }

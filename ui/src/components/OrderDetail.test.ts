@@ -31,6 +31,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     complex: false,
     assignees: [],
     recorded_by: null,
+    service_record_number: null,
     diagnosis: null,
     repair_result: null,
     repair_started_at: null,

@@ -12,7 +12,7 @@ use crate::{Ctx, Lang, ReceiptError};
 pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
     let (w, f, file) = (ctx.w, ctx.f, ctx.file);
     let o = &file.order;
-    c.start(ctx.head(w.field_title, None));
+    c.start(ctx.field_service_head(w.field_title));
     let mut rows = parties(ctx);
     let product = file
         .equipment

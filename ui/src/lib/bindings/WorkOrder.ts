@@ -52,6 +52,13 @@ complex: boolean, assignees: Array<Assignment>,
  */
 recorded_by: string | null, 
 /**
+ * The number of the 外出服务记录表 (electrical seed 4.5.2.2: numbered by the service
+ * department, its own series): given by the server, in the transaction that applies the
+ * completion or the remote resolution, so the series has no gap and no laptop holds
+ * numbers it may never use. Until then the printed form says it is provisional.
+ */
+service_record_number: string | null, 
+/**
  * 故障原因
  */
 diagnosis: string | null, 
