@@ -1704,6 +1704,13 @@ async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_off
     ] {
         app.transition_order(step(id, to)).await.expect("a step");
     }
+    // The arrival is kept: the repair is due 24 h after it (a simple repair).
+    let s = app.order_detail(&id.to_string()).await.expect("screen");
+    let arrived = s.detail.order.arrived_at.expect("the arrival time");
+    assert_eq!(
+        s.detail.deadlines.and_then(|d| d.repair_by),
+        Some(arrived + chrono::Duration::hours(if s.detail.order.complex { 48 } else { 24 }))
+    );
     let form = |labour: f64, parts: u32| QuoteInput {
         order_id: id.to_string(),
         labour_days: labour,

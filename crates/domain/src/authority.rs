@@ -81,6 +81,7 @@ pub const ENGINEER_ORDER_FIELDS: &[&str] = &[
     "repair_result",
     "repair_started_at",
     "repair_ended_at",
+    "arrived_at",
     "outcome",
     "postpone_reason",
     "scheduled_at",

@@ -517,6 +517,8 @@ mod tests {
             assignees: vec![],
             recorded_by: None,
             service_record_number: None,
+            outside_main_city: false,
+            arrived_at: None,
             diagnosis: None,
             repair_result: Some("更换轴承".into()),
             repair_started_at: None,

@@ -115,7 +115,7 @@ pub fn validate_row(entity: Entity, row: &Map<String, Value>) -> Result<(), Doma
         Entity::ChecklistTemplate => {
             typed::<checklist::ChecklistTemplate>(row, "checklist template")?.validate()
         }
-        Entity::FaultLevels => readable::<sla::SlaConfig>(row, "fault levels"),
+        Entity::FaultLevels => typed::<sla::SlaConfig>(row, "fault levels")?.check(),
         Entity::FeeSchedule => readable::<fees::FeeSchedule>(row, "fee schedule"),
         Entity::Company => readable::<r::Company>(row, "company"),
     }

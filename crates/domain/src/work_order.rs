@@ -243,7 +243,8 @@ pub fn next_statuses(from: Status, role: Role) -> Vec<Status> {
         .collect()
 }
 
-/// The repair times a step sets (维修起止时间): going into repair starts the clock the
+/// The times a step sets: arriving (the first time) starts the repair's SLA clock; the
+/// repair times (维修起止时间): going into repair starts the clock the
 /// first time, and clears an end set by a test that failed (测试中 → 维修中); going to
 /// test ends it. Returns the fields to write with the move.
 pub fn repair_times_of_step(
@@ -252,6 +253,7 @@ pub fn repair_times_of_step(
     now: DateTime<Utc>,
 ) -> Vec<(&'static str, Option<DateTime<Utc>>)> {
     match to {
+        Status::OnSite if order.arrived_at.is_none() => vec![("arrived_at", Some(now))],
         Status::InRepair => {
             let mut fields = Vec::new();
             if order.repair_started_at.is_none() {
@@ -508,6 +510,14 @@ pub struct WorkOrder {
     /// numbers it may never use. Until then the printed form says it is provisional.
     #[serde(default)]
     pub service_record_number: Option<String>,
+    /// The site is outside the main city area (主城区): level 1's two-hour arrival is the
+    /// main city's (the office's to set, from where the customer is).
+    #[serde(default)]
+    pub outside_main_city: bool,
+    /// When the engineer arrived (the first step to 已到场): the repair's deadline counts
+    /// from here.
+    #[serde(default)]
+    pub arrived_at: Option<DateTime<Utc>>,
     /// 故障原因
     pub diagnosis: Option<String>,
     /// 维修结果

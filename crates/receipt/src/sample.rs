@@ -156,6 +156,8 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         ],
         recorded_by: Some("客服 陈静".into()),
         service_record_number: None,
+        outside_main_city: false,
+        arrived_at: None,
         diagnosis: Some("交流接触器主触点烧蚀，造成电机缺相过载；热继电器整定值偏低；油泵联轴器轴承磨损引起异响。".into()),
         repair_result: Some("更换接触器与热继电器并重新整定，更换轴承与油封，空载及带载试机各 2 小时，运行正常，报警消除。".into()),
         repair_started_at: Some(at(19, 2, 10)),

@@ -16,7 +16,8 @@ use crate::row::Fields;
 
 /// How the list rows are derived from the records; a store whose list was made by another
 /// version is re-indexed when it opens. 2: a postponed order is due at its agreed visit.
-pub(crate) const LIST_VERSION: &str = "2";
+// 3: the repair is due from arrival, level 1 outside the main city has its own window.
+pub(crate) const LIST_VERSION: &str = "3";
 
 /// `due_at` of orders with no deadline now: after every real deadline.
 pub(crate) const NO_DEADLINE: i64 = 9_000_000_000_000_000_000;
@@ -154,9 +155,20 @@ fn named_index_row(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let agreed_visit = text(body, "scheduled_at").parse::<DateTime<Utc>>().ok();
+    let outside_main_city = body
+        .get("outside_main_city")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let arrived_at = text(body, "arrived_at").parse::<DateTime<Utc>>().ok();
     let due = match (status, reported_at) {
         (Some(st), Some(at)) => sla
-            .deadlines(fault_level, at, complex)
+            .deadlines(onsite_domain::sla::SlaTerms {
+                level: fault_level,
+                reported_at: at,
+                complex,
+                outside_main_city,
+                arrived_at,
+            })
             .ok()
             .and_then(|d| d.due(st, agreed_visit)),
         _ => None,

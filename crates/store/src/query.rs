@@ -402,7 +402,7 @@ impl Store {
         let mut d = WorkOrderDetail {
             deadlines: self
                 .sla
-                .deadlines(order.fault_level, order.reported_at, order.complex)
+                .deadlines(onsite_domain::sla::SlaTerms::of(&order))
                 .ok(),
             order,
             customer,

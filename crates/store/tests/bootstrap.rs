@@ -149,7 +149,12 @@ fn a_snapshot_cut_off_before_its_end_is_refused_and_changes_nothing() {
     let text = support::snapshot_text(&all, "77");
     let dir = tempfile::tempdir().expect("dir");
     let mut store = open(&dir);
-    for cut in [text.len() / 2, text.rfind("end\t").expect("a trailer")] {
+    // Halfway, at a character's start (the text is UTF-8), and just before the trailer.
+    let half = (0..=text.len() / 2)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    for cut in [half, text.rfind("end\t").expect("a trailer")] {
         let boot = feed_in_pieces(&store, &text[..cut], 4096);
         let err = store.finish_bootstrap(boot, now()).expect_err("refused");
         assert!(err.to_string().contains("cut off"), "{err}");

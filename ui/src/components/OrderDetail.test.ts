@@ -32,6 +32,8 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     assignees: [],
     recorded_by: null,
     service_record_number: null,
+    outside_main_city: false,
+    arrived_at: null,
     diagnosis: null,
     repair_result: null,
     repair_started_at: null,

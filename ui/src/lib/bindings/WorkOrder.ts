@@ -59,6 +59,16 @@ recorded_by: string | null,
  */
 service_record_number: string | null, 
 /**
+ * The site is outside the main city area (主城区): level 1's two-hour arrival is the
+ * main city's (the office's to set, from where the customer is).
+ */
+outside_main_city: boolean, 
+/**
+ * When the engineer arrived (the first step to 已到场): the repair's deadline counts
+ * from here.
+ */
+arrived_at: string | null, 
+/**
  * 故障原因
  */
 diagnosis: string | null, 
