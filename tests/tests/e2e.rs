@@ -589,7 +589,7 @@ async fn work_on_site_offline(w: &Words) {
     .await;
     by_words(button(w.save_diagnosis)).await;
     text_with(&c, "[data-testid=diagnosis]", w.saved).await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(18)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(19)).await;
     shot(&c, &format!("{}04c-diagnosis-offline", w.prefix)).await;
 
     // Still offline, a part from the van: found by its name, used (charged as the order
@@ -666,7 +666,7 @@ async fn work_on_site_offline(w: &Words) {
         w.purchased,
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(20)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(21)).await;
     shot(&c, &format!("{}04d-parts-offline", w.prefix)).await;
 
     // Still offline, the day's labour and a night's lodging, priced by the synced fee
@@ -681,7 +681,7 @@ async fn work_on_site_offline(w: &Words) {
         .expect("chooses lodging");
     by_words(button(w.add_expense)).await;
     text_with(&c, "[data-testid=expense][data-kind=lodging]", "¥150.00").await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(22)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(23)).await;
     shot(&c, &format!("{}04d2-time-and-expenses-offline", w.prefix)).await;
 
     // Still offline, a photo of the nameplate, chosen as a file on the laptop: kept here,
@@ -716,7 +716,7 @@ async fn work_on_site_offline(w: &Words) {
         &format!("{} 800×600", w.nameplate),
     )
     .await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(23)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(24)).await;
     shot(&c, &format!("{}04d3-photo-offline", w.prefix)).await;
     // The checklist's photo item 完工照片 is answered with it: the whole checklist is done.
     by_words(tab(w.tab_checklist)).await;
@@ -727,7 +727,7 @@ async fn work_on_site_offline(w: &Words) {
         .await
         .expect("chooses the photo");
     attr_becomes(&c, photo_answer, "data-state", "ok").await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(24)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(25)).await;
 
     // Still offline, the day's log, then checking out at the end of the day.
     by_words(tab(w.tab_log)).await;
@@ -744,7 +744,7 @@ async fn work_on_site_offline(w: &Words) {
     by_words(tab(w.tab_arrival)).await;
     by_words(button(w.check_out)).await;
     text_with(&c, "[data-testid=arrival-last-check]", w.checked_out).await;
-    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(26)).await;
+    text_becomes(&c, "[data-testid=sync-pending]", &w.pending(27)).await;
     shot(&c, &format!("{}04e-log-and-check-out-offline", w.prefix)).await;
 
     // Still offline, back at HQ in the evening: the returned bearing gets its 入库单,
@@ -778,7 +778,7 @@ async fn work_on_site_offline(w: &Words) {
     text_becomes(
         &c,
         "[data-testid=sync-pending]",
-        &w.pending(26 + to_book_in),
+        &w.pending(27 + to_book_in),
     )
     .await;
     shot(&c, &format!("{}04f-back-at-hq-offline", w.prefix)).await;
@@ -817,7 +817,7 @@ async fn work_on_site_offline(w: &Words) {
     text_becomes(
         &c,
         "[data-testid=sync-pending]",
-        &w.pending(27 + to_book_in),
+        &w.pending(28 + to_book_in),
     )
     .await;
     shot(&c, &format!("{}04g-new-request-offline", w.prefix)).await;
