@@ -25,6 +25,7 @@ const COMMANDS: &[&str] = &[
     "save_result",
     "record_satisfaction",
     "sign_document",
+    "resolve_remotely",
     "customer_equipment",
     "register_request",
     "previous_reports",

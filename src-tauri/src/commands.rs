@@ -5,8 +5,8 @@
 //! `api.ts`; a test checks that all four agree.
 
 use onsite_app::closeout::{
-    DeclineInput, QuoteInput, QuotePreview, ResultInput, SatisfactionInput, SettleInput,
-    SignDocumentInput, SignatureInput,
+    DeclineInput, QuoteInput, QuotePreview, RemoteInput, ResultInput, SatisfactionInput,
+    SettleInput, SignDocumentInput, SignatureInput,
 };
 use onsite_app::documents::{PreviousReports, SavedDocument};
 use onsite_app::milestones::{MilestoneInput, TrainingInput};
@@ -187,6 +187,14 @@ pub async fn sign_document(
     input: SignDocumentInput,
 ) -> Result<OrderScreen, AppError> {
     app.sign_document(input).await
+}
+
+#[tauri::command]
+pub async fn resolve_remotely(
+    app: State<'_, App>,
+    input: RemoteInput,
+) -> Result<OrderScreen, AppError> {
+    app.resolve_remotely(input).await
 }
 
 #[tauri::command]

@@ -87,6 +87,7 @@ pub fn run() {
             commands::save_result,
             commands::record_satisfaction,
             commands::sign_document,
+            commands::resolve_remotely,
             commands::customer_equipment,
             commands::register_request,
             commands::previous_reports,

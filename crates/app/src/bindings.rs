@@ -11,8 +11,8 @@ use ts_rs::{Config, TS, TypeVisitor};
 
 use crate::SyncStatus;
 use crate::closeout::{
-    DeclineInput, QuoteInput, QuotePreview, ResultInput, SatisfactionInput, SettleInput,
-    SignDocumentInput, SignatureInput,
+    DeclineInput, QuoteInput, QuotePreview, RemoteInput, ResultInput, SatisfactionInput,
+    SettleInput, SignDocumentInput, SignatureInput,
 };
 use crate::documents::SavedDocument;
 use crate::error::AppError;
@@ -49,6 +49,7 @@ macro_rules! ipc_types {
             BackAtHqInput,
             DeclineInput,
             QuoteInput,
+            RemoteInput,
             QuotePreview,
             ResultInput,
             SatisfactionInput,

@@ -107,6 +107,15 @@ pub struct ResultInput {
     pub open_items: Option<String>,
 }
 
+/// 远程解决: what was done or advised by phone or remote access, and who at the customer
+/// confirmed it works.
+#[derive(Debug, Clone, PartialEq, Deserialize, TS)]
+pub struct RemoteInput {
+    pub order_id: String,
+    pub result: String,
+    pub confirmed_by: Option<String>,
+}
+
 /// The customer's own entry on the 外出服务记录表.
 #[derive(Debug, Clone, PartialEq, Deserialize, TS)]
 pub struct SatisfactionInput {
@@ -417,6 +426,40 @@ impl App {
         fields.insert("outcome".into(), json(&outcome)?);
         self.write_and_show(order, move |s| {
             s.update(Entity::WorkOrder, order, fields, Utc::now())?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// 远程解决, the short path of level-4 faults and consultations: the result (and who
+    /// confirmed it) saved as the repair result, completed, and the move to 远程解决 — which
+    /// the domain allows only for those orders (`work_order::check_remote`); the server
+    /// schedules the 48 h check of the result.
+    pub async fn resolve_remotely(&self, input: RemoteInput) -> Result<OrderScreen, AppError> {
+        self.signed_in()?;
+        let order = order_id(&input.order_id)?;
+        let result = limited(Some(input.result), MAX_RESULT_CHARS, "the result")?
+            .ok_or_else(|| invalid("write what was done or advised remotely"))?;
+        let confirmed = limited(input.confirmed_by, MAX_NAME_CHARS, "who confirmed")?;
+        let text = match confirmed {
+            Some(who) => format!("{result}（{who} 确认）"),
+            None => result,
+        };
+        self.write_and_show(order, move |s| {
+            let current = s.work_order(order)?.order;
+            let now = Utc::now();
+            // Checked before anything is written: only a step that may lead there, and
+            // only for the orders remote resolution is for.
+            onsite_domain::work_order::check_transition(
+                current.status,
+                onsite_domain::Status::Remote,
+                onsite_domain::work_order::Role::Engineer,
+            )?;
+            onsite_domain::work_order::check_remote(&current)?;
+            let mut fields = Map::new();
+            fields.insert("repair_result".into(), Value::String(text));
+            fields.insert("outcome".into(), json(&Outcome::Completed)?);
+            s.transition(order, onsite_domain::Status::Remote, fields, now)?;
             Ok(())
         })
         .await

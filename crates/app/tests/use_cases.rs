@@ -1962,3 +1962,79 @@ async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_off
     assert!(s.problems.is_empty(), "{:?}", s.problems);
     app.shut_down().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_level_four_fault_is_resolved_remotely_offline_and_a_level_two_is_not() {
+    use onsite_app::closeout::RemoteInput;
+    use onsite_domain::protocol::Entity;
+    use onsite_domain::work_order::WorkOrder;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut server, _, orders) = seeded(&dir, 2);
+    {
+        let storage = server.storage();
+        for (row, level) in storage
+            .work_orders(None)
+            .expect("orders")
+            .into_iter()
+            .zip([4u8, 2])
+        {
+            let mut order: WorkOrder = serde_json::from_value(Value::Object(row)).expect("order");
+            order.fault_level = level;
+            order.service_type = onsite_domain::work_order::ServiceType::Repair;
+            storage
+                .admin_put(
+                    Entity::WorkOrder,
+                    onsite_tests::object(&order),
+                    chrono::Utc::now(),
+                )
+                .expect("level");
+        }
+    }
+    let levels: Vec<(Uuid, u64)> = server
+        .storage()
+        .work_orders(None)
+        .expect("orders")
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().and_then(|s| s.parse().ok()).expect("id"),
+                o["fault_level"].as_u64().expect("level"),
+            )
+        })
+        .collect();
+    let app = synced_then_offline(&dir, &mut server).await;
+    for (id, level) in levels {
+        assert!(orders.contains(&id));
+        app.transition_order(step(id, Status::Accepted))
+            .await
+            .expect("accepts");
+        let input = |result: &str| RemoteInput {
+            order_id: id.to_string(),
+            result: result.into(),
+            confirmed_by: Some("李工".into()),
+        };
+        app.resolve_remotely(input(" "))
+            .await
+            .expect_err("nothing written: what was done?");
+        let answer = app.resolve_remotely(input("指导客户复位参数")).await;
+        if level == 4 {
+            let s = answer.expect("resolved remotely");
+            assert_eq!(s.detail.order.status, Status::Remote);
+            assert_eq!(
+                s.detail.order.repair_result.as_deref(),
+                Some("指导客户复位参数（李工 确认）")
+            );
+        } else {
+            assert_eq!(
+                answer.expect_err("level 2 goes on site").code,
+                ErrorCode::Invalid
+            );
+            let s = app.order_detail(&id.to_string()).await.expect("screen");
+            assert_eq!(s.detail.order.status, Status::Accepted);
+            assert_eq!(s.detail.order.repair_result, None, "nothing was written");
+        }
+    }
+    server.restart();
+    app.sync_now().await.expect("syncs");
+    app.shut_down().await;
+}

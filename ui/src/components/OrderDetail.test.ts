@@ -123,6 +123,7 @@ const closeout = {
   result: vi.fn(async () => {}),
   satisfaction: vi.fn(async () => {}),
   sign: vi.fn(async () => {}),
+  remote: vi.fn(async () => {}),
 };
 const handlers = { closeout, onAnswer, onCall, onCheck, onDiagnosis, parts, onLog: vi.fn(async () => {}), onTime: vi.fn(async () => {}), onExpense: vi.fn(async () => {}), onOpen: () => {}, onPhoto, onImportPhoto: vi.fn(async () => {}), onThumbnail: vi.fn(async () => new ArrayBuffer(0)), onAcknowledge: vi.fn(async () => {}), onCrossCheck: vi.fn(async () => {}), onMilestone: vi.fn(async () => {}), onTraining: vi.fn(async () => {}), requests, reports };
 
@@ -254,5 +255,17 @@ describe("one work order", () => {
     expect(screen.getByTestId("signature-void").textContent).toContain("签字后内容已更改");
     await fireEvent.click(screen.getByRole("button", { name: "点检 →" }));
     expect(screen.getByRole("tab", { selected: true }).textContent).toContain("点检");
+  });
+
+  it("resolves a level-4 order remotely only with what was done, and who confirmed it", async () => {
+    render(OrderDetail, { props: { screen: orderScreen("accepted", ["en_route", "remote", "postponed"]), onTransition: async () => {}, ...handlers } });
+    await fireEvent.click(screen.getByTestId("action-remote"));
+    await fireEvent.submit(screen.getByTestId("remote-form"));
+    expect(closeout.remote).not.toHaveBeenCalled();
+    expect(screen.getByRole("alert").textContent).toBe("请写明远程做了什么、给了什么建议。");
+    await fireEvent.input(screen.getByTestId("remote-result"), { target: { value: "指导客户复位变频器参数" } });
+    await fireEvent.input(screen.getByTestId("remote-who"), { target: { value: "李工" } });
+    await fireEvent.submit(screen.getByTestId("remote-form"));
+    expect(closeout.remote).toHaveBeenCalledWith({ order_id: ID, result: "指导客户复位变频器参数", confirmed_by: "李工" });
   });
 });

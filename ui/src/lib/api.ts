@@ -15,6 +15,7 @@ import type { OrderScreen } from "./bindings/OrderScreen";
 import type { PartCancel } from "./bindings/PartCancel";
 import type { BackAtHqInput } from "./bindings/BackAtHqInput";
 import type { QuoteInput } from "./bindings/QuoteInput";
+import type { RemoteInput } from "./bindings/RemoteInput";
 import type { QuotePreview } from "./bindings/QuotePreview";
 import type { SignatureInput } from "./bindings/SignatureInput";
 import type { SignDocumentInput } from "./bindings/SignDocumentInput";
@@ -88,6 +89,7 @@ export const api = {
   saveResult: (input: ResultInput) => call<OrderScreen>("save_result", { input }),
   recordSatisfaction: (input: SatisfactionInput) => call<OrderScreen>("record_satisfaction", { input }),
   signDocument: (input: SignDocumentInput) => call<OrderScreen>("sign_document", { input }),
+  resolveRemotely: (input: RemoteInput) => call<OrderScreen>("resolve_remotely", { input }),
   customerEquipment: (orderId: string) => call<Equipment[]>("customer_equipment", { orderId }),
   registerRequest: (input: RequestInput) => call<OrderScreen>("register_request", { input }),
   writeLog: (input: LogInput) => call<OrderScreen>("write_log", { input }),
