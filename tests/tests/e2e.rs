@@ -227,6 +227,51 @@ async fn type_into(c: &Client, css: &str, text: &str, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
+/// Presses the button found by `xpath`, waiting for it first (see `press`).
+async fn press_xpath(c: &Client, xpath: &str) {
+    let button = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"));
+    press(c, &button, xpath).await;
+}
+
+/// Passes the checklist item `key` by its button's words, and waits until it shows so.
+async fn pass_item(c: &Client, key: &str, pass: &str) {
+    press_xpath(
+        c,
+        &format!("//li[@data-key='{key}']//button[normalize-space()='{pass}']"),
+    )
+    .await;
+    attr_becomes(
+        c,
+        &format!("[data-testid=checklist-item][data-key={key}]"),
+        "data-state",
+        "ok",
+    )
+    .await;
+}
+
+/// Types the answer of the checklist item `key`, presses Enter, and waits until it is ok.
+async fn answer_item(c: &Client, key: &str, typed: &str) {
+    type_into(
+        c,
+        &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
+        &format!("{typed}\u{E007}"),
+        "types the answer and presses Enter",
+    )
+    .await;
+    attr_becomes(
+        c,
+        &format!("[data-testid=checklist-item][data-key={key}]"),
+        "data-state",
+        "ok",
+    )
+    .await;
+}
+
 /// Waits until the element's text is `want`.
 async fn text_becomes(c: &Client, css: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -537,20 +582,7 @@ async fn work_on_site_offline(w: &Words) {
     .await;
     // The earth resistance measures 1.2 Ω, within its ≤ 4 Ω; the alarm record is text.
     for (key, typed) in [("ground", "1.2"), ("alarm", w.no_alarm)] {
-        type_into(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
-            &format!("{typed}\u{E007}"),
-            "types the answer and presses Enter",
-        )
-        .await;
-        attr_becomes(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}]"),
-            "data-state",
-            "ok",
-        )
-        .await;
+        answer_item(&c, key, typed).await;
     }
     // The rest of the checklist passes: nothing is left open, the tab says so.
     for key in [
@@ -561,18 +593,7 @@ async fn work_on_site_offline(w: &Words) {
         "terminals",
         "trial",
     ] {
-        by_words(format!(
-            "//li[@data-key='{key}']//button[normalize-space()='{}']",
-            w.pass
-        ))
-        .await;
-        attr_becomes(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}]"),
-            "data-state",
-            "ok",
-        )
-        .await;
+        pass_item(&c, key, w.pass).await;
     }
     gone(&c, "[data-testid=checklist-lacks]").await;
     text_becomes(&c, "[data-testid=tab-checklist]", w.tab_checklist).await;
@@ -1795,34 +1816,10 @@ async fn paid_repair_offline(w: &PaidWords) {
         "terminals",
         "trial",
     ] {
-        by_words(format!(
-            "//li[@data-key='{key}']//button[normalize-space()='{}']",
-            w.pass
-        ))
-        .await;
-        attr_becomes(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}]"),
-            "data-state",
-            "ok",
-        )
-        .await;
+        pass_item(&c, key, w.pass).await;
     }
     for (key, typed) in [("insulation", "1.5"), ("ground", "1.2"), ("alarm", "E07")] {
-        type_into(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}] [data-testid=checklist-input]"),
-            &format!("{typed}\u{E007}"),
-            "answers",
-        )
-        .await;
-        attr_becomes(
-            &c,
-            &format!("[data-testid=checklist-item][data-key={key}]"),
-            "data-state",
-            "ok",
-        )
-        .await;
+        answer_item(&c, key, typed).await;
     }
     gone(&c, "[data-testid=checklist-lacks]").await;
 

@@ -64,25 +64,16 @@ impl Store {
         record: &T,
         now: DateTime<Utc>,
     ) -> Result<Op> {
-        let fields = match serde_json::to_value(record) {
-            Ok(Value::Object(m)) => m,
-            _ => {
-                return Err(DomainError::Invalid {
-                    field: "record",
-                    message: "a record must be a JSON object".into(),
-                }
-                .into());
-            }
-        };
-        let id = fields
-            .get("id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Uuid>().ok())
-            .ok_or(DomainError::Invalid {
-                field: "id",
-                message: "the record needs a UUID id".into(),
-            })?;
-        self.write_one(entity, id, OpKind::Append, Some(fields), now)
+        let record = serde_json::to_value(record).map_err(|e| DomainError::Invalid {
+            field: "record",
+            message: e.to_string(),
+        })?;
+        self.append_all(&[(entity, record)], now)?
+            .pop()
+            .ok_or_else(|| StoreError::BadData {
+                what: "an append".into(),
+                detail: "no operation was written".into(),
+            })
     }
 
     /// Appends several records in one transaction: all of them are on disk, or none (a
