@@ -1504,6 +1504,8 @@ struct PaidWords {
     tab_parts: &'static str,
     tab_closeout: &'static str,
     tab_overview: &'static str,
+    tab_diagnosis: &'static str,
+    save_diagnosis: &'static str,
     tab_documents: &'static str,
     present: &'static str,
     sign: &'static str,
@@ -1536,6 +1538,8 @@ const PAID_ZH: PaidWords = PaidWords {
     tab_parts: "备件",
     tab_closeout: "完工签字",
     tab_overview: "概况",
+    tab_diagnosis: "诊断",
+    save_diagnosis: "保存诊断",
     tab_documents: "单据",
     present: "出具报价单",
     sign: "确认签字",
@@ -1568,6 +1572,8 @@ const PAID_EN: PaidWords = PaidWords {
     tab_parts: "Parts",
     tab_closeout: "Close-out",
     tab_overview: "Overview",
+    tab_diagnosis: "Diagnosis",
+    save_diagnosis: "Save diagnosis",
     tab_documents: "Documents",
     present: "Present the quote",
     sign: "Confirm signature",
@@ -1823,6 +1829,18 @@ async fn paid_repair_offline(w: &PaidWords) {
     }
     gone(&c, "[data-testid=checklist-lacks]").await;
 
+    // The diagnosis: the contactor's coil burnt out.
+    by_words(tab(w.tab_diagnosis)).await;
+    type_into(
+        &c,
+        "[data-testid=diagnosis-text]",
+        "接触器线圈烧毁",
+        "writes the diagnosis",
+    )
+    .await;
+    by_words(button(w.save_diagnosis)).await;
+    find(&c, "[data-testid=diagnosis] [role=status]").await;
+
     // The repair waits for the customer's signature on a quote, and the screen says so.
     let start = find(&c, "[data-testid=action-in_repair]").await;
     assert_eq!(
@@ -1988,7 +2006,15 @@ async fn paid_repair_offline(w: &PaidWords) {
     for (document, wants) in [
         (
             "repair_record",
-            vec![number.as_str(), "接触器", "熔断器", "王明", "紧固端子"],
+            vec![
+                number.as_str(),
+                "接触器线圈烧毁",
+                "接触器",
+                "熔断器",
+                "712.80",
+                "王明",
+                "紧固端子",
+            ],
         ),
         (
             "settlement",

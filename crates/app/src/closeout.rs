@@ -545,6 +545,10 @@ pub(crate) fn signings(
     if detail.order.paid {
         documents.push(DocumentKind::Settlement);
     }
+    // An installation is handed over on the 服务回执单, stamped or signed by the customer.
+    if detail.order.service_type == onsite_domain::work_order::ServiceType::Installation {
+        documents.push(DocumentKind::ServiceReceipt);
+    }
     documents
         .into_iter()
         .map(|d| (d, completion::signing(d, content, &detail.signatures)))

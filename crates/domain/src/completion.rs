@@ -169,6 +169,28 @@ pub fn field_service_record_hash(
     ))
 }
 
+/// The content a customer stamps or signs on the 服务回执单 (handover): the work done,
+/// what is left and by when, and the parts with what became of the old ones.
+pub fn service_receipt_hash(
+    order: &WorkOrder,
+    part_usages: &[PartUsage],
+) -> Result<String, DomainError> {
+    let mut parts: Vec<&PartUsage> = crate::records::standing(part_usages)
+        .into_iter()
+        .filter(|p| p.quantity > 0)
+        .collect();
+    parts.sort_by_key(|p| p.id);
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|p| (p.id, p.part_id, p.quantity, p.old_part))
+        .collect();
+    crate::signature::content_hash(&(
+        (order.id, &order.number),
+        (&order.repair_result, &order.outcome),
+        parts,
+    ))
+}
+
 /// The settlement that stands: the latest no correction voids.
 pub fn current_settlement(settlements: &[Settlement]) -> Option<Settlement> {
     crate::records::standing(settlements.iter().cloned())
@@ -225,9 +247,10 @@ pub fn document_hash(
                 "settle the approved quote (结算单) before it is signed",
             )),
         },
-        DocumentKind::Quote | DocumentKind::ServiceReceipt | DocumentKind::Milestone => Err(
-            nothing("this document is signed with its own record, not at close-out"),
-        ),
+        DocumentKind::ServiceReceipt => service_receipt_hash(content.order, content.part_usages),
+        DocumentKind::Quote | DocumentKind::Milestone => Err(nothing(
+            "this document is signed with its own record, not at close-out",
+        )),
     }
 }
 
@@ -876,6 +899,24 @@ mod tests {
         // The engineer edits the repair result after signing.
         o.repair_result = Some("更换轴承，试机正常".into());
         assert!(matches!(state(&o, &entries), Signing::Changed { .. }));
+        // The handover (服务回执单) is signed for the work done and what is left.
+        let receipt = |o: &WorkOrder| {
+            document_hash(
+                DocumentKind::ServiceReceipt,
+                SignedContent {
+                    order: o,
+                    part_usages: &[],
+                    satisfaction: &[],
+                    settlements: &[],
+                },
+            )
+            .expect("defined")
+        };
+        let before = receipt(&o);
+        o.outcome = Some(crate::work_order::Outcome::NotCompleted(
+            "待备件，12月10日前更换".into(),
+        ));
+        assert_ne!(before, receipt(&o), "what is left is part of the handover");
         // A settlement is signed for what it settles and how it is paid.
         let s = FeeSchedule::default();
         let settlement = crate::fees::Settlement {

@@ -167,7 +167,9 @@ pub(crate) fn draw(ctx: &Ctx<'_>, c: &mut Canvas) -> Result<(), ReceiptError> {
             (w.stamp, SignerRole::Customer),
             (w.engineer_signature, SignerRole::Engineer),
         ],
-        None,
+        onsite_domain::completion::service_receipt_hash(&ctx.file.order, &ctx.file.part_usages)
+            .ok()
+            .as_deref(),
     )
 }
 
