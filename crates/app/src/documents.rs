@@ -164,11 +164,19 @@ impl App {
         })
     }
 
-    /// The earlier reports of order `id`'s equipment: fetched now when the server answers
-    /// (and kept), else the ones kept from the last time.
+    /// The earlier reports of order `id`'s equipment — its other finished orders, not this
+    /// one once it is finished too: fetched now when the server answers (and kept), else
+    /// the ones kept from the last time.
     pub async fn previous_reports(&self, id: String) -> Result<PreviousReports, AppError> {
-        let session = self.signed_in()?;
         let order = crate::orders::order_id(&id)?;
+        let mut reports = self.equipment_reports(order).await?;
+        reports.reports.retain(|r| r.id != order);
+        Ok(reports)
+    }
+
+    /// The finished orders of order `order`'s equipment, as the server lists them.
+    async fn equipment_reports(&self, order: Uuid) -> Result<PreviousReports, AppError> {
+        let session = self.signed_in()?;
         let equipment = self
             .with_store(move |s| Ok(s.work_order(order)?.order.equipment_id))
             .await?;

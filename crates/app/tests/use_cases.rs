@@ -1960,6 +1960,23 @@ async fn a_paid_repair_is_quoted_signed_changed_settled_signed_and_completed_off
     assert_eq!(count(Entity::Settlement), 1);
     let s = app.order_detail(&id.to_string()).await.expect("screen");
     assert!(s.problems.is_empty(), "{:?}", s.problems);
+    // The finished order is an earlier report of its equipment for the next visit, not
+    // for itself.
+    assert!(
+        s.detail.order.equipment_id.is_some(),
+        "an order with equipment"
+    );
+    let reports = app.previous_reports(id.to_string()).await.expect("fetched");
+    assert!(reports.fetched_at.is_some());
+    assert!(
+        reports.reports.iter().all(|r| r.id != id),
+        "{:?}",
+        reports
+            .reports
+            .iter()
+            .map(|r| &r.number)
+            .collect::<Vec<_>>()
+    );
     app.shut_down().await;
 }
 
