@@ -103,6 +103,12 @@ fn open(db: &str, number_width: u8) -> Result<Arc<dyn Storage>> {
         let storage =
             SqliteStorage::open(&PathBuf::from(path)).with_context(|| format!("opening {db}"))?;
         storage.set_number_width(number_width);
+        let numbered = storage.number_waiting_service_records(chrono::Utc::now())?;
+        if numbered > 0 {
+            tracing::info!(
+                "{numbered} field service record(s) that waited for a wider sequence are numbered"
+            );
+        }
         return Ok(Arc::new(storage));
     }
     if db.starts_with("postgres://") || db.starts_with("postgresql://") {

@@ -847,33 +847,73 @@ fn number_service_record(
         );
         return Ok(());
     };
-    let number = match lease_series(
+    give_service_number(
         tx,
-        onsite_domain::numbering::Series::FieldService,
+        order_id,
+        &mut order,
         &department,
         onsite_domain::numbering::numbering_date(now),
+        width,
+        stamp,
+    )?;
+    Ok(())
+}
+
+/// Takes the next number of `department`'s field service series for the month of
+/// `made_on` and writes it on `order`; a full month writes instead that the order waits
+/// for a wider sequence (`WorkOrder::service_record_waiting`). True when numbered.
+fn give_service_number(
+    tx: &Transaction<'_>,
+    order_id: &str,
+    order: &mut Current,
+    department: &Department,
+    made_on: NaiveDate,
+    width: u8,
+    stamp: &str,
+) -> Result<bool> {
+    let (field, value) = match lease_series(
+        tx,
+        onsite_domain::numbering::Series::FieldService,
+        department,
+        made_on,
         1,
         width,
     ) {
-        Ok(n) => n.into_iter().next(),
-        Err(StorageError::Rule(e)) => {
-            tracing::warn!(order = order_id, error = %e, "the field service record keeps a provisional number");
-            None
+        Ok(n) => (
+            "service_record_number",
+            n.into_iter().next().map_or(Value::Null, Value::String),
+        ),
+        Err(StorageError::Rule(DomainError::NumbersExhausted { max, .. })) => {
+            tracing::warn!(order = order_id, %department, max, "the month's field service records are numbered up to {max}: the order waits for a wider sequence (serve --number-width)");
+            let waiting = onsite_domain::numbering::Waiting {
+                department: department.clone(),
+                made_on,
+                max,
+            };
+            (
+                "service_record_waiting",
+                serde_json::to_value(&waiting)
+                    .map_err(|e| StorageError::Database(e.to_string()))?,
+            )
         }
         Err(e) => return Err(e),
     };
-    let Some(number) = number else {
-        return Ok(());
-    };
+    let numbered = field == "service_record_number" && !value.is_null();
+    order.row.insert(field.into(), value);
     order
-        .row
-        .insert("service_record_number".into(), Value::String(number));
-    order.clocks.insert(
-        "service_record_number".into(),
-        Value::String(stamp.to_owned()),
-    );
-    write(tx, Entity::WorkOrder, order_id, &order)?;
-    Ok(())
+        .clocks
+        .insert(field.into(), Value::String(stamp.to_owned()));
+    if numbered {
+        order
+            .row
+            .insert("service_record_waiting".into(), Value::Null);
+        order.clocks.insert(
+            "service_record_waiting".into(),
+            Value::String(stamp.to_owned()),
+        );
+    }
+    write(tx, Entity::WorkOrder, order_id, order)?;
+    Ok(numbered)
 }
 
 /// A work order that exists and is not deleted, or `NotFound`.
@@ -1316,6 +1356,52 @@ fn open_reader(path: &Path) -> Result<Connection> {
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database file at `path`, migrated.
+    /// Numbers the field service records that waited for a wider sequence, in their own
+    /// month's series, oldest first; stops at a month still full. Run at start, after the
+    /// width is set. Returns how many were numbered.
+    pub fn number_waiting_service_records(&self, now: DateTime<Utc>) -> Result<usize> {
+        let stamp = self.stamp(now)?;
+        let width = self.number_width.load(std::sync::atomic::Ordering::Relaxed);
+        let mut conn = self.conn()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<String> = tx
+            .prepare(
+                "SELECT id FROM records WHERE entity = 'work_order' AND deleted = 0
+                   AND json_extract(row, '$.service_record_waiting') IS NOT NULL
+                   AND json_extract(row, '$.service_record_number') IS NULL
+                 ORDER BY json_extract(row, '$.service_record_waiting.made_on'), id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut numbered = 0;
+        for id in ids {
+            let mut order = live_order(&tx, &id)?;
+            let Some(waiting) = order.row.get("service_record_waiting").and_then(|w| {
+                serde_json::from_value::<onsite_domain::numbering::Waiting>(w.clone()).ok()
+            }) else {
+                continue;
+            };
+            // Still as narrow as when it was full: nothing to take, nothing to write.
+            if 10u64.pow(u32::from(width)) - 1 <= u64::from(waiting.max) {
+                continue;
+            }
+            if !give_service_number(
+                &tx,
+                &id,
+                &mut order,
+                &waiting.department,
+                waiting.made_on,
+                width,
+                &stamp,
+            )? {
+                break;
+            }
+            numbered += 1;
+        }
+        self.commit(tx)?;
+        Ok(numbered)
+    }
+
     /// The digits of a record number's monthly sequence from now on (checked by the
     /// caller: `numbering::check_width`).
     pub fn set_number_width(&self, width: u8) {

@@ -326,13 +326,47 @@ async fn a_hundred_service_records_from_six_laptops_are_numbered_without_repeat_
     };
     let expected: Vec<String> = (1..=99).map(|n| format!("SC{yymm}-{n:02}")).collect();
     assert_eq!(numbers, expected, "01–99, each once, no gap");
+    let waiting: Vec<_> = rows
+        .iter()
+        .filter(|o| o["service_record_number"].is_null())
+        .collect();
+    assert_eq!(waiting.len(), 1, "the hundredth waits for a wider sequence");
+    let waiting_id = waiting[0]["id"].as_str().expect("its id").to_owned();
     assert_eq!(
-        rows.iter()
-            .filter(|o| o["service_record_number"].is_null())
-            .count(),
-        1,
-        "the hundredth waits for a wider sequence"
+        waiting[0]["service_record_waiting"]["max"], 99,
+        "and says why: {:?}",
+        waiting[0]
     );
+    // The administrator widens the sequence and starts the server again: the waiting
+    // record is numbered in its own month, after 99.
+    {
+        let storage =
+            onsite_sync_server::sqlite::SqliteStorage::open(&dir.path().join("server.db"))
+                .expect("the server's database");
+        assert_eq!(
+            storage
+                .number_waiting_service_records(chrono::Utc::now())
+                .expect("runs"),
+            0,
+            "still two digits: nothing to do"
+        );
+        storage.set_number_width(3);
+        assert_eq!(
+            storage
+                .number_waiting_service_records(chrono::Utc::now())
+                .expect("runs"),
+            1
+        );
+    }
+    let numbered = server
+        .storage()
+        .work_orders(None)
+        .expect("orders")
+        .into_iter()
+        .find(|o| o["id"] == waiting_id.as_str())
+        .expect("the order");
+    assert_eq!(numbered["service_record_number"], format!("SC{yymm}-100"));
+    assert!(numbered["service_record_waiting"].is_null());
     // The laptops hear the numbers: each shows its orders' numbers after the sync.
     let (store, _) = &laptops[0];
     let s = store.lock().expect("lock");

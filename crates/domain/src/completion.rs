@@ -540,6 +540,7 @@ mod tests {
             assignees: vec![],
             recorded_by: None,
             service_record_number: None,
+            service_record_waiting: None,
             outside_main_city: false,
             arrived_at: None,
             diagnosis: None,

@@ -504,6 +504,7 @@ pub fn generate(seed: u64, size: DemoSize, engineer: Uuid, now: DateTime<Utc>) -
             }],
             recorded_by: Some(format!("客服{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))),
             service_record_number: None,
+            service_record_waiting: None,
             outside_main_city: false,
             arrived_at: None,
             diagnosis: None,

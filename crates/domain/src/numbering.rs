@@ -56,6 +56,17 @@ impl Series {
     }
 }
 
+/// A record waiting for a number because its series was full that month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Waiting {
+    pub department: Department,
+    /// The local date the record was made: the month whose series numbers it.
+    pub made_on: NaiveDate,
+    /// The highest number that month held (99 at width 2).
+    pub max: u32,
+}
+
 /// Checks a configured sequence width.
 pub fn check_width(width: u8) -> Result<u8, DomainError> {
     if (DEFAULT_WIDTH..=MAX_WIDTH).contains(&width) {

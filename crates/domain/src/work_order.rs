@@ -510,6 +510,11 @@ pub struct WorkOrder {
     /// numbers it may never use. Until then the printed form says it is provisional.
     #[serde(default)]
     pub service_record_number: Option<String>,
+    /// The 外出服务记录表 could not be numbered: its department's sequence for that month
+    /// was full. It is numbered in that month's series once the width is widened (the
+    /// server's next start with a wider `--number-width`); the window says so meanwhile.
+    #[serde(default)]
+    pub service_record_waiting: Option<crate::numbering::Waiting>,
     /// The site is outside the main city area (主城区): level 1's two-hour arrival is the
     /// main city's (the office's to set, from where the customer is).
     #[serde(default)]

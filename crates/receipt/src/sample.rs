@@ -156,6 +156,7 @@ pub fn repair_job(parts: usize) -> Result<OrderFile, ReceiptError> {
         ],
         recorded_by: Some("客服 陈静".into()),
         service_record_number: None,
+        service_record_waiting: None,
         outside_main_city: false,
         arrived_at: None,
         diagnosis: Some("交流接触器主触点烧蚀，造成电机缺相过载；热继电器整定值偏低；油泵联轴器轴承磨损引起异响。".into()),

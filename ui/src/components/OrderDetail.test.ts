@@ -32,6 +32,7 @@ function orderScreen(status: Status, next: Status[]): OrderScreen {
     assignees: [],
     recorded_by: null,
     service_record_number: null,
+    service_record_waiting: null,
     outside_main_city: false,
     arrived_at: null,
     diagnosis: null,
@@ -267,5 +268,13 @@ describe("one work order", () => {
     await fireEvent.input(screen.getByTestId("remote-who"), { target: { value: "李工" } });
     await fireEvent.submit(screen.getByTestId("remote-form"));
     expect(closeout.remote).toHaveBeenCalledWith({ order_id: ID, result: "指导客户复位变频器参数", confirmed_by: "李工" });
+  });
+
+  it("tells why a completed order's field service record has no number yet", async () => {
+    const s = orderScreen("completed", []);
+    s.detail.order.service_record_waiting = { department: "SC", made_on: "2026-12-06", max: 99 };
+    render(OrderDetail, { props: { screen: s, onTransition: async () => {}, ...handlers } });
+    await fireEvent.click(screen.getByRole("tab", { name: "概况" }));
+    expect(screen.getByTestId("detail-service-number").textContent).toContain("本月编号已用完（最大 99）");
   });
 });

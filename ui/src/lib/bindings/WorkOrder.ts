@@ -5,6 +5,7 @@ import type { ChargeCause } from "./ChargeCause";
 import type { Outcome } from "./Outcome";
 import type { ServiceType } from "./ServiceType";
 import type { Status } from "./Status";
+import type { Waiting } from "./Waiting";
 import type { WarrantyStatus } from "./WarrantyStatus";
 
 /**
@@ -58,6 +59,12 @@ recorded_by: string | null,
  * numbers it may never use. Until then the printed form says it is provisional.
  */
 service_record_number: string | null, 
+/**
+ * The 外出服务记录表 could not be numbered: its department's sequence for that month
+ * was full. It is numbered in that month's series once the width is widened (the
+ * server's next start with a wider `--number-width`); the window says so meanwhile.
+ */
+service_record_waiting: Waiting | null, 
 /**
  * The site is outside the main city area (主城区): level 1's two-hour arrival is the
  * main city's (the office's to set, from where the customer is).
