@@ -103,11 +103,16 @@ fn open(db: &str, number_width: u8) -> Result<Arc<dyn Storage>> {
         let storage =
             SqliteStorage::open(&PathBuf::from(path)).with_context(|| format!("opening {db}"))?;
         storage.set_number_width(number_width);
-        let numbered = storage.number_waiting_service_records(chrono::Utc::now())?;
-        if numbered > 0 {
-            tracing::info!(
-                "{numbered} field service record(s) that waited for a wider sequence are numbered"
-            );
+        // Never a reason not to start: what waits is numbered at the next start.
+        match storage.number_waiting_service_records(chrono::Utc::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "{n} field service record(s) that waited for a wider sequence are numbered"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "the field service records waiting for a number stay waiting"
+            ),
         }
         return Ok(Arc::new(storage));
     }

@@ -1360,6 +1360,18 @@ impl SqliteStorage {
     /// month's series, oldest first; stops at a month still full. Run at start, after the
     /// width is set. Returns how many were numbered.
     pub fn number_waiting_service_records(&self, now: DateTime<Utc>) -> Result<usize> {
+        // Read first: a start with nothing waiting writes nothing (a server whose disk is
+        // full still starts).
+        let waiting: i64 = self.conn()?.query_row(
+            "SELECT count(*) FROM records WHERE entity = 'work_order' AND deleted = 0
+               AND json_extract(row, '$.service_record_waiting') IS NOT NULL
+               AND json_extract(row, '$.service_record_number') IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        if waiting == 0 {
+            return Ok(0);
+        }
         let stamp = self.stamp(now)?;
         let width = self.number_width.load(std::sync::atomic::Ordering::Relaxed);
         let mut conn = self.conn()?;
