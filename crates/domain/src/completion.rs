@@ -91,6 +91,17 @@ pub fn quote_content_hash(quote: &Quote) -> Result<String, DomainError> {
     ))
 }
 
+/// The parts a signed document lists: the usages that stand (corrections applied, a
+/// cancellation's 0 left out), in a fixed order.
+fn signed_parts(part_usages: &[PartUsage]) -> Vec<&PartUsage> {
+    let mut parts: Vec<&PartUsage> = crate::records::standing(part_usages)
+        .into_iter()
+        .filter(|p| p.quantity > 0)
+        .collect();
+    parts.sort_by_key(|p| p.id);
+    parts
+}
+
 /// The content a customer signs on the repair record 维修记录单: what was reported, found
 /// and done, and the parts used (voided usages left out). Any later change to one of
 /// these makes the signature void.
@@ -98,12 +109,7 @@ pub fn repair_record_hash(
     order: &WorkOrder,
     part_usages: &[PartUsage],
 ) -> Result<String, DomainError> {
-    let mut parts: Vec<&PartUsage> = crate::records::standing(part_usages)
-        .into_iter()
-        .filter(|p| p.quantity > 0)
-        .collect();
-    parts.sort_by_key(|p| p.id);
-    let parts: Vec<_> = parts
+    let parts: Vec<_> = signed_parts(part_usages)
         .iter()
         .map(|p| (p.id, p.part_id, p.quantity, p.warranty, p.unit_price))
         .collect();
@@ -175,12 +181,7 @@ pub fn service_receipt_hash(
     order: &WorkOrder,
     part_usages: &[PartUsage],
 ) -> Result<String, DomainError> {
-    let mut parts: Vec<&PartUsage> = crate::records::standing(part_usages)
-        .into_iter()
-        .filter(|p| p.quantity > 0)
-        .collect();
-    parts.sort_by_key(|p| p.id);
-    let parts: Vec<_> = parts
+    let parts: Vec<_> = signed_parts(part_usages)
         .iter()
         .map(|p| (p.id, p.part_id, p.quantity, p.old_part))
         .collect();
